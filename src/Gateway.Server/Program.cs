@@ -1,0 +1,15 @@
+using Gateway.Server;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddDefaultRoutes();
+builder.Services.AddGatewayLogging(builder.Configuration);
+builder.WebHost.UseGatewayListeners(builder.Services);
+builder.Services.AddWebSocketGateway(builder.Configuration.GetSection("Gateway"));
+
+var app = builder.Build();
+app.MapWebSocketGateway();
+app.LogListenerAddresses();
+app.Run();
+
+/// <summary>The gateway executable (public for functional tests).</summary>
+public partial class Program;

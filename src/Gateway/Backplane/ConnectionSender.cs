@@ -1,0 +1,71 @@
+using Gateway.Connections;
+
+namespace Gateway.Backplane;
+
+/// <summary>
+/// Every send to a connection by id goes through here: a connection of this node is reached directly
+/// through its send queue; any other goes through the <see cref="IBackplane"/>.
+/// </summary>
+public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry registry, IBackplane backplane)
+{
+    /// <summary>Sends to a connection on any node.</summary>
+    public ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connectionId);
+        if (!ConnectionId.IsWellFormed(connectionId))
+        {
+            return ValueTask.FromResult(SendResult.BadId);
+        }
+
+        if (node.Owns(connectionId))
+        {
+            return ValueTask.FromResult(registry.TryGet(connectionId, out var connection) ? connection.TrySend(message) : SendResult.Gone);
+        }
+
+        return backplane.SendAsync(connectionId, message, cancellationToken);
+    }
+
+    /// <summary>Closes a connection on any node with <paramref name="status"/>; false when it is gone.</summary>
+    public ValueTask<bool> DisconnectAsync(string connectionId, int status = CloseCodes.Normal, string? reason = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connectionId);
+        if (node.Owns(connectionId))
+        {
+            return ValueTask.FromResult(registry.TryGet(connectionId, out var connection) && connection.Close(status, reason));
+        }
+
+        return ConnectionId.IsWellFormed(connectionId) ? backplane.DisconnectAsync(connectionId, cancellationToken) : ValueTask.FromResult(false);
+    }
+
+    /// <summary>Describes a connection on any node, or null when it is gone.</summary>
+    public ValueTask<ConnectionSnapshot?> GetConnectionAsync(string connectionId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connectionId);
+        if (node.Owns(connectionId))
+        {
+            return ValueTask.FromResult(registry.TryGet(connectionId, out var c) && c.IsOpen
+                ? new ConnectionSnapshot(c.Id, c.ConnectedAt, c.LastActiveAt, c.SourceIp, c.UserAgent)
+                : null);
+        }
+
+        return ConnectionId.IsWellFormed(connectionId)
+            ? backplane.GetConnectionAsync(connectionId, cancellationToken)
+            : ValueTask.FromResult<ConnectionSnapshot?>(null);
+    }
+
+    /// <summary>Sends one message (one buffer, shared) to every connection of every node; returns how many local ones took it.</summary>
+    public async ValueTask<int> BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+    {
+        var delivered = 0;
+        foreach (var connection in registry.All())
+        {
+            if (connection.TrySend(message) == SendResult.Sent)
+            {
+                delivered++;
+            }
+        }
+
+        await backplane.BroadcastAsync(message, cancellationToken);
+        return delivered;
+    }
+}

@@ -1,0 +1,22 @@
+using Gateway.Connections;
+
+namespace Gateway.Backplane;
+
+/// <summary>
+/// Reaches connections held by other nodes. Sends to this node's own connections never come here:
+/// <see cref="ConnectionSender"/> short-circuits them.
+/// </summary>
+public interface IBackplane
+{
+    /// <summary>Sends to a connection owned by another node.</summary>
+    ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken);
+
+    /// <summary>Closes a connection owned by another node; false when it is gone.</summary>
+    ValueTask<bool> DisconnectAsync(string connectionId, CancellationToken cancellationToken);
+
+    /// <summary>Describes a connection owned by another node, or null when it is gone.</summary>
+    ValueTask<ConnectionSnapshot?> GetConnectionAsync(string connectionId, CancellationToken cancellationToken);
+
+    /// <summary>Sends to every connection of every other node.</summary>
+    ValueTask BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken);
+}

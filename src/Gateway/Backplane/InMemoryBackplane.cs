@@ -1,0 +1,24 @@
+using Gateway.Connections;
+
+namespace Gateway.Backplane;
+
+/// <summary>
+/// The single-node backplane, the default: there are no other nodes, so a connection id minted by any
+/// other node (an earlier run of this one included) is gone, and a broadcast has no one else to reach.
+/// </summary>
+public sealed class InMemoryBackplane : IBackplane
+{
+    /// <inheritdoc />
+    public ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(SendResult.Gone);
+
+    /// <inheritdoc />
+    public ValueTask<bool> DisconnectAsync(string connectionId, CancellationToken cancellationToken) => ValueTask.FromResult(false);
+
+    /// <inheritdoc />
+    public ValueTask<ConnectionSnapshot?> GetConnectionAsync(string connectionId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<ConnectionSnapshot?>(null);
+
+    /// <inheritdoc />
+    public ValueTask BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}

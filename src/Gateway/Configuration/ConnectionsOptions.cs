@@ -1,0 +1,44 @@
+namespace Gateway.Configuration;
+
+/// <summary>Limits and behaviour of every client connection. Defaults follow Amazon API Gateway where it has one.</summary>
+public sealed class ConnectionsOptions
+{
+    /// <summary>Send <c>{"type":"connected","connectionId":"..."}</c> as the first frame.</summary>
+    public bool SendConnectedMessage { get; set; } = true;
+
+    /// <summary>Largest message a client may send (all fragments together); larger closes with 1009.</summary>
+    public int MaxMessageBytes { get; set; } = 128 * 1024;
+
+    /// <summary>Close a connection when no data frame went either way for this long (1001). Zero turns it off.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Close a connection this long after it opened (1001). Zero turns it off.</summary>
+    public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>How often the server pings each connection. Zero turns pings off.</summary>
+    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long after a ping the peer has to show it is alive before it is dropped (1006).</summary>
+    public TimeSpan PongTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a close handshake may take before the socket is aborted.</summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Messages waiting to be written to one connection; one more closes it as a slow consumer (1013).</summary>
+    public int SendQueueLimit { get; set; } = 1000;
+
+    /// <summary>Connections this node accepts; the next handshake is answered 503.</summary>
+    public int MaxConnections { get; set; } = 100_000;
+
+    /// <summary>Messages one connection may send in its lifetime; the next closes it with 1008. Zero turns the cap off.</summary>
+    public long MaxMessagesPerConnection { get; set; }
+
+    /// <summary>What to do with binary frames from clients.</summary>
+    public BinaryFrameHandling BinaryFrames { get; set; } = BinaryFrameHandling.Route;
+
+    /// <summary>Proxies (addresses or CIDR ranges) whose <c>X-Forwarded-For</c> header is believed.</summary>
+    public IList<string> TrustedProxies { get; } = [];
+
+    /// <summary>How often idle, lifetime and ping deadlines are checked (one timer for all connections).</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
+}

@@ -1,0 +1,26 @@
+namespace Gateway.Configuration;
+
+/// <summary>The <c>Gateway</c> configuration section: everything a node needs to serve clients.</summary>
+public sealed class GatewayOptions
+{
+    /// <summary>The configuration section these options bind from.</summary>
+    public const string SectionName = "Gateway";
+
+    /// <summary>Where clients and the management API listen.</summary>
+    public ListenersOptions Listeners { get; set; } = new();
+
+    /// <summary>The stage name: clients may connect at <c>/{Stage}</c> as well as <c>/</c>.</summary>
+    public string Stage { get; set; } = "prod";
+
+    /// <summary>The route selection expression evaluated against each text message.</summary>
+    public string RouteSelectionExpression { get; set; } = "$request.body.action";
+
+    /// <summary>Per-connection limits and behaviour.</summary>
+    public ConnectionsOptions Connections { get; set; } = new();
+
+    /// <summary>Routes by route key (<c>$connect</c>, <c>$disconnect</c>, <c>$default</c>, custom keys).</summary>
+    public Dictionary<string, RouteOptions> Routes { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Optional fixed node id (8 URL-safe characters); a random one is minted at start when empty.</summary>
+    public string? NodeId { get; set; }
+}

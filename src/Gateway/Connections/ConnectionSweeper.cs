@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Hosting;
+
+namespace Gateway.Connections;
+
+/// <summary>
+/// One timer for the whole node that checks every connection's idle, lifetime, ping and close deadlines,
+/// instead of a timer per connection.
+/// </summary>
+public sealed class ConnectionSweeper(ConnectionRegistry registry, ConnectionServices services) : IHostedService, IDisposable
+{
+    private ITimer? _timer;
+    private int _running;
+
+    /// <inheritdoc />
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var period = services.Options.SweepInterval;
+        _timer = services.Time.CreateTimer(static state => ((ConnectionSweeper)state!).Sweep(), this, period, period);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Checks every connection once.</summary>
+    public void Sweep()
+    {
+        // Timer callbacks may overlap when a sweep runs long; one at a time keeps per-connection state single-threaded.
+        if (Interlocked.Exchange(ref _running, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            var now = services.NowTicks;
+            foreach (var connection in registry.All())
+            {
+                connection.CheckDeadlines(now);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _timer?.Dispose();
+}

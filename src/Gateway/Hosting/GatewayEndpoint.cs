@@ -1,0 +1,196 @@
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using Gateway.Configuration;
+using Gateway.Connections;
+using Gateway.Routing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Hosting;
+
+/// <summary>
+/// A client's life on this node: the opening handshake (limits, <c>$connect</c>), the upgrade, the
+/// connection's loops, and <c>$disconnect</c> after the close.
+/// </summary>
+public sealed partial class GatewayEndpoint(
+    IOptions<GatewayOptions> options,
+    GatewayNode node,
+    ConnectionRegistry registry,
+    ConnectionServices connectionServices,
+    MessageDispatcher dispatcher,
+    GatewayListeners listeners,
+    ILogger<GatewayEndpoint> logger)
+{
+    private static readonly byte[] AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"u8.ToArray();
+    private readonly ConnectionsOptions _limits = options.Value.Connections;
+    private readonly ClientAddress _clientAddress = new(options.Value.Connections.TrustedProxies);
+
+    /// <summary>Serves one request to <c>/</c> or <c>/{stage}</c> on the client listener.</summary>
+    public async Task HandleAsync(HttpContext context, string? stage)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!listeners.Accepts(context, GatewayListenerKind.Client))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        var upgrade = context.Features.Get<IHttpUpgradeFeature>();
+        if (!TryGetHandshakeKey(context.Request, upgrade, out var key))
+        {
+            context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
+            context.Response.Headers.Upgrade = "websocket";
+            context.Response.Headers.SecWebSocketVersion = "13";
+            await context.Response.WriteAsync("This endpoint accepts WebSocket connections.\n");
+            return;
+        }
+
+        var sourceIp = _clientAddress.Resolve(context);
+        if (registry.IsDraining || !registry.TryReserveSlot(_limits.MaxConnections))
+        {
+            Log.HandshakeRejected(logger, sourceIp, StatusCodes.Status503ServiceUnavailable, registry.IsDraining ? "shutting down" : "MaxConnections reached");
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
+        try
+        {
+            var handshake = new HandshakeInfo(sourceIp, context.Request.Headers.UserAgent.FirstOrDefault(), stage, context.Request.Headers, context.Request.Query);
+            var connection = new GatewayConnection(node.MintConnectionId(), handshake, connectionServices);
+            var accepted = await dispatcher.ConnectAsync(connection);
+            if (!accepted.IsSuccess)
+            {
+                Log.HandshakeRejected(logger, sourceIp, accepted.StatusCode, "$connect route rejected it");
+                context.Response.StatusCode = accepted.StatusCode;
+                return;
+            }
+
+            await RunAsync(context, upgrade!, key, connection, accepted.SubProtocol);
+        }
+        finally
+        {
+            registry.ReleaseSlot();
+        }
+    }
+
+    private async Task RunAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, GatewayConnection connection, string? subProtocol)
+    {
+        // An upgraded connection lives far beyond any request body limit or minimum data rate.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = null;
+        }
+
+        if (context.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } dataRate)
+        {
+            dataRate.MinDataRate = null;
+        }
+
+        var headers = context.Response.Headers;
+        headers.Connection = "Upgrade";
+        headers.Upgrade = "websocket";
+        headers.SecWebSocketAccept = AcceptValue(key);
+        if (!string.IsNullOrEmpty(subProtocol))
+        {
+            headers.SecWebSocketProtocol = subProtocol;
+        }
+
+        var transport = await upgrade.UpgradeAsync();
+        var stream = new ConnectionStream(transport);
+        using var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
+        {
+            IsServer = true,
+            SubProtocol = subProtocol,
+            KeepAliveInterval = TimeSpan.Zero, // pings come from the sweeper, on the injected clock
+        });
+        connection.Attach(socket, stream);
+        registry.Add(connection);
+        Log.Connected(logger, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "");
+        if (_limits.SendConnectedMessage)
+        {
+            connection.TrySendText(Encoding.UTF8.GetBytes($"{{\"type\":\"connected\",\"connectionId\":\"{connection.Id}\"}}"));
+        }
+
+        DisconnectInfo info;
+        try
+        {
+            info = await connection.RunAsync(dispatcher.DispatchAsync);
+        }
+        finally
+        {
+            registry.Remove(connection);
+        }
+
+        Log.Disconnected(logger, connection.Id, info.StatusCode, info.Reason, info.InitiatedByClient ? "client" : "server");
+        await dispatcher.DisconnectAsync(connection, info);
+    }
+
+    private static bool TryGetHandshakeKey(HttpRequest request, IHttpUpgradeFeature? upgrade, out string key)
+    {
+        key = "";
+        if (upgrade is not { IsUpgradableRequest: true } || !HttpMethods.IsGet(request.Method))
+        {
+            return false;
+        }
+
+        var headers = request.Headers;
+        if (!HasToken(headers.Connection, "upgrade") || !HasToken(headers.Upgrade, "websocket") || headers.SecWebSocketVersion != "13")
+        {
+            return false;
+        }
+
+        var value = headers.SecWebSocketKey.ToString().Trim();
+        Span<byte> decoded = stackalloc byte[24];
+        if (!Convert.TryFromBase64String(value, decoded, out var length) || length != 16)
+        {
+            return false;
+        }
+
+        key = value;
+        return true;
+    }
+
+    private static bool HasToken(Microsoft.Extensions.Primitives.StringValues values, string token)
+    {
+        foreach (var value in values)
+        {
+            foreach (var part in (value ?? "").Split(',', StringSplitOptions.TrimEntries))
+            {
+                if (part.Equals(token, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static string AcceptValue(string key)
+    {
+        Span<byte> input = stackalloc byte[64];
+        var length = Encoding.ASCII.GetBytes(key, input);
+        AcceptGuid.CopyTo(input[length..]);
+        Span<byte> hash = stackalloc byte[SHA1.HashSizeInBytes];
+#pragma warning disable CA5350 // RFC 6455 defines Sec-WebSocket-Accept as SHA-1; it is not used for security here.
+        SHA1.HashData(input[..(length + AcceptGuid.Length)], hash);
+#pragma warning restore CA5350
+        return Convert.ToBase64String(hash);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Connection {ConnectionId} opened from {SourceIp} (stage '{Stage}')")]
+        public static partial void Connected(ILogger logger, string connectionId, string sourceIp, string stage);
+
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Connection {ConnectionId} closed with {CloseStatus} ({CloseReason}), initiated by the {Initiator}")]
+        public static partial void Disconnected(ILogger logger, string connectionId, int closeStatus, string closeReason, string initiator);
+
+        [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Handshake from {SourceIp} rejected with {StatusCode}: {Reason}")]
+        public static partial void HandshakeRejected(ILogger logger, string sourceIp, int statusCode, string reason);
+    }
+}

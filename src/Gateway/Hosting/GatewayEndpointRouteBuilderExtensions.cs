@@ -1,0 +1,35 @@
+using Gateway.Configuration;
+using Gateway.Connections;
+using Gateway.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+// Mapping lives in the routing namespace so that MapWebSocketGateway() is found where MapX() calls are.
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps the gateway's endpoints.</summary>
+public static class GatewayEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps the client WebSocket endpoints (<c>/</c> and <c>/{Stage}</c>) and <c>/healthz</c> and <c>/readyz</c>,
+    /// which answer on both listeners so that a load balancer can probe the client port.
+    /// </summary>
+    public static IEndpointConventionBuilder MapWebSocketGateway(this Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var services = endpoints.ServiceProvider;
+        var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        var gateway = services.GetRequiredService<GatewayEndpoint>();
+        var registry = services.GetRequiredService<ConnectionRegistry>();
+
+        var group = endpoints.MapGroup("");
+        group.MapGet("/", context => gateway.HandleAsync(context, stage: null));
+        group.MapGet("/" + options.Stage, context => gateway.HandleAsync(context, options.Stage));
+        group.MapGet("/healthz", () => Results.Text("Healthy"));
+        group.MapGet("/readyz", () => registry.IsDraining
+            ? Results.Text("Draining", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Text("Ready"));
+        return group;
+    }
+}

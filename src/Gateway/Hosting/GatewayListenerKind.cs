@@ -1,0 +1,15 @@
+namespace Gateway.Hosting;
+
+/// <summary>Which of the gateway's listeners a request arrived on.</summary>
+[Flags]
+public enum GatewayListenerKind
+{
+    /// <summary>Not a gateway listener.</summary>
+    None = 0,
+
+    /// <summary>The client (WebSocket) listener.</summary>
+    Client = 1,
+
+    /// <summary>The management listener.</summary>
+    Management = 2,
+}

@@ -1,0 +1,110 @@
+using System.Text;
+using Gateway.Backplane;
+using Gateway.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Routing;
+
+/// <summary>
+/// Turns connection events into route handler calls: selects the route of each message, runs its handler,
+/// and sends the route response, or the Forbidden / Internal server error frames Amazon API Gateway sends.
+/// </summary>
+public sealed partial class MessageDispatcher(
+    RouteTable routes,
+    ConnectionSender sender,
+    IServiceProvider services,
+    ILogger<MessageDispatcher> logger)
+{
+    /// <summary>The routes this dispatcher serves.</summary>
+    public RouteTable Routes => routes;
+
+    /// <summary>Runs <c>$connect</c> for a handshake not yet upgraded; a non-2xx result rejects it.</summary>
+    public async ValueTask<RouteResult> ConnectAsync(GatewayConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (routes.Connect is not { } route)
+        {
+            return RouteResult.Ok;
+        }
+
+        var context = new RouteContext(connection, route.Key, RouteEventType.Connect, default, false, sender, services);
+        try
+        {
+            return await route.Handler.HandleAsync(context);
+        }
+        catch (Exception ex)
+        {
+            Log.HandlerFailed(logger, ex, connection.Id, route.Key, context.RequestId);
+            return RouteResult.Reject(500);
+        }
+    }
+
+    /// <summary>Dispatches one message; called by the connection's receive loop, so messages of one connection run in order.</summary>
+    public async ValueTask DispatchAsync(GatewayConnection connection, ReadOnlyMemory<byte> body, bool binary)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var route = binary ? routes.Default : routes.Select(body.Span);
+        if (route is null)
+        {
+            var context = new RouteContext(connection, "", RouteEventType.Message, body, binary, sender, services);
+            Log.NoRoute(logger, connection.Id, context.RequestId);
+            connection.TrySendText(ErrorFrame("Forbidden", connection.Id, context.RequestId));
+            return;
+        }
+
+        var routeContext = new RouteContext(connection, route.Key, RouteEventType.Message, body, binary, sender, services);
+        RouteResult result;
+        try
+        {
+            result = await route.Handler.HandleAsync(routeContext);
+        }
+        catch (Exception ex)
+        {
+            Log.HandlerFailed(logger, ex, connection.Id, route.Key, routeContext.RequestId);
+            connection.TrySendText(ErrorFrame("Internal server error", connection.Id, routeContext.RequestId));
+            return;
+        }
+
+        if (result.Response is { } response)
+        {
+            connection.TrySend(new OutboundMessage(response, result.ResponseIsBinary ? OutboundKind.Binary : OutboundKind.Text));
+        }
+    }
+
+    /// <summary>Runs <c>$disconnect</c> after a connection has closed. Best effort: a failure is logged.</summary>
+    public async ValueTask DisconnectAsync(GatewayConnection connection, DisconnectInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (routes.Disconnect is not { } route)
+        {
+            return;
+        }
+
+        var context = new RouteContext(connection, route.Key, RouteEventType.Disconnect, default, false, sender, services)
+        {
+            DisconnectStatusCode = info.StatusCode,
+            DisconnectReason = info.Reason,
+        };
+        try
+        {
+            await route.Handler.HandleAsync(context);
+        }
+        catch (Exception ex)
+        {
+            Log.HandlerFailed(logger, ex, connection.Id, route.Key, context.RequestId);
+        }
+    }
+
+    /// <summary>The frame Amazon API Gateway sends for a failed message, byte for byte.</summary>
+    public static byte[] ErrorFrame(string message, string connectionId, string requestId) =>
+        Encoding.UTF8.GetBytes($"{{\"message\": \"{message}\", \"connectionId\":\"{connectionId}\", \"requestId\":\"{requestId}\"}}");
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Connection {ConnectionId}: no route matched and no $default route exists (request {RequestId}); answered Forbidden")]
+        public static partial void NoRoute(ILogger logger, string connectionId, string requestId);
+
+        [LoggerMessage(EventId = 1202, Level = LogLevel.Error, Message = "Connection {ConnectionId}: the handler of route {RouteKey} failed (request {RequestId})")]
+        public static partial void HandlerFailed(ILogger logger, Exception exception, string connectionId, string routeKey, string requestId);
+    }
+}

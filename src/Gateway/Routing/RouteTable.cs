@@ -1,0 +1,128 @@
+using System.Buffers;
+using Gateway.Configuration;
+using Gateway.Routing.Handlers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Routing;
+
+/// <summary>Route key → handler, built once at start from configuration and code registrations.</summary>
+public sealed class RouteTable
+{
+    /// <summary>Names of the handlers every gateway has.</summary>
+    public static readonly IReadOnlyCollection<string> BuiltInHandlers = ["echo", "mock", "broadcast"];
+
+    private readonly Dictionary<string, Route> _messageRoutes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Route>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+    /// <summary>Builds the table. Configuration has been validated by then, so every name resolves.</summary>
+    public RouteTable(
+        IOptions<GatewayOptions> options,
+        IEnumerable<RouteRegistration> registrations,
+        IEnumerable<NamedHandlerRegistration> namedHandlers,
+        IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options.Value;
+        if (!RouteSelector.TryParse(o.RouteSelectionExpression, out var selector, out var error))
+        {
+            throw new OptionsValidationException(GatewayOptions.SectionName, typeof(GatewayOptions), [error!]);
+        }
+
+        Selector = selector!;
+        var named = namedHandlers.GroupBy(n => n.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().HandlerType, StringComparer.Ordinal);
+        var all = new Dictionary<string, Route>(StringComparer.Ordinal);
+        foreach (var (section, route) in o.Routes)
+        {
+            var key = RouteKeys.FromConfiguration(section, route.RouteKey);
+            all[key] = FromConfiguration(key, route, named, services);
+        }
+
+        foreach (var registration in registrations)
+        {
+            var handler = (IRouteHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, registration.HandlerType);
+            all[registration.RouteKey] = new Route(registration.RouteKey, handler, registration.HandlerType.Name);
+        }
+
+        foreach (var (key, route) in all)
+        {
+            switch (key)
+            {
+                case RouteKeys.Connect:
+                    Connect = route;
+                    break;
+                case RouteKeys.Disconnect:
+                    Disconnect = route;
+                    break;
+                default:
+                    // $default is found by name too, which is harmless; $connect and $disconnect never are.
+                    _messageRoutes[key] = route;
+                    break;
+            }
+        }
+
+        Default = _messageRoutes.GetValueOrDefault(RouteKeys.Default);
+        _lookup = _messageRoutes.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    /// <summary>The route selection expression.</summary>
+    public RouteSelector Selector { get; }
+
+    /// <summary>The <c>$connect</c> route, or null (every handshake is accepted).</summary>
+    public Route? Connect { get; }
+
+    /// <summary>The <c>$disconnect</c> route, or null.</summary>
+    public Route? Disconnect { get; }
+
+    /// <summary>The <c>$default</c> route, or null.</summary>
+    public Route? Default { get; }
+
+    /// <summary>Every route that messages can reach, by key.</summary>
+    public IReadOnlyDictionary<string, Route> MessageRoutes => _messageRoutes;
+
+    /// <summary>The route for a text message: its selected key's route, else <c>$default</c> (null when neither exists).</summary>
+    public Route? Select(ReadOnlySpan<byte> utf8)
+    {
+        Span<char> key = stackalloc char[128];
+        var length = Selector.Evaluate(utf8, key);
+        if (length == RouteSelector.NotJson)
+        {
+            return Default;
+        }
+
+        if (length >= 0)
+        {
+            return _lookup.TryGetValue(key[..length], out var route) ? route : Default;
+        }
+
+        var rented = ArrayPool<char>.Shared.Rent(-length);
+        try
+        {
+            length = Selector.Evaluate(utf8, rented);
+            return _lookup.TryGetValue(rented.AsSpan(0, length), out var route) ? route : Default;
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    private static Route FromConfiguration(string key, RouteOptions route, Dictionary<string, Type> named, IServiceProvider services)
+    {
+        if (route.Integration is { } integration)
+        {
+            // Only "mock" exists as an integration type here; the validator rejected anything else.
+            return new Route(key, new MockHandler(integration.Response, integration.StatusCode), "mock");
+        }
+
+        var name = route.Handler!;
+        IRouteHandler handler = name switch
+        {
+            "echo" => services.GetService<EchoHandler>() ?? new EchoHandler(),
+            "broadcast" => services.GetService<BroadcastHandler>() ?? new BroadcastHandler(),
+            "mock" => new MockHandler(route.Response, route.StatusCode),
+            _ => (IRouteHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, named[name]),
+        };
+        return new Route(key, handler, name);
+    }
+}
