@@ -1,0 +1,65 @@
+using Gateway.Configuration;
+using Gateway.Routing;
+
+namespace Gateway.Tests.Configuration;
+
+public class GatewayOptionsValidatorTests
+{
+    private static readonly GatewayOptionsValidator Validator = new([new NamedHandlerRegistration("custom", typeof(object))]);
+
+    [Fact]
+    public void The_defaults_are_valid() => Assert.True(Validator.Validate(null, new GatewayOptions()).Succeeded);
+
+    [Fact]
+    public void Every_error_is_reported_at_once()
+    {
+        var options = new GatewayOptions
+        {
+            Stage = "a/b",
+            RouteSelectionExpression = "$request.header.x",
+            NodeId = "bad",
+            Listeners = { Client = "tcp://x", Management = "nope" },
+            Connections = { MaxMessageBytes = 0, SendQueueLimit = 0, MaxConnections = 0, PongTimeout = TimeSpan.Zero, IdleTimeout = TimeSpan.FromSeconds(-1), TrustedProxies = { "not-an-ip" } },
+            Routes =
+            {
+                ["$default"] = new RouteOptions { Handler = "nonesuch" },
+                ["_default"] = new RouteOptions { Handler = "echo" },
+                ["both"] = new RouteOptions { Handler = "echo", Integration = new IntegrationOptions { Type = "mock" } },
+                ["neither"] = new RouteOptions(),
+                ["$custom"] = new RouteOptions { Handler = "echo" },
+                ["weird"] = new RouteOptions { Integration = new IntegrationOptions { Type = "carrier-pigeon" } },
+                ["status"] = new RouteOptions { Handler = "mock", StatusCode = 42 },
+            },
+        };
+
+        var result = Validator.Validate(null, options);
+        Assert.True(result.Failed);
+        var failures = result.Failures!.ToList();
+        foreach (var expected in new[]
+        {
+            "Stage", "RouteSelectionExpression", "NodeId", "Listeners:Client", "Listeners:Management", "MaxMessageBytes", "SendQueueLimit",
+            "MaxConnections", "PongTimeout", "IdleTimeout", "TrustedProxies", "'nonesuch'", "both define route key '$default'",
+            "Routes:both must have exactly one", "Routes:neither must have exactly one", "'$custom' is not a predefined", "carrier-pigeon", "StatusCode 42",
+        })
+        {
+            Assert.Contains(failures, f => f.Contains(expected, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Named_handlers_registered_in_code_are_known()
+    {
+        var options = new GatewayOptions { Routes = { ["x"] = new RouteOptions { Handler = "custom" } } };
+        Assert.True(Validator.Validate(null, options).Succeeded);
+    }
+
+    [Theory]
+    [InlineData("_connect", null, "$connect")]
+    [InlineData("_disconnect", null, "$disconnect")]
+    [InlineData("_default", null, "$default")]
+    [InlineData("$connect", null, "$connect")]
+    [InlineData("sendmessage", null, "sendmessage")]
+    [InlineData("anything", "SendMessage", "SendMessage")]
+    public void Route_keys_come_from_the_section_name_its_alias_or_RouteKey(string section, string? routeKey, string expected) =>
+        Assert.Equal(expected, RouteKeys.FromConfiguration(section, routeKey));
+}

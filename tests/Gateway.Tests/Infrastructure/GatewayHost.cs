@@ -1,0 +1,94 @@
+using System.Net;
+using Gateway.Backplane;
+using Gateway.Connections;
+using Gateway.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Gateway.Tests.Infrastructure;
+
+/// <summary>The real gateway host (<c>Program</c>) on Kestrel at 127.0.0.1:0, with a fake clock and a recorder of route events.</summary>
+public sealed class GatewayHost : IAsyncDisposable
+{
+    private readonly WebApplicationFactory<Program> _factory;
+
+    private GatewayHost(WebApplicationFactory<Program> factory, FakeTimeProvider time)
+    {
+        _factory = factory;
+        Time = time;
+    }
+
+    /// <summary>The host's clock: advance it to run idle, lifetime and ping deadlines.</summary>
+    public FakeTimeProvider Time { get; }
+
+    public IServiceProvider Services => _factory.Services;
+
+    public EventRecorder Events => Services.GetRequiredService<EventRecorder>();
+
+    public ConnectionRegistry Registry => Services.GetRequiredService<ConnectionRegistry>();
+
+    public ConnectionSender Sender => Services.GetRequiredService<ConnectionSender>();
+
+    public IPEndPoint ClientEndPoint => Services.GetRequiredService<GatewayListeners>().EndPoints(GatewayListenerKind.Client).First();
+
+    public IPEndPoint ManagementEndPoint => Services.GetRequiredService<GatewayListeners>().EndPoints(GatewayListenerKind.Management).First();
+
+    public Uri ClientUri(string path = "/") => new($"ws://127.0.0.1:{ClientEndPoint.Port}{path}");
+
+    /// <summary>
+    /// Starts a gateway. <paramref name="settings"/> are configuration keys (as in appsettings, colon-separated).
+    /// Unless <paramref name="recordDisconnect"/> is false, <c>$disconnect</c> is recorded by <see cref="EventRecorder"/>.
+    /// </summary>
+    public static Task<GatewayHost> StartAsync(
+        IDictionary<string, string?>? settings = null,
+        Action<IGatewayBuilder>? gateway = null,
+        bool recordDisconnect = true)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        {
+            builder.UseSetting("Gateway:Listeners:Client", "http://127.0.0.1:0");
+            builder.UseSetting("Gateway:Listeners:Management", "http://127.0.0.1:0");
+            builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+            foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            {
+                builder.UseSetting(key, value);
+            }
+
+            builder.ConfigureTestServices(services =>
+            {
+                services.AddSingleton<TimeProvider>(time);
+                services.AddSingleton<EventRecorder>();
+                var g = services.AddWebSocketGateway();
+                if (recordDisconnect)
+                {
+                    g.MapRoute<EventRecorder>("$disconnect");
+                }
+
+                gateway?.Invoke(g);
+            });
+        });
+        factory.UseKestrel();
+        factory.StartServer();
+        return Task.FromResult(new GatewayHost(factory, time));
+    }
+
+    /// <summary>Connects a client that reads every frame into a queue.</summary>
+    public Task<TestClient> ConnectAsync(string path = "/", bool expectConnectedFrame = true, Action<System.Net.WebSockets.ClientWebSocketOptions>? configure = null) =>
+        TestClient.ConnectAsync(ClientUri(path), expectConnectedFrame, configure);
+
+    /// <summary>Connects a raw TCP client that has completed the handshake and reads nothing unless asked.</summary>
+    public Task<RawClient> ConnectRawAsync(string path = "/", int receiveBufferSize = 0) =>
+        RawClient.ConnectAsync(ClientEndPoint, path, receiveBufferSize);
+
+    /// <summary>Advances the clock in sweep-sized steps so every deadline fires on its tick.</summary>
+    public void Advance(TimeSpan by) => Time.Advance(by);
+
+    /// <summary>The server side of a connection.</summary>
+    public GatewayConnection Connection(string id) =>
+        Registry.TryGet(id, out var c) ? c : throw new InvalidOperationException($"connection {id} is not registered");
+
+    public async ValueTask DisposeAsync() => await _factory.DisposeAsync();
+}
