@@ -17,7 +17,9 @@ internal static partial class GatewayListenerSetup
             var options = context.Configuration.GetSection("Gateway:Listeners").Get<ListenersOptions>() ?? new ListenersOptions();
             var client = options.Client;
             var management = options.Management;
-            if (string.IsNullOrWhiteSpace(management) || string.Equals(management, client, StringComparison.OrdinalIgnoreCase))
+            // Equal URLs share one listener, unless the port is 0: then each gets a fresh port of its own.
+            if (string.IsNullOrWhiteSpace(management)
+                || (string.Equals(management, client, StringComparison.OrdinalIgnoreCase) && !client.EndsWith(":0", StringComparison.Ordinal)))
             {
                 Listen(kestrel, listeners, client, GatewayListenerKind.Client | GatewayListenerKind.Management);
             }

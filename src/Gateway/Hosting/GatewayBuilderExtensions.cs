@@ -1,9 +1,10 @@
 using Gateway.Backplane;
+using Gateway.Hosting;
 using Gateway.Routing;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
-namespace Gateway.Hosting;
+// Beside AddWebSocketGateway(), so the builder's methods need no extra using.
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Adds routes, named handlers and a backplane to a gateway.</summary>
 public static class GatewayBuilderExtensions

@@ -4,7 +4,6 @@ using Gateway.Connections;
 using Gateway.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Gateway.Tests.Infrastructure;

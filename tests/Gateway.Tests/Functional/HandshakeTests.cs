@@ -1,0 +1,171 @@
+using System.Net;
+using System.Net.WebSockets;
+using Gateway.Connections;
+using Gateway.Routing;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Functional;
+
+public class HandshakeTests
+{
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/prod")]
+    public async Task Clients_connect_at_the_root_and_at_the_stage(string path)
+    {
+        await using var host = await GatewayHost.StartAsync();
+        await using var client = await host.ConnectAsync(path);
+        Assert.True(ConnectionId.IsWellFormed(client.Id));
+        Assert.True(host.Services.GetRequiredService<GatewayNode>().Owns(client.Id));
+        await client.SendTextAsync("hello");
+        Assert.Equal("hello", await client.ReceiveTextAsync());
+    }
+
+    [Fact]
+    public async Task Other_paths_and_plain_requests_are_not_upgraded()
+    {
+        await using var host = await GatewayHost.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.ClientEndPoint.Port}") };
+        var plain = await http.GetAsync(new Uri("/", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.UpgradeRequired, plain.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri("/staging", UriKind.Relative))).StatusCode);
+        var ex = await Assert.ThrowsAsync<WebSocketException>(() => host.ConnectAsync("/staging"));
+        Assert.Contains("404", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_management_listener_does_not_accept_clients_but_both_answer_health()
+    {
+        await using var host = await GatewayHost.StartAsync();
+        var mgmt = new Uri($"ws://127.0.0.1:{host.ManagementEndPoint.Port}/");
+        await Assert.ThrowsAsync<WebSocketException>(() => TestClient.ConnectAsync(mgmt));
+        using var http = new HttpClient();
+        foreach (var port in new[] { host.ClientEndPoint.Port, host.ManagementEndPoint.Port })
+        {
+            Assert.Equal("Healthy", await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/healthz")));
+            Assert.Equal("Ready", await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/readyz")));
+        }
+    }
+
+    [Fact]
+    public async Task The_connected_frame_can_be_turned_off()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["Gateway:Connections:SendConnectedMessage"] = "false" });
+        await using var client = await host.ConnectAsync(expectConnectedFrame: false);
+        await client.SendTextAsync("first");
+        Assert.Equal("first", await client.ReceiveTextAsync());
+    }
+
+    [Fact]
+    public async Task A_connect_handler_rejects_with_its_exact_status_and_nothing_else_happens()
+    {
+        await using var host = await GatewayHost.StartAsync(gateway: g => g.MapRoute<ConnectGate>("$connect"));
+        foreach (var status in new[] { 401, 403, 429, 418 })
+        {
+            using var socket = new ClientWebSocket();
+            socket.Options.CollectHttpResponseDetails = true;
+            await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(host.ClientUri($"/?deny={status}"), CancellationToken.None));
+            Assert.Equal((HttpStatusCode)status, socket.HttpStatusCode);
+        }
+
+        await using var accepted = await host.ConnectAsync("/?deny=0", configure: o => o.AddSubProtocol("chat.v1"));
+        Assert.Equal("chat.v1", accepted.Socket.SubProtocol);
+        await accepted.CloseAsync();
+        await host.Events.DisconnectOf(accepted.Id);
+        Assert.Single(host.Events.All, e => e.Type == RouteEventType.Disconnect);
+        Assert.Equal(0, host.Registry.SlotsInUse);
+    }
+
+    [Fact]
+    public async Task A_mock_connect_route_from_configuration_rejects_and_a_crashing_one_answers_500()
+    {
+        await using (var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Routes:_connect:Handler"] = "mock",
+            ["Gateway:Routes:_connect:StatusCode"] = "403",
+        }))
+        {
+            using var socket = new ClientWebSocket();
+            socket.Options.CollectHttpResponseDetails = true;
+            await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(host.ClientUri(), CancellationToken.None));
+            Assert.Equal(HttpStatusCode.Forbidden, socket.HttpStatusCode);
+        }
+
+        await using (var host = await GatewayHost.StartAsync(gateway: g => g.MapRoute<ThrowingHandler>("$connect")))
+        {
+            using var socket = new ClientWebSocket();
+            socket.Options.CollectHttpResponseDetails = true;
+            await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(host.ClientUri(), CancellationToken.None));
+            Assert.Equal(HttpStatusCode.InternalServerError, socket.HttpStatusCode);
+            Assert.Empty(host.Events.All);
+        }
+    }
+
+    [Fact]
+    public async Task MaxConnections_answers_the_next_handshake_503()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["Gateway:Connections:MaxConnections"] = "2" });
+        await using var a = await host.ConnectAsync();
+        await using var b = await host.ConnectAsync();
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(host.ClientUri(), CancellationToken.None));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, socket.HttpStatusCode);
+
+        await a.CloseAsync();
+        await host.Events.DisconnectOf(a.Id);
+        await Wait.UntilAsync(() => host.Registry.SlotsInUse == 1, "the closed connection's slot is free");
+        await using var c = await host.ConnectAsync();
+        Assert.NotEqual(a.Id, c.Id);
+    }
+
+    [Fact]
+    public async Task The_source_ip_comes_from_X_Forwarded_For_only_behind_a_trusted_proxy()
+    {
+        var headers = new Dictionary<string, string> { ["X-Forwarded-For"] = "198.51.100.9, 203.0.113.7" };
+        await using (var host = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["Gateway:Connections:TrustedProxies:0"] = "127.0.0.0/8" }))
+        {
+            await using var raw = await RawClient.ConnectAsync(host.ClientEndPoint, "/", headers: headers);
+            var id = await raw.ReadConnectedAsync();
+            Assert.Equal("203.0.113.7", host.Connection(id).SourceIp);
+        }
+
+        await using (var host = await GatewayHost.StartAsync())
+        {
+            await using var raw = await RawClient.ConnectAsync(host.ClientEndPoint, "/", headers: headers);
+            var id = await raw.ReadConnectedAsync();
+            Assert.Equal("127.0.0.1", host.Connection(id).SourceIp);
+        }
+    }
+
+    [Fact]
+    public async Task Invalid_configuration_stops_the_host_with_every_error()
+    {
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:RouteSelectionExpression"] = "$request.header.x",
+            ["Gateway:Connections:SendQueueLimit"] = "0",
+            ["Gateway:Routes:$default:Handler"] = "nonesuch",
+        }));
+        var text = ex.ToString();
+        Assert.Contains("RouteSelectionExpression", text, StringComparison.Ordinal);
+        Assert.Contains("SendQueueLimit", text, StringComparison.Ordinal);
+        Assert.Contains("nonesuch", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>Rejects with <c>?deny=status</c>; accepts otherwise, selecting the first requested subprotocol, if any.</summary>
+    public sealed class ConnectGate : IRouteHandler
+    {
+        public ValueTask<RouteResult> HandleAsync(RouteContext context)
+        {
+            var deny = int.Parse(context.Connection.Handshake.Query["deny"].FirstOrDefault() ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+            var requested = context.Connection.Handshake.Headers.SecWebSocketProtocol.FirstOrDefault();
+            return ValueTask.FromResult(deny > 0 ? RouteResult.Reject(deny) : RouteResult.Accept(requested?.Split(',')[0].Trim()));
+        }
+    }
+
+    public sealed class ThrowingHandler : IRouteHandler
+    {
+        public ValueTask<RouteResult> HandleAsync(RouteContext context) => throw new InvalidOperationException("handler crashed");
+    }
+}
