@@ -6,28 +6,26 @@ namespace Gateway.Hosting;
 
 /// <summary>
 /// Graceful shutdown: stop accepting handshakes, close every connection with 1001 so the load balancer
-/// moves clients elsewhere, and wait until their <c>$disconnect</c> events have run (or the host's
-/// shutdown timeout ends the wait).
+/// moves clients elsewhere, and let their <c>$disconnect</c> events run. It starts on
+/// <see cref="IHostApplicationLifetime.ApplicationStopping"/>, before the web server stops and waits for
+/// its requests (each WebSocket is one), so those requests end on their own instead of at the timeout.
 /// </summary>
-public sealed partial class ConnectionDrain(ConnectionRegistry registry, ILogger<ConnectionDrain> logger) : IHostedService
+public sealed partial class ConnectionDrain(ConnectionRegistry registry, IHostApplicationLifetime lifetime, ILogger<ConnectionDrain> logger) : IHostedService
 {
+    private CancellationTokenRegistration _stopping;
+
     /// <inheritdoc />
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _stopping = lifetime.ApplicationStopping.Register(static state => ((ConnectionDrain)state!).Begin(), this);
+        return Task.CompletedTask;
+    }
 
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        var drained = registry.BeginDrain();
-        var count = 0;
-        foreach (var connection in registry.All())
-        {
-            if (connection.Close(CloseCodes.GoingAway, "Server shutting down"))
-            {
-                count++;
-            }
-        }
-
-        Log.Draining(logger, count);
+        await _stopping.DisposeAsync();
+        var drained = Begin();
         try
         {
             await drained.WaitAsync(cancellationToken);
@@ -37,6 +35,27 @@ public sealed partial class ConnectionDrain(ConnectionRegistry registry, ILogger
         {
             Log.DrainCut(logger, registry.SlotsInUse);
         }
+    }
+
+    private Task Begin()
+    {
+        var first = !registry.IsDraining;
+        var drained = registry.BeginDrain();
+        if (first)
+        {
+            var count = 0;
+            foreach (var connection in registry.All())
+            {
+                if (connection.Close(CloseCodes.GoingAway, "Server shutting down"))
+                {
+                    count++;
+                }
+            }
+
+            Log.Draining(logger, count);
+        }
+
+        return drained;
     }
 
     private static partial class Log
