@@ -30,6 +30,7 @@ public sealed partial class GatewayConnection
     private readonly long _connectedTicks;
     private WebSocket? _socket;
     private ConnectionStream? _stream;
+    private Action? _abortTransport;
     private long _lastActiveTicks;
     private int _state;
     private int _closeStatus;
@@ -88,6 +89,9 @@ public sealed partial class GatewayConnection
 
     /// <summary>True until the connection starts closing.</summary>
     public bool IsOpen => Volatile.Read(ref _state) == Open && _socket is not null;
+
+    /// <summary>True while a ping is out and nothing has come back since.</summary>
+    internal bool AwaitingPong => _pingOutstanding && _stream is { InboundSeen: false };
 
     /// <summary>Messages waiting in the send queue.</summary>
     public int QueuedMessages => _queue.Reader.CanCount ? _queue.Reader.Count : 0;
@@ -159,6 +163,13 @@ public sealed partial class GatewayConnection
     /// <summary>Drops the socket without a close handshake, recording <paramref name="status"/> as the reason it ended.</summary>
     internal void Abort(int status, string reason)
     {
+        MarkEnded(status, reason);
+        DropTransport();
+    }
+
+    /// <summary>Records how the connection ended, if nothing has yet, and stops the writer.</summary>
+    private void MarkEnded(int status, string reason)
+    {
         if (Interlocked.CompareExchange(ref _state, Closing, Open) == Open)
         {
             _closeStatus = status;
@@ -167,14 +178,22 @@ public sealed partial class GatewayConnection
         }
 
         _queue.Writer.TryComplete();
+    }
+
+    // Aborting the WebSocket alone leaves a read or write pending on the transport; aborting the
+    // transport completes both, so the loops end at once.
+    private void DropTransport()
+    {
         _socket?.Abort();
+        _abortTransport?.Invoke();
     }
 
     /// <summary>Binds the upgraded socket. Called once, after <c>$connect</c> accepted the handshake.</summary>
-    internal void Attach(WebSocket socket, ConnectionStream stream)
+    internal void Attach(WebSocket socket, ConnectionStream stream, Action abortTransport)
     {
         _socket = socket;
         _stream = stream;
+        _abortTransport = abortTransport;
     }
 
     /// <summary>Runs the receive and write loops until the connection has closed; returns how it ended.</summary>
@@ -310,15 +329,19 @@ public sealed partial class GatewayConnection
     {
         // The protocol layer writes its own close frame for a protocol error (1002) or invalid UTF-8 (1007).
         var sent = _stream?.SentCloseStatus ?? 0;
+        // The transport is left to end with the request, so that close frame is flushed; a writer still
+        // stuck on the peer is cut off by the sweeper when the close deadline passes.
         if (sent is CloseCodes.ProtocolError or CloseCodes.InvalidPayload && Volatile.Read(ref _state) == Open)
         {
-            Abort(sent, sent == CloseCodes.InvalidPayload ? "Invalid UTF-8 in a text message" : "Protocol error");
+            MarkEnded(sent, sent == CloseCodes.InvalidPayload ? "Invalid UTF-8 in a text message" : "Protocol error");
             Log.ProtocolViolation(_services.Logger, Id, sent, ex.Message);
         }
         else
         {
-            Abort(CloseCodes.Abnormal, "Connection lost");
+            MarkEnded(CloseCodes.Abnormal, "Connection lost");
         }
+
+        _socket?.Abort();
 
         return new DisconnectInfo(_closeStatus, _closeReason, InitiatedByClient: false);
     }
@@ -377,7 +400,7 @@ public sealed partial class GatewayConnection
             if (now - Volatile.Read(ref _closeRequestedTicks) >= s.CloseTicks)
             {
                 // The close handshake is overdue (a peer that neither reads nor answers): drop the socket.
-                _socket?.Abort();
+                DropTransport();
             }
 
             return;

@@ -107,7 +107,7 @@ public sealed partial class GatewayEndpoint(
             SubProtocol = subProtocol,
             KeepAliveInterval = TimeSpan.Zero, // pings come from the sweeper, on the injected clock
         });
-        connection.Attach(socket, stream);
+        connection.Attach(socket, stream, context.Abort);
         registry.Add(connection);
         Log.Connected(logger, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "");
         if (_limits.SendConnectedMessage)
