@@ -142,6 +142,17 @@ public class CloseTests
     }
 
     [Fact]
+    public async Task An_unmasked_client_frame_closes_with_1002()
+    {
+        await using var host = await GatewayHost.StartAsync();
+        await using var raw = await host.ConnectRawAsync();
+        var id = await raw.ReadConnectedAsync();
+        await raw.WriteAsync(RawClient.BuildFrame(1, "unmasked"u8.ToArray(), masked: false));
+        Assert.Equal(CloseCodes.ProtocolError, (await raw.ReadUntilCloseAsync()).CloseStatus);
+        Assert.Equal(CloseCodes.ProtocolError, (await host.Events.DisconnectOf(id)).StatusCode);
+    }
+
+    [Fact]
     public async Task Other_clients_are_untouched_by_one_that_misbehaves()
     {
         await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["Gateway:Connections:MaxMessageBytes"] = "1024" });
