@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Gateway.Connections;
 
@@ -6,7 +7,7 @@ namespace Gateway.Connections;
 /// One timer for the whole node that checks every connection's idle, lifetime, ping and close deadlines,
 /// instead of a timer per connection.
 /// </summary>
-public sealed class ConnectionSweeper(ConnectionRegistry registry, ConnectionServices services) : IHostedService, IDisposable
+public sealed partial class ConnectionSweeper(ConnectionRegistry registry, ConnectionServices services) : IHostedService, IDisposable
 {
     private ITimer? _timer;
     private int _running;
@@ -40,7 +41,15 @@ public sealed class ConnectionSweeper(ConnectionRegistry registry, ConnectionSer
             var now = services.NowTicks;
             foreach (var connection in registry.All())
             {
-                connection.CheckDeadlines(now);
+                try
+                {
+                    connection.CheckDeadlines(now);
+                }
+                catch (Exception ex)
+                {
+                    // An exception in a timer callback would end the process; one connection's must not.
+                    Log.SweepFailed(services.Logger, ex, connection.Id);
+                }
             }
         }
         finally
@@ -51,4 +60,10 @@ public sealed class ConnectionSweeper(ConnectionRegistry registry, ConnectionSer
 
     /// <inheritdoc />
     public void Dispose() => _timer?.Dispose();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1120, Level = LogLevel.Error, Message = "Checking the deadlines of connection {ConnectionId} failed")]
+        public static partial void SweepFailed(ILogger logger, Exception exception, string connectionId);
+    }
 }

@@ -20,9 +20,6 @@ public delegate ValueTask MessageCallback(GatewayConnection connection, ReadOnly
 /// </summary>
 public sealed partial class GatewayConnection
 {
-    private const int Open = 0;
-    private const int Closing = 1;
-    private const int Finished = 2;
     private const int InitialReceiveBuffer = 4096;
 
     private readonly ConnectionServices _services;
@@ -32,14 +29,15 @@ public sealed partial class GatewayConnection
     private ConnectionStream? _stream;
     private Action? _abortTransport;
     private long _lastActiveTicks;
-    private int _state;
-    private int _closeStatus;
-    private string _closeReason = "";
-    private long _closeRequestedTicks;
-    private bool _clientInitiatedClose;
+
+    // Null while open. Set once, by whichever of close, client close, abort or failure comes first;
+    // every reader sees the whole record, so a close code is never read half-written.
+    private CloseRecord? _close;
+    private volatile bool _finished;
     private long _messagesReceived;
     private volatile bool _dispatching;
-    private long _pingSentTicks;
+    private long _pingRequestedTicks;
+    private long _pingWrittenTicks;
     private bool _pingOutstanding;
     private CancellationTokenSource? _closedSource;
     private ConcurrentDictionary<string, string>? _attributes;
@@ -53,7 +51,7 @@ public sealed partial class GatewayConnection
         _services = services;
         _connectedTicks = services.NowTicks;
         _lastActiveTicks = _connectedTicks;
-        _pingSentTicks = _connectedTicks;
+        _pingRequestedTicks = _connectedTicks;
         _queue = Channel.CreateBounded<OutboundMessage>(new BoundedChannelOptions(services.Options.SendQueueLimit)
         {
             SingleReader = true,
@@ -87,8 +85,8 @@ public sealed partial class GatewayConnection
     public IDictionary<string, string> Attributes =>
         _attributes ?? Interlocked.CompareExchange(ref _attributes, new(StringComparer.Ordinal), null) ?? _attributes;
 
-    /// <summary>True until the connection starts closing.</summary>
-    public bool IsOpen => Volatile.Read(ref _state) == Open && _socket is not null;
+    /// <summary>True from the upgrade until the connection starts closing.</summary>
+    public bool IsOpen => Volatile.Read(ref _close) is null && _socket is not null;
 
     /// <summary>True while a ping is out and nothing has come back since.</summary>
     internal bool AwaitingPong => _pingOutstanding && _stream is { InboundSeen: false };
@@ -96,7 +94,7 @@ public sealed partial class GatewayConnection
     /// <summary>Messages waiting in the send queue.</summary>
     public int QueuedMessages => _queue.Reader.CanCount ? _queue.Reader.Count : 0;
 
-    /// <summary>Cancelled when the connection has closed.</summary>
+    /// <summary>Cancelled as soon as the connection starts closing, however it closes.</summary>
     public CancellationToken Closed
     {
         get
@@ -108,7 +106,7 @@ public sealed partial class GatewayConnection
                 {
                     source.Dispose();
                 }
-                else if (Volatile.Read(ref _state) == Finished)
+                else if (Volatile.Read(ref _close) is not null)
                 {
                     source.Cancel();
                 }
@@ -121,7 +119,7 @@ public sealed partial class GatewayConnection
     /// <summary>Queues a message for the writer loop. Never blocks; a full queue closes the connection (1013).</summary>
     public SendResult TrySend(OutboundMessage message)
     {
-        if (Volatile.Read(ref _state) != Open)
+        if (Volatile.Read(ref _close) is not null)
         {
             return SendResult.Gone;
         }
@@ -131,53 +129,56 @@ public sealed partial class GatewayConnection
             return SendResult.Sent;
         }
 
-        if (Volatile.Read(ref _state) != Open)
+        // A full queue, or one completed by a close that raced this send.
+        if (!TryBeginClose(new CloseRecord(CloseCodes.TryAgainLater, "Slow consumer", _services.NowTicks, SendFrame: true, FlushQueued: false)))
         {
             return SendResult.Gone;
         }
 
         Log.SlowConsumer(_services.Logger, Id, _services.Options.SendQueueLimit);
-        Close(CloseCodes.TryAgainLater, "Slow consumer");
         return SendResult.QueueFull;
     }
 
     /// <summary>Queues a text message.</summary>
     public SendResult TrySendText(ReadOnlyMemory<byte> utf8) => TrySend(OutboundMessage.Text(utf8));
 
-    /// <summary>Starts the close handshake with <paramref name="status"/>; queued messages not yet written are dropped.</summary>
+    /// <summary>
+    /// Starts the close handshake with <paramref name="status"/> (1000, 1001–1003, 1007–1014, 3000–4999).
+    /// Messages queued before the close are still written, within <c>CloseTimeout</c>.
+    /// </summary>
     /// <returns>False when the connection was already closing.</returns>
     public bool Close(int status, string? reason)
     {
-        if (Interlocked.CompareExchange(ref _state, Closing, Open) != Open)
+        if (!IsSendableCloseStatus(status))
         {
-            return false;
+            throw new ArgumentOutOfRangeException(nameof(status), status, "not a close code that may be sent in a close frame");
         }
 
-        _closeStatus = status;
-        _closeReason = reason ?? "";
-        Volatile.Write(ref _closeRequestedTicks, _services.NowTicks);
-        _queue.Writer.TryComplete();
-        return true;
+        return TryBeginClose(new CloseRecord(status, reason ?? "", _services.NowTicks, SendFrame: true, FlushQueued: true));
     }
+
+    /// <summary>True for a code a close frame may carry (RFC 6455 §7.4).</summary>
+    public static bool IsSendableCloseStatus(int status) =>
+        status is 1000 or 1001 or 1002 or 1003 or (>= 1007 and <= 1014) or (>= 3000 and <= 4999);
 
     /// <summary>Drops the socket without a close handshake, recording <paramref name="status"/> as the reason it ended.</summary>
     internal void Abort(int status, string reason)
     {
-        MarkEnded(status, reason);
+        TryBeginClose(new CloseRecord(status, reason, _services.NowTicks, SendFrame: false, FlushQueued: false));
         DropTransport();
     }
 
-    /// <summary>Records how the connection ended, if nothing has yet, and stops the writer.</summary>
-    private void MarkEnded(int status, string reason)
+    private bool TryBeginClose(CloseRecord record)
     {
-        if (Interlocked.CompareExchange(ref _state, Closing, Open) == Open)
+        var won = Interlocked.CompareExchange(ref _close, record, null) is null;
+        _queue.Writer.TryComplete();
+        if (won && Volatile.Read(ref _closedSource) is { } source)
         {
-            _closeStatus = status;
-            _closeReason = reason;
-            Volatile.Write(ref _closeRequestedTicks, _services.NowTicks);
+            // Handlers waiting on Closed run on the thread pool, never inside a send or a sweep.
+            _ = source.CancelAsync();
         }
 
-        _queue.Writer.TryComplete();
+        return won;
     }
 
     // Aborting the WebSocket alone leaves a read or write pending on the transport; aborting the
@@ -185,7 +186,7 @@ public sealed partial class GatewayConnection
     private void DropTransport()
     {
         _socket?.Abort();
-        _abortTransport?.Invoke();
+        Volatile.Read(ref _abortTransport)?.Invoke();
     }
 
     /// <summary>Binds the upgraded socket. Called once, after <c>$connect</c> accepted the handshake.</summary>
@@ -200,18 +201,33 @@ public sealed partial class GatewayConnection
     internal async Task<DisconnectInfo> RunAsync(MessageCallback onMessage)
     {
         var writer = WriteLoopAsync();
-        var info = await ReceiveLoopAsync(onMessage);
-        await writer;
-        Volatile.Write(ref _state, Finished);
-        if (_closedSource is { } source)
+        try
         {
-            await source.CancelAsync();
+            await ReceiveLoopAsync(onMessage);
+        }
+        catch (Exception ex)
+        {
+            // A failure of our own (not the peer's): never let it skip the close, the writer or $disconnect.
+            Log.ReceiveLoopFailed(_services.Logger, ex, Id);
+            TryBeginClose(new CloseRecord(CloseCodes.InternalError, "Internal error", _services.NowTicks, SendFrame: true, FlushQueued: false));
         }
 
-        return info;
+        try
+        {
+            await writer;
+        }
+        finally
+        {
+            _finished = true;
+            Volatile.Write(ref _abortTransport, null);
+            TryBeginClose(new CloseRecord(CloseCodes.Abnormal, "Connection lost", _services.NowTicks, SendFrame: false, FlushQueued: false));
+        }
+
+        var close = Volatile.Read(ref _close)!;
+        return new DisconnectInfo(close.Status, close.Reason, close.InitiatedByClient);
     }
 
-    private async Task<DisconnectInfo> ReceiveLoopAsync(MessageCallback onMessage)
+    private async Task ReceiveLoopAsync(MessageCallback onMessage)
     {
         var socket = _socket!;
         var max = _services.Options.MaxMessageBytes;
@@ -227,11 +243,12 @@ public sealed partial class GatewayConnection
                 var result = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
-                    return OnCloseFrame(socket);
+                    OnCloseFrame(socket);
+                    return;
                 }
 
                 var binary = result.MessageType == WebSocketMessageType.Binary;
-                var discard = Volatile.Read(ref _state) != Open;
+                var discard = Volatile.Read(ref _close) is not null;
                 var count = 0;
                 buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialReceiveBuffer, max + 1));
                 while (!result.EndOfMessage)
@@ -254,7 +271,8 @@ public sealed partial class GatewayConnection
                     result = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
-                        return OnCloseFrame(socket);
+                        OnCloseFrame(socket);
+                        return;
                     }
 
                     count += result.Count;
@@ -294,13 +312,14 @@ public sealed partial class GatewayConnection
                     }
                 }
 
-                ArrayPool<byte>.Shared.Return(buffer);
+                var done = buffer;
                 buffer = null;
+                ArrayPool<byte>.Shared.Return(done);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
-            return OnReceiveFailed(ex);
+            OnReceiveFailed(ex);
         }
         finally
         {
@@ -311,39 +330,30 @@ public sealed partial class GatewayConnection
         }
     }
 
-    private DisconnectInfo OnCloseFrame(WebSocket socket)
+    private void OnCloseFrame(WebSocket socket)
     {
         var status = (int?)socket.CloseStatus ?? CloseCodes.NoStatus;
         var reason = socket.CloseStatusDescription ?? "";
-        if (Close(status == CloseCodes.NoStatus ? CloseCodes.Normal : status, reason))
-        {
-            // The client spoke first: the writer echoes its close frame, and $disconnect reports its code.
-            _clientInitiatedClose = true;
-            return new DisconnectInfo(status, reason, InitiatedByClient: true);
-        }
 
-        return new DisconnectInfo(_closeStatus, _closeReason, InitiatedByClient: _clientInitiatedClose);
+        // The client spoke first: the writer echoes its close frame, and $disconnect reports its code.
+        TryBeginClose(new CloseRecord(status, reason, _services.NowTicks, SendFrame: true, FlushQueued: false) { InitiatedByClient = true });
     }
 
-    private DisconnectInfo OnReceiveFailed(Exception ex)
+    private void OnReceiveFailed(Exception ex)
     {
         // The protocol layer writes its own close frame for a protocol error (1002) or invalid UTF-8 (1007).
-        var sent = _stream?.SentCloseStatus ?? 0;
         // The transport is left to end with the request, so that close frame is flushed; a writer still
         // stuck on the peer is cut off by the sweeper when the close deadline passes.
-        if (sent is CloseCodes.ProtocolError or CloseCodes.InvalidPayload && Volatile.Read(ref _state) == Open)
+        var sent = _stream?.SentCloseStatus ?? 0;
+        var record = sent is CloseCodes.ProtocolError or CloseCodes.InvalidPayload
+            ? new CloseRecord(sent, sent == CloseCodes.InvalidPayload ? "Invalid UTF-8 in a text message" : "Protocol error", _services.NowTicks, SendFrame: false, FlushQueued: false)
+            : new CloseRecord(CloseCodes.Abnormal, "Connection lost", _services.NowTicks, SendFrame: false, FlushQueued: false);
+        if (TryBeginClose(record) && record.Status != CloseCodes.Abnormal)
         {
-            MarkEnded(sent, sent == CloseCodes.InvalidPayload ? "Invalid UTF-8 in a text message" : "Protocol error");
-            Log.ProtocolViolation(_services.Logger, Id, sent, ex.Message);
-        }
-        else
-        {
-            MarkEnded(CloseCodes.Abnormal, "Connection lost");
+            Log.ProtocolViolation(_services.Logger, Id, record.Status, ex.Message);
         }
 
         _socket?.Abort();
-
-        return new DisconnectInfo(_closeStatus, _closeReason, InitiatedByClient: false);
     }
 
     private async Task WriteLoopAsync()
@@ -353,19 +363,21 @@ public sealed partial class GatewayConnection
         var reader = _queue.Reader;
         try
         {
-            var closing = false;
-            while (!closing && await reader.WaitToReadAsync())
+            var stop = false;
+            while (!stop && await reader.WaitToReadAsync())
             {
                 while (reader.TryRead(out var message))
                 {
-                    if (Volatile.Read(ref _state) != Open)
+                    if (Volatile.Read(ref _close) is { FlushQueued: false })
                     {
-                        closing = true;
+                        stop = true;
                         break;
                     }
 
                     if (message.Kind == OutboundKind.Ping)
                     {
+                        // The pong deadline counts from here, not from when the ping was queued behind data.
+                        Volatile.Write(ref _pingWrittenTicks, _services.NowTicks);
                         await stream.WritePingAsync(CancellationToken.None);
                         continue;
                     }
@@ -376,12 +388,13 @@ public sealed partial class GatewayConnection
                 }
             }
 
-            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            if (Volatile.Read(ref _close) is { SendFrame: true } close && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                await socket.CloseOutputAsync((WebSocketCloseStatus)_closeStatus, _closeReason, CancellationToken.None);
+                var status = IsSendableCloseStatus(close.Status) ? close.Status : CloseCodes.Normal;
+                await socket.CloseOutputAsync((WebSocketCloseStatus)status, close.Reason, CancellationToken.None);
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or ArgumentException)
         {
             Log.WriteFailed(_services.Logger, Id, ex.Message);
             Abort(CloseCodes.Abnormal, "Connection lost");
@@ -394,20 +407,19 @@ public sealed partial class GatewayConnection
     internal void CheckDeadlines(long now)
     {
         var s = _services;
-        var state = Volatile.Read(ref _state);
-        if (state == Closing)
+        if (_finished || _stream is null)
         {
-            if (now - Volatile.Read(ref _closeRequestedTicks) >= s.CloseTicks)
-            {
-                // The close handshake is overdue (a peer that neither reads nor answers): drop the socket.
-                DropTransport();
-            }
-
             return;
         }
 
-        if (state != Open || _stream is null)
+        if (Volatile.Read(ref _close) is { } close)
         {
+            if (now - close.Ticks >= s.CloseTicks)
+            {
+                // The close is overdue (a peer that neither reads nor answers): drop the socket.
+                DropTransport();
+            }
+
             return;
         }
 
@@ -432,13 +444,14 @@ public sealed partial class GatewayConnection
 
         if (_pingOutstanding)
         {
-            // Any inbound byte since the ping proves the peer alive. While a message is being
-            // dispatched nothing is read, so silence then proves nothing either way.
+            // Any inbound byte since the ping proves the peer alive. While a message is being dispatched
+            // nothing is read, and while the ping still waits behind queued data it has not been asked.
+            var written = Volatile.Read(ref _pingWrittenTicks);
             if (_stream.InboundSeen || _dispatching)
             {
                 _pingOutstanding = false;
             }
-            else if (now - _pingSentTicks >= s.PongTicks)
+            else if (written >= _pingRequestedTicks && now - written >= s.PongTicks)
             {
                 Log.PingTimeout(s.Logger, Id);
                 Abort(CloseCodes.Abnormal, "Ping timeout");
@@ -446,13 +459,19 @@ public sealed partial class GatewayConnection
             }
         }
 
-        if (!_pingOutstanding && now - _pingSentTicks >= s.PingTicks)
+        if (!_pingOutstanding && now - _pingRequestedTicks >= s.PingTicks)
         {
             _stream.ResetInbound();
             _pingOutstanding = true;
-            _pingSentTicks = now;
+            _pingRequestedTicks = now;
             TrySend(new OutboundMessage(default, OutboundKind.Ping));
         }
+    }
+
+    /// <summary>How and when the connection began to end.</summary>
+    private sealed record CloseRecord(int Status, string Reason, long Ticks, bool SendFrame, bool FlushQueued)
+    {
+        public bool InitiatedByClient { get; init; }
     }
 
     private static partial class Log
@@ -483,5 +502,8 @@ public sealed partial class GatewayConnection
 
         [LoggerMessage(EventId = 1109, Level = LogLevel.Information, Message = "Connection {ConnectionId} did not answer a ping in time; dropped")]
         public static partial void PingTimeout(ILogger logger, string connectionId);
+
+        [LoggerMessage(EventId = 1110, Level = LogLevel.Error, Message = "Connection {ConnectionId}: the receive loop failed; closing with 1011")]
+        public static partial void ReceiveLoopFailed(ILogger logger, Exception exception, string connectionId);
     }
 }

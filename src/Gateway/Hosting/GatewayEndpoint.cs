@@ -69,7 +69,16 @@ public sealed partial class GatewayEndpoint(
                 return;
             }
 
-            await RunAsync(context, upgrade!, key, connection, accepted.SubProtocol);
+            // Once $connect has accepted, $disconnect runs whatever happens next, even if the upgrade fails.
+            var info = new DisconnectInfo(CloseCodes.Abnormal, "Connection lost", InitiatedByClient: false);
+            try
+            {
+                info = await RunAsync(context, upgrade!, key, connection, accepted.SubProtocol);
+            }
+            finally
+            {
+                await dispatcher.DisconnectAsync(connection, info);
+            }
         }
         finally
         {
@@ -77,7 +86,7 @@ public sealed partial class GatewayEndpoint(
         }
     }
 
-    private async Task RunAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, GatewayConnection connection, string? subProtocol)
+    private async Task<DisconnectInfo> RunAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, GatewayConnection connection, string? subProtocol)
     {
         // An upgraded connection lives far beyond any request body limit or minimum data rate.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
@@ -109,10 +118,18 @@ public sealed partial class GatewayEndpoint(
         });
         connection.Attach(socket, stream, context.Abort);
         registry.Add(connection);
+
         Log.Connected(logger, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "");
         if (_limits.SendConnectedMessage)
         {
             connection.TrySendText(Encoding.UTF8.GetBytes($"{{\"type\":\"connected\",\"connectionId\":\"{connection.Id}\"}}"));
+        }
+
+        // A handshake that was still in $connect when the drain walked the registry is closed here
+        // (after its connected frame, which a close still writes).
+        if (registry.IsDraining)
+        {
+            connection.Close(CloseCodes.GoingAway, "Server shutting down");
         }
 
         DisconnectInfo info;
@@ -126,7 +143,7 @@ public sealed partial class GatewayEndpoint(
         }
 
         Log.Disconnected(logger, connection.Id, info.StatusCode, info.Reason, info.InitiatedByClient ? "client" : "server");
-        await dispatcher.DisconnectAsync(connection, info);
+        return info;
     }
 
     private static bool TryGetHandshakeKey(HttpRequest request, IHttpUpgradeFeature? upgrade, out string key)
@@ -143,9 +160,10 @@ public sealed partial class GatewayEndpoint(
             return false;
         }
 
+        // Exactly 24 base64 characters encoding 16 bytes (RFC 6455 §4.2.1); base64 decoding alone would allow whitespace.
         var value = headers.SecWebSocketKey.ToString().Trim();
         Span<byte> decoded = stackalloc byte[24];
-        if (!Convert.TryFromBase64String(value, decoded, out var length) || length != 16)
+        if (value.Length != 24 || value.AsSpan().ContainsAny(" \t\r\n") || !Convert.TryFromBase64String(value, decoded, out var length) || length != 16)
         {
             return false;
         }

@@ -66,7 +66,7 @@ public sealed class RouteContext
     /// <summary>The application's services.</summary>
     public IServiceProvider Services { get; }
 
-    /// <summary>Cancelled when the connection has closed.</summary>
+    /// <summary>Cancelled as soon as the connection starts closing.</summary>
     public CancellationToken ConnectionClosed => Connection.Closed;
 
     /// <summary>Sends a text frame to the caller.</summary>

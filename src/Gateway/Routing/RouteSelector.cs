@@ -146,59 +146,66 @@ public sealed class RouteSelector
 
         Span<Capture> captures = stackalloc Capture[_paths.Length];
         Span<int> matched = stackalloc int[_paths.Length];
-        captures.Clear();
+        Span<bool> hits = stackalloc bool[_paths.Length];
+        captures.Fill(new Capture { PendingDepth = -1 });
         matched.Clear();
+
+        // Every token is visited once and nothing is skipped, so paths that share a prefix (a.b and a,
+        // or one path twice) each see the whole document: a container value is captured from its start
+        // token to its end token as the walk passes them.
         var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = 64 });
         try
         {
             while (reader.Read())
             {
-                if (reader.TokenType == JsonTokenType.EndObject)
+                switch (reader.TokenType)
                 {
-                    var depth = reader.CurrentDepth;
-                    for (var p = 0; p < matched.Length; p++)
-                    {
-                        if (depth > 0 && matched[p] == depth)
+                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                        var depth = reader.CurrentDepth;
+                        for (var p = 0; p < _paths.Length; p++)
                         {
-                            matched[p] = depth - 1;
+                            if (captures[p].PendingDepth == depth)
+                            {
+                                captures[p].End((int)reader.BytesConsumed);
+                            }
+
+                            if (reader.TokenType == JsonTokenType.EndObject && depth > 0 && matched[p] == depth)
+                            {
+                                matched[p] = depth - 1;
+                            }
                         }
-                    }
 
-                    continue;
+                        continue;
+                    case JsonTokenType.PropertyName:
+                        break;
+                    default:
+                        continue;
                 }
 
-                if (reader.TokenType != JsonTokenType.PropertyName)
-                {
-                    continue;
-                }
-
-                var level = reader.CurrentDepth; // 1 for the root object's properties
-                var hit = -1;
+                // A property at depth L continues path p when p's first L-1 segments are the open objects above it.
+                var level = reader.CurrentDepth;
+                var any = false;
                 for (var p = 0; p < _paths.Length; p++)
                 {
                     var path = _paths[p];
-                    if (!captures[p].Found && matched[p] == level - 1 && level <= path.Length && reader.ValueTextEquals(path[level - 1]))
-                    {
-                        hit = p;
-                        break;
-                    }
+                    hits[p] = !captures[p].Found && matched[p] == level - 1 && level <= path.Length && reader.ValueTextEquals(path[level - 1]);
+                    any |= hits[p];
                 }
 
-                if (hit < 0)
+                if (!any)
                 {
                     continue;
                 }
 
                 reader.Read();
-                for (var p = hit; p < _paths.Length; p++)
+                for (var p = 0; p < _paths.Length; p++)
                 {
-                    var path = _paths[p];
-                    if (captures[p].Found || matched[p] != level - 1 || level > path.Length || !SameSegment(path[level - 1], _paths[hit][level - 1]))
+                    if (!hits[p])
                     {
                         continue;
                     }
 
-                    if (level == path.Length)
+                    if (level == _paths[p].Length)
                     {
                         captures[p] = Capture.Of(ref reader);
                     }
@@ -207,11 +214,6 @@ public sealed class RouteSelector
                         matched[p] = level;
                     }
                 }
-
-                if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject && !IsDescending(matched, level))
-                {
-                    reader.Skip();
-                }
             }
         }
         catch (JsonException)
@@ -219,22 +221,15 @@ public sealed class RouteSelector
             return NotJson;
         }
 
-        return Assemble(utf8Json, captures, destination);
-    }
-
-    private static bool SameSegment(byte[] a, byte[] b) => ReferenceEquals(a, b) || a.AsSpan().SequenceEqual(b);
-
-    private static bool IsDescending(Span<int> matched, int level)
-    {
-        foreach (var m in matched)
+        try
         {
-            if (m == level)
-            {
-                return true;
-            }
+            return Assemble(utf8Json, captures, destination);
         }
-
-        return false;
+        catch (InvalidOperationException)
+        {
+            // A string that cannot be text, such as a lone surrogate escape ("\uD800"): not a usable key.
+            return NotJson;
+        }
     }
 
     private static bool IsJson(ReadOnlySpan<byte> utf8Json)
@@ -287,6 +282,7 @@ public sealed class RouteSelector
     private struct Capture
     {
         public bool Found;
+        public int PendingDepth;
         private int _start;
         private int _length;
         private bool _escapedString;
@@ -296,19 +292,22 @@ public sealed class RouteSelector
         public static Capture Of(ref Utf8JsonReader reader)
         {
             var start = (int)reader.TokenStartIndex;
-            switch (reader.TokenType)
+            return reader.TokenType switch
             {
-                case JsonTokenType.String:
-                    // Span excludes the quotes; escaped text is unescaped when copied.
-                    return new Capture { Found = true, _start = start + 1, _length = reader.ValueSpan.Length, _escapedString = reader.ValueIsEscaped };
-                case JsonTokenType.Null:
-                    return new Capture { Found = true };
-                case JsonTokenType.StartObject or JsonTokenType.StartArray:
-                    reader.Skip();
-                    return new Capture { Found = true, _start = start, _length = (int)reader.BytesConsumed - start };
-                default:
-                    return new Capture { Found = true, _start = start, _length = reader.ValueSpan.Length };
-            }
+                // Span excludes the quotes; escaped text is unescaped when copied.
+                JsonTokenType.String => new Capture { Found = true, PendingDepth = -1, _start = start + 1, _length = reader.ValueSpan.Length, _escapedString = reader.ValueIsEscaped },
+                JsonTokenType.Null => new Capture { Found = true, PendingDepth = -1 },
+
+                // A container's length is known when the walk reaches its end token at the same depth.
+                JsonTokenType.StartObject or JsonTokenType.StartArray => new Capture { Found = true, PendingDepth = reader.CurrentDepth, _start = start },
+                _ => new Capture { Found = true, PendingDepth = -1, _start = start, _length = reader.ValueSpan.Length },
+            };
+        }
+
+        public void End(int bytesConsumed)
+        {
+            _length = bytesConsumed - _start;
+            PendingDepth = -1;
         }
 
         public readonly int CopyTo(ReadOnlySpan<byte> json, Span<char> destination)

@@ -47,6 +47,46 @@ public class CloseTests
     }
 
     [Fact]
+    public async Task A_reply_queued_before_a_close_is_still_written()
+    {
+        await using var host = await GatewayHost.StartAsync(gateway: g => g.MapRoute<ReplyThenClose>("quit"));
+        await using var client = await host.ConnectAsync();
+        await client.SendTextAsync("""{"action":"quit"}""");
+        Assert.Equal("goodbye", await client.ReceiveTextAsync());
+        Assert.Equal(4000, (await client.Closed.WithTimeout()).CloseStatus);
+        Assert.Equal(4000, (await host.Events.DisconnectOf(client.Id)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_handler_waiting_on_ConnectionClosed_is_released_when_the_connection_closes()
+    {
+        await using var host = await GatewayHost.StartAsync(gateway: g => g.MapRoute<WaitForClose>("wait"));
+        var handler = host.Services.GetRequiredService<WaitForClose>();
+        await using var client = await host.ConnectAsync();
+        await client.SendTextAsync("""{"action":"wait"}""");
+        await handler.Entered.Task.WithTimeout();
+        Assert.True(await host.Sender.DisconnectAsync(client.Id));
+        await handler.Released.Task.WithTimeout();
+        Assert.Equal(CloseCodes.Normal, (await host.Events.DisconnectOf(client.Id)).StatusCode);
+        await Wait.UntilAsync(() => host.Registry.SlotsInUse == 0, "the slot is free");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1005)]
+    [InlineData(1006)]
+    [InlineData(1015)]
+    [InlineData(5000)]
+    public async Task Close_codes_that_may_not_be_sent_are_refused(int status)
+    {
+        await using var host = await GatewayHost.StartAsync();
+        await using var client = await host.ConnectAsync();
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await host.Sender.DisconnectAsync(client.Id, status));
+        await client.SendTextAsync("unharmed");
+        Assert.Equal("unharmed", await client.ReceiveTextAsync());
+    }
+
+    [Fact]
     public async Task A_message_over_the_limit_closes_with_1009_whether_one_frame_or_fragmented()
     {
         await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["Gateway:Connections:MaxMessageBytes"] = "1024" });
@@ -180,6 +220,38 @@ public class CloseTests
             Assert.Equal(CloseCodes.GoingAway, (await client.Closed.WithTimeout()).CloseStatus);
             Assert.Contains(recorder.All, e => e.ConnectionId == client.Id && e.StatusCode == CloseCodes.GoingAway);
             await client.DisposeAsync();
+        }
+    }
+
+    public sealed class ReplyThenClose : Gateway.Routing.IRouteHandler
+    {
+        public ValueTask<Gateway.Routing.RouteResult> HandleAsync(Gateway.Routing.RouteContext context)
+        {
+            context.Reply("goodbye");
+            context.Connection.Close(4000, "asked to quit");
+            return ValueTask.FromResult(Gateway.Routing.RouteResult.Ok);
+        }
+    }
+
+    public sealed class WaitForClose : Gateway.Routing.IRouteHandler
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async ValueTask<Gateway.Routing.RouteResult> HandleAsync(Gateway.Routing.RouteContext context)
+        {
+            Entered.TrySetResult();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, context.ConnectionClosed);
+            }
+            catch (OperationCanceledException)
+            {
+                Released.TrySetResult();
+            }
+
+            return Gateway.Routing.RouteResult.Ok;
         }
     }
 }

@@ -101,6 +101,43 @@ public class HandshakeTests
         }
     }
 
+    [Theory]
+    [InlineData("dGhlIHNh                                        bXBsZSBub25jZQ==")]
+    [InlineData("dGhlIHNhbXBsZSBub25jZQ")]
+    [InlineData("dGhlIHNhbXBsZSBub25jZQ==AAAA")]
+    [InlineData("!!!!!!!!!!!!!!!!!!!!!!==")]
+    public async Task A_malformed_key_is_refused_before_connect_runs(string key)
+    {
+        await using var host = await GatewayHost.StartAsync(gateway: g => g.MapRoute<EventRecorder>("$connect"));
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(host.ClientEndPoint);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+        var buffer = new byte[4096];
+        var read = await stream.ReadAsync(buffer).AsTask().WithTimeout();
+        Assert.StartsWith("HTTP/1.1 426", System.Text.Encoding.ASCII.GetString(buffer, 0, read), StringComparison.Ordinal);
+        Assert.Empty(host.Events.All);
+    }
+
+    [Fact]
+    public async Task A_handshake_still_in_connect_when_shutdown_begins_is_closed_with_1001()
+    {
+        var host = await GatewayHost.StartAsync(gateway: g => g.MapRoute<GatedConnect>("$connect"));
+        var gate = host.Services.GetRequiredService<GatedConnect>();
+        var recorder = host.Events;
+        var connecting = host.ConnectAsync();
+        await gate.Entered.Task.WithTimeout();
+        host.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().StopApplication();
+        await Wait.UntilAsync(() => host.Registry.IsDraining, "the drain began");
+        var stopping = host.DisposeAsync().AsTask();
+        gate.Open.SetResult();
+        await using var client = await connecting.WithTimeout();
+        Assert.Equal(CloseCodes.GoingAway, (await client.Closed.WithTimeout()).CloseStatus);
+        await stopping.WithTimeout();
+        Assert.Contains(recorder.All, e => e.ConnectionId == client.Id && e.StatusCode == CloseCodes.GoingAway);
+    }
+
     [Fact]
     public async Task MaxConnections_answers_the_next_handshake_503()
     {
@@ -167,5 +204,19 @@ public class HandshakeTests
     public sealed class ThrowingHandler : IRouteHandler
     {
         public ValueTask<RouteResult> HandleAsync(RouteContext context) => throw new InvalidOperationException("handler crashed");
+    }
+
+    public sealed class GatedConnect : IRouteHandler
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async ValueTask<RouteResult> HandleAsync(RouteContext context)
+        {
+            Entered.TrySetResult();
+            await Open.Task;
+            return RouteResult.Ok;
+        }
     }
 }

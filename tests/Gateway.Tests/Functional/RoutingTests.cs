@@ -163,6 +163,17 @@ public class RoutingTests
     }
 
     [Fact]
+    public async Task A_key_that_cannot_be_text_goes_to_default_and_the_connection_stays()
+    {
+        await using var host = await GatewayHost.StartAsync();
+        await using var client = await host.ConnectAsync();
+        await client.SendTextAsync("""{"action":"\uD800"}""");
+        Assert.Equal("""{"action":"\uD800"}""", await client.ReceiveTextAsync());
+        await client.SendTextAsync("next");
+        Assert.Equal("next", await client.ReceiveTextAsync());
+    }
+
+    [Fact]
     public async Task Messages_of_one_connection_are_dispatched_in_order_while_connections_run_in_parallel()
     {
         await using var host = await GatewayHost.StartAsync(gateway: g => g.MapRoute<SlowEcho>("slow"));

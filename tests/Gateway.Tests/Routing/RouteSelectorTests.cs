@@ -73,6 +73,20 @@ public class RouteSelectorTests
         Assert.Null(Select(T, "not json"));
     }
 
+    [Theory]
+    [InlineData("${request.body.a.b}|${request.body.a}", """{"a":{"b":"x"},"c":{"b":"WRONG"}}""", """x|{"b":"x"}""")]
+    [InlineData("${request.body.a}|${request.body.a.b}", """{"a":{"b":"x"}}""", """{"b":"x"}|x""")]
+    [InlineData("${request.body.a}-${request.body.a}", """{"a":{"b":1}}""", """{"b":1}-{"b":1}""")]
+    [InlineData("${request.body.a}-${request.body.a.b}", """{"a":[1,{"b":2}],"z":{}}""", "[1,{\"b\":2}]-")]
+    [InlineData("${request.body.x.y}/${request.body.x.z}", """{"x":{"y":{"deep":[1]},"z":"zz"}}""", """{"deep":[1]}/zz""")]
+    public void Template_paths_sharing_a_prefix_each_see_the_whole_document(string expression, string body, string expected) =>
+        Assert.Equal(expected, Select(expression, body));
+
+    [Theory]
+    [InlineData("$request.body.action", """{"action":"\uD800"}""")]
+    [InlineData("${request.body.action}/x", """{"action":"ab\uDC00"}""")]
+    public void A_lone_surrogate_escape_is_not_a_usable_key(string expression, string body) => Assert.Null(Select(expression, body));
+
     [Fact]
     public void Keys_longer_than_the_stack_buffer_are_selected_whole()
     {
