@@ -14,7 +14,7 @@ internal static class GatewayLogging
             logger.ReadFrom.Configuration(configuration).Enrich.FromLogContext();
             if (json)
             {
-                logger.WriteTo.Console(new RenderedCompactJsonFormatter());
+                logger.WriteTo.Console(new CompactJsonFormatter());
             }
             else
             {

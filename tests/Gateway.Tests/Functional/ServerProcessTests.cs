@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Gateway.Connections;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Functional;
+
+/// <summary>The executable as an operator runs it: configured by environment variables, logging where to connect, stopped by SIGTERM.</summary>
+[Collection(SerialProcesses.Name)]
+public class ServerProcessTests
+{
+    [Fact]
+    public async Task The_default_server_echoes_broadcasts_and_drains_on_SIGTERM()
+    {
+        await using var server = ServerProcess.Start(new Dictionary<string, string>());
+        var (client, management) = await server.WaitForListenersAsync();
+        Assert.NotEqual(client.Port, management.Port);
+        await using var a = await TestClient.ConnectAsync(client);
+        await using var b = await TestClient.ConnectAsync(new Uri(client, "prod"));
+        await a.SendTextAsync("echo me");
+        Assert.Equal("echo me", await a.ReceiveTextAsync());
+        await a.SendTextAsync("""{"action":"sendmessage","text":"to all"}""");
+        Assert.Equal("""{"action":"sendmessage","text":"to all"}""", await a.ReceiveTextAsync());
+        Assert.Equal("""{"action":"sendmessage","text":"to all"}""", await b.ReceiveTextAsync());
+
+        Assert.Equal(0, await server.StopAsync());
+        Assert.Equal(CloseCodes.GoingAway, (await a.Closed.WithTimeout()).CloseStatus);
+        Assert.Equal(CloseCodes.GoingAway, (await b.Closed.WithTimeout()).CloseStatus);
+        Assert.Contains(server.Lines, l => l.Contains($"Connection {a.Id} opened", StringComparison.Ordinal));
+        Assert.Contains(server.Lines, l => l.Contains($"Connection {a.Id} closed with 1001", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Routes_with_dollar_keys_come_from_environment_variables_and_logs_can_be_json()
+    {
+        await using var server = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["Gateway__LogFormat"] = "json",
+            ["Gateway__Routes___connect__Handler"] = "mock",
+            ["Gateway__Routes___connect__StatusCode"] = "403",
+            ["Gateway__Routes___default__Handler"] = "echo",
+        });
+        var (client, _) = await server.WaitForListenersAsync();
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(client, CancellationToken.None));
+        Assert.Equal(HttpStatusCode.Forbidden, socket.HttpStatusCode);
+
+        // Compact JSON carries the message template and the values as properties.
+        await Wait.UntilAsync(() => server.Lines.Any(l => l.Contains("rejected with {StatusCode}", StringComparison.Ordinal)), "the rejection was logged");
+        var rejection = server.Lines.First(l => l.Contains("rejected with {StatusCode}", StringComparison.Ordinal));
+        using var json = JsonDocument.Parse(rejection);
+        Assert.Equal(403, json.RootElement.GetProperty("StatusCode").GetInt32());
+        Assert.Equal(0, await server.StopAsync());
+    }
+
+    [Fact]
+    public async Task Invalid_configuration_exits_non_zero_listing_every_error()
+    {
+        await using var server = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["Gateway__Connections__MaxMessageBytes"] = "0",
+            ["Gateway__Routes___default__Handler"] = "nonesuch",
+        });
+        var exit = await server.WaitForExitAsync();
+        Assert.NotEqual(0, exit);
+        var output = string.Join('\n', server.Lines);
+        Assert.Contains("MaxMessageBytes", output, StringComparison.Ordinal);
+        Assert.Contains("nonesuch", output, StringComparison.Ordinal);
+    }
+}
