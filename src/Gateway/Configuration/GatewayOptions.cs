@@ -15,6 +15,9 @@ public sealed class GatewayOptions
     /// <summary>The route selection expression evaluated against each text message.</summary>
     public string RouteSelectionExpression { get; set; } = "$request.body.action";
 
+    /// <summary>The management API.</summary>
+    public ManagementOptions Management { get; set; } = new();
+
     /// <summary>Per-connection limits and behaviour.</summary>
     public ConnectionsOptions Connections { get; set; } = new();
 

@@ -33,6 +33,16 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
         }
 
         ValidateConnections(options.Connections, errors);
+        if (options.Management.MaxPayloadBytes < 1)
+        {
+            errors.Add($"Gateway:Management:MaxPayloadBytes {options.Management.MaxPayloadBytes} must be at least 1.");
+        }
+
+        if (options.Management.MaxPageSize < 1)
+        {
+            errors.Add($"Gateway:Management:MaxPageSize {options.Management.MaxPageSize} must be at least 1.");
+        }
+
         ValidateRoutes(options.Routes, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

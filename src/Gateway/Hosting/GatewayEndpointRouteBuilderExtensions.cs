@@ -1,6 +1,7 @@
 using Gateway.Configuration;
 using Gateway.Connections;
 using Gateway.Hosting;
+using Gateway.Management;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -12,8 +13,9 @@ namespace Microsoft.AspNetCore.Builder;
 public static class GatewayEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps the client WebSocket endpoints (<c>/</c> and <c>/{Stage}</c>) and <c>/healthz</c> and <c>/readyz</c>,
-    /// which answer on both listeners so that a load balancer can probe the client port.
+    /// Maps the client WebSocket endpoints (<c>/</c> and <c>/{Stage}</c>), the management API (<c>@connections</c>,
+    /// with or without a stage prefix), and <c>/healthz</c> and <c>/readyz</c>, which answer on both listeners so
+    /// that a load balancer can probe the client port.
     /// </summary>
     public static IEndpointConventionBuilder MapWebSocketGateway(this Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)
     {
@@ -26,6 +28,11 @@ public static class GatewayEndpointRouteBuilderExtensions
         var group = endpoints.MapGroup("");
         group.MapGet("/", context => gateway.HandleAsync(context, stage: null));
         group.MapGet("/" + options.Stage, context => gateway.HandleAsync(context, options.Stage));
+        var connectionsApi = services.GetRequiredService<ConnectionsApi>();
+
+        // One catch-all for the management API, so that doubled slashes and any stage prefix reach it;
+        // the literal routes above win over it.
+        group.Map("/{**path}", connectionsApi.HandleAsync);
         group.MapGet("/healthz", () => Results.Text("Healthy"));
         group.MapGet("/readyz", () => registry.IsDraining
             ? Results.Text("Draining", statusCode: StatusCodes.Status503ServiceUnavailable)

@@ -2,6 +2,7 @@ using Gateway.Backplane;
 using Gateway.Configuration;
 using Gateway.Connections;
 using Gateway.Hosting;
+using Gateway.Management;
 using Gateway.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -38,6 +39,8 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<RouteTable>();
         services.TryAddSingleton<MessageDispatcher>();
         services.TryAddSingleton<GatewayEndpoint>();
+        services.TryAddSingleton<ManagementAccess>();
+        services.TryAddSingleton<ConnectionsApi>();
         if (!services.Any(d => d.ServiceType == typeof(ConnectionSweeper)))
         {
             services.AddSingleton<ConnectionSweeper>();

@@ -1,0 +1,17 @@
+namespace Gateway.Configuration;
+
+/// <summary>The management API (<c>@connections</c> and friends).</summary>
+public sealed class ManagementOptions
+{
+    /// <summary>Largest body a push may carry (Amazon API Gateway's limit is 128 KB); larger answers 413.</summary>
+    public int MaxPayloadBytes { get; set; } = 128 * 1024;
+
+    /// <summary>
+    /// Accept calls without credentials from any address. Without it, anonymous calls are accepted from
+    /// loopback only, and only while no credentials are configured.
+    /// </summary>
+    public bool AllowAnonymous { get; set; }
+
+    /// <summary>Largest page <c>GET /@connections</c> returns.</summary>
+    public int MaxPageSize { get; set; } = 1000;
+}

@@ -1,0 +1,206 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Unicode;
+using Gateway.Backplane;
+using Gateway.Configuration;
+using Gateway.Connections;
+using Gateway.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Management;
+
+/// <summary>
+/// <c>@connections</c>: push to a connection (<c>POST</c>), describe it (<c>GET</c>), close it (<c>DELETE</c>),
+/// wire-compatible with Amazon API Gateway's management API; and, beyond it, a paged list (<c>GET /@connections</c>).
+/// </summary>
+public sealed partial class ConnectionsApi(
+    IOptions<GatewayOptions> options,
+    ConnectionSender sender,
+    ConnectionRegistry registry,
+    GatewayListeners listeners,
+    ManagementAccess access,
+    ILogger<ConnectionsApi> logger)
+{
+    /// <summary>The resource segment this API serves.</summary>
+    public const string Resource = "@connections";
+
+    private readonly ManagementOptions _options = options.Value.Management;
+
+    /// <summary>Serves one request to the management catch-all route.</summary>
+    public async Task HandleAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!listeners.Accepts(context, GatewayListenerKind.Management))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        if (!ManagementRequest.TryParse(context.Request.Path.Value, out var request) || request.Resource != Resource)
+        {
+            await ManagementErrors.WriteAsync(context, StatusCodes.Status404NotFound, ManagementErrors.NotFound, "No such management resource.");
+            return;
+        }
+
+        if (!access.Allows(context))
+        {
+            Log.Forbidden(logger, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+            await ManagementErrors.WriteAsync(context, StatusCodes.Status403Forbidden, ManagementErrors.Forbidden, "Forbidden");
+            return;
+        }
+
+        var method = context.Request.Method;
+        switch (request.Id)
+        {
+            case null when HttpMethods.IsGet(method):
+                await ListAsync(context);
+                return;
+            case null:
+                await ManagementErrors.WriteAsync(context, StatusCodes.Status404NotFound, ManagementErrors.NotFound, "A connection id is required.");
+                return;
+        }
+
+        var id = request.Id;
+        if (!ConnectionId.IsWellFormed(id))
+        {
+            await ManagementErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ManagementErrors.BadRequest, "Invalid connectionId: " + id);
+            return;
+        }
+
+        if (HttpMethods.IsPost(method))
+        {
+            await PostAsync(context, id);
+        }
+        else if (HttpMethods.IsGet(method))
+        {
+            await GetAsync(context, id);
+        }
+        else if (HttpMethods.IsDelete(method))
+        {
+            await DeleteAsync(context, id);
+        }
+        else
+        {
+            context.Response.Headers.Allow = "GET, POST, DELETE";
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+        }
+    }
+
+    private async Task PostAsync(HttpContext context, string id)
+    {
+        var body = await ReadBodyAsync(context.Request, _options.MaxPayloadBytes, context.RequestAborted);
+        if (body is null)
+        {
+            await ManagementErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ManagementErrors.PayloadTooLarge,
+                $"Request body exceeds the maximum of {_options.MaxPayloadBytes} bytes.");
+            return;
+        }
+
+        // Bytes that are valid UTF-8 go out as a text frame, anything else as binary.
+        var message = Utf8.IsValid(body) ? OutboundMessage.Text(body) : OutboundMessage.Binary(body);
+        var result = await sender.SendAsync(id, message, context.RequestAborted);
+        await AnswerAsync(context, id, result, StatusCodes.Status200OK);
+    }
+
+    private async Task GetAsync(HttpContext context, string id)
+    {
+        var snapshot = await sender.GetConnectionAsync(id, context.RequestAborted);
+        if (snapshot is null)
+        {
+            await AnswerAsync(context, id, SendResult.Gone, 0);
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        var body = new ConnectionBody(Timestamp(snapshot.ConnectedAt), new IdentityBody(snapshot.SourceIp, snapshot.UserAgent), Timestamp(snapshot.LastActiveAt));
+        await context.Response.WriteAsync(JsonSerializer.Serialize(body, ManagementJson.Default.ConnectionBody));
+    }
+
+    private async Task DeleteAsync(HttpContext context, string id)
+    {
+        var closed = await sender.DisconnectAsync(id, CloseCodes.Normal, "Deleted", context.RequestAborted);
+        await AnswerAsync(context, id, closed ? SendResult.Sent : SendResult.Gone, StatusCodes.Status204NoContent);
+    }
+
+    private async Task ListAsync(HttpContext context)
+    {
+        var query = context.Request.Query;
+        var limit = int.TryParse(query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? Math.Clamp(l, 1, _options.MaxPageSize) : 100;
+        var cursor = query["cursor"].FirstOrDefault() ?? "";
+
+        // Id order makes the cursor stable while connections come and go between pages.
+        var page = registry.All()
+            .Where(c => c.IsOpen && string.CompareOrdinal(c.Id, cursor) > 0)
+            .OrderBy(c => c.Id, StringComparer.Ordinal)
+            .Take(limit + 1)
+            .ToList();
+        var items = page.Take(limit)
+            .Select(c => new ConnectionItem(c.Id, Timestamp(c.ConnectedAt), new IdentityBody(c.SourceIp, c.UserAgent), Timestamp(c.LastActiveAt)))
+            .ToList();
+        var next = page.Count > limit ? items[^1].ConnectionId : null;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(JsonSerializer.Serialize(new ConnectionListBody(registry.Count, items, next), ManagementJson.Default.ConnectionListBody));
+    }
+
+    private static Task AnswerAsync(HttpContext context, string id, SendResult result, int success)
+    {
+        switch (result)
+        {
+            case SendResult.Sent:
+                context.Response.StatusCode = success;
+                return Task.CompletedTask;
+            case SendResult.QueueFull:
+                return ManagementErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, ManagementErrors.LimitExceeded,
+                    $"The send queue of connection {id} is full; the connection is being closed as a slow consumer.");
+            case SendResult.BadId:
+                return ManagementErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ManagementErrors.BadRequest, "Invalid connectionId: " + id);
+            case SendResult.Unavailable:
+                return ManagementErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ManagementErrors.ServiceUnavailable,
+                    $"The node holding connection {id} cannot be reached right now.");
+            default:
+                return ManagementErrors.WriteAsync(context, StatusCodes.Status410Gone, ManagementErrors.Gone, $"Connection {id} is gone.");
+        }
+    }
+
+    /// <summary>Reads the body whole; null when it is over <paramref name="max"/> bytes.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int max, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength is long declared)
+        {
+            if (declared > max)
+            {
+                return null;
+            }
+
+            var exact = new byte[declared];
+            await request.Body.ReadExactlyAsync(exact, cancellationToken);
+            return exact;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > max)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static string Timestamp(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "Management call from {RemoteAddress} refused: anonymous calls are accepted from loopback only")]
+        public static partial void Forbidden(ILogger logger, string remoteAddress);
+    }
+}
