@@ -23,6 +23,19 @@ if ! need dotnet; then
   exit 1
 fi
 
+# Node and the npm packages of the compatibility suite (real AWS SDK clients and wscat).
+if ! need node || ! need npm; then
+  echo "Installing nodejs and npm"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+for dir in tests/compat; do
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.installed" ]; then
+    echo "Installing npm packages in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed)
+  fi
+done
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

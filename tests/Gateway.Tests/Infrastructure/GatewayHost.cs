@@ -13,14 +13,16 @@ public sealed class GatewayHost : IAsyncDisposable
 {
     private readonly WebApplicationFactory<Program> _factory;
 
-    private GatewayHost(WebApplicationFactory<Program> factory, FakeTimeProvider time)
+    private GatewayHost(WebApplicationFactory<Program> factory, FakeTimeProvider? time)
     {
         _factory = factory;
-        Time = time;
+        _time = time;
     }
 
     /// <summary>The host's clock: advance it to run idle, lifetime and ping deadlines.</summary>
-    public FakeTimeProvider Time { get; }
+    public FakeTimeProvider Time => _time ?? throw new InvalidOperationException("this host runs on the real clock");
+
+    private readonly FakeTimeProvider? _time;
 
     public IServiceProvider Services => _factory.Services;
 
@@ -43,9 +45,10 @@ public sealed class GatewayHost : IAsyncDisposable
     public static Task<GatewayHost> StartAsync(
         IDictionary<string, string?>? settings = null,
         Action<IGatewayBuilder>? gateway = null,
-        bool recordDisconnect = true)
+        bool recordDisconnect = true,
+        bool realClock = false)
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var time = realClock ? null : new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseSetting("Gateway:Listeners:Client", "http://127.0.0.1:0");
@@ -58,7 +61,11 @@ public sealed class GatewayHost : IAsyncDisposable
 
             builder.ConfigureTestServices(services =>
             {
-                services.AddSingleton<TimeProvider>(time);
+                if (time is not null)
+                {
+                    services.AddSingleton<TimeProvider>(time);
+                }
+
                 services.AddSingleton<EventRecorder>();
                 var g = services.AddWebSocketGateway();
                 if (recordDisconnect)
