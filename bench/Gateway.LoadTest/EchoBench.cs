@@ -1,0 +1,47 @@
+using System.Diagnostics;
+
+namespace Gateway.LoadTest;
+
+/// <summary>C connections each send a message and wait for its echo, over and over (through $default → echo on the gateway).</summary>
+public static class EchoBench
+{
+    public static async Task<RunResult> RunAsync(ServerUnderTest server, int round, Settings settings)
+    {
+        var clients = await BenchClient.ConnectManyAsync(server.ClientUri, settings.Connections, server.SendsConnectedFrame);
+        var payload = BenchClient.Payload(settings.PayloadBytes);
+        var measuring = false;
+        var stop = false;
+        var latency = new Latency();
+        long count = 0;
+        var loops = clients.Select(async client =>
+        {
+            var local = new List<long>();
+            long localCount = 0;
+            while (!Volatile.Read(ref stop))
+            {
+                var started = Stopwatch.GetTimestamp();
+                await client.SendTextAsync(payload);
+                await client.ReceiveAsync(CancellationToken.None);
+                if (Volatile.Read(ref measuring))
+                {
+                    local.Add(Stopwatch.GetTimestamp() - started);
+                    localCount++;
+                }
+            }
+
+            latency.AddRange(local);
+            Interlocked.Add(ref count, localCount);
+        }).ToList();
+
+        await Task.Delay(settings.Warmup);
+        var window = await Window.MeasureAsync(server, settings.Duration, () => Volatile.Write(ref measuring, true), () => Volatile.Write(ref measuring, false));
+        Volatile.Write(ref stop, true);
+        await Task.WhenAll(loops);
+        foreach (var client in clients)
+        {
+            client.Dispose();
+        }
+
+        return new RunResult(server.Target, round, settings.Connections, window.Seconds, count, window.ServerCpu, window.ClientCpu, latency);
+    }
+}

@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Text;
+
+namespace Gateway.LoadTest;
+
+/// <summary>Markdown tables of the runs and the gateway-to-bare ratios.</summary>
+public static class Report
+{
+    private static readonly CultureInfo C = CultureInfo.InvariantCulture;
+
+    public static string Row(string mode, RunResult r) => mode == "idle"
+        ? string.Create(C, $"| {r.Round} | {r.Target} | {r.Connections} | {r.BytesPerConnection / 1024:F1} KB | {r.ServerCpu.TotalSeconds:F2} s |")
+        : string.Create(C, $"| {r.Round} | {r.Target} | {r.Connections} | {r.PerSecond:F0} | {r.ServerCpuPercent:F0}% | {r.ServerCpuMicrosPerOperation:F1} | {r.PerServerCpuSecond:F0} | {r.ClientCpuPercent:F0}% | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Latency.PercentileMicros(99.9):F0} | {(mode == "push" ? r.Lost.ToString(C) : "-")} |");
+
+    public static string Table(Settings settings, IReadOnlyList<RunResult> results)
+    {
+        var sb = new StringBuilder();
+        var heading = string.Create(C, $"### {settings.Mode}: {settings.Connections} connections")
+            + (settings.Mode == "idle" ? "" : string.Create(C, $", {settings.Duration.TotalSeconds:F0} s windows after {settings.Warmup.TotalSeconds:F0} s warm-up, {settings.PayloadBytes}-byte messages"))
+            + (settings.Mode == "push" ? string.Create(C, $", {settings.Senders} HTTP senders") : "");
+        sb.AppendLine(heading);
+        sb.AppendLine();
+        if (settings.Mode == "idle")
+        {
+            sb.AppendLine("| round | target | connections | memory per connection (RSS after full GC) | server CPU while connecting |");
+            sb.AppendLine("| --- | --- | --- | --- | --- |");
+        }
+        else
+        {
+            var op = settings.Mode == "echo" ? "round trips" : "pushes delivered";
+            sb.AppendLine(C, $"| round | target | connections | {op}/s | server CPU | server CPU µs/op | {op} per server CPU s | client CPU | p50 µs | p99 µs | p99.9 µs | lost |");
+            sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        }
+
+        foreach (var r in results)
+        {
+            sb.AppendLine(Row(settings.Mode, r));
+        }
+
+        var bare = results.Where(r => r.Target == Target.Bare).ToList();
+        var gateway = results.Where(r => r.Target == Target.Gateway).ToList();
+        if (bare.Count > 0 && gateway.Count > 0)
+        {
+            sb.AppendLine();
+            if (settings.Mode == "idle")
+            {
+                var ratio = gateway.Average(r => r.BytesPerConnection) / bare.Average(r => r.BytesPerConnection);
+                sb.AppendLine(C, $"Gateway memory per idle connection: {gateway.Average(r => r.BytesPerConnection) / 1024:F1} KB vs bare {bare.Average(r => r.BytesPerConnection) / 1024:F1} KB = **{ratio:F2}×** the bare echo's.");
+            }
+            else
+            {
+                var efficiency = gateway.Average(r => r.PerServerCpuSecond) / bare.Average(r => r.PerServerCpuSecond);
+                var p99 = gateway.Average(r => r.Latency.PercentileMicros(99)) / bare.Average(r => r.Latency.PercentileMicros(99));
+                sb.AppendLine(C, $"Gateway efficiency (operations per server CPU second, mean of rounds): **{efficiency:P0}** of the bare app's; throughput {gateway.Average(r => r.PerSecond) / bare.Average(r => r.PerSecond):P0}; p99 {p99:F2}×.");
+            }
+        }
+
+        return sb.ToString();
+    }
+}

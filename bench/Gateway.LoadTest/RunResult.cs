@@ -1,0 +1,26 @@
+namespace Gateway.LoadTest;
+
+/// <summary>One measured run against one server.</summary>
+public sealed record RunResult(
+    Target Target,
+    int Round,
+    int Connections,
+    double Seconds,
+    long Operations,
+    TimeSpan ServerCpu,
+    TimeSpan ClientCpu,
+    Latency Latency,
+    long Lost = 0,
+    double BytesPerConnection = double.NaN)
+{
+    public double PerSecond => Operations / Seconds;
+
+    /// <summary>Operations per second of server CPU: the efficiency figure, independent of how busy the machine was.</summary>
+    public double PerServerCpuSecond => Operations / ServerCpu.TotalSeconds;
+
+    public double ServerCpuMicrosPerOperation => ServerCpu.TotalMilliseconds * 1000 / Operations;
+
+    public double ServerCpuPercent => ServerCpu.TotalSeconds / Seconds * 100;
+
+    public double ClientCpuPercent => ClientCpu.TotalSeconds / Seconds * 100;
+}

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Diagnostics.Tracing;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Diagnostics.NETCore.Client;
+
+namespace Gateway.LoadTest;
+
+/// <summary>What is measured: the gateway, or one of the bare baselines.</summary>
+public enum Target
+{
+    Bare,
+    Gateway,
+}
+
+/// <summary>A server started as its own process for one run, with its CPU time and memory read from /proc.</summary>
+public sealed class ServerUnderTest : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ServerUnderTest(Process process, Target target, bool sendsConnectedFrame, int clientPort, int managementPort)
+    {
+        _process = process;
+        Target = target;
+        SendsConnectedFrame = sendsConnectedFrame;
+        ClientUri = new Uri($"ws://127.0.0.1:{clientPort}/");
+        PushBase = target == Target.Gateway ? new Uri($"http://127.0.0.1:{managementPort}/@connections/") : new Uri($"http://127.0.0.1:{clientPort}/push/");
+    }
+
+    public Target Target { get; }
+
+    public Uri ClientUri { get; }
+
+    /// <summary>Where a push for a connection id is posted (id appended).</summary>
+    public Uri PushBase { get; }
+
+    /// <summary>Whether the server's first frame is <c>{"type":"connected","connectionId":...}</c>.</summary>
+    public bool SendsConnectedFrame { get; }
+
+    public int Pid => _process.Id;
+
+    public static async Task<ServerUnderTest> StartAsync(Target target, string bareApp, string artifacts)
+    {
+        var clientPort = FreePort();
+        var managementPort = FreePort();
+        var dll = target == Target.Gateway
+            ? Path.Combine(artifacts, "Gateway.Server", "Gateway.Server.dll")
+            : Path.Combine(artifacts, bareApp, bareApp + ".dll");
+        var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
+        if (target == Target.Gateway)
+        {
+            info.Environment["Gateway__Listeners__Client"] = $"http://127.0.0.1:{clientPort}";
+            info.Environment["Gateway__Listeners__Management"] = $"http://127.0.0.1:{managementPort}";
+            info.Environment["Serilog__MinimumLevel__Default"] = "Warning";
+        }
+        else
+        {
+            info.ArgumentList.Add("--urls");
+            info.ArgumentList.Add($"http://127.0.0.1:{clientPort}");
+            info.Environment["Logging__LogLevel__Default"] = "Warning";
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + dll);
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"[{target}] {e.Data}"); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new ServerUnderTest(process, target, target == Target.Gateway || bareApp == "BarePush", clientPort, managementPort);
+        await server.WaitReadyAsync(clientPort);
+        return server;
+    }
+
+    private async Task WaitReadyAsync(int port)
+    {
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{Target} exited with {_process.ExitCode}");
+            }
+
+            try
+            {
+                if ((await http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"))).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{Target} did not become ready");
+    }
+
+    /// <summary>User plus system CPU time the server has used, from /proc/&lt;pid&gt;/stat.</summary>
+    public TimeSpan CpuTime()
+    {
+        var stat = File.ReadAllText($"/proc/{Pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / (double)ClockTicksPerSecond);
+    }
+
+    /// <summary>Resident memory, from /proc/&lt;pid&gt;/status.</summary>
+    public long RssBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        throw new InvalidOperationException("no VmRSS");
+    }
+
+    /// <summary>Makes the server run a full, blocking GC, the way heap-snapshot tools do, through the diagnostics port.</summary>
+    public async Task ForceGcAsync()
+    {
+        const long GcHeapCollect = 0x800000;
+        var client = new DiagnosticsClient(Pid);
+        using var session = client.StartEventPipeSession(
+            [new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, GcHeapCollect)],
+            requestRundown: false,
+            circularBufferMB: 16);
+        var drain = session.EventStream.CopyToAsync(Stream.Null);
+        await Task.Delay(1500);
+        await session.StopAsync(CancellationToken.None);
+        await drain;
+        await Task.Delay(500);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private const int ClockTicksPerSecond = 100; // USER_HZ on Linux
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,38 @@
+using System.Globalization;
+
+namespace Gateway.LoadTest;
+
+/// <summary>The command line.</summary>
+public sealed record Settings(string Mode, int Connections, TimeSpan Duration, TimeSpan Warmup, int Rounds, int Senders, int PayloadBytes, string Artifacts, Target[] Targets)
+{
+    public static Settings Parse(string[] args)
+    {
+        if (args.Length == 0 || args[0] is not ("echo" or "push" or "idle"))
+        {
+            throw new ArgumentException("usage: Gateway.LoadTest echo|push|idle [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--artifacts DIR]");
+        }
+
+        var mode = args[0];
+        string Get(string name, string fallback)
+        {
+            var i = Array.IndexOf(args, "--" + name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+        }
+
+        int Int(string name, int fallback) => int.Parse(Get(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        var targets = Get("targets", "bare,gateway").Split(',').Select(t => Enum.Parse<Target>(t, ignoreCase: true)).ToArray();
+        return new Settings(
+            mode,
+            Int("connections", mode == "idle" ? 10_000 : 100),
+            TimeSpan.FromSeconds(Int("duration", 10)),
+            TimeSpan.FromSeconds(Int("warmup", mode == "idle" ? 3 : 2)),
+            Int("rounds", 2),
+            Int("senders", 16),
+            Int("payload", 64),
+            Get("artifacts", Path.Combine(AppContext.BaseDirectory, "..")),
+            targets);
+    }
+
+    /// <summary>The bare app that is this mode's baseline.</summary>
+    public string BareApp => Mode == "push" ? "BarePush" : "BareEcho";
+}

@@ -1,0 +1,23 @@
+using System.Diagnostics;
+
+namespace Gateway.LoadTest;
+
+/// <summary>A measurement window: wall time, and the CPU the server and this client used in it.</summary>
+public sealed record Window(double Seconds, TimeSpan ServerCpu, TimeSpan ClientCpu)
+{
+    public static async Task<Window> MeasureAsync(ServerUnderTest server, TimeSpan duration, Action begin, Action end)
+    {
+        using var self = Process.GetCurrentProcess();
+        var server0 = server.CpuTime();
+        self.Refresh();
+        var client0 = self.TotalProcessorTime;
+        var started = Stopwatch.GetTimestamp();
+        begin();
+        await Task.Delay(duration);
+        end();
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var server1 = server.CpuTime();
+        self.Refresh();
+        return new Window(seconds, server1 - server0, self.TotalProcessorTime - client0);
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the gateway, the bare baselines and the load tool in Release, then runs the load tool.
+#   bench/run.sh echo --connections 100      round trips through $default → echo, vs a bare Kestrel echo
+#   bench/run.sh push --connections 100      POST /@connections/{id} → client, vs a bare push app
+#   bench/run.sh idle --connections 10000    memory per idle connection, vs the bare echo
+# Options: --duration S --warmup S --rounds R --senders K --payload BYTES --targets bare,gateway
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=bench/artifacts
+for project in src/Gateway.Server bench/BareEcho bench/BarePush bench/Gateway.LoadTest; do
+  name=$(basename "$project")
+  dotnet publish "$project" -c Release -o "$out/$name" --nologo -v quiet >/dev/null
+done
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+exec dotnet "$out/Gateway.LoadTest/Gateway.LoadTest.dll" "$@" --artifacts "$out"
