@@ -6,7 +6,7 @@
 # Options: --duration S --warmup S --rounds R --senders K --payload BYTES --targets bare,gateway
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=bench/artifacts
+out="$PWD/bench/artifacts"
 for project in src/Gateway.Server bench/BareEcho bench/BarePush bench/Gateway.LoadTest; do
   name=$(basename "$project")
   dotnet publish "$project" -c Release -o "$out/$name" --nologo -v quiet >/dev/null

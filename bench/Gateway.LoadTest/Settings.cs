@@ -29,7 +29,7 @@ public sealed record Settings(string Mode, int Connections, TimeSpan Duration, T
             Int("rounds", 2),
             Int("senders", 16),
             Int("payload", 64),
-            Get("artifacts", Path.Combine(AppContext.BaseDirectory, "..")),
+            Path.GetFullPath(Get("artifacts", Path.Combine(AppContext.BaseDirectory, ".."))),
             targets);
     }
 
