@@ -24,6 +24,14 @@ app.Map("/", async context =>
         var result = first;
         while (!result.EndOfMessage)
         {
+            if (count == buffer.Length)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                buffer.AsSpan(0, count).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = larger;
+            }
+
             result = await ws.ReceiveAsync(buffer.AsMemory(count), default);
             count += result.Count;
         }

@@ -9,6 +9,7 @@ public static class IdleBench
         var before = server.RssBytes();
         var cpu0 = server.CpuTime();
         var clients = await BenchClient.ConnectManyAsync(server.ClientUri, settings.Connections, server.SendsConnectedFrame);
+        var cpu = server.CpuTime() - cpu0;
 
         // A pending receive on every client, so that pings from the server are answered.
         using var cts = new CancellationTokenSource();
@@ -28,7 +29,6 @@ public static class IdleBench
         await Task.Delay(settings.Warmup);
         await server.ForceGcAsync();
         var after = server.RssBytes();
-        var cpu = server.CpuTime() - cpu0;
         await cts.CancelAsync();
         await Task.WhenAll(receivers);
         foreach (var client in clients)

@@ -40,8 +40,9 @@ public static class PushBench
                     }
                 }
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is OperationCanceledException or System.Net.WebSockets.WebSocketException)
             {
+                // Cancelled at the end, or closed by the server (a slow consumer): what never arrived counts as lost.
             }
 
             latency.AddRange(local);
@@ -59,12 +60,19 @@ public static class PushBench
                 var target = clients[n % clients.Length];
                 var body = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{Stopwatch.GetTimestamp()}:{pad}"));
                 using var content = new ByteArrayContent(body);
-                using var response = await http.PostAsync(new Uri(server.PushBase, target.Id), content);
-                if (response.StatusCode == HttpStatusCode.OK)
+                try
                 {
-                    Interlocked.Increment(ref sentOk);
+                    using var response = await http.PostAsync(new Uri(server.PushBase, target.Id), content);
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        Interlocked.Increment(ref sentOk);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref failed);
+                    }
                 }
-                else
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
                     Interlocked.Increment(ref failed);
                 }

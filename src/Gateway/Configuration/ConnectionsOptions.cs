@@ -27,6 +27,13 @@ public sealed class ConnectionsOptions
     /// <summary>Messages waiting to be written to one connection; one more closes it as a slow consumer (1013).</summary>
     public int SendQueueLimit { get; set; } = 1000;
 
+    /// <summary>
+    /// Bytes waiting to be written to one connection; a message that would go past it closes the connection as
+    /// a slow consumer (1013), so that a client that stops reading cannot hold unbounded memory. One message
+    /// always fits an empty queue.
+    /// </summary>
+    public long SendQueueByteLimit { get; set; } = 4 * 1024 * 1024;
+
     /// <summary>Connections this node accepts; the next handshake is answered 503.</summary>
     public int MaxConnections { get; set; } = 100_000;
 

@@ -87,6 +87,11 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
             errors.Add($"{P}SendQueueLimit {c.SendQueueLimit} must be at least 1.");
         }
 
+        if (c.SendQueueByteLimit < 1)
+        {
+            errors.Add($"{P}SendQueueByteLimit {c.SendQueueByteLimit} must be at least 1.");
+        }
+
         if (c.MaxConnections < 1)
         {
             errors.Add($"{P}MaxConnections {c.MaxConnections} must be at least 1.");

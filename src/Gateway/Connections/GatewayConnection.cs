@@ -29,6 +29,7 @@ public sealed partial class GatewayConnection
     private ConnectionStream? _stream;
     private Action? _abortTransport;
     private long _lastActiveTicks;
+    private long _queuedBytes;
 
     // Null while open. Set once, by whichever of close, client close, abort or failure comes first;
     // every reader sees the whole record, so a close code is never read half-written.
@@ -124,10 +125,14 @@ public sealed partial class GatewayConnection
             return SendResult.Gone;
         }
 
-        if (_queue.Writer.TryWrite(message))
+        var size = message.Payload.Length;
+        var queued = Interlocked.Add(ref _queuedBytes, size);
+        if ((queued <= _services.Options.SendQueueByteLimit || queued == size) && _queue.Writer.TryWrite(message))
         {
             return SendResult.Sent;
         }
+
+        Interlocked.Add(ref _queuedBytes, -size);
 
         // A full queue, or one completed by a close that raced this send.
         if (!TryBeginClose(new CloseRecord(CloseCodes.TryAgainLater, "Slow consumer", _services.NowTicks, SendFrame: true, FlushQueued: false)))
@@ -135,7 +140,7 @@ public sealed partial class GatewayConnection
             return SendResult.Gone;
         }
 
-        Log.SlowConsumer(_services.Logger, Id, _services.Options.SendQueueLimit);
+        Log.SlowConsumer(_services.Logger, Id, _services.Options.SendQueueLimit, queued - size);
         return SendResult.QueueFull;
     }
 
@@ -384,6 +389,7 @@ public sealed partial class GatewayConnection
 
                     var type = message.Kind == OutboundKind.Binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
                     await socket.SendAsync(message.Payload, type, endOfMessage: true, CancellationToken.None);
+                    Interlocked.Add(ref _queuedBytes, -message.Payload.Length);
                     Touch();
                 }
             }
@@ -476,8 +482,8 @@ public sealed partial class GatewayConnection
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Connection {ConnectionId} is a slow consumer: its send queue of {Limit} messages is full; closing with 1013")]
-        public static partial void SlowConsumer(ILogger logger, string connectionId, int limit);
+        [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Connection {ConnectionId} is a slow consumer: its send queue (limit {Limit} messages) is full with {QueuedBytes} bytes waiting; closing with 1013")]
+        public static partial void SlowConsumer(ILogger logger, string connectionId, int limit, long queuedBytes);
 
         [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Connection {ConnectionId} sent a message over {MaxBytes} bytes; closing with 1009")]
         public static partial void MessageTooBig(ILogger logger, string connectionId, int maxBytes);

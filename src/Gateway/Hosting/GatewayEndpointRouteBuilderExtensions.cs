@@ -30,11 +30,13 @@ public static class GatewayEndpointRouteBuilderExtensions
         group.MapGet("/" + options.Stage, context => gateway.HandleAsync(context, options.Stage));
         var connectionsApi = services.GetRequiredService<ConnectionsApi>();
 
-        // One catch-all for the management API, so that doubled slashes and any stage prefix reach it;
-        // the literal routes above win over it.
-        group.Map("/{**path}", connectionsApi.HandleAsync);
-        group.MapGet("/healthz", () => Results.Text("Healthy"));
-        group.MapGet("/readyz", () => registry.IsDraining
+        // One catch-all for the management API, so that doubled slashes and any stage prefix reach it. Its
+        // constraint admits management paths only, and it ranks after every route but a fallback (which ranks last
+        // and would otherwise tie with it), so nothing else of the app is shadowed.
+        group.Map("/{**path:" + ManagementPathConstraint.Name + "}", connectionsApi.HandleAsync).WithOrder(int.MaxValue - 1);
+        string[] probe = [HttpMethods.Get, HttpMethods.Head];
+        group.MapMethods("/healthz", probe, () => Results.Text("Healthy"));
+        group.MapMethods("/readyz", probe, () => registry.IsDraining
             ? Results.Text("Draining", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("Ready"));
         return group;

@@ -41,6 +41,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayEndpoint>();
         services.TryAddSingleton<ManagementAccess>();
         services.TryAddSingleton<ConnectionsApi>();
+        services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(o => o.SetParameterPolicy<ManagementPathConstraint>(ManagementPathConstraint.Name));
         if (!services.Any(d => d.ServiceType == typeof(ConnectionSweeper)))
         {
             services.AddSingleton<ConnectionSweeper>();

@@ -84,7 +84,7 @@ public sealed partial class ConnectionsApi(
         else
         {
             context.Response.Headers.Allow = "GET, POST, DELETE";
-            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            await ManagementErrors.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, ManagementErrors.MethodNotAllowed, $"{method} is not supported on a connection.");
         }
     }
 
@@ -127,12 +127,15 @@ public sealed partial class ConnectionsApi(
     private async Task ListAsync(HttpContext context)
     {
         var query = context.Request.Query;
-        var limit = int.TryParse(query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? Math.Clamp(l, 1, _options.MaxPageSize) : 100;
+        var requested = int.TryParse(query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? l : 100;
+        var limit = Math.Clamp(requested, 1, _options.MaxPageSize);
         var cursor = query["cursor"].FirstOrDefault() ?? "";
 
-        // Id order makes the cursor stable while connections come and go between pages.
-        var page = registry.All()
-            .Where(c => c.IsOpen && string.CompareOrdinal(c.Id, cursor) > 0)
+        // Id order makes the cursor stable while connections come and go between pages. Closing
+        // connections are neither listed nor counted.
+        var open = registry.All().Where(c => c.IsOpen).ToList();
+        var page = open
+            .Where(c => string.CompareOrdinal(c.Id, cursor) > 0)
             .OrderBy(c => c.Id, StringComparer.Ordinal)
             .Take(limit + 1)
             .ToList();
@@ -141,7 +144,7 @@ public sealed partial class ConnectionsApi(
             .ToList();
         var next = page.Count > limit ? items[^1].ConnectionId : null;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(JsonSerializer.Serialize(new ConnectionListBody(registry.Count, items, next), ManagementJson.Default.ConnectionListBody));
+        await context.Response.WriteAsync(JsonSerializer.Serialize(new ConnectionListBody(open.Count, items, next), ManagementJson.Default.ConnectionListBody));
     }
 
     private static Task AnswerAsync(HttpContext context, string id, SendResult result, int success)

@@ -5,8 +5,10 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Management;
 
 /// <summary>
-/// Who may call the management API. With no credentials configured, anonymous calls are accepted from
-/// loopback only (and the listener binds loopback by default); <c>AllowAnonymous</c> opens it to all.
+/// Who may call the management API. With no credentials configured, anonymous calls are accepted only
+/// from the local machine itself (and the listener binds loopback by default); <c>AllowAnonymous</c> opens
+/// it to all. A request that a proxy forwarded is never taken as local, whatever address the proxy has:
+/// behind a reverse proxy on the same host every outside caller would otherwise look like loopback.
 /// </summary>
 public sealed class ManagementAccess(IOptions<GatewayOptions> options)
 {
@@ -16,6 +18,13 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options)
     public bool Allows(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return _allowAnonymous || context.Connection.RemoteIpAddress is { } address && System.Net.IPAddress.IsLoopback(address);
+        if (_allowAnonymous)
+        {
+            return true;
+        }
+
+        var headers = context.Request.Headers;
+        var forwarded = headers.ContainsKey("X-Forwarded-For") || headers.ContainsKey("Forwarded") || headers.ContainsKey("X-Real-IP");
+        return !forwarded && context.Connection.RemoteIpAddress is { } address && System.Net.IPAddress.IsLoopback(address);
     }
 }

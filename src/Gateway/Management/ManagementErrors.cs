@@ -27,6 +27,9 @@ public static class ManagementErrors
     /// <summary>404: no such management resource.</summary>
     public const string NotFound = "NotFoundException";
 
+    /// <summary>405: the method does not apply to the resource.</summary>
+    public const string MethodNotAllowed = "MethodNotAllowedException";
+
     /// <summary>503: the node holding the connection cannot be reached right now.</summary>
     public const string ServiceUnavailable = "ServiceUnavailableException";
 

@@ -158,6 +158,28 @@ public class ConnectionsApiTests
     }
 
     [Fact]
+    public async Task A_client_that_stops_reading_cannot_hold_more_than_the_byte_limit()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["Gateway:Connections:SendQueueByteLimit"] = "262144" });
+        await using var slow = await host.ConnectRawAsync(receiveBufferSize: 4096);
+        var id = await slow.ReadConnectedAsync();
+        using var http = Management(host);
+        var payload = new string('x', 100 * 1024);
+        HttpResponseMessage response;
+        var posts = 0;
+        do
+        {
+            response = await http.PostAsync(Path($"/@connections/{id}"), Body(payload));
+            posts++;
+        }
+        while (response.StatusCode == HttpStatusCode.OK && posts < 500);
+
+        // Far fewer than the 1000-message count limit: the bytes ran out first.
+        Assert.True(posts < 200, $"{posts} posts of 100 KB were accepted");
+        await AssertErrorAsync(response, HttpStatusCode.TooManyRequests, ManagementErrors.LimitExceeded);
+    }
+
+    [Fact]
     public async Task A_full_send_queue_answers_429_then_410()
     {
         await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["Gateway:Connections:SendQueueLimit"] = "4" });
@@ -221,8 +243,42 @@ public class ConnectionsApiTests
         await using var host = await GatewayHost.StartAsync();
         using var http = Management(host);
         await AssertErrorAsync(await http.GetAsync(Path("/@nothing/x")), HttpStatusCode.NotFound, ManagementErrors.NotFound);
-        await AssertErrorAsync(await http.GetAsync(Path("/a/b/c/d")), HttpStatusCode.NotFound, ManagementErrors.NotFound);
         await AssertErrorAsync(await http.PostAsync(Path("/@connections"), Body("x")), HttpStatusCode.NotFound, ManagementErrors.NotFound);
+
+        // Paths that are not management paths at all are left to the rest of the application.
+        var other = await http.GetAsync(Path("/a/b/c/d"));
+        Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+        Assert.False(other.Headers.Contains("x-amzn-ErrorType"));
+        await AssertErrorAsync(await http.PutAsync(Path("/@connections/AAAAAAAAAAAAAAAAAAAA"), Body("x")), HttpStatusCode.MethodNotAllowed, ManagementErrors.MethodNotAllowed);
+    }
+
+    [Fact]
+    public async Task Health_probes_answer_GET_and_HEAD()
+    {
+        await using var host = await GatewayHost.StartAsync();
+        using var http = Management(host);
+        foreach (var path in new[] { "/healthz", "/readyz" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, Path(path)))).StatusCode);
+        }
+    }
+
+    [Theory]
+    [InlineData("X-Forwarded-For", "203.0.113.9")]
+    [InlineData("Forwarded", "for=203.0.113.9")]
+    [InlineData("X-Real-IP", "203.0.113.9")]
+    public async Task A_forwarded_call_is_never_taken_as_local(string header, string value)
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["Gateway:Connections:TrustedProxies:0"] = "127.0.0.1" });
+        await using var client = await host.ConnectAsync();
+        using var http = Management(host);
+        var request = new HttpRequestMessage(HttpMethod.Get, Path("/@connections"));
+        request.Headers.TryAddWithoutValidation(header, value);
+        await AssertErrorAsync(await http.SendAsync(request), HttpStatusCode.Forbidden, ManagementErrors.Forbidden);
+        var push = new HttpRequestMessage(HttpMethod.Post, Path($"/@connections/{client.Id}")) { Content = Body("x") };
+        push.Headers.TryAddWithoutValidation(header, value);
+        await AssertErrorAsync(await http.SendAsync(push), HttpStatusCode.Forbidden, ManagementErrors.Forbidden);
+        Assert.False(client.HasFrame);
     }
 
     [Fact]
