@@ -12,6 +12,9 @@ public sealed class GatewayOptions
     /// <summary>The stage name: clients may connect at <c>/{Stage}</c> as well as <c>/</c>.</summary>
     public string Stage { get; set; } = "prod";
 
+    /// <summary>The API id integration events carry as <c>requestContext.apiId</c>.</summary>
+    public string ApiId { get; set; } = "gateway";
+
     /// <summary>The route selection expression evaluated against each text message.</summary>
     public string RouteSelectionExpression { get; set; } = "$request.body.action";
 

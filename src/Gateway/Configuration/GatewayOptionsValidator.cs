@@ -8,7 +8,7 @@ namespace Gateway.Configuration;
 /// <summary>Checks the whole configuration at start and reports every problem at once.</summary>
 public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration> namedHandlers) : IValidateOptions<GatewayOptions>
 {
-    private static readonly string[] IntegrationTypes = ["mock"];
+    private static readonly string[] IntegrationTypes = ["http", "mock"];
 
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
@@ -36,6 +36,11 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
         if (options.Management.MaxPayloadBytes < 1)
         {
             errors.Add($"Gateway:Management:MaxPayloadBytes {options.Management.MaxPayloadBytes} must be at least 1.");
+        }
+
+        if (!string.IsNullOrEmpty(options.Management.PublicUrl) && !System.Uri.TryCreate(options.Management.PublicUrl, UriKind.Absolute, out _))
+        {
+            errors.Add($"Gateway:Management:PublicUrl '{options.Management.PublicUrl}' must be an absolute URL such as https://gateway-mgmt:8081.");
         }
 
         if (options.Management.MaxPageSize < 1)
@@ -159,6 +164,23 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
             else if (route.Integration is { } integration && !IntegrationTypes.Contains(integration.Type, StringComparer.Ordinal))
             {
                 errors.Add($"{at}:Integration:Type '{integration.Type}' is not a known integration type (known: {string.Join(", ", IntegrationTypes)}).");
+            }
+            else if (route.Integration is { Type: "http" } http)
+            {
+                if (!System.Uri.TryCreate(http.Uri, UriKind.Absolute, out var uri) || (uri.Scheme != System.Uri.UriSchemeHttp && uri.Scheme != System.Uri.UriSchemeHttps))
+                {
+                    errors.Add($"{at}:Integration:Uri '{http.Uri}' must be an absolute http:// or https:// URL.");
+                }
+
+                if (http.Timeout <= TimeSpan.Zero)
+                {
+                    errors.Add($"{at}:Integration:Timeout {http.Timeout} must be positive.");
+                }
+
+                if (http.Retries < 0)
+                {
+                    errors.Add($"{at}:Integration:Retries {http.Retries} must be 0 or more.");
+                }
             }
 
             var status = route.Integration?.StatusCode ?? route.StatusCode;

@@ -3,8 +3,23 @@ namespace Gateway.Configuration;
 /// <summary>An integration behind a route.</summary>
 public sealed class IntegrationOptions
 {
-    /// <summary>The integration type: <c>mock</c>.</summary>
+    /// <summary>The integration type: <c>http</c> or <c>mock</c>.</summary>
     public string Type { get; set; } = "";
+
+    /// <summary>For <c>http</c>: the backend URL that receives each event.</summary>
+    public string? Uri { get; set; }
+
+    /// <summary>For <c>http</c>: <c>lambda</c> posts the Lambda-proxy WebSocket event; <c>raw</c> posts the message body as it is.</summary>
+    public IntegrationRequestFormat RequestFormat { get; set; } = IntegrationRequestFormat.Lambda;
+
+    /// <summary>For <c>http</c>: send a 2xx answer's body back to the caller (a two-way route).</summary>
+    public bool ReturnResponse { get; set; }
+
+    /// <summary>For <c>http</c>: how long the backend has to answer (Amazon's limit is 29 s).</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(29);
+
+    /// <summary>For <c>http</c>: how often a failed call (refused, timed out, 5xx) is tried again. Messages are not idempotent, so 0.</summary>
+    public int Retries { get; set; }
 
     /// <summary>For <c>mock</c>: the response sent back (nothing when empty).</summary>
     public string? Response { get; set; }

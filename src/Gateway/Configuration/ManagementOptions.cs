@@ -3,6 +3,12 @@ namespace Gateway.Configuration;
 /// <summary>The management API (<c>@connections</c> and friends).</summary>
 public sealed class ManagementOptions
 {
+    /// <summary>
+    /// Where backends reach the management API (<c>https://gateway-mgmt:8081</c>). Integration events carry its host
+    /// and port as <c>requestContext.domainName</c>; unset, it is <c>localhost</c> and the management listener's port.
+    /// </summary>
+    public string? PublicUrl { get; set; }
+
     /// <summary>Largest body a push may carry (Amazon API Gateway's limit is 128 KB); larger answers 413.</summary>
     public int MaxPayloadBytes { get; set; } = 128 * 1024;
 

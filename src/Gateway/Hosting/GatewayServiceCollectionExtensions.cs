@@ -2,6 +2,7 @@ using Gateway.Backplane;
 using Gateway.Configuration;
 using Gateway.Connections;
 using Gateway.Hosting;
+using Gateway.Integrations;
 using Gateway.Management;
 using Gateway.Routing;
 using Microsoft.Extensions.Configuration;
@@ -40,6 +41,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<MessageDispatcher>();
         services.TryAddSingleton<GatewayEndpoint>();
         services.TryAddSingleton<ManagementAccess>();
+        services.TryAddSingleton<IntegrationEndpoint>();
         services.TryAddSingleton<ConnectionsApi>();
         services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(o => o.SetParameterPolicy<ManagementPathConstraint>(ManagementPathConstraint.Name));
         if (!services.Any(d => d.ServiceType == typeof(ConnectionSweeper)))
@@ -47,6 +49,13 @@ public static class GatewayServiceCollectionExtensions
             services.AddSingleton<ConnectionSweeper>();
             services.AddHostedService(sp => sp.GetRequiredService<ConnectionSweeper>());
             services.AddHostedService<ConnectionDrain>();
+            services.AddHttpClient(HttpIntegration.ClientName)
+                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+                {
+                    PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                    MaxConnectionsPerServer = 256,
+                })
+                .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan);
         }
         return new GatewayBuilder(services);
     }

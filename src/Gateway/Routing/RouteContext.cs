@@ -10,6 +10,7 @@ public sealed class RouteContext
 {
     private readonly ConnectionSender _sender;
     private string? _requestId;
+    private string? _messageId;
 
     /// <summary>Creates the context of one event.</summary>
     public RouteContext(
@@ -56,6 +57,9 @@ public sealed class RouteContext
 
     /// <summary>A unique id of this event, as in integration events and error frames.</summary>
     public string RequestId => _requestId ??= Routing.RequestId.Next();
+
+    /// <summary>A unique id of this message (messages only), as integration events carry it.</summary>
+    public string MessageId => _messageId ??= Routing.RequestId.Next();
 
     /// <summary>On <c>$disconnect</c>: the close code.</summary>
     public int? DisconnectStatusCode { get; init; }

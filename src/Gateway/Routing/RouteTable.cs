@@ -109,10 +109,16 @@ public sealed class RouteTable
 
     private static Route FromConfiguration(string key, RouteOptions route, Dictionary<string, Type> named, IServiceProvider services)
     {
-        if (route.Integration is { } integration)
+        if (route.Integration is { Type: "http" } http)
         {
-            // Only "mock" exists as an integration type here; the validator rejected anything else.
-            return new Route(key, new MockHandler(integration.Response, integration.StatusCode), "mock");
+            var integration = ActivatorUtilities.CreateInstance<Integrations.HttpIntegration>(services, key, http);
+            return new Route(key, integration, "http " + http.Uri);
+        }
+
+        if (route.Integration is { } mock)
+        {
+            // "mock" is the only other type; the validator rejected anything else.
+            return new Route(key, new MockHandler(mock.Response, mock.StatusCode), "mock");
         }
 
         var name = route.Handler!;

@@ -1,0 +1,165 @@
+using System.Globalization;
+using System.Text.Json;
+using Gateway.Routing;
+
+namespace Gateway.Integrations;
+
+/// <summary>
+/// The Lambda-proxy WebSocket event, field for field and format for format as Amazon API Gateway sends it:
+/// epoch-millisecond <c>connectedAt</c> and <c>requestTimeEpoch</c>, Common Log Format <c>requestTime</c>,
+/// <c>headers</c> and query parameters on <c>$connect</c>, close code and reason on <c>$disconnect</c>, and the
+/// body as text (base64 for a binary frame). Written forward with <see cref="Utf8JsonWriter"/>; no object model.
+/// </summary>
+public static class WebSocketEvent
+{
+    /// <summary>Writes the event for <paramref name="context"/> at <paramref name="now"/>.</summary>
+    public static void Write(Utf8JsonWriter writer, RouteContext context, IntegrationEndpoint endpoint, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var connection = context.Connection;
+        writer.WriteStartObject();
+        switch (context.EventType)
+        {
+            case RouteEventType.Connect:
+                WriteHandshake(writer, connection.Handshake);
+                break;
+            case RouteEventType.Disconnect:
+                // What Amazon sends on $disconnect: the host, and three headers it leaves empty.
+                WriteHeaders(writer, [("Host", endpoint.DomainName), ("x-api-key", ""), ("X-Forwarded-For", ""), ("x-restapi", "")]);
+                break;
+        }
+
+        writer.WriteStartObject("requestContext");
+        writer.WriteString("routeKey", context.RouteKey);
+        if (context.EventType == RouteEventType.Message)
+        {
+            writer.WriteString("messageId", context.MessageId);
+        }
+
+        if (context.EventType == RouteEventType.Disconnect)
+        {
+            writer.WriteNumber("disconnectStatusCode", context.DisconnectStatusCode ?? 1006);
+        }
+
+        writer.WriteString("eventType", context.EventType switch
+        {
+            RouteEventType.Connect => "CONNECT",
+            RouteEventType.Disconnect => "DISCONNECT",
+            _ => "MESSAGE",
+        });
+        writer.WriteString("extendedRequestId", context.RequestId);
+        writer.WriteString("requestTime", now.UtcDateTime.ToString("dd/MMM/yyyy:HH:mm:ss '+0000'", CultureInfo.InvariantCulture));
+        writer.WriteString("messageDirection", "IN");
+        if (context.EventType == RouteEventType.Disconnect)
+        {
+            writer.WriteString("disconnectReason", context.DisconnectReason ?? "");
+        }
+
+        writer.WriteString("stage", endpoint.Stage);
+        writer.WriteNumber("connectedAt", connection.ConnectedAt.ToUnixTimeMilliseconds());
+        writer.WriteNumber("requestTimeEpoch", now.ToUnixTimeMilliseconds());
+        writer.WriteStartObject("identity");
+        if (connection.UserAgent is { } userAgent)
+        {
+            writer.WriteString("userAgent", userAgent);
+        }
+        else
+        {
+            writer.WriteNull("userAgent");
+        }
+
+        writer.WriteString("sourceIp", connection.SourceIp);
+        writer.WriteEndObject();
+        writer.WriteString("requestId", context.RequestId);
+        writer.WriteString("domainName", endpoint.DomainName);
+        writer.WriteString("connectionId", connection.Id);
+        writer.WriteString("apiId", endpoint.ApiId);
+        writer.WriteEndObject();
+
+        if (context.EventType == RouteEventType.Message)
+        {
+            if (context.IsBinary)
+            {
+                writer.WriteBase64String("body", context.Body.Span);
+            }
+            else
+            {
+                writer.WriteString("body", context.Body.Span);
+            }
+        }
+
+        writer.WriteBoolean("isBase64Encoded", context.IsBinary);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteHandshake(Utf8JsonWriter writer, Connections.HandshakeInfo handshake)
+    {
+        writer.WriteStartObject("headers");
+        foreach (var (name, values) in handshake.Headers)
+        {
+            // A header sent more than once: its last value here, every value in multiValueHeaders.
+            writer.WriteString(name, values.Count > 0 ? values[^1] : "");
+        }
+
+        writer.WriteEndObject();
+        writer.WriteStartObject("multiValueHeaders");
+        foreach (var (name, values) in handshake.Headers)
+        {
+            WriteArray(writer, name, values);
+        }
+
+        writer.WriteEndObject();
+        if (handshake.Query.Count == 0)
+        {
+            return;
+        }
+
+        writer.WriteStartObject("queryStringParameters");
+        foreach (var (name, values) in handshake.Query)
+        {
+            writer.WriteString(name, values.Count > 0 ? values[^1] : "");
+        }
+
+        writer.WriteEndObject();
+        writer.WriteStartObject("multiValueQueryStringParameters");
+        foreach (var (name, values) in handshake.Query)
+        {
+            WriteArray(writer, name, values);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static void WriteHeaders(Utf8JsonWriter writer, (string Name, string Value)[] headers)
+    {
+        writer.WriteStartObject("headers");
+        foreach (var (name, value) in headers)
+        {
+            writer.WriteString(name, value);
+        }
+
+        writer.WriteEndObject();
+        writer.WriteStartObject("multiValueHeaders");
+        foreach (var (name, value) in headers)
+        {
+            writer.WriteStartArray(name);
+            writer.WriteStringValue(value);
+            writer.WriteEndArray();
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static void WriteArray(Utf8JsonWriter writer, string name, Microsoft.Extensions.Primitives.StringValues values)
+    {
+        writer.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
+}
