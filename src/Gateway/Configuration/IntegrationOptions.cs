@@ -15,7 +15,10 @@ public sealed class IntegrationOptions
     /// <summary>For <c>http</c>: send a 2xx answer's body back to the caller (a two-way route).</summary>
     public bool ReturnResponse { get; set; }
 
-    /// <summary>For <c>http</c>: how long the backend has to answer (Amazon's limit is 29 s).</summary>
+    /// <summary>For <c>http</c>: how answers reach the caller, <c>Raw</c> or the chat-connector <c>Connector</c> protocol.</summary>
+    public StreamEnvelope Envelope { get; set; } = StreamEnvelope.Raw;
+
+    /// <summary>For <c>http</c>: how long the backend has to answer (Amazon's limit is 29 s); for a stream, to begin it.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(29);
 
     /// <summary>For <c>http</c>: how often a failed call (refused, timed out, 5xx) is tried again. Messages are not idempotent, so 0.</summary>

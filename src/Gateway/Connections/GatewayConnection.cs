@@ -92,6 +92,9 @@ public sealed partial class GatewayConnection
     /// <summary>True while a ping is out and nothing has come back since.</summary>
     internal bool AwaitingPong => _pingOutstanding && _stream is { InboundSeen: false };
 
+    /// <summary>Messages this connection has received so far, the one being handled included.</summary>
+    public long MessagesReceived => Interlocked.Read(ref _messagesReceived);
+
     /// <summary>Messages waiting in the send queue.</summary>
     public int QueuedMessages => _queue.Reader.CanCount ? _queue.Reader.Count : 0;
 
@@ -292,7 +295,7 @@ public sealed partial class GatewayConnection
 
                 if (!discard)
                 {
-                    if (cap > 0 && ++_messagesReceived > cap)
+                    if (Interlocked.Increment(ref _messagesReceived) > cap && cap > 0)
                     {
                         Log.MessageCapReached(_services.Logger, Id, cap);
                         Close(CloseCodes.PolicyViolation, "Message limit reached");
