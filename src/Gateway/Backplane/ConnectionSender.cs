@@ -44,13 +44,43 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
         if (node.Owns(connectionId))
         {
             return ValueTask.FromResult(registry.TryGet(connectionId, out var c) && c.IsOpen
-                ? new ConnectionSnapshot(c.Id, c.ConnectedAt, c.LastActiveAt, c.SourceIp, c.UserAgent)
+                ? new ConnectionSnapshot(c.Id, c.ConnectedAt, c.LastActiveAt, c.SourceIp, c.UserAgent, c.AttributesSnapshot())
                 : null);
         }
 
         return ConnectionId.IsWellFormed(connectionId)
             ? backplane.GetConnectionAsync(connectionId, cancellationToken)
             : ValueTask.FromResult<ConnectionSnapshot?>(null);
+    }
+
+    /// <summary>Sets (or, with a null value, removes) attributes of a connection on any node; false when it is gone.</summary>
+    public ValueTask<bool> SetAttributesAsync(string connectionId, IReadOnlyDictionary<string, string?> changes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connectionId);
+        ArgumentNullException.ThrowIfNull(changes);
+        if (node.Owns(connectionId))
+        {
+            if (!registry.TryGet(connectionId, out var connection) || !connection.IsOpen)
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            foreach (var (key, value) in changes)
+            {
+                if (value is null)
+                {
+                    connection.Attributes.Remove(key);
+                }
+                else
+                {
+                    connection.Attributes[key] = value;
+                }
+            }
+
+            return ValueTask.FromResult(true);
+        }
+
+        return ConnectionId.IsWellFormed(connectionId) ? backplane.SetAttributesAsync(connectionId, changes, cancellationToken) : ValueTask.FromResult(false);
     }
 
     /// <summary>Sends one message (one buffer, shared) to every connection of every node; returns how many local ones took it.</summary>

@@ -6,4 +6,5 @@ namespace Gateway.Backplane;
 /// <param name="LastActiveAt">When a data frame last went either way.</param>
 /// <param name="SourceIp">The client address.</param>
 /// <param name="UserAgent">The client's user agent, or null.</param>
-public sealed record ConnectionSnapshot(string ConnectionId, DateTimeOffset ConnectedAt, DateTimeOffset LastActiveAt, string SourceIp, string? UserAgent);
+/// <param name="Attributes">Data attached to the connection by handlers or backends.</param>
+public sealed record ConnectionSnapshot(string ConnectionId, DateTimeOffset ConnectedAt, DateTimeOffset LastActiveAt, string SourceIp, string? UserAgent, IReadOnlyDictionary<string, string> Attributes);

@@ -17,6 +17,9 @@ public interface IBackplane
     /// <summary>Describes a connection owned by another node, or null when it is gone.</summary>
     ValueTask<ConnectionSnapshot?> GetConnectionAsync(string connectionId, CancellationToken cancellationToken);
 
+    /// <summary>Sets (or, with a null value, removes) attributes of a connection owned by another node; false when it is gone.</summary>
+    ValueTask<bool> SetAttributesAsync(string connectionId, IReadOnlyDictionary<string, string?> changes, CancellationToken cancellationToken);
+
     /// <summary>Sends to every connection of every other node.</summary>
     ValueTask BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken);
 }

@@ -20,5 +20,9 @@ public sealed class InMemoryBackplane : IBackplane
         ValueTask.FromResult<ConnectionSnapshot?>(null);
 
     /// <inheritdoc />
+    public ValueTask<bool> SetAttributesAsync(string connectionId, IReadOnlyDictionary<string, string?> changes, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(false);
+
+    /// <inheritdoc />
     public ValueTask BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

@@ -86,6 +86,12 @@ public sealed partial class GatewayConnection
     public IDictionary<string, string> Attributes =>
         _attributes ?? Interlocked.CompareExchange(ref _attributes, new(StringComparer.Ordinal), null) ?? _attributes;
 
+    /// <summary>A copy of the attributes, empty when none were ever set (without creating the dictionary).</summary>
+    public IReadOnlyDictionary<string, string> AttributesSnapshot() =>
+        Volatile.Read(ref _attributes) is { IsEmpty: false } attributes ? new Dictionary<string, string>(attributes, StringComparer.Ordinal) : EmptyAttributes;
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyAttributes = new Dictionary<string, string>();
+
     /// <summary>True from the upgrade until the connection starts closing.</summary>
     public bool IsOpen => Volatile.Read(ref _close) is null && _socket is not null;
 

@@ -76,6 +76,19 @@ public static class WebSocketEvent
         writer.WriteString("domainName", endpoint.DomainName);
         writer.WriteString("connectionId", connection.Id);
         writer.WriteString("apiId", endpoint.ApiId);
+        var attributes = connection.AttributesSnapshot();
+        if (attributes.Count > 0)
+        {
+            // Beyond Amazon's event: data a handler or backend attached to the connection earlier.
+            writer.WriteStartObject("attributes");
+            foreach (var (key, value) in attributes)
+            {
+                writer.WriteString(key, value);
+            }
+
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
 
         if (context.EventType == RouteEventType.Message)

@@ -81,9 +81,13 @@ public sealed partial class ConnectionsApi(
         {
             await DeleteAsync(context, id);
         }
+        else if (HttpMethods.IsPatch(method))
+        {
+            await PatchAsync(context, id);
+        }
         else
         {
-            context.Response.Headers.Allow = "GET, POST, DELETE";
+            context.Response.Headers.Allow = "GET, POST, DELETE, PATCH";
             await ManagementErrors.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, ManagementErrors.MethodNotAllowed, $"{method} is not supported on a connection.");
         }
     }
@@ -114,7 +118,8 @@ public sealed partial class ConnectionsApi(
         }
 
         context.Response.ContentType = "application/json";
-        var body = new ConnectionBody(Timestamp(snapshot.ConnectedAt), new IdentityBody(snapshot.SourceIp, snapshot.UserAgent), Timestamp(snapshot.LastActiveAt));
+        var body = new ConnectionBody(Timestamp(snapshot.ConnectedAt), new IdentityBody(snapshot.SourceIp, snapshot.UserAgent), Timestamp(snapshot.LastActiveAt),
+            snapshot.Attributes.Count > 0 ? snapshot.Attributes : null);
         await context.Response.WriteAsync(JsonSerializer.Serialize(body, ManagementJson.Default.ConnectionBody));
     }
 
@@ -122,6 +127,37 @@ public sealed partial class ConnectionsApi(
     {
         var closed = await sender.DisconnectAsync(id, CloseCodes.Normal, "Deleted", context.RequestAborted);
         await AnswerAsync(context, id, closed ? SendResult.Sent : SendResult.Gone, StatusCodes.Status204NoContent);
+    }
+
+    /// <summary><c>PATCH</c> with a JSON object of string values sets those attributes; a null value removes one.</summary>
+    private async Task PatchAsync(HttpContext context, string id)
+    {
+        const int MaxAttributesBytes = 16 * 1024;
+        var body = await ReadBodyAsync(context.Request, MaxAttributesBytes, context.RequestAborted);
+        if (body is null)
+        {
+            await ManagementErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ManagementErrors.PayloadTooLarge, $"Attributes are limited to {MaxAttributesBytes} bytes.");
+            return;
+        }
+
+        Dictionary<string, string?>? changes;
+        try
+        {
+            changes = JsonSerializer.Deserialize(body, ManagementJson.Default.DictionaryStringString);
+        }
+        catch (JsonException)
+        {
+            changes = null;
+        }
+
+        if (changes is null)
+        {
+            await ManagementErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ManagementErrors.BadRequest, "The body must be a JSON object of string (or null) values.");
+            return;
+        }
+
+        var set = await sender.SetAttributesAsync(id, changes, context.RequestAborted);
+        await AnswerAsync(context, id, set ? SendResult.Sent : SendResult.Gone, StatusCodes.Status204NoContent);
     }
 
     private async Task ListAsync(HttpContext context)

@@ -17,10 +17,12 @@ public sealed record IdentityBody(
 /// <param name="ConnectedAt">ISO-8601, UTC.</param>
 /// <param name="Identity">Where the client came from.</param>
 /// <param name="LastActiveAt">ISO-8601, UTC.</param>
+/// <param name="Attributes">Data attached to the connection (beyond Amazon's answer; absent when none).</param>
 public sealed record ConnectionBody(
     [property: JsonPropertyName("connectedAt")] string ConnectedAt,
     [property: JsonPropertyName("identity")] IdentityBody Identity,
-    [property: JsonPropertyName("lastActiveAt")] string LastActiveAt);
+    [property: JsonPropertyName("lastActiveAt")] string LastActiveAt,
+    [property: JsonPropertyName("attributes"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string>? Attributes = null);
 
 /// <summary>One connection in <c>GET /@connections</c>.</summary>
 /// <param name="ConnectionId">The id.</param>
@@ -47,4 +49,5 @@ public sealed record ConnectionListBody(
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(ConnectionBody))]
 [JsonSerializable(typeof(ConnectionListBody))]
+[JsonSerializable(typeof(Dictionary<string, string?>))]
 internal sealed partial class ManagementJson : JsonSerializerContext;
