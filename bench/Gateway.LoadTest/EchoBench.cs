@@ -42,6 +42,6 @@ public static class EchoBench
             client.Dispose();
         }
 
-        return new RunResult(server.Target, round, settings.Connections, window.Seconds, count, window.ServerCpu, window.ClientCpu, latency);
+        return new RunResult(server.Target, round, settings.Connections, window.Seconds, count, window.ServerCpu, window.ClientCpu, latency, BackendCpu: window.BackendCpu);
     }
 }

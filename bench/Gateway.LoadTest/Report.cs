@@ -10,7 +10,7 @@ public static class Report
 
     public static string Row(string mode, RunResult r) => mode == "idle"
         ? string.Create(C, $"| {r.Round} | {r.Target} | {r.Connections} | {r.BytesPerConnection / 1024:F1} KB | {r.ServerCpu.TotalSeconds:F2} s |")
-        : string.Create(C, $"| {r.Round} | {r.Target} | {r.Connections} | {r.PerSecond:F0} | {r.ServerCpuPercent:F0}% | {r.ServerCpuMicrosPerOperation:F1} | {r.PerServerCpuSecond:F0} | {r.ClientCpuPercent:F0}% | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Latency.PercentileMicros(99.9):F0} | {(mode == "push" ? r.Lost.ToString(C) : "-")} |");
+        : string.Create(C, $"| {r.Round} | {r.Target} | {r.Connections} | {r.PerSecond:F0} | {r.ServerCpuPercent:F0}% | {r.ServerCpuMicrosPerOperation:F1} | {r.PerServerCpuSecond:F0} | {r.ClientCpuPercent:F0}% | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Latency.PercentileMicros(99.9):F0} | {(mode == "push" ? r.Lost.ToString(C) : "-")} | {(r.BackendCpu > TimeSpan.Zero ? r.BackendCpuMicrosPerOperation.ToString("F1", C) : "-")} |");
 
     public static string Table(Settings settings, IReadOnlyList<RunResult> results)
     {
@@ -28,8 +28,8 @@ public static class Report
         else
         {
             var op = settings.Mode == "echo" ? "round trips" : "pushes delivered";
-            sb.AppendLine(C, $"| round | target | connections | {op}/s | server CPU | server CPU µs/op | {op} per server CPU s | client CPU | p50 µs | p99 µs | p99.9 µs | lost |");
-            sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+            sb.AppendLine(C, $"| round | target | connections | {op}/s | server CPU | server CPU µs/op | {op} per server CPU s | client CPU | p50 µs | p99 µs | p99.9 µs | lost | backend CPU µs/op |");
+            sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         }
 
         foreach (var r in results)
@@ -39,6 +39,15 @@ public static class Report
 
         var bare = results.Where(r => r.Target == Target.Bare).ToList();
         var gateway = results.Where(r => r.Target == Target.Gateway).ToList();
+        var viaHttp = results.Where(r => r.Target == Target.GatewayHttp).ToList();
+        if (bare.Count > 0 && viaHttp.Count > 0)
+        {
+            sb.AppendLine();
+            var line = string.Create(C, $"Through the http integration: {viaHttp.Average(r => r.ServerCpuMicrosPerOperation):F1} µs of gateway CPU per message (+{viaHttp.Average(r => r.BackendCpuMicrosPerOperation):F1} µs in the backend) vs {bare.Average(r => r.ServerCpuMicrosPerOperation):F1} µs for the bare echo")
+                + (gateway.Count > 0 ? string.Create(C, $" and {gateway.Average(r => r.ServerCpuMicrosPerOperation):F1} µs through the C# echo handler.") : ".");
+            sb.AppendLine(line);
+        }
+
         if (bare.Count > 0 && gateway.Count > 0)
         {
             sb.AppendLine();

@@ -11,7 +11,8 @@ public sealed record RunResult(
     TimeSpan ClientCpu,
     Latency Latency,
     long Lost = 0,
-    double BytesPerConnection = double.NaN)
+    double BytesPerConnection = double.NaN,
+    TimeSpan BackendCpu = default)
 {
     public double PerSecond => Operations / Seconds;
 
@@ -19,6 +20,8 @@ public sealed record RunResult(
     public double PerServerCpuSecond => Operations / ServerCpu.TotalSeconds;
 
     public double ServerCpuMicrosPerOperation => ServerCpu.TotalMilliseconds * 1000 / Operations;
+
+    public double BackendCpuMicrosPerOperation => BackendCpu.TotalMilliseconds * 1000 / Operations;
 
     public double ServerCpuPercent => ServerCpu.TotalSeconds / Seconds * 100;
 

@@ -12,12 +12,16 @@ public enum Target
 {
     Bare,
     Gateway,
+
+    /// <summary>The gateway with <c>$default</c> → an <c>http</c> integration (two-way) to a minimal loopback backend.</summary>
+    GatewayHttp,
 }
 
 /// <summary>A server started as its own process for one run, with its CPU time and memory read from /proc.</summary>
 public sealed class ServerUnderTest : IAsyncDisposable
 {
     private readonly Process _process;
+    private Process? _backend;
 
     private ServerUnderTest(Process process, Target target, bool sendsConnectedFrame, int clientPort, int managementPort)
     {
@@ -25,7 +29,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         Target = target;
         SendsConnectedFrame = sendsConnectedFrame;
         ClientUri = new Uri($"ws://127.0.0.1:{clientPort}/");
-        PushBase = target == Target.Gateway ? new Uri($"http://127.0.0.1:{managementPort}/@connections/") : new Uri($"http://127.0.0.1:{clientPort}/push/");
+        PushBase = target != Target.Bare ? new Uri($"http://127.0.0.1:{managementPort}/@connections/") : new Uri($"http://127.0.0.1:{clientPort}/push/");
     }
 
     public Target Target { get; }
@@ -44,11 +48,32 @@ public sealed class ServerUnderTest : IAsyncDisposable
     {
         var clientPort = FreePort();
         var managementPort = FreePort();
-        var dll = target == Target.Gateway
+        var dll = target != Target.Bare
             ? Path.Combine(artifacts, "Gateway.Server", "Gateway.Server.dll")
             : Path.Combine(artifacts, bareApp, bareApp + ".dll");
+        Process? backend = null;
+        var backendPort = FreePort();
+        if (target == Target.GatewayHttp)
+        {
+            var backendDll = Path.Combine(artifacts, "EchoBackend", "EchoBackend.dll");
+            var backendInfo = new ProcessStartInfo("dotnet", [backendDll, "--urls", $"http://127.0.0.1:{backendPort}"]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(backendDll)! };
+            backendInfo.Environment["Logging__LogLevel__Default"] = "Warning";
+            backend = Process.Start(backendInfo) ?? throw new InvalidOperationException("could not start " + backendDll);
+            backend.OutputDataReceived += (_, _) => { };
+            backend.ErrorDataReceived += (_, _) => { };
+            backend.BeginOutputReadLine();
+            backend.BeginErrorReadLine();
+        }
+
         var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
-        if (target == Target.Gateway)
+        if (target == Target.GatewayHttp)
+        {
+            info.Environment["Gateway__Routes___default__Integration__Type"] = "http";
+            info.Environment["Gateway__Routes___default__Integration__Uri"] = $"http://127.0.0.1:{backendPort}/";
+            info.Environment["Gateway__Routes___default__Integration__ReturnResponse"] = "true";
+        }
+
+        if (target != Target.Bare)
         {
             info.Environment["Gateway__Listeners__Client"] = $"http://127.0.0.1:{clientPort}";
             info.Environment["Gateway__Listeners__Management"] = $"http://127.0.0.1:{managementPort}";
@@ -66,8 +91,12 @@ public sealed class ServerUnderTest : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"[{target}] {e.Data}"); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ServerUnderTest(process, target, target == Target.Gateway || bareApp == "BarePush", clientPort, managementPort);
+        var server = new ServerUnderTest(process, target, target != Target.Bare || bareApp == "BarePush", clientPort, managementPort) { _backend = backend };
         await server.WaitReadyAsync(clientPort);
+        if (backend is not null)
+        {
+            await server.WaitReadyAsync(backendPort);
+        }
         return server;
     }
 
@@ -100,9 +129,14 @@ public sealed class ServerUnderTest : IAsyncDisposable
     }
 
     /// <summary>User plus system CPU time the server has used, from /proc/&lt;pid&gt;/stat.</summary>
-    public TimeSpan CpuTime()
+    public TimeSpan CpuTime() => CpuTime(Pid);
+
+    /// <summary>CPU time of the integration backend, or zero when there is none.</summary>
+    public TimeSpan BackendCpuTime() => _backend is null ? TimeSpan.Zero : CpuTime(_backend.Id);
+
+    private static TimeSpan CpuTime(int pid)
     {
-        var stat = File.ReadAllText($"/proc/{Pid}/stat");
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
         return TimeSpan.FromSeconds(ticks / (double)ClockTicksPerSecond);
@@ -140,6 +174,13 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_backend is { HasExited: false })
+        {
+            _backend.Kill(entireProcessTree: true);
+            await _backend.WaitForExitAsync();
+        }
+
+        _backend?.Dispose();
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

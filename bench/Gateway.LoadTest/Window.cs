@@ -3,12 +3,13 @@ using System.Diagnostics;
 namespace Gateway.LoadTest;
 
 /// <summary>A measurement window: wall time, and the CPU the server and this client used in it.</summary>
-public sealed record Window(double Seconds, TimeSpan ServerCpu, TimeSpan ClientCpu)
+public sealed record Window(double Seconds, TimeSpan ServerCpu, TimeSpan ClientCpu, TimeSpan BackendCpu)
 {
     public static async Task<Window> MeasureAsync(ServerUnderTest server, TimeSpan duration, Action begin, Action end)
     {
         using var self = Process.GetCurrentProcess();
         var server0 = server.CpuTime();
+        var backend0 = server.BackendCpuTime();
         self.Refresh();
         var client0 = self.TotalProcessorTime;
         var started = Stopwatch.GetTimestamp();
@@ -17,7 +18,8 @@ public sealed record Window(double Seconds, TimeSpan ServerCpu, TimeSpan ClientC
         end();
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var server1 = server.CpuTime();
+        var backend1 = server.BackendCpuTime();
         self.Refresh();
-        return new Window(seconds, server1 - server0, self.TotalProcessorTime - client0);
+        return new Window(seconds, server1 - server0, self.TotalProcessorTime - client0, backend1 - backend0);
     }
 }
