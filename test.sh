@@ -6,8 +6,8 @@ cd "$(dirname "$0")"
 
 need() { command -v "$1" >/dev/null 2>&1; }
 
-# Debian packages the tests start as real servers (none yet beyond the .NET SDK; each later suite adds its own here).
-apt_packages=()
+# Debian packages the tests use: Chromium for the browser tests.
+apt_packages=(chromium)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -29,7 +29,7 @@ if ! need node || ! need npm; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
-for dir in tests/compat; do
+for dir in tests/compat samples/chat; do
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.installed" ]; then
     echo "Installing npm packages in $dir"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed)

@@ -1,6 +1,7 @@
 using Gateway.Server;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddSettingsFile();
 builder.Configuration.AddDefaultRoutes();
 builder.Services.AddGatewayLogging(builder.Configuration);
 builder.WebHost.UseGatewayListeners(builder.Services);

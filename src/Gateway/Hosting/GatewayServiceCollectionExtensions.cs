@@ -26,6 +26,7 @@ public static class GatewayServiceCollectionExtensions
         if (configuration is not null)
         {
             options.Bind(configuration);
+            options.PostConfigure(o => MergeRouteAliases(o, configuration));
         }
 
         options.ValidateOnStart();
@@ -58,5 +59,28 @@ public static class GatewayServiceCollectionExtensions
                 .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan);
         }
         return new GatewayBuilder(services);
+    }
+
+    /// <summary>
+    /// <c>Routes:_connect</c> (the spelling environment variables can use) and <c>Routes:$connect</c> name one route.
+    /// When both are configured, for example <c>$default</c> in a settings file and <c>Gateway__Routes___default__…</c>
+    /// in the environment, they are merged key by key, the <c>_</c> spelling winning.
+    /// </summary>
+    private static void MergeRouteAliases(GatewayOptions options, IConfiguration configuration)
+    {
+        foreach (var key in (string[])[RouteKeys.Connect, RouteKeys.Disconnect, RouteKeys.Default])
+        {
+            var alias = "_" + key[1..];
+            if (!options.Routes.ContainsKey(key) || !options.Routes.ContainsKey(alias))
+            {
+                continue;
+            }
+
+            var merged = new RouteOptions();
+            configuration.GetSection($"Routes:{key}").Bind(merged);
+            configuration.GetSection($"Routes:{alias}").Bind(merged);
+            options.Routes[key] = merged;
+            options.Routes.Remove(alias);
+        }
     }
 }

@@ -56,6 +56,40 @@ public class ServerProcessTests
     }
 
     [Fact]
+    public async Task A_settings_file_named_by_GATEWAY_SETTINGS_is_read_and_environment_variables_still_win()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"gateway-settings-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, """
+            { "Gateway": { "Routes": {
+                "$default": { "Handler": "mock", "Response": "from the file" },
+                "hello": { "Handler": "mock", "Response": "hello from the file" } } } }
+            """);
+        try
+        {
+            await using var server = ServerProcess.Start(new Dictionary<string, string>
+            {
+                ["GATEWAY_SETTINGS"] = file,
+                ["Gateway__Routes___default__Response"] = "from the environment",
+            });
+            var (client, _) = await server.WaitForListenersAsync();
+            await using var c = await TestClient.ConnectAsync(client);
+            await c.SendTextAsync("anything");
+            Assert.Equal("from the environment", await c.ReceiveTextAsync());
+            await c.SendTextAsync("""{"action":"hello"}""");
+            Assert.Equal("hello from the file", await c.ReceiveTextAsync());
+
+            // The file's routes replaced the demo ones: there is no sendmessage broadcast.
+            await c.SendTextAsync("""{"action":"sendmessage"}""");
+            Assert.Equal("from the environment", await c.ReceiveTextAsync());
+            Assert.Equal(0, await server.StopAsync());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task Invalid_configuration_exits_non_zero_listing_every_error()
     {
         await using var server = ServerProcess.Start(new Dictionary<string, string>
