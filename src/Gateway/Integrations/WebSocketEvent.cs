@@ -109,57 +109,30 @@ public static class WebSocketEvent
 
     private static void WriteHandshake(Utf8JsonWriter writer, Connections.HandshakeInfo handshake)
     {
-        writer.WriteStartObject("headers");
-        foreach (var (name, values) in handshake.Headers)
+        WriteParameters(writer, "headers", "multiValueHeaders", handshake.Headers);
+        if (handshake.Query.Count > 0)
         {
-            // A header sent more than once: its last value here, every value in multiValueHeaders.
-            writer.WriteString(name, values.Count > 0 ? values[^1] : "");
+            WriteParameters(writer, "queryStringParameters", "multiValueQueryStringParameters", handshake.Query);
         }
-
-        writer.WriteEndObject();
-        writer.WriteStartObject("multiValueHeaders");
-        foreach (var (name, values) in handshake.Headers)
-        {
-            WriteArray(writer, name, values);
-        }
-
-        writer.WriteEndObject();
-        if (handshake.Query.Count == 0)
-        {
-            return;
-        }
-
-        writer.WriteStartObject("queryStringParameters");
-        foreach (var (name, values) in handshake.Query)
-        {
-            writer.WriteString(name, values.Count > 0 ? values[^1] : "");
-        }
-
-        writer.WriteEndObject();
-        writer.WriteStartObject("multiValueQueryStringParameters");
-        foreach (var (name, values) in handshake.Query)
-        {
-            WriteArray(writer, name, values);
-        }
-
-        writer.WriteEndObject();
     }
 
-    private static void WriteHeaders(Utf8JsonWriter writer, (string Name, string Value)[] headers)
+    private static void WriteHeaders(Utf8JsonWriter writer, (string Name, string Value)[] headers) =>
+        WriteParameters(writer, "headers", "multiValueHeaders", headers.Select(h => new KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>(h.Name, h.Value)));
+
+    /// <summary>A parameter sent more than once: its last value in the single-value object, every value in the multi-value one.</summary>
+    private static void WriteParameters(Utf8JsonWriter writer, string single, string multi, IEnumerable<KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>> parameters)
     {
-        writer.WriteStartObject("headers");
-        foreach (var (name, value) in headers)
+        writer.WriteStartObject(single);
+        foreach (var (name, values) in parameters)
         {
-            writer.WriteString(name, value);
+            writer.WriteString(name, values.Count > 0 ? values[^1] : "");
         }
 
         writer.WriteEndObject();
-        writer.WriteStartObject("multiValueHeaders");
-        foreach (var (name, value) in headers)
+        writer.WriteStartObject(multi);
+        foreach (var (name, values) in parameters)
         {
-            writer.WriteStartArray(name);
-            writer.WriteStringValue(value);
-            writer.WriteEndArray();
+            WriteArray(writer, name, values);
         }
 
         writer.WriteEndObject();

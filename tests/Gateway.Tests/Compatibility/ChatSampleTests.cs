@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Gateway.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -13,7 +10,7 @@ public class ChatSampleTests(ITestOutputHelper output)
     [Fact]
     public async Task A_message_typed_in_one_browser_page_appears_in_the_other()
     {
-        var port = FreePort();
+        var port = NodeProcess.FreePort();
         await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
         {
             ["Gateway:Routes:$connect:Integration:Type"] = "http",
@@ -24,42 +21,24 @@ public class ChatSampleTests(ITestOutputHelper output)
             ["Gateway:Routes:sendmessage:Integration:Uri"] = $"http://127.0.0.1:{port}/sendmessage",
         }, realClock: true, recordDisconnect: false);
 
-        var sample = new ProcessStartInfo("node", ["server.mjs"]) { WorkingDirectory = Repository.PathOf("samples", "chat"), RedirectStandardOutput = true, RedirectStandardError = true };
-        sample.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        sample.Environment["GATEWAY_WS_URL"] = host.ClientUri().ToString();
-        using var backend = Process.Start(sample)!;
-        var backendErrors = backend.StandardError.ReadToEndAsync();
+        var backend = await NodeProcess.StartServerAsync(Repository.PathOf("samples", "chat"), "server.mjs", new Dictionary<string, string>
+        {
+            ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["GATEWAY_WS_URL"] = host.ClientUri().ToString(),
+        }, "chat backend on");
         try
         {
-            Assert.StartsWith("chat backend on", await backend.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)), StringComparison.Ordinal);
-            var browser = new ProcessStartInfo("node", ["--test", "--test-reporter=tap", "chat-browser.e2e.mjs"])
+            var (exitCode, report) = await NodeProcess.RunTestsAsync(Repository.PathOf("tests", "compat"), new Dictionary<string, string>
             {
-                WorkingDirectory = Repository.PathOf("tests", "compat"),
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            browser.Environment["CHAT_SAMPLE_URL"] = $"http://127.0.0.1:{port}/";
-            using var run = Process.Start(browser)!;
-            var stdout = run.StandardOutput.ReadToEndAsync();
-            var stderr = run.StandardError.ReadToEndAsync();
-            await run.WaitForExitAsync().WithTimeout(TimeSpan.FromMinutes(2));
-            var report = await stdout + await stderr;
+                ["CHAT_SAMPLE_URL"] = $"http://127.0.0.1:{port}/",
+            }, "chat-browser.e2e.mjs");
             output.WriteLine(report);
-            Assert.True(run.ExitCode == 0, report);
+            Assert.True(exitCode == 0, report);
             Assert.Contains("# pass 1", report, StringComparison.Ordinal);
         }
         finally
         {
-            backend.Kill();
-            await backend.WaitForExitAsync();
-            output.WriteLine(await backendErrors);
+            await NodeProcess.StopAsync(backend);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

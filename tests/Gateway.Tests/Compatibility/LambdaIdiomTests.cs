@@ -1,8 +1,4 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Gateway.Tests.Infrastructure;
-using Xunit.Abstractions;
 
 namespace Gateway.Tests.Compatibility;
 
@@ -11,27 +7,20 @@ namespace Gateway.Tests.Compatibility;
 /// HTTPS: the management listener serves TLS with a configured certificate, and Node trusts its CA.
 /// </summary>
 [Collection(SerialProcesses.Name)]
-public class LambdaIdiomTests(ITestOutputHelper output)
+public class LambdaIdiomTests
 {
     [Fact]
     public async Task A_ported_Lambda_handler_reaches_the_gateway_through_domainName_and_stage_over_HTTPS()
     {
         using var certificates = TestCertificates.Create();
-        var port = FreePort();
-        var info = new ProcessStartInfo("node", ["lambda-backend.mjs"])
+        var port = NodeProcess.FreePort();
+        var backend = await NodeProcess.StartServerAsync(Repository.PathOf("tests", "compat"), "lambda-backend.mjs", new Dictionary<string, string>
         {
-            WorkingDirectory = Repository.PathOf("tests", "compat"),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        info.Environment["NODE_EXTRA_CA_CERTS"] = certificates.CaPath;
-        info.Environment["AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE"] = "1";
-        using var backend = Process.Start(info)!;
-        var stderr = backend.StandardError.ReadToEndAsync();
+            ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["NODE_EXTRA_CA_CERTS"] = certificates.CaPath,
+        }, "listening");
         try
         {
-            Assert.Equal("listening", await backend.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
             await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
             {
                 ["Gateway:Listeners:Management"] = "https://127.0.0.1:0",
@@ -48,16 +37,7 @@ public class LambdaIdiomTests(ITestOutputHelper output)
         }
         finally
         {
-            backend.Kill();
-            await backend.WaitForExitAsync();
-            output.WriteLine(await stderr);
+            await NodeProcess.StopAsync(backend);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

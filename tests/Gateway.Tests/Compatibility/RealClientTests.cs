@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Gateway.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -18,24 +17,14 @@ public class RealClientTests(ITestOutputHelper output)
         var compat = Repository.PathOf("tests", "compat");
         Assert.True(Directory.Exists(Path.Combine(compat, "node_modules")), "tests/compat/node_modules is missing: run ./test.sh, which installs it with npm ci");
 
-        var info = new ProcessStartInfo("node", ["--test", "--test-reporter=tap"])
+        var (exitCode, report) = await NodeProcess.RunTestsAsync(compat, new Dictionary<string, string>
         {
-            WorkingDirectory = compat,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.Environment["GATEWAY_CLIENT_URL"] = host.ClientUri().ToString();
-        info.Environment["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}";
-        info.Environment["GATEWAY_STAGE"] = "prod";
-        info.Environment["AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE"] = "1";
-        using var node = Process.Start(info)!;
-        var stdout = node.StandardOutput.ReadToEndAsync();
-        var stderr = node.StandardError.ReadToEndAsync();
-        await node.WaitForExitAsync().WithTimeout(TimeSpan.FromMinutes(2));
-        var report = await stdout + await stderr;
+            ["GATEWAY_CLIENT_URL"] = host.ClientUri().ToString(),
+            ["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}",
+            ["GATEWAY_STAGE"] = "prod",
+        });
         output.WriteLine(report);
-
-        Assert.True(node.ExitCode == 0, report);
+        Assert.True(exitCode == 0, report);
         Assert.Contains("# fail 0", report, StringComparison.Ordinal);
         Assert.DoesNotContain("# pass 0\n", report, StringComparison.Ordinal);
     }
