@@ -31,12 +31,13 @@ const routes = {
     const { domainName, stage } = event.requestContext;
     const api = new ApiGatewayManagementApiClient({ endpoint: `${scheme}://${domainName}/${stage}`, region: 'us-east-1', credentials });
     const { data } = JSON.parse(event.body);
-    await Promise.all([...connections].map(async connectionId => {
+    // Every connection gets its copy; one that is gone is forgotten, and one that fails otherwise does not fail the rest.
+    await Promise.allSettled([...connections].map(async connectionId => {
       try {
         await api.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: String(data) }));
       } catch (e) {
         if (e instanceof GoneException) connections.delete(connectionId);
-        else throw e;
+        else console.error(`could not post to ${connectionId}:`, e.name);
       }
     }));
     return { statusCode: 200 };
@@ -46,7 +47,7 @@ const routes = {
 http.createServer(async (req, res) => {
   try {
     if (req.method === 'GET' && (req.url === '/' || req.url.startsWith('/?'))) {
-      const page = (await readFile(new URL('./index.html', import.meta.url), 'utf8')).replace('__GATEWAY_WS_URL__', gatewayUrl);
+      const page = (await readFile(new URL('./index.html', import.meta.url), 'utf8')).replace("'__GATEWAY_WS_URL__'", () => JSON.stringify(gatewayUrl));
       res.setHeader('content-type', 'text/html; charset=utf-8');
       return res.end(page);
     }
@@ -58,7 +59,13 @@ http.createServer(async (req, res) => {
     }
 
     let body = '';
-    for await (const chunk of req) body += chunk;
+    for await (const chunk of req) {
+      body += chunk;
+      if (body.length > 1024 * 1024) {
+        res.statusCode = 413;
+        return res.end();
+      }
+    }
     const result = await route(JSON.parse(body));
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(result));

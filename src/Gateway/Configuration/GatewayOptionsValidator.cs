@@ -177,6 +177,11 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
                     errors.Add($"{at}:Integration:Timeout {http.Timeout} must be positive.");
                 }
 
+                if (http.MaxStreamsPerConnection < 1 || http.StreamIdleTimeout <= TimeSpan.Zero || http.MaxStreamDuration <= TimeSpan.Zero)
+                {
+                    errors.Add($"{at}:Integration: MaxStreamsPerConnection must be at least 1, StreamIdleTimeout and MaxStreamDuration positive.");
+                }
+
                 if (http.Retries < 0)
                 {
                     errors.Add($"{at}:Integration:Retries {http.Retries} must be 0 or more.");

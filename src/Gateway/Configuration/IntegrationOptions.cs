@@ -21,6 +21,15 @@ public sealed class IntegrationOptions
     /// <summary>For <c>http</c>: how long the backend has to answer (Amazon's limit is 29 s); for a stream, to begin it.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(29);
 
+    /// <summary>For <c>http</c>: streams one connection may have running at once; one more is refused ("Internal server error").</summary>
+    public int MaxStreamsPerConnection { get; set; } = 4;
+
+    /// <summary>For <c>http</c>: a stream that sends no event for this long is ended.</summary>
+    public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromSeconds(29);
+
+    /// <summary>For <c>http</c>: a stream is ended after this long, however lively.</summary>
+    public TimeSpan MaxStreamDuration { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>For <c>http</c>: how often a failed call (refused, timed out, 5xx) is tried again. Messages are not idempotent, so 0.</summary>
     public int Retries { get; set; }
 

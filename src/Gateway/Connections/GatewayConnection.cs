@@ -30,6 +30,7 @@ public sealed partial class GatewayConnection
     private Action? _abortTransport;
     private long _lastActiveTicks;
     private long _queuedBytes;
+    private int _activeStreams;
 
     // Null while open. Set once, by whichever of close, client close, abort or failure comes first;
     // every reader sees the whole record, so a close code is never read half-written.
@@ -155,6 +156,45 @@ public sealed partial class GatewayConnection
 
     /// <summary>Queues a text message.</summary>
     public SendResult TrySendText(ReadOnlyMemory<byte> utf8) => TrySend(OutboundMessage.Text(utf8));
+
+    /// <summary>
+    /// Queues a message, waiting for room in the send queue: for producers paced by this connection, such as a
+    /// stream relayed to it, which must slow down with the client rather than have it closed as a slow consumer.
+    /// </summary>
+    public async ValueTask<SendResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _close) is not null)
+        {
+            return SendResult.Gone;
+        }
+
+        try
+        {
+            Interlocked.Add(ref _queuedBytes, message.Payload.Length);
+            await _queue.Writer.WriteAsync(message, cancellationToken);
+            return SendResult.Sent;
+        }
+        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
+        {
+            Interlocked.Add(ref _queuedBytes, -message.Payload.Length);
+            return SendResult.Gone;
+        }
+    }
+
+    /// <summary>Claims one of <paramref name="limit"/> stream slots of this connection; false when all are taken.</summary>
+    public bool TryBeginStream(int limit)
+    {
+        if (Interlocked.Increment(ref _activeStreams) > limit)
+        {
+            Interlocked.Decrement(ref _activeStreams);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Frees a slot claimed by <see cref="TryBeginStream"/>.</summary>
+    public void EndStream() => Interlocked.Decrement(ref _activeStreams);
 
     /// <summary>
     /// Starts the close handshake with <paramref name="status"/> (1000, 1001–1003, 1007–1014, 3000–4999).

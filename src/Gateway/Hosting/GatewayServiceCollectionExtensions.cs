@@ -54,7 +54,7 @@ public static class GatewayServiceCollectionExtensions
                 .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
                 {
                     PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                    MaxConnectionsPerServer = 256,
+                    MaxConnectionsPerServer = 1024,
                 })
                 .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan);
         }
@@ -77,8 +77,21 @@ public static class GatewayServiceCollectionExtensions
             }
 
             var merged = new RouteOptions();
+            var overrides = configuration.GetSection($"Routes:{alias}");
             configuration.GetSection($"Routes:{key}").Bind(merged);
-            configuration.GetSection($"Routes:{alias}").Bind(merged);
+
+            // An override that names a handler or an integration replaces the kind of route, not only its values.
+            if (overrides.GetSection(nameof(RouteOptions.Handler)).Exists())
+            {
+                merged.Integration = null;
+            }
+
+            if (overrides.GetSection(nameof(RouteOptions.Integration)).Exists())
+            {
+                merged.Handler = null;
+            }
+
+            overrides.Bind(merged);
             options.Routes[key] = merged;
             options.Routes.Remove(alias);
         }

@@ -26,13 +26,22 @@ public sealed partial class HttpIntegration(
     /// <summary>The name of the pooled client all integrations share.</summary>
     public const string ClientName = "Gateway.Integrations";
 
-    private const int MaxAnswerBytes = 16 * 1024 * 1024;
+    /// <summary>Largest plain answer a backend may give.</summary>
+    public const int MaxAnswerBytes = 16 * 1024 * 1024;
+
+    /// <summary>Largest stream a backend may relay, all events together.</summary>
+    public const long MaxStreamBytes = 64L * 1024 * 1024;
     private readonly Uri _uri = new(options.Uri!);
 
     /// <inheritdoc />
     public async ValueTask<RouteResult> HandleAsync(RouteContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (context.EventType == RouteEventType.Connect)
+        {
+            return await ConnectAsync(context);
+        }
+
         var connector = options.Envelope == StreamEnvelope.Connector && context.EventType == RouteEventType.Message;
         JsonElement? messageId = null;
         if (connector)
@@ -40,40 +49,27 @@ public sealed partial class HttpIntegration(
             // The connector protocol acknowledges the message before the backend is asked.
             messageId = ClientMessageId(context);
             var number = context.Connection.MessagesReceived;
-            StreamRelay.Send(context.Connection, StreamRelay.ConnectorFrame("ack", messageId, w => w.WriteNumber("message_number", number)));
+            context.Connection.TrySendText(StreamRelay.ConnectorFrame("ack", messageId, w => w.WriteNumber("message_number", number)));
         }
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await SendAsync(context);
-        }
-        catch (IntegrationFailedException ex) when (context.EventType == RouteEventType.Connect)
-        {
-            // A backend that crashed or cannot be reached answers the handshake 502, as Amazon does.
-            Log.ConnectFailed(logger, ex, routeKey, context.ConnectionId);
-            return RouteResult.Reject(502);
-        }
-
+        // One deadline covers the whole call: sending, the answer's headers, and a plain answer's body.
+        using var deadline = new CancellationTokenSource(options.Timeout, time);
+        var response = await SendAsync(context, deadline);
         if (context.EventType == RouteEventType.Message && response.IsSuccessStatusCode && StreamRelay.IsStream(response.Content.Headers.ContentType?.MediaType))
         {
-            // The relay runs beside the connection's next messages and owns the response from here.
-            _ = RelayAsync(context.Connection, response, connector, messageId);
+            if (!context.Connection.TryBeginStream(options.MaxStreamsPerConnection))
+            {
+                response.Dispose();
+                throw new IntegrationFailedException($"connection {context.ConnectionId} already has {options.MaxStreamsPerConnection} streams running");
+            }
+
+            // The relay runs on its own, beside the connection's next messages, and owns the response from here.
+            var relay = new Relay(context.Connection, context.RequestId, response, connector, messageId);
+            _ = Task.Run(() => RelayAsync(relay));
             return RouteResult.Ok;
         }
 
-        IntegrationAnswer answer;
-        using (response)
-        {
-            var body = await ReadAsync(response.Content);
-            answer = IntegrationAnswer.From((int)response.StatusCode, response.Headers, response.Content.Headers, body);
-        }
-
-        if (context.EventType == RouteEventType.Connect)
-        {
-            return answer.IsSuccess ? RouteResult.Accept(answer.SubProtocol) : RouteResult.Reject(answer.StatusCode);
-        }
-
+        var answer = await ReadAnswerAsync(response, deadline);
         if (!answer.IsSuccess)
         {
             throw new IntegrationFailedException($"the backend of route {routeKey} answered {answer.StatusCode}");
@@ -97,31 +93,55 @@ public sealed partial class HttpIntegration(
         return RouteResult.Ok;
     }
 
-    private async Task RelayAsync(Connections.GatewayConnection connection, HttpResponseMessage response, bool connector, JsonElement? messageId)
+    private async Task<RouteResult> ConnectAsync(RouteContext context)
     {
+        try
+        {
+            using var deadline = new CancellationTokenSource(options.Timeout, time);
+            var answer = await ReadAnswerAsync(await SendAsync(context, deadline), deadline);
+            return answer.IsSuccess ? RouteResult.Accept(answer.SubProtocol) : RouteResult.Reject(answer.StatusCode);
+        }
+        catch (Exception ex)
+        {
+            // A backend that crashed, cannot be reached, or broke off its answer: 502, as Amazon answers.
+            Log.ConnectFailed(logger, ex, routeKey, context.ConnectionId);
+            return RouteResult.Reject(502);
+        }
+    }
+
+    /// <summary>A stream being relayed to one connection.</summary>
+    private sealed record Relay(Connections.GatewayConnection Connection, string RequestId, HttpResponseMessage Response, bool Connector, JsonElement? MessageId);
+
+    private async Task RelayAsync(Relay relay)
+    {
+        var (connection, requestId, response, connector, messageId) = relay;
         var events = 0;
+        var closed = connection.Closed;
+
+        // The client going away, silence for StreamIdleTimeout, or MaxStreamDuration ends the relay and the backend request.
+        using var idle = new CancellationTokenSource(options.StreamIdleTimeout, time);
+        using var total = new CancellationTokenSource(options.MaxStreamDuration, time);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(closed, idle.Token, total.Token);
         try
         {
             using (response)
             {
                 var serverSentEvents = string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
-
-                // The client going away ends the relay and, with it, the backend request.
-                var closed = connection.Closed;
-                await using var body = await response.Content.ReadAsStreamAsync(closed);
-                if (connector && !StreamRelay.Send(connection, StreamRelay.ConnectorFrame("stream_start", messageId)))
+                await using var body = new LengthLimitedStream(await response.Content.ReadAsStreamAsync(stop.Token), MaxStreamBytes);
+                if (connector && !await StreamRelay.SendAsync(connection, StreamRelay.ConnectorFrame("stream_start", messageId), stop.Token))
                 {
                     return;
                 }
 
                 var full = new StringBuilder();
                 JsonElement? usage = null;
-                await foreach (var data in StreamRelay.ReadEventsAsync(body, serverSentEvents, closed))
+                await foreach (var data in StreamRelay.ReadEventsAsync(body, serverSentEvents, stop.Token))
                 {
                     events++;
+                    idle.CancelAfter(options.StreamIdleTimeout);
                     if (!connector)
                     {
-                        if (!StreamRelay.Send(connection, Encoding.UTF8.GetBytes(data)))
+                        if (!await StreamRelay.SendAsync(connection, Encoding.UTF8.GetBytes(data), stop.Token))
                         {
                             return;
                         }
@@ -137,7 +157,7 @@ public sealed partial class HttpIntegration(
                     }
 
                     full.Append(chunk);
-                    if (!StreamRelay.Send(connection, StreamRelay.ConnectorFrame("stream_chunk", messageId, w => w.WriteString("chunk", chunk))))
+                    if (!await StreamRelay.SendAsync(connection, StreamRelay.ConnectorFrame("stream_chunk", messageId, w => w.WriteString("chunk", chunk)), stop.Token))
                     {
                         return;
                     }
@@ -145,24 +165,35 @@ public sealed partial class HttpIntegration(
 
                 if (connector)
                 {
-                    StreamRelay.Send(connection, StreamRelay.ConnectorFrame("stream_end", messageId, w =>
+                    await StreamRelay.SendAsync(connection, StreamRelay.ConnectorFrame("stream_end", messageId, w =>
                     {
                         w.WriteString("full_response", full.ToString());
                         WriteUsage(w, usage);
-                    }));
+                    }), stop.Token);
                 }
             }
 
             Log.StreamEnded(logger, routeKey, connection.Id, events);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
+        catch (Exception ex) when (closed.IsCancellationRequested && ex is OperationCanceledException or IOException or HttpRequestException)
         {
-            Log.StreamCut(logger, routeKey, connection.Id, events, ex.Message);
+            Log.StreamCut(logger, routeKey, connection.Id, events, "the client left");
         }
         catch (Exception ex)
         {
-            // A background task: nothing above it would see this exception.
-            Log.StreamFailed(logger, ex, routeKey, connection.Id);
+            // Cut short by the backend or a limit: the client is told, so it does not wait for an end that never comes.
+            Log.StreamFailed(logger, ex, routeKey, connection.Id, events);
+            connection.TrySendText(connector
+                ? StreamRelay.ConnectorFrame("error", messageId, w =>
+                {
+                    w.WriteString("code", "internal_error");
+                    w.WriteString("message", "The stream ended early.");
+                })
+                : Routing.MessageDispatcher.ErrorFrame("Internal server error", connection.Id, requestId));
+        }
+        finally
+        {
+            connection.EndStream();
         }
     }
 
@@ -198,18 +229,17 @@ public sealed partial class HttpIntegration(
     }
 
     /// <summary>Sends the event and returns once the answer's headers are in; failures before then are retried as configured.</summary>
-    private async Task<HttpResponseMessage> SendAsync(RouteContext context)
+    private async Task<HttpResponseMessage> SendAsync(RouteContext context, CancellationTokenSource deadline)
     {
         var client = clients.CreateClient(ClientName);
         var attempts = 1 + Math.Max(0, options.Retries);
         for (var attempt = 1; ; attempt++)
         {
-            // Only the timeout cancels: a message the client sent just before closing still reaches the backend.
-            using var timeout = new CancellationTokenSource(options.Timeout, time);
+            // Only the deadline cancels: a message the client sent just before closing still reaches the backend.
             try
             {
                 using var request = BuildRequest(context);
-                var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+                var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
                 if ((int)response.StatusCode < 500 || attempt >= attempts)
                 {
                     return response;
@@ -219,9 +249,9 @@ public sealed partial class HttpIntegration(
             }
             catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
             {
-                if (attempt >= attempts)
+                if (attempt >= attempts || deadline.IsCancellationRequested)
                 {
-                    var why = timeout.IsCancellationRequested ? $"timed out after {options.Timeout}" : ex.Message;
+                    var why = deadline.IsCancellationRequested ? $"timed out after {options.Timeout}" : ex.Message;
                     throw new IntegrationFailedException($"the backend of route {routeKey} at {_uri} failed: {why}", ex);
                 }
             }
@@ -230,21 +260,28 @@ public sealed partial class HttpIntegration(
         }
     }
 
-    private async Task<byte[]> ReadAsync(HttpContent content)
+    /// <summary>Reads a plain answer whole, within the call's deadline and <see cref="MaxAnswerBytes"/>, however it is framed.</summary>
+    private async Task<IntegrationAnswer> ReadAnswerAsync(HttpResponseMessage response, CancellationTokenSource deadline)
     {
-        if (content.Headers.ContentLength > MaxAnswerBytes)
+        using (response)
         {
-            throw new IntegrationFailedException($"the backend's answer of {content.Headers.ContentLength} bytes is over {MaxAnswerBytes}");
-        }
+            try
+            {
+                if (response.Content.Headers.ContentLength > MaxAnswerBytes)
+                {
+                    throw new IntegrationFailedException($"the backend's answer of {response.Content.Headers.ContentLength} bytes is over {MaxAnswerBytes}");
+                }
 
-        using var timeout = new CancellationTokenSource(options.Timeout, time);
-        try
-        {
-            return await content.ReadAsByteArrayAsync(timeout.Token);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
-        {
-            throw new IntegrationFailedException($"reading the answer of the backend of route {routeKey} failed: {ex.Message}", ex);
+                await using var body = new LengthLimitedStream(await response.Content.ReadAsStreamAsync(deadline.Token), MaxAnswerBytes);
+                using var copy = new MemoryStream();
+                await body.CopyToAsync(copy, deadline.Token);
+                return IntegrationAnswer.From((int)response.StatusCode, response.Headers, response.Content.Headers, copy.ToArray());
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
+            {
+                var why = deadline.IsCancellationRequested ? $"timed out after {options.Timeout}" : ex.Message;
+                throw new IntegrationFailedException($"reading the answer of the backend of route {routeKey} failed: {why}", ex);
+            }
         }
     }
 
@@ -287,7 +324,7 @@ public sealed partial class HttpIntegration(
         [LoggerMessage(EventId = 1504, Level = LogLevel.Information, Message = "Route {RouteKey}: the stream to {ConnectionId} was cut after {Events} events: {Detail}")]
         public static partial void StreamCut(ILogger logger, string routeKey, string connectionId, int events, string detail);
 
-        [LoggerMessage(EventId = 1505, Level = LogLevel.Error, Message = "Route {RouteKey}: the stream to {ConnectionId} failed")]
-        public static partial void StreamFailed(ILogger logger, Exception exception, string routeKey, string connectionId);
+        [LoggerMessage(EventId = 1505, Level = LogLevel.Warning, Message = "Route {RouteKey}: the stream to {ConnectionId} broke off after {Events} events")]
+        public static partial void StreamFailed(ILogger logger, Exception exception, string routeKey, string connectionId, int events);
     }
 }

@@ -23,7 +23,8 @@ public sealed record IntegrationAnswer(int StatusCode, byte[] Body, string? SubP
         ArgumentNullException.ThrowIfNull(headers);
         ArgumentNullException.ThrowIfNull(contentHeaders);
         ArgumentNullException.ThrowIfNull(body);
-        if (TryReadResultObject(body, out var result))
+        // A result object is what a Lambda-style handler returns in a successful answer; a failing answer's status stands.
+        if (httpStatus is >= 200 and <= 299 && TryReadResultObject(body, out var result))
         {
             return result;
         }

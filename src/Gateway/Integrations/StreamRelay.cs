@@ -130,10 +130,10 @@ public static class StreamRelay
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Sends a frame to the caller; false when the caller is gone.</summary>
-    public static bool Send(GatewayConnection connection, byte[] utf8)
+    /// <summary>Sends a frame to the caller, waiting for room in its queue; false when the caller is gone.</summary>
+    public static async ValueTask<bool> SendAsync(GatewayConnection connection, byte[] utf8, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        return connection.TrySend(OutboundMessage.Text(utf8)) == SendResult.Sent;
+        return await connection.SendAsync(OutboundMessage.Text(utf8), cancellationToken) == SendResult.Sent;
     }
 }
