@@ -43,6 +43,19 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
             errors.Add($"Gateway:Management:PublicUrl '{options.Management.PublicUrl}' must be an absolute URL such as https://gateway-mgmt:8081.");
         }
 
+        foreach (var credential in options.Management.Credentials)
+        {
+            if (string.IsNullOrEmpty(credential.AccessKeyId) || string.IsNullOrEmpty(credential.SecretAccessKey))
+            {
+                errors.Add("Gateway:Management:Credentials: every entry needs an AccessKeyId and a SecretAccessKey.");
+            }
+        }
+
+        if (options.Management.ApiKeys.Any(string.IsNullOrEmpty))
+        {
+            errors.Add("Gateway:Management:ApiKeys: an API key may not be empty.");
+        }
+
         if (options.Management.MaxPageSize < 1)
         {
             errors.Add($"Gateway:Management:MaxPageSize {options.Management.MaxPageSize} must be at least 1.");

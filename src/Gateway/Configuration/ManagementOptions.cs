@@ -12,9 +12,15 @@ public sealed class ManagementOptions
     /// <summary>Largest body a push may carry (Amazon API Gateway's limit is 128 KB); larger answers 413.</summary>
     public int MaxPayloadBytes { get; set; } = 128 * 1024;
 
+    /// <summary>API keys accepted in <c>x-api-key</c> or <c>Authorization: Bearer</c>.</summary>
+    public IList<string> ApiKeys { get; } = [];
+
+    /// <summary>Access key pairs accepted in AWS Signature Version 4 signatures, as the AWS SDKs sign.</summary>
+    public IList<CredentialOptions> Credentials { get; } = [];
+
     /// <summary>
     /// Accept calls without credentials from any address. Without it, anonymous calls are accepted from
-    /// loopback only, and only while no credentials are configured.
+    /// loopback only, and only while no credentials (API keys or access keys) are configured.
     /// </summary>
     public bool AllowAnonymous { get; set; }
 

@@ -26,6 +26,7 @@ public sealed partial class ConnectionsApi(
     /// <summary>The resource segment this API serves.</summary>
     public const string Resource = "@connections";
 
+    private const int MaxAttributesBytes = 16 * 1024;
     private readonly ManagementOptions _options = options.Value.Management;
 
     /// <summary>Serves one request to the management catch-all route.</summary>
@@ -44,14 +45,24 @@ public sealed partial class ConnectionsApi(
             return;
         }
 
-        if (!access.Allows(context))
+        // The body is read (within its limit) before the credentials are checked: a signature covers it.
+        var method = context.Request.Method;
+        var limit = HttpMethods.IsPatch(method) ? MaxAttributesBytes : _options.MaxPayloadBytes;
+        var body = await ReadBodyAsync(context.Request, limit, context.RequestAborted);
+        if (body is null)
         {
-            Log.Forbidden(logger, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+            await ManagementErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ManagementErrors.PayloadTooLarge,
+                $"Request body exceeds the maximum of {limit} bytes.");
+            return;
+        }
+
+        if (access.Refusal(context, body) is { } refusal)
+        {
+            Log.Forbidden(logger, context.Connection.RemoteIpAddress?.ToString() ?? "unknown", refusal);
             await ManagementErrors.WriteAsync(context, StatusCodes.Status403Forbidden, ManagementErrors.Forbidden, "Forbidden");
             return;
         }
 
-        var method = context.Request.Method;
         switch (request.Id)
         {
             case null when HttpMethods.IsGet(method):
@@ -71,7 +82,7 @@ public sealed partial class ConnectionsApi(
 
         if (HttpMethods.IsPost(method))
         {
-            await PostAsync(context, id);
+            await PostAsync(context, id, body);
         }
         else if (HttpMethods.IsGet(method))
         {
@@ -83,7 +94,7 @@ public sealed partial class ConnectionsApi(
         }
         else if (HttpMethods.IsPatch(method))
         {
-            await PatchAsync(context, id);
+            await PatchAsync(context, id, body);
         }
         else
         {
@@ -92,16 +103,8 @@ public sealed partial class ConnectionsApi(
         }
     }
 
-    private async Task PostAsync(HttpContext context, string id)
+    private async Task PostAsync(HttpContext context, string id, byte[] body)
     {
-        var body = await ReadBodyAsync(context.Request, _options.MaxPayloadBytes, context.RequestAborted);
-        if (body is null)
-        {
-            await ManagementErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ManagementErrors.PayloadTooLarge,
-                $"Request body exceeds the maximum of {_options.MaxPayloadBytes} bytes.");
-            return;
-        }
-
         // Bytes that are valid UTF-8 go out as a text frame, anything else as binary.
         var message = Utf8.IsValid(body) ? OutboundMessage.Text(body) : OutboundMessage.Binary(body);
         var result = await sender.SendAsync(id, message, context.RequestAborted);
@@ -130,16 +133,8 @@ public sealed partial class ConnectionsApi(
     }
 
     /// <summary><c>PATCH</c> with a JSON object of string values sets those attributes; a null value removes one.</summary>
-    private async Task PatchAsync(HttpContext context, string id)
+    private async Task PatchAsync(HttpContext context, string id, byte[] body)
     {
-        const int MaxAttributesBytes = 16 * 1024;
-        var body = await ReadBodyAsync(context.Request, MaxAttributesBytes, context.RequestAborted);
-        if (body is null)
-        {
-            await ManagementErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ManagementErrors.PayloadTooLarge, $"Attributes are limited to {MaxAttributesBytes} bytes.");
-            return;
-        }
-
         Dictionary<string, string?>? changes;
         try
         {
@@ -239,7 +234,7 @@ public sealed partial class ConnectionsApi(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "Management call from {RemoteAddress} refused: anonymous calls are accepted from loopback only")]
-        public static partial void Forbidden(ILogger logger, string remoteAddress);
+        [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "Management call from {RemoteAddress} refused: {Reason}")]
+        public static partial void Forbidden(ILogger logger, string remoteAddress, string reason);
     }
 }

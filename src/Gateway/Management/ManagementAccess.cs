@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Gateway.Configuration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -5,26 +7,65 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Management;
 
 /// <summary>
-/// Who may call the management API. With no credentials configured, anonymous calls are accepted only
-/// from the local machine itself (and the listener binds loopback by default); <c>AllowAnonymous</c> opens
-/// it to all. A request that a proxy forwarded is never taken as local, whatever address the proxy has:
-/// behind a reverse proxy on the same host every outside caller would otherwise look like loopback.
+/// Who may call the management API. With credentials configured (API keys or access keys), every call must carry
+/// one: an API key in <c>x-api-key</c> or <c>Authorization: Bearer</c>, or an AWS Signature Version 4 signature by
+/// a configured access key, as the AWS SDKs send. With none configured, anonymous calls are accepted only from the
+/// local machine itself; a request a proxy forwarded is never taken as local. <c>AllowAnonymous</c> opens it to all.
 /// </summary>
-public sealed class ManagementAccess(IOptions<GatewayOptions> options)
+public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvider time)
 {
     private readonly bool _allowAnonymous = options.Value.Management.AllowAnonymous;
+    private readonly byte[][] _apiKeys = [.. options.Value.Management.ApiKeys.Select(Encoding.UTF8.GetBytes)];
+    private readonly Dictionary<string, string> _secrets = options.Value.Management.Credentials
+        .GroupBy(c => c.AccessKeyId, StringComparer.Ordinal)
+        .ToDictionary(g => g.Key, g => g.Last().SecretAccessKey, StringComparer.Ordinal);
 
-    /// <summary>True when the call may go ahead; false answers 403 <c>ForbiddenException</c>.</summary>
-    public bool Allows(HttpContext context)
+    /// <summary>True when credentials are configured, so that anonymous calls are refused (unless allowed).</summary>
+    public bool RequiresCredentials => _apiKeys.Length > 0 || _secrets.Count > 0;
+
+    /// <summary>Null when the call may go ahead; otherwise why it is refused (403 <c>ForbiddenException</c>).</summary>
+    public string? Refusal(HttpContext context, ReadOnlySpan<byte> body)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (_allowAnonymous)
+        var headers = context.Request.Headers;
+        var authorization = headers.Authorization.ToString();
+        if (authorization.StartsWith("AWS4-HMAC-SHA256 ", StringComparison.Ordinal))
         {
-            return true;
+            return SignatureV4.Verify(context, body, id => _secrets.GetValueOrDefault(id), time.GetUtcNow());
         }
 
-        var headers = context.Request.Headers;
+        var key = headers["x-api-key"].ToString();
+        if (key.Length == 0 && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            key = authorization["Bearer ".Length..].Trim();
+        }
+
+        if (key.Length > 0)
+        {
+            var presented = Encoding.UTF8.GetBytes(key);
+            var match = false;
+            foreach (var known in _apiKeys)
+            {
+                // Constant time, and every key compared, so timing tells nothing about which keys exist.
+                match |= CryptographicOperations.FixedTimeEquals(presented, known);
+            }
+
+            return match ? null : "unknown API key";
+        }
+
+        if (_allowAnonymous)
+        {
+            return null;
+        }
+
+        if (RequiresCredentials)
+        {
+            return "credentials are required";
+        }
+
         var forwarded = headers.ContainsKey("X-Forwarded-For") || headers.ContainsKey("Forwarded") || headers.ContainsKey("X-Real-IP");
-        return !forwarded && context.Connection.RemoteIpAddress is { } address && System.Net.IPAddress.IsLoopback(address);
+        return !forwarded && context.Connection.RemoteIpAddress is { } address && System.Net.IPAddress.IsLoopback(address)
+            ? null
+            : "anonymous calls are accepted from the local machine only";
     }
 }

@@ -285,13 +285,18 @@ public class ConnectionsApiTests
     public void Anonymous_calls_are_accepted_from_loopback_only_unless_allowed()
     {
         static HttpContext From(string address) => new DefaultHttpContext { Connection = { RemoteIpAddress = IPAddress.Parse(address) } };
-        var closed = new ManagementAccess(Options.Create(new GatewayOptions()));
-        Assert.True(closed.Allows(From("127.0.0.1")));
-        Assert.True(closed.Allows(From("::1")));
-        Assert.False(closed.Allows(From("10.1.2.3")));
-        Assert.False(closed.Allows(From("192.168.1.1")));
-        var open = new ManagementAccess(Options.Create(new GatewayOptions { Management = { AllowAnonymous = true } }));
-        Assert.True(open.Allows(From("10.1.2.3")));
+        var closed = new ManagementAccess(Options.Create(new GatewayOptions()), TimeProvider.System);
+        Assert.Null(closed.Refusal(From("127.0.0.1"), []));
+        Assert.Null(closed.Refusal(From("::1"), []));
+        Assert.NotNull(closed.Refusal(From("10.1.2.3"), []));
+        Assert.NotNull(closed.Refusal(From("192.168.1.1"), []));
+        var open = new ManagementAccess(Options.Create(new GatewayOptions { Management = { AllowAnonymous = true } }), TimeProvider.System);
+        Assert.Null(open.Refusal(From("10.1.2.3"), []));
+
+        // Once credentials exist, anonymous calls need AllowAnonymous even from loopback.
+        var keyed = new GatewayOptions();
+        keyed.Management.ApiKeys.Add("k");
+        Assert.NotNull(new ManagementAccess(Options.Create(keyed), TimeProvider.System).Refusal(From("127.0.0.1"), []));
     }
 
     [Fact]
