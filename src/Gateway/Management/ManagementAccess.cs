@@ -28,6 +28,13 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
     {
         ArgumentNullException.ThrowIfNull(context);
         var headers = context.Request.Headers;
+        if (!RequiresCredentials)
+        {
+            // No credentials exist to check against: whatever a client signs with (the SDKs always sign) is
+            // ignored, and the anonymous rule decides.
+            return _allowAnonymous ? null : LocalOnly(context);
+        }
+
         var authorization = headers.Authorization.ToString();
         if (authorization.StartsWith("AWS4-HMAC-SHA256 ", StringComparison.Ordinal))
         {
@@ -53,16 +60,12 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
             return match ? null : "unknown API key";
         }
 
-        if (_allowAnonymous)
-        {
-            return null;
-        }
+        return _allowAnonymous ? null : "credentials are required";
+    }
 
-        if (RequiresCredentials)
-        {
-            return "credentials are required";
-        }
-
+    private static string? LocalOnly(HttpContext context)
+    {
+        var headers = context.Request.Headers;
         var forwarded = headers.ContainsKey("X-Forwarded-For") || headers.ContainsKey("Forwarded") || headers.ContainsKey("X-Real-IP");
         return !forwarded && context.Connection.RemoteIpAddress is { } address && System.Net.IPAddress.IsLoopback(address)
             ? null
