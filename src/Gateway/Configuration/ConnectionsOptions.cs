@@ -46,6 +46,13 @@ public sealed class ConnectionsOptions
     /// <summary>Proxies (addresses or CIDR ranges) whose <c>X-Forwarded-For</c> header is believed.</summary>
     public IList<string> TrustedProxies { get; } = [];
 
+    /// <summary>
+    /// Browser origins allowed to connect (<c>https://app.example.com</c>). Empty allows every origin. A handshake
+    /// whose <c>Origin</c> is not listed is answered 403 before <c>$connect</c>; one without an <c>Origin</c> (not a
+    /// browser) is not affected.
+    /// </summary>
+    public IList<string> AllowedOrigins { get; } = [];
+
     /// <summary>How often idle, lifetime and ping deadlines are checked (one timer for all connections).</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -28,6 +28,7 @@ public sealed partial class GatewayEndpoint(
     private static readonly byte[] AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"u8.ToArray();
     private readonly ConnectionsOptions _limits = options.Value.Connections;
     private readonly ClientAddress _clientAddress = new(options.Value.Connections.TrustedProxies);
+    private readonly HashSet<string> _allowedOrigins = new(options.Value.Connections.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Serves one request to <c>/</c> or <c>/{stage}</c> on the client listener.</summary>
     public async Task HandleAsync(HttpContext context, string? stage)
@@ -50,6 +51,13 @@ public sealed partial class GatewayEndpoint(
         }
 
         var sourceIp = _clientAddress.Resolve(context);
+        if (_allowedOrigins.Count > 0 && context.Request.Headers.Origin.ToString() is { Length: > 0 } origin && !_allowedOrigins.Contains(origin))
+        {
+            Log.HandshakeRejected(logger, sourceIp, StatusCodes.Status403Forbidden, "origin not allowed");
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+
         if (registry.IsDraining || !registry.TryReserveSlot(_limits.MaxConnections))
         {
             Log.HandshakeRejected(logger, sourceIp, StatusCodes.Status503ServiceUnavailable, registry.IsDraining ? "shutting down" : "MaxConnections reached");

@@ -139,6 +139,22 @@ public class HandshakeTests
     }
 
     [Fact]
+    public async Task Only_listed_browser_origins_may_connect_and_clients_without_an_origin_are_unaffected()
+    {
+        await using var host = await GatewayHost.StartAsync(
+            new Dictionary<string, string?> { ["Gateway:Connections:AllowedOrigins:0"] = "https://app.example.com" },
+            g => g.MapRoute<EventRecorder>("$connect"));
+        await using var allowed = await host.ConnectAsync(configure: o => o.SetRequestHeader("Origin", "https://app.example.com"));
+        await using var noOrigin = await host.ConnectAsync();
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        socket.Options.SetRequestHeader("Origin", "https://evil.example.net");
+        await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(host.ClientUri(), CancellationToken.None));
+        Assert.Equal(HttpStatusCode.Forbidden, socket.HttpStatusCode);
+        Assert.Equal(2, host.Events.All.Count(e => e.Type == RouteEventType.Connect));
+    }
+
+    [Fact]
     public async Task MaxConnections_answers_the_next_handshake_503()
     {
         await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["Gateway:Connections:MaxConnections"] = "2" });
