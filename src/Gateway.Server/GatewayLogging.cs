@@ -3,7 +3,10 @@ using Serilog.Formatting.Compact;
 
 namespace Gateway.Server;
 
-/// <summary>Serilog as the logging provider: readable console by default, compact JSON with <c>Gateway:LogFormat=json</c>.</summary>
+/// <summary>
+/// Serilog as the logging provider: readable console by default, compact JSON with <c>Gateway:LogFormat=json</c>;
+/// secrets are masked in every event (<see cref="SecretRedaction"/>).
+/// </summary>
 internal static class GatewayLogging
 {
     public static IServiceCollection AddGatewayLogging(this IServiceCollection services, IConfiguration configuration)
@@ -11,7 +14,7 @@ internal static class GatewayLogging
         var json = string.Equals(configuration["Gateway:LogFormat"], "json", StringComparison.OrdinalIgnoreCase);
         return services.AddSerilog(logger =>
         {
-            logger.ReadFrom.Configuration(configuration).Enrich.FromLogContext();
+            logger.ReadFrom.Configuration(configuration).Enrich.FromLogContext().Enrich.With<SecretRedaction>();
             if (json)
             {
                 logger.WriteTo.Console(new CompactJsonFormatter());

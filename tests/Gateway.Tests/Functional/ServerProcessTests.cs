@@ -90,6 +90,35 @@ public class ServerProcessTests
     }
 
     [Fact]
+    public async Task Tokens_and_keys_never_reach_the_log_even_with_framework_logging_at_Information()
+    {
+        const string Token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.s1gnatur3";
+        const string ApiKey = "k3y-that-must-not-leak";
+        await using var server = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["Serilog__MinimumLevel__Default"] = "Information",
+            ["Serilog__MinimumLevel__Override__Microsoft"] = "Information",
+            ["Gateway__Management__ApiKeys__0"] = ApiKey,
+        });
+        var (client, management) = await server.WaitForListenersAsync();
+        await using (var c = await TestClient.ConnectAsync(new Uri(client, $"?token={Token}&room=1")))
+        {
+            using var http = new HttpClient();
+            var request = new HttpRequestMessage(HttpMethod.Post, new Uri(management, $"@connections/{c.Id}?api_key={ApiKey}")) { Content = new StringContent("hello") };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+            await http.SendAsync(request);
+            await http.PostAsync(new Uri(management, $"@connections/{c.Id}?token={Token}"), new StringContent("x"));
+        }
+
+        Assert.Equal(0, await server.StopAsync());
+        var log = string.Join('\n', server.Lines);
+        Assert.Contains("token=***", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(Token, log, StringComparison.Ordinal);
+        Assert.DoesNotContain("c2VjcmV0LXBheWxvYWQ", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(ApiKey, log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Invalid_configuration_exits_non_zero_listing_every_error()
     {
         await using var server = ServerProcess.Start(new Dictionary<string, string>
