@@ -40,6 +40,18 @@ public sealed class ConnectionsOptions
     /// <summary>Messages one connection may send in its lifetime; the next closes it with 1008. Zero turns the cap off.</summary>
     public long MaxMessagesPerConnection { get; set; }
 
+    /// <summary>
+    /// Messages per second one connection may send (a token bucket of <see cref="MessageRateBurst"/> tokens, refilled on each sweep). Over it, a message is
+    /// dropped and answered <c>{"message": "Too many requests", ...}</c>; the connection stays. Zero turns it off.
+    /// </summary>
+    public int MessageRateLimit { get; set; }
+
+    /// <summary>Messages a connection may send at once before <see cref="MessageRateLimit"/> applies (defaults to the rate).</summary>
+    public int MessageRateBurst { get; set; }
+
+    /// <summary>Handshakes one source IP may make per minute; over it, the handshake is answered 429. Zero turns it off.</summary>
+    public int HandshakeRateLimit { get; set; }
+
     /// <summary>What to do with binary frames from clients.</summary>
     public BinaryFrameHandling BinaryFrames { get; set; } = BinaryFrameHandling.Route;
 

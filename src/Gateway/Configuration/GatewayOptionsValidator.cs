@@ -115,6 +115,11 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
             errors.Add($"{P}MaxConnections {c.MaxConnections} must be at least 1.");
         }
 
+        if (c.MessageRateLimit < 0 || c.MessageRateBurst < 0 || c.HandshakeRateLimit < 0)
+        {
+            errors.Add($"{P}MessageRateLimit, MessageRateBurst and HandshakeRateLimit must be 0 (off) or more.");
+        }
+
         if (c.MaxMessagesPerConnection < 0)
         {
             errors.Add($"{P}MaxMessagesPerConnection {c.MaxMessagesPerConnection} must be 0 (off) or more.");

@@ -42,6 +42,7 @@ public sealed partial class GatewayConnection
     private long _pingWrittenTicks;
     private bool _pingOutstanding;
     private CancellationTokenSource? _closedSource;
+    private int _messageTokens;
     private ConcurrentDictionary<string, string>? _attributes;
 
     /// <summary>Creates a connection for a handshake that has not been upgraded yet.</summary>
@@ -54,6 +55,7 @@ public sealed partial class GatewayConnection
         _connectedTicks = services.NowTicks;
         _lastActiveTicks = _connectedTicks;
         _pingRequestedTicks = _connectedTicks;
+        _messageTokens = MessageBurst(services.Options);
         _queue = Channel.CreateBounded<OutboundMessage>(new BoundedChannelOptions(services.Options.SendQueueLimit)
         {
             SingleReader = true,
@@ -98,6 +100,50 @@ public sealed partial class GatewayConnection
 
     /// <summary>True while a ping is out and nothing has come back since.</summary>
     internal bool AwaitingPong => _pingOutstanding && _stream is { InboundSeen: false };
+
+    /// <summary>Takes a token for one message; false when the connection is over its message rate.</summary>
+    public bool TryTakeMessageToken()
+    {
+        if (_services.Options.MessageRateLimit <= 0)
+        {
+            return true;
+        }
+
+        // A token bucket in one int: no timer and no object per connection; the sweeper refills it on its tick.
+        var tokens = Volatile.Read(ref _messageTokens);
+        while (tokens > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _messageTokens, tokens - 1, tokens);
+            if (seen == tokens)
+            {
+                return true;
+            }
+
+            tokens = seen;
+        }
+
+        return false;
+    }
+
+    private static int MessageBurst(Configuration.ConnectionsOptions o) => o.MessageRateBurst > 0 ? o.MessageRateBurst : o.MessageRateLimit;
+
+    private void RefillMessageTokens()
+    {
+        var o = _services.Options;
+        var burst = MessageBurst(o);
+        var add = Math.Max(1, (int)Math.Round(o.MessageRateLimit * o.SweepInterval.TotalSeconds));
+        var tokens = Volatile.Read(ref _messageTokens);
+        while (tokens < burst)
+        {
+            var seen = Interlocked.CompareExchange(ref _messageTokens, Math.Min(burst, tokens + add), tokens);
+            if (seen == tokens)
+            {
+                return;
+            }
+
+            tokens = seen;
+        }
+    }
 
     /// <summary>Messages this connection has received so far, the one being handled included.</summary>
     public long MessagesReceived => Interlocked.Read(ref _messagesReceived);
@@ -465,6 +511,11 @@ public sealed partial class GatewayConnection
         if (_finished || _stream is null)
         {
             return;
+        }
+
+        if (s.Options.MessageRateLimit > 0)
+        {
+            RefillMessageTokens();
         }
 
         if (Volatile.Read(ref _close) is { } close)

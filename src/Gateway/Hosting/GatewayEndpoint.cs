@@ -28,6 +28,10 @@ public sealed partial class GatewayEndpoint(
     private static readonly byte[] AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"u8.ToArray();
     private readonly ConnectionsOptions _limits = options.Value.Connections;
     private readonly ClientAddress _clientAddress = new(options.Value.Connections.TrustedProxies);
+    private readonly System.Threading.RateLimiting.PartitionedRateLimiter<string>? _handshakeRate = options.Value.Connections.HandshakeRateLimit <= 0 ? null :
+        System.Threading.RateLimiting.PartitionedRateLimiter.Create<string, string>(ip => System.Threading.RateLimiting.RateLimitPartition.GetFixedWindowLimiter(ip, _ =>
+            new System.Threading.RateLimiting.FixedWindowRateLimiterOptions { PermitLimit = options.Value.Connections.HandshakeRateLimit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+
     private readonly HashSet<string> _allowedOrigins = new(options.Value.Connections.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Serves one request to <c>/</c> or <c>/{stage}</c> on the client listener.</summary>
@@ -56,6 +60,17 @@ public sealed partial class GatewayEndpoint(
             Log.HandshakeRejected(logger, sourceIp, StatusCodes.Status403Forbidden, "origin not allowed");
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
+        }
+
+        if (_handshakeRate is not null)
+        {
+            using var lease = _handshakeRate.AttemptAcquire(sourceIp);
+            if (!lease.IsAcquired)
+            {
+                Log.HandshakeRejected(logger, sourceIp, StatusCodes.Status429TooManyRequests, "handshake rate limit reached");
+                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                return;
+            }
         }
 
         if (registry.IsDraining || !registry.TryReserveSlot(_limits.MaxConnections))

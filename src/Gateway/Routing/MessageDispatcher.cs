@@ -43,6 +43,14 @@ public sealed partial class MessageDispatcher(
     public async ValueTask DispatchAsync(GatewayConnection connection, ReadOnlyMemory<byte> body, bool binary)
     {
         ArgumentNullException.ThrowIfNull(connection);
+        if (!connection.TryTakeMessageToken())
+        {
+            var throttled = new RouteContext(connection, "", RouteEventType.Message, body, binary, sender, services);
+            Log.Throttled(logger, connection.Id, throttled.RequestId);
+            connection.TrySendText(ErrorFrame("Too many requests", connection.Id, throttled.RequestId));
+            return;
+        }
+
         var route = binary ? routes.Default : routes.Select(body.Span);
         if (route is null)
         {
@@ -103,6 +111,9 @@ public sealed partial class MessageDispatcher(
     {
         [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Connection {ConnectionId}: no route matched and no $default route exists (request {RequestId}); answered Forbidden")]
         public static partial void NoRoute(ILogger logger, string connectionId, string requestId);
+
+        [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "Connection {ConnectionId} is over its message rate; message dropped (request {RequestId})")]
+        public static partial void Throttled(ILogger logger, string connectionId, string requestId);
 
         [LoggerMessage(EventId = 1202, Level = LogLevel.Error, Message = "Connection {ConnectionId}: the handler of route {RouteKey} failed (request {RequestId})")]
         public static partial void HandlerFailed(ILogger logger, Exception exception, string connectionId, string routeKey, string requestId);
