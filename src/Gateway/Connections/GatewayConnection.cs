@@ -320,7 +320,10 @@ public sealed partial class GatewayConnection
         {
             _finished = true;
             Volatile.Write(ref _abortTransport, null);
-            TryBeginClose(new CloseRecord(CloseCodes.Abnormal, "Connection lost", _services.NowTicks, SendFrame: false, FlushQueued: false));
+            if (Volatile.Read(ref _close) is null)
+            {
+                TryBeginClose(new CloseRecord(CloseCodes.Abnormal, "Connection lost", _services.NowTicks, SendFrame: false, FlushQueued: false));
+            }
         }
 
         var close = Volatile.Read(ref _close)!;

@@ -45,18 +45,18 @@ public sealed partial class MessageDispatcher(
         ArgumentNullException.ThrowIfNull(connection);
         if (!connection.TryTakeMessageToken())
         {
-            var throttled = new RouteContext(connection, "", RouteEventType.Message, body, binary, sender, services);
-            Log.Throttled(logger, connection.Id, throttled.RequestId);
-            connection.TrySendText(ErrorFrame("Too many requests", connection.Id, throttled.RequestId));
+            var throttledId = RequestId.Next();
+            Log.Throttled(logger, connection.Id, throttledId);
+            connection.TrySendText(ErrorFrame("Too many requests", connection.Id, throttledId));
             return;
         }
 
         var route = binary ? routes.Default : routes.Select(body.Span);
         if (route is null)
         {
-            var context = new RouteContext(connection, "", RouteEventType.Message, body, binary, sender, services);
-            Log.NoRoute(logger, connection.Id, context.RequestId);
-            connection.TrySendText(ErrorFrame("Forbidden", connection.Id, context.RequestId));
+            var unroutedId = RequestId.Next();
+            Log.NoRoute(logger, connection.Id, unroutedId);
+            connection.TrySendText(ErrorFrame("Forbidden", connection.Id, unroutedId));
             return;
         }
 
