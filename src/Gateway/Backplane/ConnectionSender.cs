@@ -89,7 +89,7 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
         var delivered = 0;
         foreach (var connection in registry.All())
         {
-            if (connection.TrySend(message) == SendResult.Sent)
+            if (!connection.AwaitingCredentials && connection.TrySend(message) == SendResult.Sent)
             {
                 delivered++;
             }

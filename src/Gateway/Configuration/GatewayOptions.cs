@@ -21,6 +21,9 @@ public sealed class GatewayOptions
     /// <summary>The management API.</summary>
     public ManagementOptions Management { get; set; } = new();
 
+    /// <summary>Client authentication on <c>$connect</c>.</summary>
+    public AuthOptions Auth { get; set; } = new();
+
     /// <summary>Per-connection limits and behaviour.</summary>
     public ConnectionsOptions Connections { get; set; } = new();
 

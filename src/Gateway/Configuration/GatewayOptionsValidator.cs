@@ -61,8 +61,81 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
             errors.Add($"Gateway:Management:MaxPageSize {options.Management.MaxPageSize} must be at least 1.");
         }
 
+        ValidateAuth(options.Auth, options.Management, errors);
         ValidateRoutes(options.Routes, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateAuth(AuthOptions auth, ManagementOptions management, List<string> errors)
+    {
+        const string P = "Gateway:Auth:";
+        var jwt = auth.Jwt;
+        foreach (var key in jwt.SigningKeys)
+        {
+            try
+            {
+                if (Auth.SigningKeySource.Parse(key) is Microsoft.IdentityModel.Tokens.SymmetricSecurityKey symmetric && symmetric.KeySize < 256)
+                {
+                    errors.Add($"{P}Jwt:SigningKeys: an HMAC secret must be at least 32 bytes long.");
+                }
+            }
+            catch (Exception ex) when (ex is ArgumentException or System.Security.Cryptography.CryptographicException)
+            {
+                errors.Add($"{P}Jwt:SigningKeys: a PEM key could not be read ({ex.GetType().Name}); use an RSA or EC public key or a certificate.");
+            }
+        }
+
+        foreach (var (name, url) in (ReadOnlySpan<(string, string?)>)[("Authority", jwt.Authority), ("JwksUri", jwt.JwksUri)])
+        {
+            if (!string.IsNullOrWhiteSpace(url) && (!System.Uri.TryCreate(url, UriKind.Absolute, out var parsed) || !(parsed.Scheme == "https" || (!jwt.RequireHttpsMetadata && parsed.Scheme == "http"))))
+            {
+                errors.Add($"{P}Jwt:{name} '{url}' must be an absolute https:// URL (http:// only with RequireHttpsMetadata: false).");
+            }
+        }
+
+        if (jwt.Algorithms.Any(a => !Auth.JwtValidator.DefaultAlgorithms.Contains(a) && a is not ("HS384" or "HS512" or "RS384" or "RS512" or "ES384" or "ES512" or "PS256" or "PS384" or "PS512")))
+        {
+            errors.Add($"{P}Jwt:Algorithms: only HS, RS, PS and ES algorithms of 256, 384 or 512 bits are supported ('none' never is).");
+        }
+
+        if (jwt.ClockSkew < TimeSpan.Zero || jwt.KeyRefreshInterval <= TimeSpan.Zero || jwt.MinKeyRefreshInterval < TimeSpan.Zero)
+        {
+            errors.Add($"{P}Jwt: ClockSkew and MinKeyRefreshInterval must be zero or more, KeyRefreshInterval positive.");
+        }
+
+        if (string.IsNullOrEmpty(jwt.QueryParameter) || string.IsNullOrEmpty(jwt.UserIdClaim) || jwt.Subprotocol.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not ('.' or '-' or '_')))
+        {
+            errors.Add($"{P}Jwt: QueryParameter and UserIdClaim may not be empty, and Subprotocol must be a token of letters, digits, '.', '-' and '_'.");
+        }
+
+        if (auth.SharedSecret.Enabled && (string.IsNullOrEmpty(auth.SharedSecret.Header) || string.IsNullOrEmpty(auth.SharedSecret.QueryParameter) || auth.SharedSecret.FirstMessageTimeout <= TimeSpan.Zero))
+        {
+            errors.Add($"{P}SharedSecret: Header and QueryParameter may not be empty, and FirstMessageTimeout must be positive.");
+        }
+
+        if (auth.SigV4.Enabled && management.Credentials.Count == 0)
+        {
+            errors.Add($"{P}SigV4:Enabled needs access keys in Gateway:Management:Credentials to check signatures against.");
+        }
+
+        var authorizer = auth.Authorizer;
+        if (authorizer.Enabled)
+        {
+            if (!System.Uri.TryCreate(authorizer.Uri, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                errors.Add($"{P}Authorizer:Uri '{authorizer.Uri}' must be an absolute http:// or https:// URL.");
+            }
+
+            foreach (var source in authorizer.IdentitySources.Where(s => Auth.HttpAuthorizer.ParseSource(s) is null))
+            {
+                errors.Add($"{P}Authorizer:IdentitySources '{source}' must be route.request.header.<name> or route.request.querystring.<name>.");
+            }
+
+            if (authorizer.CacheTtl < TimeSpan.Zero || authorizer.Timeout <= TimeSpan.Zero || authorizer.MaxCacheEntries < 1)
+            {
+                errors.Add($"{P}Authorizer: CacheTtl must be zero (off) or more, Timeout positive, MaxCacheEntries at least 1.");
+            }
+        }
     }
 
     private static void ValidateListeners(ListenersOptions listeners, List<string> errors)

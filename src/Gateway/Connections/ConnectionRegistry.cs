@@ -73,9 +73,9 @@ public sealed class ConnectionRegistry
         _connections.TryRemove(new KeyValuePair<string, GatewayConnection>(connection.Id, connection));
     }
 
-    /// <summary>Finds a live connection of this node by id.</summary>
+    /// <summary>Finds a live connection of this node by id; one still waiting for its credentials is not found.</summary>
     public bool TryGet(string connectionId, [NotNullWhen(true)] out GatewayConnection? connection) =>
-        _connections.TryGetValue(connectionId, out connection);
+        _connections.TryGetValue(connectionId, out connection) && !connection.AwaitingCredentials;
 
     /// <summary>Every registered connection; a moving snapshot that never blocks adds, removes or sends.</summary>
     public IEnumerable<GatewayConnection> All()

@@ -44,6 +44,9 @@ public sealed partial class GatewayConnection
     private CancellationTokenSource? _closedSource;
     private int _messageTokens;
     private ConcurrentDictionary<string, string>? _attributes;
+    private Auth.ConnectionIdentity? _identity;
+    private long _authDeadlineTicks;
+    private volatile bool _awaitingCredentials;
 
     /// <summary>Creates a connection for a handshake that has not been upgraded yet.</summary>
     public GatewayConnection(string id, HandshakeInfo handshake, ConnectionServices services)
@@ -82,8 +85,41 @@ public sealed partial class GatewayConnection
     /// <summary>The client's user agent, or null.</summary>
     public string? UserAgent => Handshake.UserAgent;
 
-    /// <summary>The authenticated client (anonymous unless authentication is configured).</summary>
-    public ClaimsPrincipal User { get; set; } = new(new ClaimsIdentity());
+    /// <summary>The authenticated client's claims (an anonymous principal unless authentication is configured).</summary>
+    public ClaimsPrincipal User => Volatile.Read(ref _identity)?.Principal ?? new ClaimsPrincipal(new ClaimsIdentity());
+
+    /// <summary>Who the client authenticated as, or null for an anonymous client.</summary>
+    public Auth.ConnectionIdentity? Identity => Volatile.Read(ref _identity);
+
+    /// <summary>The user id: the JWT subject, the authorizer's principal id, or the signing access key id; null when anonymous.</summary>
+    public string? UserId => Volatile.Read(ref _identity)?.UserId;
+
+    /// <summary>
+    /// True while the connection is upgraded but has not authenticated yet (its first message must carry the shared
+    /// secret): it gets no pushes or broadcasts, is not listed, and has not run <c>$connect</c>.
+    /// </summary>
+    public bool AwaitingCredentials => _awaitingCredentials;
+
+    /// <summary>Sets who the client is; <paramref name="closeAt"/> (UTC) closes the connection with 1008 when reached.</summary>
+    internal void SetIdentity(Auth.ConnectionIdentity? identity, DateTimeOffset? closeAt)
+    {
+        Volatile.Write(ref _identity, identity);
+        Volatile.Write(ref _authDeadlineTicks, closeAt?.UtcTicks ?? 0);
+    }
+
+    /// <summary>Marks the connection as waiting for its credentials until <paramref name="deadline"/> (UTC).</summary>
+    internal void AwaitCredentials(DateTimeOffset deadline)
+    {
+        _awaitingCredentials = true;
+        Volatile.Write(ref _authDeadlineTicks, deadline.UtcTicks);
+    }
+
+    /// <summary>Ends the wait begun by <see cref="AwaitCredentials"/>; the identity's own deadline (if any) applies from now on.</summary>
+    internal void CredentialsAccepted(DateTimeOffset? closeAt)
+    {
+        Volatile.Write(ref _authDeadlineTicks, closeAt?.UtcTicks ?? 0);
+        _awaitingCredentials = false;
+    }
 
     /// <summary>Data attached to the connection by handlers or backends.</summary>
     public IDictionary<string, string> Attributes =>
@@ -532,6 +568,16 @@ public sealed partial class GatewayConnection
             return;
         }
 
+        var authDeadline = Volatile.Read(ref _authDeadlineTicks);
+        if (authDeadline != 0 && now >= authDeadline)
+        {
+            var detail = _awaitingCredentials ? "no credentials arrived in time" : "the token expired";
+            Log.CredentialsExpired(s.Logger, Id, detail);
+            TrySendText(Routing.ClientFrames.Error("unauthorized", detail, default));
+            Close(CloseCodes.PolicyViolation, "Unauthorized");
+            return;
+        }
+
         if (s.LifetimeTicks > 0 && now - _connectedTicks >= s.LifetimeTicks)
         {
             Log.LifetimeReached(s.Logger, Id);
@@ -585,6 +631,9 @@ public sealed partial class GatewayConnection
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 1130, Level = LogLevel.Information, Message = "Connection {ConnectionId} closed with 1008: {Detail}")]
+        public static partial void CredentialsExpired(ILogger logger, string connectionId, string detail);
+
         [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Connection {ConnectionId} is a slow consumer: its send queue (limit {Limit} messages) is full with {QueuedBytes} bytes waiting; closing with 1013")]
         public static partial void SlowConsumer(ILogger logger, string connectionId, int limit, long queuedBytes);
 

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
+using Gateway.Auth;
 using Gateway.Configuration;
 using Gateway.Connections;
 using Gateway.Routing;
@@ -22,6 +23,7 @@ public sealed partial class GatewayEndpoint(
     ConnectionRegistry registry,
     ConnectionServices connectionServices,
     MessageDispatcher dispatcher,
+    ConnectAuthenticator authenticator,
     GatewayListeners listeners,
     ILogger<GatewayEndpoint> logger)
 {
@@ -84,6 +86,36 @@ public sealed partial class GatewayEndpoint(
         {
             var handshake = new HandshakeInfo(sourceIp, context.Request.Headers.UserAgent.FirstOrDefault(), stage, context.Request.Headers, context.Request.Query);
             var connection = new GatewayConnection(node.MintConnectionId(), handshake, connectionServices);
+            var auth = await authenticator.AuthenticateAsync(context, connection);
+            if (!auth.IsAccepted)
+            {
+                Log.HandshakeRejected(logger, sourceIp, auth.Status, auth.Reason);
+                context.Response.StatusCode = auth.Status;
+                return;
+            }
+
+            connection.SetIdentity(auth.Identity, authenticator.CloseAt(auth.Identity));
+            if (auth.AwaitFirstMessage)
+            {
+                // Upgraded now, authenticated by its first message; $connect runs only after that, and $disconnect
+                // only when $connect accepted.
+                connection.AwaitCredentials(authenticator.FirstMessageDeadline());
+                var pendingInfo = new DisconnectInfo(CloseCodes.Abnormal, "Connection lost", InitiatedByClient: false);
+                try
+                {
+                    pendingInfo = await RunAsync(context, upgrade!, key, connection, auth.SubProtocol);
+                }
+                finally
+                {
+                    if (!connection.AwaitingCredentials)
+                    {
+                        await dispatcher.DisconnectAsync(connection, pendingInfo);
+                    }
+                }
+
+                return;
+            }
+
             var accepted = await dispatcher.ConnectAsync(connection);
             if (!accepted.IsSuccess)
             {
@@ -92,11 +124,14 @@ public sealed partial class GatewayEndpoint(
                 return;
             }
 
+            // The token a browser offered as a subprotocol is never answered with; the marker before it is.
+            var subProtocol = accepted.SubProtocol is { } chosen && chosen != auth.SubProtocolToken ? chosen : auth.SubProtocol;
+
             // Once $connect has accepted, $disconnect runs whatever happens next, even if the upgrade fails.
             var info = new DisconnectInfo(CloseCodes.Abnormal, "Connection lost", InitiatedByClient: false);
             try
             {
-                info = await RunAsync(context, upgrade!, key, connection, accepted.SubProtocol);
+                info = await RunAsync(context, upgrade!, key, connection, subProtocol);
             }
             finally
             {
@@ -142,10 +177,10 @@ public sealed partial class GatewayEndpoint(
         connection.Attach(socket, stream, context.Abort);
         registry.Add(connection);
 
-        Log.Connected(logger, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "");
-        if (_limits.SendConnectedMessage)
+        Log.Connected(logger, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "", connection.Identity?.Method ?? "anonymous");
+        if (!connection.AwaitingCredentials)
         {
-            connection.TrySendText(Encoding.UTF8.GetBytes($"{{\"type\":\"connected\",\"connectionId\":\"{connection.Id}\"}}"));
+            SendConnectedFrame(connection);
         }
 
         // A handshake that was still in $connect when the drain walked the registry is closed here
@@ -158,7 +193,7 @@ public sealed partial class GatewayEndpoint(
         DisconnectInfo info;
         try
         {
-            info = await connection.RunAsync(dispatcher.DispatchAsync);
+            info = await connection.RunAsync(connection.AwaitingCredentials ? OnFirstMessagesAsync : dispatcher.DispatchAsync);
         }
         finally
         {
@@ -167,6 +202,55 @@ public sealed partial class GatewayEndpoint(
 
         Log.Disconnected(logger, connection.Id, info.StatusCode, info.Reason, info.InitiatedByClient ? "client" : "server");
         return info;
+    }
+
+    private void SendConnectedFrame(GatewayConnection connection)
+    {
+        if (_limits.SendConnectedMessage)
+        {
+            connection.TrySendText(Encoding.UTF8.GetBytes($"{{\"type\":\"connected\",\"connectionId\":\"{connection.Id}\"}}"));
+        }
+    }
+
+    /// <summary>
+    /// The message callback of a connection that authenticates by its first message: that message must be
+    /// <c>{"secret":"..."}</c>; then <c>$connect</c> runs and the connected frame is sent. Anything else, or a
+    /// <c>$connect</c> that refuses, is answered with an <c>unauthorized</c> error frame and close 1008.
+    /// </summary>
+    private async ValueTask OnFirstMessagesAsync(GatewayConnection connection, ReadOnlyMemory<byte> body, bool binary)
+    {
+        if (!connection.AwaitingCredentials)
+        {
+            await dispatcher.DispatchAsync(connection, body, binary);
+            return;
+        }
+
+        if (!connection.IsOpen)
+        {
+            return;
+        }
+
+        var identity = authenticator.CheckFirstMessage(body.Span, binary);
+        if (identity is null)
+        {
+            Log.FirstMessageRefused(logger, connection.Id, connection.SourceIp);
+            connection.TrySendText(ClientFrames.Error("unauthorized", "the first message must carry the secret", default));
+            connection.Close(CloseCodes.PolicyViolation, "Unauthorized");
+            return;
+        }
+
+        connection.SetIdentity(identity, null);
+        var accepted = await dispatcher.ConnectAsync(connection);
+        if (!accepted.IsSuccess)
+        {
+            Log.FirstMessageRefused(logger, connection.Id, connection.SourceIp);
+            connection.TrySendText(ClientFrames.Error("unauthorized", $"the $connect route refused the connection ({accepted.StatusCode})", default));
+            connection.Close(CloseCodes.PolicyViolation, "Unauthorized");
+            return;
+        }
+
+        connection.CredentialsAccepted(authenticator.CloseAt(identity));
+        SendConnectedFrame(connection);
     }
 
     private static bool TryGetHandshakeKey(HttpRequest request, IHttpUpgradeFeature? upgrade, out string key)
@@ -226,8 +310,11 @@ public sealed partial class GatewayEndpoint(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Connection {ConnectionId} opened from {SourceIp} (stage '{Stage}')")]
-        public static partial void Connected(ILogger logger, string connectionId, string sourceIp, string stage);
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Connection {ConnectionId} opened from {SourceIp} (stage '{Stage}', {AuthMethod})")]
+        public static partial void Connected(ILogger logger, string connectionId, string sourceIp, string stage, string authMethod);
+
+        [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Connection {ConnectionId} from {SourceIp} did not authenticate with its first message; closing with 1008")]
+        public static partial void FirstMessageRefused(ILogger logger, string connectionId, string sourceIp);
 
         [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Connection {ConnectionId} closed with {CloseStatus} ({CloseReason}), initiated by the {Initiator}")]
         public static partial void Disconnected(ILogger logger, string connectionId, int closeStatus, string closeReason, string initiator);

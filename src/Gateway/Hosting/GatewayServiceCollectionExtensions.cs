@@ -44,6 +44,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<ManagementAccess>();
         services.TryAddSingleton<IntegrationEndpoint>();
         services.TryAddSingleton<ConnectionsApi>();
+        services.TryAddSingleton<Gateway.Auth.ConnectAuthenticator>();
         services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(o => o.SetParameterPolicy<ManagementPathConstraint>(ManagementPathConstraint.Name));
         if (!services.Any(d => d.ServiceType == typeof(ConnectionSweeper)))
         {
@@ -57,6 +58,8 @@ public static class GatewayServiceCollectionExtensions
                     MaxConnectionsPerServer = 1024,
                 })
                 .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan);
+            services.AddHttpClient(Gateway.Auth.SigningKeySource.ClientName)
+                .ConfigureHttpClient(client => client.MaxResponseContentBufferSize = 1024 * 1024);
         }
         return new GatewayBuilder(services);
     }

@@ -18,8 +18,32 @@ public static class WebSocketEvent
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(endpoint);
-        var connection = context.Connection;
         writer.WriteStartObject();
+        WriteMembers(writer, context, endpoint, now);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Writes the event Amazon API Gateway sends a REQUEST authorizer of <c>$connect</c>: <c>type</c>,
+    /// <c>methodArn</c>, the handshake's headers and query, <c>stageVariables</c> and the request context.
+    /// </summary>
+    public static void WriteAuthorizerRequest(Utf8JsonWriter writer, RouteContext context, IntegrationEndpoint endpoint, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        writer.WriteStartObject();
+        writer.WriteString("type", "REQUEST");
+        writer.WriteString("methodArn", $"arn:aws:execute-api:local:000000000000:{endpoint.ApiId}/{endpoint.Stage}/{context.RouteKey}");
+        writer.WriteStartObject("stageVariables");
+        writer.WriteEndObject();
+        WriteMembers(writer, context, endpoint, now);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteMembers(Utf8JsonWriter writer, RouteContext context, IntegrationEndpoint endpoint, DateTimeOffset now)
+    {
+        var connection = context.Connection;
         switch (context.EventType)
         {
             case RouteEventType.Connect:
@@ -72,6 +96,13 @@ public static class WebSocketEvent
 
         writer.WriteString("sourceIp", connection.SourceIp);
         writer.WriteEndObject();
+        if (connection.Identity?.AuthorizerJson is { } authorizer)
+        {
+            // What the client authenticated as: a Lambda authorizer's principalId and context, or a JWT's claims.
+            writer.WritePropertyName("authorizer");
+            writer.WriteRawValue(authorizer.Span, skipInputValidation: true);
+        }
+
         writer.WriteString("requestId", context.RequestId);
         writer.WriteString("domainName", endpoint.DomainName);
         writer.WriteString("connectionId", connection.Id);
@@ -104,7 +135,6 @@ public static class WebSocketEvent
         }
 
         writer.WriteBoolean("isBase64Encoded", context.IsBinary);
-        writer.WriteEndObject();
     }
 
     private static void WriteHandshake(Utf8JsonWriter writer, Connections.HandshakeInfo handshake)

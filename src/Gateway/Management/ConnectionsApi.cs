@@ -164,7 +164,7 @@ public sealed partial class ConnectionsApi(
 
         // Id order makes the cursor stable while connections come and go between pages. Closing
         // connections are neither listed nor counted.
-        var open = registry.All().Where(c => c.IsOpen).ToList();
+        var open = registry.All().Where(c => c.IsOpen && !c.AwaitingCredentials).ToList();
         var page = open
             .Where(c => string.CompareOrdinal(c.Id, cursor) > 0)
             .OrderBy(c => c.Id, StringComparer.Ordinal)

@@ -23,6 +23,9 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
     /// <summary>True when credentials are configured, so that anonymous calls are refused (unless allowed).</summary>
     public bool RequiresCredentials => _apiKeys.Length > 0 || _secrets.Count > 0;
 
+    /// <summary>The secret of a configured access key, or null for an unknown key id.</summary>
+    public string? SecretOf(string accessKeyId) => _secrets.GetValueOrDefault(accessKeyId);
+
     /// <summary>Null when the call may go ahead; otherwise why it is refused (403 <c>ForbiddenException</c>).</summary>
     public string? Refusal(HttpContext context, ReadOnlySpan<byte> body)
     {
@@ -38,7 +41,7 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
         var authorization = headers.Authorization.ToString();
         if (authorization.StartsWith("AWS4-HMAC-SHA256 ", StringComparison.Ordinal))
         {
-            return SignatureV4.Verify(context, body, id => _secrets.GetValueOrDefault(id), time.GetUtcNow());
+            return SignatureV4.Verify(context, body, SecretOf, time.GetUtcNow());
         }
 
         var key = headers["x-api-key"].ToString();

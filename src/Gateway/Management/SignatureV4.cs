@@ -34,10 +34,75 @@ public static class SignatureV4
             .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Select(p => p.Split('=', 2))
             .Where(p => p.Length == 2)
+            .DistinctBy(p => p[0], StringComparer.Ordinal)
             .ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
         if (!fields.TryGetValue("Credential", out var credential) || !fields.TryGetValue("SignedHeaders", out var signedHeaders) || !fields.TryGetValue("Signature", out var signature))
         {
             return "the authorization lacks Credential, SignedHeaders or Signature";
+        }
+
+        var amzDate = request.Headers["X-Amz-Date"].ToString();
+        var payloadHash = request.Headers["X-Amz-Content-Sha256"].ToString();
+        var bodyHash = Hex(SHA256.HashData(body));
+        if (!string.IsNullOrEmpty(payloadHash) && payloadHash != "UNSIGNED-PAYLOAD" && payloadHash != bodyHash)
+        {
+            return "the body does not match X-Amz-Content-Sha256";
+        }
+
+        return Check(context, secretOf, now, credential, amzDate, signedHeaders, signature, CanonicalQuery(request.QueryString.Value, null), string.IsNullOrEmpty(payloadHash) ? bodyHash : payloadHash, null, null);
+    }
+
+    /// <summary>
+    /// Verifies a presigned request (the signature in the query: <c>X-Amz-Signature</c> and friends), as the AWS
+    /// SDKs presign a URL such as a WebSocket handshake's. Why it was refused, or null when it is valid.
+    /// </summary>
+    public static string? VerifyPresigned(HttpContext context, Func<string, string?> secretOf, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(secretOf);
+        var query = context.Request.Query;
+        if (query["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256")
+        {
+            return "not a Signature Version 4 presigned request";
+        }
+
+        if (!int.TryParse(query["X-Amz-Expires"], NumberStyles.None, CultureInfo.InvariantCulture, out var expires) || expires < 1 || expires > 604800)
+        {
+            return "missing or malformed X-Amz-Expires";
+        }
+
+        // A presigned request carries no payload hash: the SDKs sign it over the empty body's or UNSIGNED-PAYLOAD.
+        return Check(
+            context,
+            secretOf,
+            now,
+            query["X-Amz-Credential"].ToString(),
+            query["X-Amz-Date"].ToString(),
+            query["X-Amz-SignedHeaders"].ToString(),
+            query["X-Amz-Signature"].ToString(),
+            CanonicalQuery(context.Request.QueryString.Value, "X-Amz-Signature"),
+            Hex(SHA256.HashData([])),
+            "UNSIGNED-PAYLOAD",
+            TimeSpan.FromSeconds(expires));
+    }
+
+    private static string? Check(
+        HttpContext context,
+        Func<string, string?> secretOf,
+        DateTimeOffset now,
+        string credential,
+        string amzDate,
+        string signedHeaders,
+        string signature,
+        string canonicalQuery,
+        string payloadHash,
+        string? otherPayloadHash,
+        TimeSpan? expires)
+    {
+        var request = context.Request;
+        if (credential.Length == 0 || signedHeaders.Length == 0 || signature.Length == 0)
+        {
+            return "the signature lacks a credential, signed headers or a signature";
         }
 
         var scope = credential.Split('/');
@@ -52,14 +117,20 @@ public static class SignatureV4
             return "unknown access key id";
         }
 
-        var amzDate = request.Headers["X-Amz-Date"].ToString();
         if (!DateTimeOffset.TryParseExact(amzDate, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var signedAt)
             || !amzDate.StartsWith(scope[1], StringComparison.Ordinal))
         {
             return "missing or malformed X-Amz-Date";
         }
 
-        if ((now - signedAt).Duration() > MaxSkew)
+        if (expires is { } validFor)
+        {
+            if (now < signedAt - MaxSkew || now > signedAt + validFor)
+            {
+                return "the presigned request has expired";
+            }
+        }
+        else if ((now - signedAt).Duration() > MaxSkew)
         {
             return "X-Amz-Date is more than 15 minutes from now";
         }
@@ -73,7 +144,7 @@ public static class SignatureV4
         var canonical = new StringBuilder()
             .Append(request.Method).Append('\n')
             .Append(CanonicalPath(context)).Append('\n')
-            .Append(CanonicalQuery(request.QueryString.Value)).Append('\n');
+            .Append(canonicalQuery).Append('\n');
         foreach (var name in headerNames)
         {
             var values = name == "host" ? new StringValues(request.Host.Value) : request.Headers[name];
@@ -81,20 +152,24 @@ public static class SignatureV4
         }
 
         canonical.Append('\n').Append(signedHeaders).Append('\n');
-        var payloadHash = request.Headers["X-Amz-Content-Sha256"].ToString();
-        canonical.Append(string.IsNullOrEmpty(payloadHash) ? Hex(SHA256.HashData(body)) : payloadHash);
-        if (!string.IsNullOrEmpty(payloadHash) && payloadHash != "UNSIGNED-PAYLOAD" && payloadHash != Hex(SHA256.HashData(body)))
-        {
-            return "the body does not match X-Amz-Content-Sha256";
-        }
-
-        var stringToSign = $"AWS4-HMAC-SHA256\n{amzDate}\n{string.Join('/', scope[1..])}\n{Hex(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToString())))}";
         var key = Hmac(Encoding.UTF8.GetBytes("AWS4" + secret), scope[1]);
         key = Hmac(key, scope[2]);
         key = Hmac(key, scope[3]);
         key = Hmac(key, "aws4_request");
-        var expected = Encoding.ASCII.GetBytes(Hex(Hmac(key, stringToSign)));
-        return CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(signature)) ? null : "the signature does not match";
+        var presented = Encoding.ASCII.GetBytes(signature);
+        var match = Matches(canonical.ToString() + payloadHash);
+        if (otherPayloadHash is not null)
+        {
+            match |= Matches(canonical.ToString() + otherPayloadHash);
+        }
+
+        return match ? null : "the signature does not match";
+
+        bool Matches(string canonicalRequest)
+        {
+            var stringToSign = $"AWS4-HMAC-SHA256\n{amzDate}\n{string.Join('/', scope[1..])}\n{Hex(SHA256.HashData(Encoding.UTF8.GetBytes(canonicalRequest)))}";
+            return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hex(Hmac(key, stringToSign))), presented);
+        }
     }
 
     /// <summary>The path as the client sent it, each segment URI-escaped once more.</summary>
@@ -106,7 +181,7 @@ public static class SignatureV4
         return string.Join('/', path.Split('/').Select(Escape));
     }
 
-    private static string CanonicalQuery(string? query)
+    private static string CanonicalQuery(string? query, string? excluded)
     {
         if (string.IsNullOrEmpty(query) || query == "?")
         {
@@ -115,7 +190,9 @@ public static class SignatureV4
 
         var pairs = query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries)
             .Select(p => p.Split('=', 2))
-            .Select(p => (Name: Escape(Uri.UnescapeDataString(p[0])), Value: Escape(Uri.UnescapeDataString(p.Length > 1 ? p[1] : ""))))
+            .Select(p => (Name: Uri.UnescapeDataString(p[0]), Value: Uri.UnescapeDataString(p.Length > 1 ? p[1] : "")))
+            .Where(p => p.Name != excluded)
+            .Select(p => (Name: Escape(p.Name), Value: Escape(p.Value)))
             .OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Value, StringComparer.Ordinal);
         return string.Join('&', pairs.Select(p => $"{p.Name}={p.Value}"));
     }

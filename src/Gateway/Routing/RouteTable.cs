@@ -44,6 +44,12 @@ public sealed class RouteTable
             all[registration.RouteKey] = new Route(registration.RouteKey, handler, registration.HandlerType.Name);
         }
 
+        // The token refresh command is built in while JWTs are configured, unless a route of that key exists.
+        if (o.Auth.Jwt.Enabled && o.Auth.Jwt.RefreshRoute is { Length: > 0 } refresh && !all.ContainsKey(refresh))
+        {
+            all[refresh] = new Route(refresh, ActivatorUtilities.CreateInstance<Auth.TokenRefreshHandler>(services), "refresh");
+        }
+
         foreach (var (key, route) in all)
         {
             switch (key)

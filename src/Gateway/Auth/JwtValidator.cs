@@ -1,0 +1,119 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Gateway.Configuration;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Gateway.Auth;
+
+/// <summary>
+/// Validates a JWT with the Microsoft.IdentityModel handler: signature (HS256, RS256, ES256 unless configured
+/// otherwise) by a known key, issuer, audience, and lifetime on the injected clock with the configured skew.
+/// </summary>
+public sealed class JwtValidator
+{
+    /// <summary>Algorithms accepted when none are configured.</summary>
+    public static readonly IReadOnlyList<string> DefaultAlgorithms = [SecurityAlgorithms.HmacSha256, SecurityAlgorithms.RsaSha256, SecurityAlgorithms.EcdsaSha256];
+
+    private readonly JwtAuthOptions _options;
+    private readonly SigningKeySource _keys;
+    private readonly TimeProvider _time;
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    private readonly TokenValidationParameters _parameters;
+
+    /// <summary>Creates the validator.</summary>
+    public JwtValidator(JwtAuthOptions options, SigningKeySource keys, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _keys = keys;
+        _time = time;
+        _parameters = new TokenValidationParameters
+        {
+            ValidAlgorithms = options.Algorithms.Count > 0 ? [.. options.Algorithms] : [.. DefaultAlgorithms],
+            ValidateIssuerSigningKey = true,
+            IssuerSigningKeyResolver = (_, _, _, _) => _keys.Current,
+            ValidateIssuer = true,
+            IssuerValidator = ValidateIssuer,
+            ValidateAudience = !string.IsNullOrWhiteSpace(options.Audience),
+            ValidAudience = options.Audience,
+            ValidateLifetime = true,
+            RequireExpirationTime = true,
+            LifetimeValidator = ValidateLifetime,
+            ClockSkew = options.ClockSkew,
+            NameClaimType = options.UserIdClaim,
+            AuthenticationType = "jwt",
+        };
+    }
+
+    /// <summary>Validates <paramref name="token"/>; the identity, or null and why not.</summary>
+    public async ValueTask<(ConnectionIdentity? Identity, string? Failure)> ValidateAsync(string token, CancellationToken cancellationToken)
+    {
+        JsonWebToken jwt;
+        try
+        {
+            jwt = _handler.ReadJsonWebToken(token);
+        }
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenMalformedException)
+        {
+            return (null, "malformed token");
+        }
+
+        await _keys.EnsureAsync(jwt.Kid, cancellationToken);
+        var result = await _handler.ValidateTokenAsync(jwt, _parameters);
+        if (!result.IsValid)
+        {
+            return (null, Describe(result.Exception));
+        }
+
+        var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
+        string? userId = null;
+        var claims = new List<KeyValuePair<string, JsonElement>>();
+        foreach (var property in payload.RootElement.EnumerateObject())
+        {
+            claims.Add(new(property.Name, property.Value.Clone()));
+            if (property.Name == _options.UserIdClaim)
+            {
+                userId = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : property.Value.GetRawText();
+            }
+        }
+
+        payload.Dispose();
+        var expires = jwt.ValidTo == DateTime.MinValue ? (DateTimeOffset?)null : new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero);
+        return (new ConnectionIdentity("jwt", new ClaimsPrincipal(result.ClaimsIdentity), userId, ConnectionIdentity.AuthorizerObject(userId, claims), expires), null);
+    }
+
+    private string ValidateIssuer(string issuer, SecurityToken token, TokenValidationParameters parameters)
+    {
+        var expected = string.IsNullOrWhiteSpace(_options.Issuer) ? _keys.DiscoveredIssuer : _options.Issuer;
+        if (expected is not null && !string.Equals(issuer, expected, StringComparison.Ordinal))
+        {
+            throw new SecurityTokenInvalidIssuerException("the token's issuer is not the configured one");
+        }
+
+        return issuer;
+    }
+
+    private bool ValidateLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters parameters)
+    {
+        var now = _time.GetUtcNow().UtcDateTime;
+        if (expires is null || expires.Value.ToUniversalTime() + _options.ClockSkew < now)
+        {
+            return false;
+        }
+
+        return notBefore is null || notBefore.Value.ToUniversalTime() - _options.ClockSkew <= now;
+    }
+
+    private static string Describe(Exception? exception) => exception switch
+    {
+        SecurityTokenInvalidLifetimeException or SecurityTokenExpiredException or SecurityTokenNotYetValidException or SecurityTokenNoExpirationException => "token expired, not yet valid, or without an expiry",
+        SecurityTokenInvalidIssuerException => "wrong issuer",
+        SecurityTokenInvalidAudienceException => "wrong audience",
+        SecurityTokenInvalidAlgorithmException => "algorithm not accepted",
+        SecurityTokenSignatureKeyNotFoundException => "signed by an unknown key",
+        SecurityTokenInvalidSignatureException => "invalid signature",
+        null => "invalid token",
+        _ => exception.GetType().Name,
+    };
+}

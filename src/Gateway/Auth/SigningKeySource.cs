@@ -1,0 +1,160 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using Gateway.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Gateway.Auth;
+
+/// <summary>
+/// The keys JWTs may be signed with: those in configuration, and those of a JSON Web Key Set (named directly or
+/// found through an OpenID Connect authority), fetched on first use, kept for <c>KeyRefreshInterval</c>, and fetched
+/// again early when a token names a key id not in the set (key rotation), at most once per <c>MinKeyRefreshInterval</c>.
+/// Times come from the injected clock.
+/// </summary>
+public sealed partial class SigningKeySource
+{
+    /// <summary>The named HTTP client key sets and discovery documents are fetched with.</summary>
+    public const string ClientName = "Gateway.Auth";
+
+    private readonly JwtAuthOptions _options;
+    private readonly IHttpClientFactory _http;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SecurityKey[] _configured;
+    private readonly Lock _gate = new();
+    private volatile SecurityKey[] _all;
+    private Task? _fetch;
+    private long _fetchedAtTicks = long.MinValue;
+    private long _attemptedAtTicks = long.MinValue;
+
+    /// <summary>Creates the source; configured keys are parsed at once (they were validated at start).</summary>
+    public SigningKeySource(JwtAuthOptions options, IHttpClientFactory http, TimeProvider time, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _http = http;
+        _time = time;
+        _logger = logger;
+        _configured = [.. options.SigningKeys.Select(Parse)];
+        _all = _configured;
+    }
+
+    /// <summary>True when keys come from a URL.</summary>
+    public bool IsRemote => !string.IsNullOrWhiteSpace(_options.JwksUri) || !string.IsNullOrWhiteSpace(_options.Authority);
+
+    /// <summary>The issuer the authority's discovery document names, once fetched.</summary>
+    public string? DiscoveredIssuer { get; private set; }
+
+    /// <summary>Every key known now.</summary>
+    public IReadOnlyList<SecurityKey> Current => _all;
+
+    /// <summary>Makes sure the keys are fresh, and that <paramref name="keyId"/> is among them if it can be.</summary>
+    public async ValueTask EnsureAsync(string? keyId, CancellationToken cancellationToken)
+    {
+        if (!IsRemote)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow().UtcTicks;
+        var stale = now - Volatile.Read(ref _fetchedAtTicks) >= _options.KeyRefreshInterval.Ticks;
+        var unknown = !string.IsNullOrEmpty(keyId) && !_all.Any(k => k.KeyId == keyId)
+            && now - Volatile.Read(ref _attemptedAtTicks) >= _options.MinKeyRefreshInterval.Ticks;
+        if (!stale && !unknown)
+        {
+            return;
+        }
+
+        Task fetch;
+        lock (_gate)
+        {
+            // One fetch at a time, shared by every handshake that needs it.
+            _fetch ??= FetchAsync();
+            fetch = _fetch;
+        }
+
+        await fetch.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Parses one configured key: PEM (certificate, RSA or EC public key) or an HMAC secret.</summary>
+    public static SecurityKey Parse(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var text = key.Trim();
+        if (!text.StartsWith("-----BEGIN ", StringComparison.Ordinal))
+        {
+            return new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key));
+        }
+
+        if (text.Contains("CERTIFICATE", StringComparison.Ordinal))
+        {
+            return new X509SecurityKey(X509Certificate2.CreateFromPem(text));
+        }
+
+        try
+        {
+            var rsa = RSA.Create();
+            rsa.ImportFromPem(text);
+            return new RsaSecurityKey(rsa);
+        }
+        catch (ArgumentException)
+        {
+            var ec = ECDsa.Create();
+            ec.ImportFromPem(text);
+            return new ECDsaSecurityKey(ec);
+        }
+    }
+
+    private async Task FetchAsync()
+    {
+        await Task.Yield();
+        Volatile.Write(ref _attemptedAtTicks, _time.GetUtcNow().UtcTicks);
+        try
+        {
+            using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var client = _http.CreateClient(ClientName);
+            var jwksUri = _options.JwksUri;
+            if (string.IsNullOrWhiteSpace(jwksUri))
+            {
+                var discovery = $"{_options.Authority!.TrimEnd('/')}/.well-known/openid-configuration";
+                using var document = JsonDocument.Parse(await client.GetStringAsync(new Uri(discovery), cancel.Token));
+                jwksUri = document.RootElement.GetProperty("jwks_uri").GetString();
+                DiscoveredIssuer = document.RootElement.TryGetProperty("issuer", out var issuer) ? issuer.GetString() : null;
+                if (!Uri.TryCreate(jwksUri, UriKind.Absolute, out var parsed) || (_options.RequireHttpsMetadata && parsed.Scheme != Uri.UriSchemeHttps))
+                {
+                    throw new InvalidOperationException($"the discovery document's jwks_uri '{jwksUri}' is not an acceptable URL");
+                }
+            }
+
+            var set = new JsonWebKeySet(await client.GetStringAsync(new Uri(jwksUri!), cancel.Token));
+            var fetched = set.GetSigningKeys();
+            _all = [.. _configured, .. fetched];
+            Volatile.Write(ref _fetchedAtTicks, _time.GetUtcNow().UtcTicks);
+            Log.KeysFetched(_logger, fetched.Count, jwksUri!);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or OperationCanceledException or InvalidOperationException or ArgumentException or KeyNotFoundException)
+        {
+            // The keys already known stay in use; the next handshake that needs fresh ones tries again.
+            Log.KeysFetchFailed(_logger, ex.GetType().Name, ex.Message);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _fetch = null;
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Fetched {Count} JWT signing keys from {JwksUri}")]
+        public static partial void KeysFetched(ILogger logger, int count, string jwksUri);
+
+        [LoggerMessage(EventId = 1402, Level = LogLevel.Warning, Message = "Fetching JWT signing keys failed ({Kind}: {Detail}); the keys already known stay in use")]
+        public static partial void KeysFetchFailed(ILogger logger, string kind, string detail);
+    }
+}
