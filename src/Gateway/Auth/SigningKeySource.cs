@@ -27,8 +27,8 @@ public sealed partial class SigningKeySource
     private readonly Lock _gate = new();
     private volatile SecurityKey[] _all;
     private Task? _fetch;
-    private long _fetchedAtTicks = long.MinValue;
-    private long _attemptedAtTicks = long.MinValue;
+    private long _fetchedAtTicks; // 0 until the first successful fetch
+    private long _attemptedAtTicks; // 0 until the first attempt
 
     /// <summary>Creates the source; configured keys are parsed at once (they were validated at start).</summary>
     public SigningKeySource(JwtAuthOptions options, IHttpClientFactory http, TimeProvider time, ILogger logger)
@@ -60,9 +60,12 @@ public sealed partial class SigningKeySource
         }
 
         var now = _time.GetUtcNow().UtcTicks;
-        var stale = now - Volatile.Read(ref _fetchedAtTicks) >= _options.KeyRefreshInterval.Ticks;
-        var unknown = !string.IsNullOrEmpty(keyId) && !_all.Any(k => k.KeyId == keyId)
-            && now - Volatile.Read(ref _attemptedAtTicks) >= _options.MinKeyRefreshInterval.Ticks;
+        var fetchedAt = Volatile.Read(ref _fetchedAtTicks);
+        var attemptedAt = Volatile.Read(ref _attemptedAtTicks);
+        // A failed fetch is not retried before MinKeyRefreshInterval either, so an outage of the key source is not hammered.
+        var mayFetch = attemptedAt == 0 || now - attemptedAt >= _options.MinKeyRefreshInterval.Ticks;
+        var stale = (fetchedAt == 0 || now - fetchedAt >= _options.KeyRefreshInterval.Ticks) && mayFetch;
+        var unknown = mayFetch && !string.IsNullOrEmpty(keyId) && !_all.Any(k => k.KeyId == keyId);
         if (!stale && !unknown)
         {
             return;
@@ -100,7 +103,7 @@ public sealed partial class SigningKeySource
             rsa.ImportFromPem(text);
             return new RsaSecurityKey(rsa);
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
         {
             var ec = ECDsa.Create();
             ec.ImportFromPem(text);
