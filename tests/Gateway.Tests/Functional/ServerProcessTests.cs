@@ -92,30 +92,43 @@ public class ServerProcessTests
     [Fact]
     public async Task Tokens_and_keys_never_reach_the_log_even_with_framework_logging_at_Information()
     {
-        const string Token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.s1gnatur3";
         const string ApiKey = "k3y-that-must-not-leak";
+        const string SharedSecret = "shared-s3cret-that-must-not-leak";
+        var token = TestTokens.Mint(DateTimeOffset.UtcNow, "log-user");
+        var refused = TestTokens.Mint(DateTimeOffset.UtcNow, "log-user", issuer: "https://evil.test/");
         await using var server = ServerProcess.Start(new Dictionary<string, string>
         {
             ["Serilog__MinimumLevel__Default"] = "Information",
             ["Serilog__MinimumLevel__Override__Microsoft"] = "Information",
             ["Gateway__Management__ApiKeys__0"] = ApiKey,
+            ["Gateway__Auth__Jwt__SigningKeys__0"] = TestTokens.Secret,
+            ["Gateway__Auth__Jwt__Issuer"] = TestTokens.Issuer,
+            ["Gateway__Auth__SharedSecret__Secret"] = SharedSecret,
+            ["Gateway__Auth__SharedSecret__FirstMessage"] = "false",
         });
         var (client, management) = await server.WaitForListenersAsync();
-        await using (var c = await TestClient.ConnectAsync(new Uri(client, $"?token={Token}&room=1")))
+        await using (var byProtocol = await TestClient.ConnectAsync(client, configure: o => { o.AddSubProtocol("bearer"); o.AddSubProtocol(token); }))
+        await using (var bySecret = await TestClient.ConnectAsync(new Uri(client, $"?secret={SharedSecret}")))
+        await using (var byHeader = await TestClient.ConnectAsync(client, configure: o => o.SetRequestHeader("Authorization", $"Bearer {token}")))
+        await using (var c = await TestClient.ConnectAsync(new Uri(client, $"?token={token}&room=1")))
         {
+            using var socket = new System.Net.WebSockets.ClientWebSocket();
+            await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => socket.ConnectAsync(new Uri(client, $"?token={refused}"), CancellationToken.None));
             using var http = new HttpClient();
             var request = new HttpRequestMessage(HttpMethod.Post, new Uri(management, $"@connections/{c.Id}?api_key={ApiKey}")) { Content = new StringContent("hello") };
-            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
             await http.SendAsync(request);
-            await http.PostAsync(new Uri(management, $"@connections/{c.Id}?token={Token}"), new StringContent("x"));
+            await http.PostAsync(new Uri(management, $"@connections/{c.Id}?token={token}"), new StringContent("x"));
         }
 
         Assert.Equal(0, await server.StopAsync());
         var log = string.Join('\n', server.Lines);
         Assert.Contains("token=***", log, StringComparison.Ordinal);
-        Assert.DoesNotContain(Token, log, StringComparison.Ordinal);
-        Assert.DoesNotContain("c2VjcmV0LXBheWxvYWQ", log, StringComparison.Ordinal);
-        Assert.DoesNotContain(ApiKey, log, StringComparison.Ordinal);
+        Assert.Contains("JWT refused: wrong issuer", log, StringComparison.Ordinal);
+        foreach (var secret in new[] { token, token.Split('.')[1], token.Split('.')[2], refused.Split('.')[2], ApiKey, SharedSecret, TestTokens.Secret })
+        {
+            Assert.DoesNotContain(secret, log, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
