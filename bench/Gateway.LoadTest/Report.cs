@@ -10,7 +10,7 @@ public static class Report
 
     public static string Row(string mode, RunResult r) => mode == "idle"
         ? string.Create(C, $"| {r.Round} | {r.Target} | {r.Connections} | {r.BytesPerConnection / 1024:F1} KB | {r.ServerCpu.TotalSeconds:F2} s |")
-        : string.Create(C, $"| {r.Round} | {r.Target} | {r.Connections} | {r.PerSecond:F0} | {r.ServerCpuPercent:F0}% | {r.ServerCpuMicrosPerOperation:F1} | {r.PerServerCpuSecond:F0} | {r.ClientCpuPercent:F0}% | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Latency.PercentileMicros(99.9):F0} | {(mode == "push" ? r.Lost.ToString(C) : "-")} | {(r.BackendCpu > TimeSpan.Zero ? r.BackendCpuMicrosPerOperation.ToString("F1", C) : "-")} |");
+        : string.Create(C, $"| {r.Round} | {r.Target} | {r.Connections} | {r.PerSecond:F0} | {r.ServerCpuPercent:F0}% | {r.ServerCpuMicrosPerOperation:F1} | {r.PerServerCpuSecond:F0} | {r.ClientCpuPercent:F0}% | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Latency.PercentileMicros(99.9):F0} | {(mode is "push" or "handshake" ? r.Lost.ToString(C) : "-")} | {(r.BackendCpu > TimeSpan.Zero ? r.BackendCpuMicrosPerOperation.ToString("F1", C) : "-")} |");
 
     public static string Table(Settings settings, IReadOnlyList<RunResult> results)
     {
@@ -27,7 +27,7 @@ public static class Report
         }
         else
         {
-            var op = settings.Mode == "echo" ? "round trips" : "pushes delivered";
+            var op = settings.Mode switch { "echo" => "round trips", "handshake" => "handshakes", _ => "pushes delivered" };
             sb.AppendLine(C, $"| round | target | connections | {op}/s | server CPU | server CPU µs/op | {op} per server CPU s | client CPU | p50 µs | p99 µs | p99.9 µs | lost | backend CPU µs/op |");
             sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         }
@@ -40,6 +40,16 @@ public static class Report
         var bare = results.Where(r => r.Target == Target.Bare).ToList();
         var gateway = results.Where(r => r.Target == Target.Gateway).ToList();
         var viaHttp = results.Where(r => r.Target == Target.GatewayHttp).ToList();
+        foreach (var jwt in (Target[])[Target.GatewayJwt, Target.GatewayJwtRsa])
+        {
+            var withJwt = results.Where(r => r.Target == jwt).ToList();
+            if (gateway.Count > 0 && withJwt.Count > 0)
+            {
+                sb.AppendLine();
+                sb.AppendLine(C, $"{jwt}: {withJwt.Average(r => r.PerSecond):F0} handshakes/s and {withJwt.Average(r => r.ServerCpuMicrosPerOperation):F0} µs of server CPU each, vs {gateway.Average(r => r.PerSecond):F0}/s and {gateway.Average(r => r.ServerCpuMicrosPerOperation):F0} µs without authentication: **{withJwt.Average(r => r.PerServerCpuSecond) / gateway.Average(r => r.PerServerCpuSecond):P0}** of the handshakes per server CPU second.");
+            }
+        }
+
         if (bare.Count > 0 && viaHttp.Count > 0)
         {
             sb.AppendLine();

@@ -15,6 +15,12 @@ public enum Target
 
     /// <summary>The gateway with <c>$default</c> → an <c>http</c> integration (two-way) to a minimal loopback backend.</summary>
     GatewayHttp,
+
+    /// <summary>The gateway with JWT authentication on <c>$connect</c> (HS256, a configured secret).</summary>
+    GatewayJwt,
+
+    /// <summary>The gateway with JWT authentication on <c>$connect</c> (RS256, a configured PEM public key).</summary>
+    GatewayJwtRsa,
 }
 
 /// <summary>A server started as its own process for one run, with its CPU time and memory read from /proc.</summary>
@@ -43,6 +49,9 @@ public sealed class ServerUnderTest : IAsyncDisposable
     public bool SendsConnectedFrame { get; }
 
     public int Pid => _process.Id;
+
+    /// <summary>The JWT clients present (<c>?token=</c>), or null when the target has no authentication.</summary>
+    public string? Token { get; private init; }
 
     public static async Task<ServerUnderTest> StartAsync(Target target, string bareApp, string artifacts)
     {
@@ -73,6 +82,14 @@ public sealed class ServerUnderTest : IAsyncDisposable
             info.Environment["Gateway__Routes___default__Integration__ReturnResponse"] = "true";
         }
 
+        string? token = null;
+        if (target is Target.GatewayJwt or Target.GatewayJwtRsa)
+        {
+            info.Environment["Gateway__Auth__Jwt__SigningKeys__0"] = target == Target.GatewayJwt ? BenchTokens.Secret : BenchTokens.RsaPublicPem;
+            info.Environment["Gateway__Auth__Jwt__Issuer"] = BenchTokens.Issuer;
+            token = target == Target.GatewayJwt ? BenchTokens.Hs256() : BenchTokens.Rs256();
+        }
+
         if (target != Target.Bare)
         {
             info.Environment["Gateway__Listeners__Client"] = $"http://127.0.0.1:{clientPort}";
@@ -91,7 +108,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"[{target}] {e.Data}"); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ServerUnderTest(process, target, target != Target.Bare || bareApp == "BarePush", clientPort, managementPort) { _backend = backend };
+        var server = new ServerUnderTest(process, target, target != Target.Bare || bareApp == "BarePush", clientPort, managementPort) { _backend = backend, Token = token };
         await server.WaitReadyAsync(clientPort);
         if (backend is not null)
         {

@@ -7,9 +7,9 @@ public sealed record Settings(string Mode, int Connections, TimeSpan Duration, T
 {
     public static Settings Parse(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("echo" or "push" or "idle"))
+        if (args.Length == 0 || args[0] is not ("echo" or "push" or "idle" or "handshake"))
         {
-            throw new ArgumentException("usage: Gateway.LoadTest echo|push|idle [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--artifacts DIR]");
+            throw new ArgumentException("usage: Gateway.LoadTest echo|push|idle|handshake [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--artifacts DIR]");
         }
 
         var mode = args[0];
@@ -23,7 +23,7 @@ public sealed record Settings(string Mode, int Connections, TimeSpan Duration, T
         var targets = Get("targets", "bare,gateway").Split(',').Select(t => Enum.Parse<Target>(t, ignoreCase: true)).ToArray();
         return new Settings(
             mode,
-            Int("connections", mode == "idle" ? 10_000 : 100),
+            Int("connections", mode switch { "idle" => 10_000, "handshake" => 16, _ => 100 }),
             TimeSpan.FromSeconds(Int("duration", 10)),
             TimeSpan.FromSeconds(Int("warmup", mode == "idle" ? 3 : 2)),
             Int("rounds", 2),
