@@ -14,7 +14,8 @@ internal static class GatewayLogging
         var json = string.Equals(configuration["Gateway:LogFormat"], "json", StringComparison.OrdinalIgnoreCase);
         return services.AddSerilog(logger =>
         {
-            logger.ReadFrom.Configuration(configuration).Enrich.FromLogContext().Enrich.With<SecretRedaction>();
+            logger.ReadFrom.Configuration(configuration).Enrich.FromLogContext().Enrich.With(new SecretRedaction(
+                [configuration["Gateway:Auth:Jwt:QueryParameter"] ?? "", configuration["Gateway:Auth:SharedSecret:QueryParameter"] ?? ""]));
             if (json)
             {
                 logger.WriteTo.Console(new CompactJsonFormatter());

@@ -136,7 +136,9 @@ public sealed class ConnectAuthenticator
 
     /// <summary>When a connection authenticated at <paramref name="identity"/> must be closed, or null for never.</summary>
     public DateTimeOffset? CloseAt(ConnectionIdentity? identity) =>
-        identity?.ExpiresAt is { } expires && identity.Method == "jwt" && _options.Jwt.CloseOnExpiry ? expires + _options.Jwt.ClockSkew : null;
+        identity?.ExpiresAt is { } expires && identity.Method == "jwt" && _options.Jwt.CloseOnExpiry && expires < DateTimeOffset.MaxValue - _options.Jwt.ClockSkew
+            ? expires + _options.Jwt.ClockSkew
+            : null;
 
     /// <summary>When a connection waiting for its first-message secret is closed.</summary>
     public DateTimeOffset FirstMessageDeadline() => _time.GetUtcNow() + _options.SharedSecret.FirstMessageTimeout;
@@ -184,18 +186,16 @@ public sealed class ConnectAuthenticator
     private AuthOutcome Signed(HttpContext context, bool header)
     {
         var now = _time.GetUtcNow();
+        string accessKeyId;
         var refusal = header
-            ? SignatureV4.Verify(context, [], _credentials.SecretOf, now)
-            : SignatureV4.VerifyPresigned(context, _credentials.SecretOf, now);
+            ? SignatureV4.Verify(context, [], _credentials.SecretOf, now, out accessKeyId)
+            : SignatureV4.VerifyPresigned(context, _credentials.SecretOf, now, out accessKeyId);
         if (refusal is not null)
         {
             return AuthOutcome.Reject(StatusCodes.Status401Unauthorized, $"signature refused: {refusal}");
         }
 
-        var credential = header
-            ? context.Request.Headers.Authorization.ToString().Split("Credential=", 2)[1]
-            : context.Request.Query["X-Amz-Credential"].ToString();
-        var accessKeyId = credential.Split('/', 2)[0];
+        // The user is the access key the verifier checked the signature with, nothing else the request says.
         var principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", accessKeyId)], "sigv4", "sub", null));
         return AuthOutcome.Accept(new ConnectionIdentity("sigv4", principal, accessKeyId, ConnectionIdentity.AuthorizerObject(accessKeyId, []), null));
     }

@@ -68,10 +68,9 @@ public sealed partial class HttpAuthorizer
     public bool HasIdentity(HandshakeInfo handshake)
     {
         ArgumentNullException.ThrowIfNull(handshake);
-        foreach (var (isHeader, name) in _sources)
+        foreach (var source in _sources)
         {
-            var value = isHeader ? handshake.Headers[name].ToString() : handshake.Query[name].ToString();
-            if (string.IsNullOrEmpty(value))
+            if (string.IsNullOrEmpty(ValueOf(handshake, source)))
             {
                 return false;
             }
@@ -80,11 +79,22 @@ public sealed partial class HttpAuthorizer
         return true;
     }
 
+    /// <summary>
+    /// An identity source's value as the authorizer's event carries it: the last one when a header or parameter is
+    /// sent more than once, so the decision cached for it is the decision the backend made about it.
+    /// </summary>
+    private static string? ValueOf(HandshakeInfo handshake, (bool Header, string Name) source)
+    {
+        var values = source.Header ? handshake.Headers[source.Name] : handshake.Query[source.Name];
+        return values.Count > 0 ? values[^1] : null;
+    }
+
     /// <summary>Asks the backend (or the cache) about the handshake of <paramref name="connection"/>.</summary>
     public async ValueTask<AuthOutcome> AuthorizeAsync(GatewayConnection connection, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        var key = string.Join('\n', _sources.Select(s => s.Header ? connection.Handshake.Headers[s.Name].ToString() : connection.Handshake.Query[s.Name].ToString()));
+        // Each value prefixed with its length: no value can contain a separator that would make two identities one key.
+        var key = string.Concat(_sources.Select(s => ValueOf(connection.Handshake, s) ?? "").Select(v => $"{v.Length}:{v};"));
         var now = _time.GetUtcNow().UtcTicks;
         if (_cache.TryGetValue(key, out var cached) && cached.ExpiresAtTicks > now)
         {
@@ -149,9 +159,15 @@ public sealed partial class HttpAuthorizer
             }
 
             var body = await response.Content.ReadAsByteArrayAsync(deadline.Token);
-            return Decide(body) ?? AuthOutcome.Reject(500, "the authorizer's answer was not understood");
+            if (Decide(body) is { } decision)
+            {
+                return decision;
+            }
+
+            Log.Failed(_logger, connection.Id, "its answer is in neither the Lambda-authorizer nor the simple format");
+            return AuthOutcome.Reject(500, "the authorizer's answer was not understood");
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or JsonException)
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or JsonException or InvalidOperationException)
         {
             Log.Failed(_logger, connection.Id, ex is OperationCanceledException ? "timed out" : ex.GetType().Name);
             return AuthOutcome.Reject(500, "the authorizer failed");
@@ -233,7 +249,7 @@ public sealed partial class HttpAuthorizer
                 continue;
             }
 
-            var effect = statement.TryGetProperty("Effect", out var e) ? e.GetString() : null;
+            var effect = statement.TryGetProperty("Effect", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null;
             if (string.Equals(effect, "Deny", StringComparison.OrdinalIgnoreCase))
             {
                 return false;
@@ -252,8 +268,8 @@ public sealed partial class HttpAuthorizer
             return false;
         }
 
-        var actions = action.ValueKind == JsonValueKind.Array ? action.EnumerateArray().Select(a => a.GetString()) : [action.GetString()];
-        return actions.Any(a => a is "*" or "execute-api:*" or "execute-api:Invoke");
+        var actions = action.ValueKind == JsonValueKind.Array ? action.EnumerateArray() : Enumerable.Repeat(action, 1);
+        return actions.Any(a => a.ValueKind == JsonValueKind.String && a.GetString() is "*" or "execute-api:*" or "execute-api:Invoke");
     }
 
     private sealed record CachedDecision(AuthOutcome Outcome, long ExpiresAtTicks);

@@ -30,7 +30,7 @@ public sealed class JwtValidator
         _time = time;
         _parameters = new TokenValidationParameters
         {
-            ValidAlgorithms = options.Algorithms.Count > 0 ? [.. options.Algorithms] : [.. DefaultAlgorithms],
+            ValidAlgorithms = AcceptedAlgorithms(options, keys),
             ValidateIssuerSigningKey = true,
             IssuerSigningKeyResolver = (_, _, _, _) => _keys.Current,
             ValidateIssuer = true,
@@ -83,9 +83,31 @@ public sealed class JwtValidator
         return (new ConnectionIdentity("jwt", new ClaimsPrincipal(result.ClaimsIdentity), userId, ConnectionIdentity.AuthorizerObject(userId, claims), expires), null);
     }
 
+    /// <summary>
+    /// The configured algorithms, narrowed to the families of the keys there are: HMAC only with a configured secret (a
+    /// key set from a URL never supplies one), RSA and EC only with such keys or a key set. So no token can be checked
+    /// with a key of another kind, such as an HMAC over a public key's text.
+    /// </summary>
+    public static IList<string> AcceptedAlgorithms(JwtAuthOptions options, SigningKeySource keys)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(keys);
+        IEnumerable<string> configured = options.Algorithms.Count > 0 ? options.Algorithms : DefaultAlgorithms;
+        var hmac = keys.Current.Any(k => k is SymmetricSecurityKey);
+        var rsa = keys.IsRemote || keys.Current.Any(k => k is RsaSecurityKey or X509SecurityKey);
+        var ec = keys.IsRemote || keys.Current.Any(k => k is ECDsaSecurityKey or X509SecurityKey);
+        return [.. configured.Where(a => a.StartsWith("HS", StringComparison.Ordinal) ? hmac : a.StartsWith("ES", StringComparison.Ordinal) ? ec : rsa)];
+    }
+
     private string ValidateIssuer(string issuer, SecurityToken token, TokenValidationParameters parameters)
     {
         var expected = string.IsNullOrWhiteSpace(_options.Issuer) ? _keys.DiscoveredIssuer : _options.Issuer;
+        if (expected is null && !string.IsNullOrWhiteSpace(_options.Authority))
+        {
+            // An authority's tokens are checked against its issuer; while that is unknown, none is accepted.
+            throw new SecurityTokenInvalidIssuerException("the authority's issuer is not known");
+        }
+
         if (expected is not null && !string.Equals(issuer, expected, StringComparison.Ordinal))
         {
             throw new SecurityTokenInvalidIssuerException("the token's issuer is not the configured one");
@@ -96,13 +118,14 @@ public sealed class JwtValidator
 
     private bool ValidateLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters parameters)
     {
+        // The skew is applied to now, never to the token's dates, which may be at the ends of time.
         var now = _time.GetUtcNow().UtcDateTime;
-        if (expires is null || expires.Value.ToUniversalTime() + _options.ClockSkew < now)
+        if (expires is null || expires.Value.ToUniversalTime() < now - _options.ClockSkew)
         {
             return false;
         }
 
-        return notBefore is null || notBefore.Value.ToUniversalTime() - _options.ClockSkew <= now;
+        return notBefore is null || notBefore.Value.ToUniversalTime() <= now + _options.ClockSkew;
     }
 
     private static string Describe(Exception? exception) => exception switch

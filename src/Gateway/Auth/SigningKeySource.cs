@@ -65,7 +65,8 @@ public sealed partial class SigningKeySource
         // A failed fetch is not retried before MinKeyRefreshInterval either, so an outage of the key source is not hammered.
         var mayFetch = attemptedAt == 0 || now - attemptedAt >= _options.MinKeyRefreshInterval.Ticks;
         var stale = (fetchedAt == 0 || now - fetchedAt >= _options.KeyRefreshInterval.Ticks) && mayFetch;
-        var unknown = mayFetch && !string.IsNullOrEmpty(keyId) && !_all.Any(k => k.KeyId == keyId);
+        var known = string.IsNullOrEmpty(keyId) ? _all.Length > 0 : _all.Any(k => k.KeyId == keyId);
+        var unknown = mayFetch && !known;
         if (!stale && !unknown)
         {
             return;
@@ -79,16 +80,31 @@ public sealed partial class SigningKeySource
             fetch = _fetch;
         }
 
+        if (known && fetchedAt != 0)
+        {
+            // Keys that are only old keep serving while the set is fetched again in the background.
+            return;
+        }
+
         await fetch.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Parses one configured key: PEM (certificate, RSA or EC public key) or an HMAC secret.</summary>
+    /// <summary>
+    /// Parses one configured key: PEM (certificate, RSA or EC public key) or an HMAC secret. Text that is key material
+    /// without its PEM armour (a bare base64 public key, a JSON Web Key) is refused rather than taken as a secret, since
+    /// anyone who knows a public key could then sign tokens with it.
+    /// </summary>
     public static SecurityKey Parse(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var text = key.Trim();
+        var text = key.Trim().TrimStart('\uFEFF').Trim();
         if (!text.StartsWith("-----BEGIN ", StringComparison.Ordinal))
         {
+            if (LooksLikeKeyMaterial(text))
+            {
+                throw new ArgumentException("this looks like a public key, certificate or JSON Web Key without its PEM armour (-----BEGIN PUBLIC KEY-----); it is not used as an HMAC secret");
+            }
+
             return new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key));
         }
 
@@ -97,17 +113,62 @@ public sealed partial class SigningKeySource
             return new X509SecurityKey(X509Certificate2.CreateFromPem(text));
         }
 
+        var rsa = RSA.Create();
         try
         {
-            var rsa = RSA.Create();
             rsa.ImportFromPem(text);
             return new RsaSecurityKey(rsa);
         }
         catch (Exception ex) when (ex is ArgumentException or CryptographicException)
         {
-            var ec = ECDsa.Create();
+            rsa.Dispose();
+        }
+
+        var ec = ECDsa.Create();
+        try
+        {
             ec.ImportFromPem(text);
             return new ECDsaSecurityKey(ec);
+        }
+        catch
+        {
+            ec.Dispose();
+            throw;
+        }
+    }
+
+    private static bool LooksLikeKeyMaterial(string text)
+    {
+        if (text.StartsWith('{') || text.Contains("PUBLIC KEY", StringComparison.Ordinal) || text.Contains("PRIVATE KEY", StringComparison.Ordinal) || text.Contains("CERTIFICATE", StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        var buffer = new byte[text.Length];
+        if (!Convert.TryFromBase64String(text, buffer, out var length) || length < 32)
+        {
+            return false;
+        }
+
+        var der = buffer.AsMemory(0, length);
+        using var rsa = RSA.Create();
+        using var ec = ECDsa.Create();
+        return TryImport(() => rsa.ImportSubjectPublicKeyInfo(der.Span, out _)) || TryImport(() => rsa.ImportRSAPublicKey(der.Span, out _))
+            || TryImport(() => ec.ImportSubjectPublicKeyInfo(der.Span, out _)) || TryImport(() => X509CertificateLoader.LoadCertificate(der.Span).Dispose());
+    }
+
+    private delegate void Import();
+
+    private static bool TryImport(Import import)
+    {
+        try
+        {
+            import();
+            return true;
+        }
+        catch (CryptographicException)
+        {
+            return false;
         }
     }
 
@@ -117,7 +178,7 @@ public sealed partial class SigningKeySource
         Volatile.Write(ref _attemptedAtTicks, _time.GetUtcNow().UtcTicks);
         try
         {
-            using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10), _time);
             var client = _http.CreateClient(ClientName);
             var jwksUri = _options.JwksUri;
             if (string.IsNullOrWhiteSpace(jwksUri))
@@ -133,7 +194,8 @@ public sealed partial class SigningKeySource
             }
 
             var set = new JsonWebKeySet(await client.GetStringAsync(new Uri(jwksUri!), cancel.Token));
-            var fetched = set.GetSigningKeys();
+            // A published key set never supplies an HMAC secret: anything symmetric in it is ignored.
+            var fetched = set.GetSigningKeys().Where(k => k is not SymmetricSecurityKey).ToList();
             _all = [.. _configured, .. fetched];
             Volatile.Write(ref _fetchedAtTicks, _time.GetUtcNow().UtcTicks);
             Log.KeysFetched(_logger, fetched.Count, jwksUri!);

@@ -39,7 +39,7 @@ public sealed partial class TokenRefreshHandler(ConnectAuthenticator authenticat
         var current = connection.Identity;
         var (identity, failure) = await jwt.ValidateAsync(token, context.ConnectionClosed);
         failure ??= current is not null && current.Method != "jwt" ? "this connection did not authenticate with a JWT"
-            : current?.UserId is { } user && identity!.UserId != user ? "the token names another user"
+            : current is not null && identity!.UserId != current.UserId ? "the token names another user"
             : null;
         if (failure is not null)
         {

@@ -74,15 +74,29 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
         {
             try
             {
-                if (Auth.SigningKeySource.Parse(key) is Microsoft.IdentityModel.Tokens.SymmetricSecurityKey symmetric && symmetric.KeySize < 256)
+                var parsed = Auth.SigningKeySource.Parse(key);
+                if (parsed is Microsoft.IdentityModel.Tokens.SymmetricSecurityKey symmetric && symmetric.KeySize < 256)
                 {
                     errors.Add($"{P}Jwt:SigningKeys: an HMAC secret must be at least 32 bytes long.");
                 }
+
+                (parsed as Microsoft.IdentityModel.Tokens.RsaSecurityKey)?.Rsa?.Dispose();
+                (parsed as Microsoft.IdentityModel.Tokens.ECDsaSecurityKey)?.ECDsa?.Dispose();
+                (parsed as Microsoft.IdentityModel.Tokens.X509SecurityKey)?.Certificate?.Dispose();
             }
-            catch (Exception ex) when (ex is ArgumentException or System.Security.Cryptography.CryptographicException)
+            catch (ArgumentException ex)
             {
-                errors.Add($"{P}Jwt:SigningKeys: a PEM key could not be read ({ex.GetType().Name}); use an RSA or EC public key or a certificate.");
+                errors.Add($"{P}Jwt:SigningKeys: {ex.Message}.");
             }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                errors.Add($"{P}Jwt:SigningKeys: a PEM key could not be read; use an RSA or EC public key or a certificate.");
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(jwt.Authority) && !string.IsNullOrWhiteSpace(jwt.JwksUri) && string.IsNullOrWhiteSpace(jwt.Issuer))
+        {
+            errors.Add($"{P}Jwt: with both Authority and JwksUri, set Issuer (the authority's discovery document, which names it, is not read).");
         }
 
         foreach (var (name, url) in (ReadOnlySpan<(string, string?)>)[("Authority", jwt.Authority), ("JwksUri", jwt.JwksUri)])
@@ -98,9 +112,9 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
             errors.Add($"{P}Jwt:Algorithms: only HS, RS, PS and ES algorithms of 256, 384 or 512 bits are supported ('none' never is).");
         }
 
-        if (jwt.ClockSkew < TimeSpan.Zero || jwt.KeyRefreshInterval <= TimeSpan.Zero || jwt.MinKeyRefreshInterval < TimeSpan.Zero)
+        if (jwt.ClockSkew < TimeSpan.Zero || jwt.ClockSkew > TimeSpan.FromHours(1) || jwt.KeyRefreshInterval <= TimeSpan.Zero || jwt.MinKeyRefreshInterval < TimeSpan.FromSeconds(1))
         {
-            errors.Add($"{P}Jwt: ClockSkew and MinKeyRefreshInterval must be zero or more, KeyRefreshInterval positive.");
+            errors.Add($"{P}Jwt: ClockSkew must be between zero and one hour, KeyRefreshInterval positive, MinKeyRefreshInterval at least one second.");
         }
 
         if (string.IsNullOrEmpty(jwt.QueryParameter) || string.IsNullOrEmpty(jwt.UserIdClaim) || jwt.Subprotocol.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not ('.' or '-' or '_')))

@@ -18,9 +18,17 @@ public static class SignatureV4
     /// <summary>How far <c>X-Amz-Date</c> may be from now.</summary>
     public static readonly TimeSpan MaxSkew = TimeSpan.FromMinutes(15);
 
+    /// <summary>The service name in the credential scope: API Gateway's, as the SDKs sign for the management API.</summary>
+    public const string Service = "execute-api";
+
     /// <summary>Why a signature was refused, or null when it is valid.</summary>
-    public static string? Verify(HttpContext context, ReadOnlySpan<byte> body, Func<string, string?> secretOf, DateTimeOffset now)
+    public static string? Verify(HttpContext context, ReadOnlySpan<byte> body, Func<string, string?> secretOf, DateTimeOffset now) =>
+        Verify(context, body, secretOf, now, out _);
+
+    /// <summary>Why a signature was refused, or null when it is valid; <paramref name="accessKeyId"/> is the key that signed it.</summary>
+    public static string? Verify(HttpContext context, ReadOnlySpan<byte> body, Func<string, string?> secretOf, DateTimeOffset now, out string accessKeyId)
     {
+        accessKeyId = "";
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(secretOf);
         var request = context.Request;
@@ -49,15 +57,16 @@ public static class SignatureV4
             return "the body does not match X-Amz-Content-Sha256";
         }
 
-        return Check(context, secretOf, now, credential, amzDate, signedHeaders, signature, CanonicalQuery(request.QueryString.Value, null), string.IsNullOrEmpty(payloadHash) ? bodyHash : payloadHash, null, null);
+        return Check(context, secretOf, now, credential, amzDate, signedHeaders, signature, CanonicalQuery(request.QueryString.Value, null), string.IsNullOrEmpty(payloadHash) ? bodyHash : payloadHash, null, null, out accessKeyId);
     }
 
     /// <summary>
     /// Verifies a presigned request (the signature in the query: <c>X-Amz-Signature</c> and friends), as the AWS
     /// SDKs presign a URL such as a WebSocket handshake's. Why it was refused, or null when it is valid.
     /// </summary>
-    public static string? VerifyPresigned(HttpContext context, Func<string, string?> secretOf, DateTimeOffset now)
+    public static string? VerifyPresigned(HttpContext context, Func<string, string?> secretOf, DateTimeOffset now, out string accessKeyId)
     {
+        accessKeyId = "";
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(secretOf);
         var query = context.Request.Query;
@@ -83,7 +92,8 @@ public static class SignatureV4
             CanonicalQuery(context.Request.QueryString.Value, "X-Amz-Signature"),
             Hex(SHA256.HashData([])),
             "UNSIGNED-PAYLOAD",
-            TimeSpan.FromSeconds(expires));
+            TimeSpan.FromSeconds(expires),
+            out accessKeyId);
     }
 
     private static string? Check(
@@ -97,8 +107,10 @@ public static class SignatureV4
         string canonicalQuery,
         string payloadHash,
         string? otherPayloadHash,
-        TimeSpan? expires)
+        TimeSpan? expires,
+        out string accessKeyId)
     {
+        accessKeyId = "";
         var request = context.Request;
         if (credential.Length == 0 || signedHeaders.Length == 0 || signature.Length == 0)
         {
@@ -109,6 +121,11 @@ public static class SignatureV4
         if (scope.Length != 5 || scope[4] != "aws4_request")
         {
             return "malformed credential scope";
+        }
+
+        if (scope[3] != Service)
+        {
+            return $"the signature is not for the {Service} service";
         }
 
         var secret = secretOf(scope[0]);
@@ -125,7 +142,8 @@ public static class SignatureV4
 
         if (expires is { } validFor)
         {
-            if (now < signedAt - MaxSkew || now > signedAt + validFor)
+            // Compared from now, which is always representable, so no date in a request can overflow.
+            if (now + MaxSkew < signedAt || now - validFor > signedAt)
             {
                 return "the presigned request has expired";
             }
@@ -163,7 +181,13 @@ public static class SignatureV4
             match |= Matches(canonical.ToString() + otherPayloadHash);
         }
 
-        return match ? null : "the signature does not match";
+        if (!match)
+        {
+            return "the signature does not match";
+        }
+
+        accessKeyId = scope[0];
+        return null;
 
         bool Matches(string canonicalRequest)
         {

@@ -105,10 +105,11 @@ public class ServerProcessTests
             ["Gateway__Auth__Jwt__Issuer"] = TestTokens.Issuer,
             ["Gateway__Auth__SharedSecret__Secret"] = SharedSecret,
             ["Gateway__Auth__SharedSecret__FirstMessage"] = "false",
+            ["Gateway__Auth__SharedSecret__QueryParameter"] = "gw_secret",
         });
         var (client, management) = await server.WaitForListenersAsync();
         await using (var byProtocol = await TestClient.ConnectAsync(client, configure: o => { o.AddSubProtocol("bearer"); o.AddSubProtocol(token); }))
-        await using (var bySecret = await TestClient.ConnectAsync(new Uri(client, $"?secret={SharedSecret}")))
+        await using (var bySecret = await TestClient.ConnectAsync(new Uri(client, $"?gw_secret={SharedSecret}")))
         await using (var byHeader = await TestClient.ConnectAsync(client, configure: o => o.SetRequestHeader("Authorization", $"Bearer {token}")))
         await using (var c = await TestClient.ConnectAsync(new Uri(client, $"?token={token}&room=1")))
         {

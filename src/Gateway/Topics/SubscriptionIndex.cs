@@ -1,0 +1,214 @@
+namespace Gateway.Topics;
+
+/// <summary>
+/// Subscriptions by pattern, in a trie of segments: a publish walks one path per matching branch (the literal segment,
+/// <c>*</c>, and <c>&gt;</c> at each level), so its cost depends on the topic's depth and the branches that match, not on
+/// how many subscriptions exist. Subscribers matched by several patterns are reported once. Readers share a lock that
+/// only subscribe and unsubscribe take exclusively; nothing is sent while it is held.
+/// </summary>
+/// <typeparam name="T">The subscriber (a connection), compared by reference.</typeparam>
+public sealed class SubscriptionIndex<T> : IDisposable
+    where T : class
+{
+    private readonly Node _root = new(null, "");
+    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private int _count;
+
+    /// <summary>Subscriptions held (pattern and subscriber pairs).</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Adds a subscription; false when the subscriber already had this pattern.</summary>
+    public bool Add(string pattern, T subscriber)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        ArgumentNullException.ThrowIfNull(subscriber);
+        _lock.EnterWriteLock();
+        try
+        {
+            var node = _root;
+            var segments = pattern.Split('.');
+            for (var i = 0; i < segments.Length; i++)
+            {
+                var segment = segments[i];
+                if (segment == ">" && i == segments.Length - 1)
+                {
+                    return Added((node.Rest ??= new HashSet<T>(ReferenceEqualityComparer.Instance)).Add(subscriber));
+                }
+
+                node = segment == "*"
+                    ? node.Star ??= new Node(node, "*")
+                    : (node.Children ??= new Dictionary<string, Node>(StringComparer.Ordinal)).TryGetValue(segment, out var child) ? child : node.Children[segment] = new Node(node, segment);
+            }
+
+            return Added((node.Here ??= new HashSet<T>(ReferenceEqualityComparer.Instance)).Add(subscriber));
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Removes a subscription; false when there was none.</summary>
+    public bool Remove(string pattern, T subscriber)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        ArgumentNullException.ThrowIfNull(subscriber);
+        _lock.EnterWriteLock();
+        try
+        {
+            var node = _root;
+            var segments = pattern.Split('.');
+            var rest = false;
+            for (var i = 0; i < segments.Length && node is not null; i++)
+            {
+                var segment = segments[i];
+                if (segment == ">" && i == segments.Length - 1)
+                {
+                    rest = true;
+                    break;
+                }
+
+                node = segment == "*" ? node.Star : node.Children?.GetValueOrDefault(segment);
+            }
+
+            var set = rest ? node?.Rest : node?.Here;
+            if (node is null || set is null || !set.Remove(subscriber))
+            {
+                return false;
+            }
+
+            Interlocked.Decrement(ref _count);
+            if (set.Count == 0)
+            {
+                if (rest)
+                {
+                    node.Rest = null;
+                }
+                else
+                {
+                    node.Here = null;
+                }
+            }
+
+            Prune(node);
+            return true;
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Adds to <paramref name="into"/> every subscriber with a pattern that matches the concrete <paramref name="topic"/>.</summary>
+    public void Match(string topic, HashSet<T> into)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        ArgumentNullException.ThrowIfNull(into);
+        _lock.EnterReadLock();
+        try
+        {
+            Match(_root, topic.AsSpan(), into);
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _lock.Dispose();
+
+    private static void Match(Node node, ReadOnlySpan<char> remaining, HashSet<T> into)
+    {
+        while (true)
+        {
+            // '>' here matches the one or more segments that remain.
+            if (node.Rest is { } rest)
+            {
+                into.UnionWith(rest);
+            }
+
+            var dot = remaining.IndexOf('.');
+            var segment = dot < 0 ? remaining : remaining[..dot];
+            var next = dot < 0 ? default : remaining[(dot + 1)..];
+            var last = dot < 0;
+            if (node.Star is { } star)
+            {
+                if (last)
+                {
+                    AddHere(star, into);
+                }
+                else
+                {
+                    Match(star, next, into);
+                }
+            }
+
+            if (node.Children is null || !node.Children.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(segment, out var child))
+            {
+                return;
+            }
+
+            if (last)
+            {
+                AddHere(child, into);
+                return;
+            }
+
+            node = child;
+            remaining = next;
+        }
+    }
+
+    private static void AddHere(Node node, HashSet<T> into)
+    {
+        if (node.Here is { } here)
+        {
+            into.UnionWith(here);
+        }
+    }
+
+    private bool Added(bool added)
+    {
+        if (added)
+        {
+            Interlocked.Increment(ref _count);
+        }
+
+        return added;
+    }
+
+    private static void Prune(Node node)
+    {
+        while (node.Parent is { } parent && node.Here is null && node.Rest is null && node.Star is null && (node.Children is null || node.Children.Count == 0))
+        {
+            if (node.Key == "*" && ReferenceEquals(parent.Star, node))
+            {
+                parent.Star = null;
+            }
+            else
+            {
+                parent.Children?.Remove(node.Key);
+            }
+
+            node = parent;
+        }
+    }
+
+    private sealed class Node(Node? parent, string key)
+    {
+        public Node? Parent { get; } = parent;
+
+        public string Key { get; } = key;
+
+        public Dictionary<string, Node>? Children { get; set; }
+
+        public Node? Star { get; set; }
+
+        /// <summary>Subscribers whose pattern ends at this node.</summary>
+        public HashSet<T>? Here { get; set; }
+
+        /// <summary>Subscribers whose pattern is this node's path followed by <c>&gt;</c>.</summary>
+        public HashSet<T>? Rest { get; set; }
+    }
+}
