@@ -1,0 +1,138 @@
+using Gateway.Topics;
+
+namespace Gateway.Tests.Topics;
+
+public sealed class SubscriptionIndexTests
+{
+    private sealed record Sub(string Name);
+
+    [Theory]
+    [InlineData("events.org_1.conversations.message_posted.conv_9", true)]
+    [InlineData("conversation:conv-123", true)]
+    [InlineData("a", true)]
+    [InlineData("", false)]
+    [InlineData("a..b", false)]
+    [InlineData(".a", false)]
+    [InlineData("a.", false)]
+    [InlineData("a.*", false)]
+    [InlineData("a.>", false)]
+    [InlineData("a b", false)]
+    [InlineData("a.b*c", false)]
+    [InlineData("a\u0001", false)]
+    public void Concrete_topic_names(string name, bool valid) => Assert.Equal(valid, TopicName.IsValidName(name, 256));
+
+    [Theory]
+    [InlineData("a.*", true)]
+    [InlineData("a.>", true)]
+    [InlineData("*.*.>", true)]
+    [InlineData(">", true)]
+    [InlineData("a.>.b", false)]
+    [InlineData("a.b>", false)]
+    [InlineData("a.**", false)]
+    [InlineData("a..*", false)]
+    public void Patterns(string pattern, bool valid) => Assert.Equal(valid, TopicName.IsValidPattern(pattern, 256));
+
+    [Fact]
+    public void Names_longer_than_the_limit_are_refused() => Assert.False(TopicName.IsValidName(new string('a', 257), 256));
+
+    [Theory]
+    [InlineData("events.org_1.>", "events.org_1.conversations.x", true)]
+    [InlineData("events.org_1.>", "events.org_1", false)]
+    [InlineData("events.*.x", "events.org_1.x", true)]
+    [InlineData("events.*.x", "events.org_1.y", false)]
+    [InlineData("events.*", "events.org_1.x", false)]
+    [InlineData(">", "anything.at.all", true)]
+    [InlineData("conversation:conv-123", "conversation:conv-123", true)]
+    [InlineData("conversation:conv-123", "conversation:conv-124", false)]
+    public void Matching(string pattern, string topic, bool matches)
+    {
+        Assert.Equal(matches, TopicName.Matches(pattern, topic));
+        using var index = new SubscriptionIndex<Sub>();
+        var sub = new Sub("s");
+        index.Add(pattern, sub);
+        var found = new HashSet<Sub>();
+        index.Match(topic, found);
+        Assert.Equal(matches, found.Contains(sub));
+    }
+
+    [Theory]
+    [InlineData("events.org_1.>", "events.org_1.*.message_posted", true)]
+    [InlineData("events.org_1.>", "events.org_1.>", true)]
+    [InlineData("events.org_1.>", "events.>", false)]
+    [InlineData("events.org_1.>", "events.*.x", false)]
+    [InlineData("events.*.x", "events.org_1.x", true)]
+    [InlineData("events.*.x", "events.*.x", true)]
+    [InlineData("events.*.x", "events.>", false)]
+    [InlineData("events.org_1.x", "events.org_1.x", true)]
+    [InlineData("events.org_1.x", "events.*.x", false)]
+    [InlineData(">", "a.b.>", true)]
+    public void A_granted_pattern_covers_a_requested_one_only_when_it_matches_everything_that_one_can(string granted, string requested, bool covers) =>
+        Assert.Equal(covers, TopicName.Covers(granted, requested));
+
+    [Fact]
+    public void A_subscriber_matched_by_several_patterns_is_found_once_and_removal_prunes()
+    {
+        using var index = new SubscriptionIndex<Sub>();
+        var a = new Sub("a");
+        var b = new Sub("b");
+        Assert.True(index.Add("events.org_1.>", a));
+        Assert.True(index.Add("events.*.message", a));
+        Assert.True(index.Add("events.org_1.message", a));
+        Assert.False(index.Add("events.org_1.message", a));
+        Assert.True(index.Add("events.org_1.message", b));
+        Assert.Equal(4, index.Count);
+
+        var found = new HashSet<Sub>();
+        index.Match("events.org_1.message", found);
+        Assert.Equal([a, b], found.OrderBy(s => s.Name));
+
+        Assert.True(index.Remove("events.org_1.>", a));
+        Assert.False(index.Remove("events.org_1.>", a));
+        Assert.True(index.Remove("events.*.message", a));
+        Assert.True(index.Remove("events.org_1.message", a));
+        Assert.True(index.Remove("events.org_1.message", b));
+        Assert.Equal(0, index.Count);
+        found.Clear();
+        index.Match("events.org_1.message", found);
+        Assert.Empty(found);
+    }
+
+    [Fact]
+    public void Matching_agrees_with_the_reference_on_random_patterns()
+    {
+        var random = new Random(42);
+        string[] words = ["a", "b", "c"];
+        string RandomPattern()
+        {
+            var n = random.Next(1, 4);
+            var parts = Enumerable.Range(0, n).Select(_ => random.Next(5) switch { 0 => "*", _ => words[random.Next(words.Length)] }).ToList();
+            if (random.Next(4) == 0)
+            {
+                parts[^1] = ">";
+            }
+
+            return string.Join('.', parts);
+        }
+
+        using var index = new SubscriptionIndex<Sub>();
+        var patterns = new List<(string Pattern, Sub Sub)>();
+        for (var i = 0; i < 300; i++)
+        {
+            var p = RandomPattern();
+            var s = new Sub($"s{i % 50}");
+            if (index.Add(p, s))
+            {
+                patterns.Add((p, s));
+            }
+        }
+
+        for (var i = 0; i < 300; i++)
+        {
+            var topic = string.Join('.', Enumerable.Range(0, random.Next(1, 5)).Select(_ => words[random.Next(words.Length)]));
+            var found = new HashSet<Sub>();
+            index.Match(topic, found);
+            var expected = patterns.Where(p => TopicName.Matches(p.Pattern, topic)).Select(p => p.Sub).ToHashSet();
+            Assert.True(expected.SetEquals(found), topic);
+        }
+    }
+}
