@@ -11,7 +11,7 @@ namespace Gateway.Auth;
 /// user; the answer is <c>{"type":"refreshed","expiresAt":...,"id":...}</c>, or an <c>unauthorized</c> error frame, and the
 /// connection stays open on its old token either way until that expires.
 /// </summary>
-public sealed partial class TokenRefreshHandler(ConnectAuthenticator authenticator, ILogger<TokenRefreshHandler> logger) : IRouteHandler
+public sealed partial class TokenRefreshHandler(ConnectAuthenticator authenticator, Connections.ConnectionRegistry registry, ILogger<TokenRefreshHandler> logger) : IRouteHandler
 {
     /// <inheritdoc />
     public async ValueTask<RouteResult> HandleAsync(RouteContext context)
@@ -48,6 +48,11 @@ public sealed partial class TokenRefreshHandler(ConnectAuthenticator authenticat
         }
 
         connection.SetIdentity(identity, authenticator.CloseAt(identity));
+        if (current?.UserId != identity!.UserId)
+        {
+            registry.UserChanged(connection, current?.UserId);
+        }
+
         Log.Refreshed(logger, connection.Id);
         return RouteResult.Reply(ClientFrames.Typed("refreshed", id, w =>
         {

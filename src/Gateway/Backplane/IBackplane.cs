@@ -22,4 +22,10 @@ public interface IBackplane
 
     /// <summary>Sends to every connection of every other node.</summary>
     ValueTask BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken);
+
+    /// <summary>Sends to every connection of <paramref name="userId"/> on every other node.</summary>
+    ValueTask SendToUserAsync(string userId, OutboundMessage message, CancellationToken cancellationToken);
+
+    /// <summary>Publishes a topic event (<paramref name="data"/> is one JSON value) to the subscribers of every other node.</summary>
+    ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
 }

@@ -25,4 +25,10 @@ public sealed class InMemoryBackplane : IBackplane
 
     /// <inheritdoc />
     public ValueTask BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public ValueTask SendToUserAsync(string userId, OutboundMessage message, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

@@ -24,6 +24,9 @@ public sealed class GatewayOptions
     /// <summary>Client authentication on <c>$connect</c>.</summary>
     public AuthOptions Auth { get; set; } = new();
 
+    /// <summary>Topic subscriptions, publishing and history.</summary>
+    public TopicsOptions Topics { get; set; } = new();
+
     /// <summary>Per-connection limits and behaviour.</summary>
     public ConnectionsOptions Connections { get; set; } = new();
 

@@ -7,6 +7,9 @@ namespace Gateway.Connections;
 public sealed class ConnectionRegistry
 {
     private readonly ConcurrentDictionary<string, GatewayConnection> _connections = new(StringComparer.Ordinal);
+
+    // User id → that user's connections on this node. Only authenticated connections with a user id are in it.
+    private readonly Dictionary<string, HashSet<GatewayConnection>> _users = new(StringComparer.Ordinal);
     private int _slots;
     private volatile bool _draining;
     private TaskCompletionSource? _emptied;
@@ -64,6 +67,7 @@ public sealed class ConnectionRegistry
     {
         ArgumentNullException.ThrowIfNull(connection);
         _connections[connection.Id] = connection;
+        IndexUser(connection, connection.UserId);
     }
 
     /// <summary>Removes a closed connection.</summary>
@@ -71,6 +75,61 @@ public sealed class ConnectionRegistry
     {
         ArgumentNullException.ThrowIfNull(connection);
         _connections.TryRemove(new KeyValuePair<string, GatewayConnection>(connection.Id, connection));
+        UnindexUser(connection, connection.UserId);
+    }
+
+    /// <summary>Moves a connection whose user id changed (an anonymous one that authenticated) in the user index.</summary>
+    public void UserChanged(GatewayConnection connection, string? previousUserId)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        UnindexUser(connection, previousUserId);
+        if (_connections.TryGetValue(connection.Id, out var registered) && ReferenceEquals(registered, connection))
+        {
+            IndexUser(connection, connection.UserId);
+        }
+    }
+
+    /// <summary>This node's connections of <paramref name="userId"/> (a copy).</summary>
+    public GatewayConnection[] OfUser(string userId)
+    {
+        lock (_users)
+        {
+            return _users.TryGetValue(userId, out var set) ? [.. set] : [];
+        }
+    }
+
+    private void IndexUser(GatewayConnection connection, string? userId)
+    {
+        if (userId is null)
+        {
+            return;
+        }
+
+        lock (_users)
+        {
+            if (!_users.TryGetValue(userId, out var set))
+            {
+                _users[userId] = set = new HashSet<GatewayConnection>(ReferenceEqualityComparer.Instance);
+            }
+
+            set.Add(connection);
+        }
+    }
+
+    private void UnindexUser(GatewayConnection connection, string? userId)
+    {
+        if (userId is null)
+        {
+            return;
+        }
+
+        lock (_users)
+        {
+            if (_users.TryGetValue(userId, out var set) && set.Remove(connection) && set.Count == 0)
+            {
+                _users.Remove(userId);
+            }
+        }
     }
 
     /// <summary>Finds a live connection of this node by id; one still waiting for its credentials is not found.</summary>

@@ -47,6 +47,7 @@ public sealed partial class GatewayConnection
     private Auth.ConnectionIdentity? _identity;
     private long _authDeadlineTicks;
     private volatile bool _awaitingCredentials;
+    private Topics.ConnectionSubscriptions? _subscriptions;
 
     /// <summary>Creates a connection for a handshake that has not been upgraded yet.</summary>
     public GatewayConnection(string id, HandshakeInfo handshake, ConnectionServices services)
@@ -87,6 +88,13 @@ public sealed partial class GatewayConnection
 
     /// <summary>The authenticated client's claims (an anonymous principal unless authentication is configured).</summary>
     public ClaimsPrincipal User => Volatile.Read(ref _identity)?.Principal ?? new ClaimsPrincipal(new ClaimsIdentity());
+
+    /// <summary>The topic patterns this connection subscribes to, or null when it never subscribed.</summary>
+    public Topics.ConnectionSubscriptions? Subscriptions => Volatile.Read(ref _subscriptions);
+
+    /// <summary>The connection's subscriptions, made on first use.</summary>
+    internal Topics.ConnectionSubscriptions EnsureSubscriptions() =>
+        Volatile.Read(ref _subscriptions) ?? Interlocked.CompareExchange(ref _subscriptions, new(), null) ?? _subscriptions!;
 
     /// <summary>Who the client authenticated as, or null for an anonymous client.</summary>
     public Auth.ConnectionIdentity? Identity => Volatile.Read(ref _identity);

@@ -24,6 +24,7 @@ public sealed partial class GatewayEndpoint(
     ConnectionServices connectionServices,
     MessageDispatcher dispatcher,
     ConnectAuthenticator authenticator,
+    Topics.TopicHub topics,
     GatewayListeners listeners,
     ILogger<GatewayEndpoint> logger)
 {
@@ -198,6 +199,7 @@ public sealed partial class GatewayEndpoint(
         finally
         {
             registry.Remove(connection);
+            topics.RemoveAll(connection);
         }
 
         Log.Disconnected(logger, connection.Id, info.StatusCode, info.Reason, info.InitiatedByClient ? "client" : "server");

@@ -45,6 +45,10 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<IntegrationEndpoint>();
         services.TryAddSingleton<ConnectionsApi>();
         services.TryAddSingleton<Gateway.Auth.ConnectAuthenticator>();
+        services.TryAddSingleton<Gateway.Topics.TopicHub>();
+        services.TryAddSingleton<Gateway.Topics.TopicAuthorizer>();
+        services.TryAddSingleton<Gateway.Topics.IGatewayPublisher, Gateway.Topics.GatewayPublisher>();
+        services.TryAddSingleton<Gateway.Management.PublishApi>();
         services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(o => o.SetParameterPolicy<ManagementPathConstraint>(ManagementPathConstraint.Name));
         if (!services.Any(d => d.ServiceType == typeof(ConnectionSweeper)))
         {

@@ -21,6 +21,7 @@ public sealed partial class ConnectionsApi(
     ConnectionRegistry registry,
     GatewayListeners listeners,
     ManagementAccess access,
+    PublishApi publishing,
     ILogger<ConnectionsApi> logger)
 {
     /// <summary>The resource segment this API serves.</summary>
@@ -39,7 +40,7 @@ public sealed partial class ConnectionsApi(
             return;
         }
 
-        if (!ManagementRequest.TryParse(context.Request.Path.Value, out var request) || request.Resource != Resource)
+        if (!ManagementRequest.TryParse(context.Request.Path.Value, out var request) || (request.Resource != Resource && !PublishApi.Serves(request.Resource)))
         {
             await ManagementErrors.WriteAsync(context, StatusCodes.Status404NotFound, ManagementErrors.NotFound, "No such management resource.");
             return;
@@ -60,6 +61,12 @@ public sealed partial class ConnectionsApi(
         {
             Log.Forbidden(logger, context.Connection.RemoteIpAddress?.ToString() ?? "unknown", refusal);
             await ManagementErrors.WriteAsync(context, StatusCodes.Status403Forbidden, ManagementErrors.Forbidden, "Forbidden");
+            return;
+        }
+
+        if (request.Resource != Resource)
+        {
+            await publishing.HandleAsync(context, request, body);
             return;
         }
 

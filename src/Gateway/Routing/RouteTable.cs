@@ -50,6 +50,18 @@ public sealed class RouteTable
             all[refresh] = new Route(refresh, ActivatorUtilities.CreateInstance<Auth.TokenRefreshHandler>(services), "refresh");
         }
 
+        // The topic commands are built in too, each unless a route of its key exists.
+        if (o.Topics.Enabled)
+        {
+            foreach (var (key, type) in (ReadOnlySpan<(string, Type)>)[(o.Topics.Commands.Subscribe, typeof(Topics.SubscribeHandler)), (o.Topics.Commands.Unsubscribe, typeof(Topics.UnsubscribeHandler)), (o.Topics.Commands.Ping, typeof(Topics.PingHandler))])
+            {
+                if (key.Length > 0 && !all.ContainsKey(key))
+                {
+                    all[key] = new Route(key, (IRouteHandler)ActivatorUtilities.CreateInstance(services, type), type.Name);
+                }
+            }
+        }
+
         foreach (var (key, route) in all)
         {
             switch (key)

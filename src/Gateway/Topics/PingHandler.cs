@@ -1,0 +1,15 @@
+using Gateway.Routing;
+
+namespace Gateway.Topics;
+
+/// <summary>The built-in <c>ping</c> command: <c>{"type":"pong","id":…}</c>.</summary>
+public sealed class PingHandler : IRouteHandler
+{
+    /// <inheritdoc />
+    public ValueTask<RouteResult> HandleAsync(RouteContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var command = TopicCommand.Parse(context.Body);
+        return ValueTask.FromResult(RouteResult.Reply(ClientFrames.Typed("pong", command.Id)));
+    }
+}

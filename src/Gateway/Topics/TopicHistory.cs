@@ -1,0 +1,66 @@
+namespace Gateway.Topics;
+
+/// <summary>
+/// The recent events of one topic, each with an increasing offset, within a count and an age. The epoch names this
+/// history: offsets are only comparable within one epoch (a new history, for example after a restart, has another).
+/// Publishes and recovering subscribes of the topic run under <see cref="Gate"/>, so each sees the other whole.
+/// </summary>
+internal sealed class TopicHistory(int size, long ttlTicks, string epoch)
+{
+    private readonly Queue<(long Offset, long Ticks, byte[] Frame)> _events = new();
+
+    public Lock Gate { get; } = new();
+
+    public string Epoch { get; } = epoch;
+
+    /// <summary>The offset of the last event published, 0 before the first.</summary>
+    public long LastOffset { get; private set; }
+
+    /// <summary>When the last event was published.</summary>
+    public long LastTicks { get; private set; }
+
+    /// <summary>Takes the next offset; call under <see cref="Gate"/>, then <see cref="Append"/> the event's frame.</summary>
+    public long NextOffset() => LastOffset + 1;
+
+    /// <summary>Keeps an event; call under <see cref="Gate"/>.</summary>
+    public void Append(long offset, long now, byte[] frame)
+    {
+        LastOffset = offset;
+        LastTicks = now;
+        _events.Enqueue((offset, now, frame));
+        Trim(now);
+    }
+
+    /// <summary>
+    /// The frames after <paramref name="since"/>, in order, when the history still holds every one of them; null when
+    /// it does not reach back that far, or the position belongs to another epoch. Call under <see cref="Gate"/>.
+    /// </summary>
+    public List<byte[]>? After(RecoveryPosition since, long now)
+    {
+        Trim(now);
+        if (since.Epoch != Epoch || since.Offset > LastOffset || since.Offset < 0)
+        {
+            return null;
+        }
+
+        // The first event kept must be the one right after the client's (or the client must have seen them all).
+        var first = _events.Count > 0 ? _events.Peek().Offset : LastOffset + 1;
+        if (since.Offset + 1 < first)
+        {
+            return null;
+        }
+
+        return [.. _events.Where(e => e.Offset > since.Offset).Select(e => e.Frame)];
+    }
+
+    /// <summary>True when nothing is kept any more and nothing was published for a whole TTL.</summary>
+    public bool IsStale(long now) => _events.Count == 0 && now - LastTicks >= ttlTicks;
+
+    private void Trim(long now)
+    {
+        while (_events.Count > size || (_events.Count > 0 && now - _events.Peek().Ticks >= ttlTicks))
+        {
+            _events.Dequeue();
+        }
+    }
+}

@@ -1,0 +1,245 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Gateway.Configuration;
+using Gateway.Connections;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Topics;
+
+/// <summary>
+/// This node's topic subscriptions and histories. A publish serializes its event once, finds the subscribers in the
+/// index (each once, whatever number of its patterns match), and queues the frame to each without waiting on any
+/// socket. Topics with history number their events; publishes of such a topic, and subscribes that recover from it, run
+/// one at a time per topic, so a recovering client gets exactly the events it missed, then live ones, in order.
+/// </summary>
+public sealed partial class TopicHub : IDisposable
+{
+    private const int MaxHistoryTopicsBeforeSweep = 10_000;
+
+    [ThreadStatic]
+    private static HashSet<GatewayConnection>? t_matched;
+
+    private readonly TopicsOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SubscriptionIndex<GatewayConnection> _index = new();
+    private readonly ConcurrentDictionary<string, TopicHistory> _histories = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the hub.</summary>
+    public TopicHub(IOptions<GatewayOptions> options, TimeProvider time, ILogger<TopicHub> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value.Topics;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Subscriptions held on this node.</summary>
+    public int SubscriptionCount => _index.Count;
+
+    /// <summary>Topics keeping history on this node.</summary>
+    public int HistoryTopicCount => _histories.Count;
+
+    /// <summary>
+    /// Subscribes <paramref name="connection"/> to <paramref name="pattern"/> (valid and authorized by then). Sends the
+    /// answer made by <paramref name="answer"/> (given the topic's epoch and last offset, and whether
+    /// <paramref name="since"/> could be recovered), then the missed events; false when the connection is at its limit.
+    /// </summary>
+    public bool Subscribe(GatewayConnection connection, string pattern, RecoveryPosition? since, Func<TopicPosition?, byte[]> answer)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(pattern);
+        ArgumentNullException.ThrowIfNull(answer);
+        var history = TopicName.HasWildcard(pattern) ? null : HistoryOf(pattern);
+        if (history is null)
+        {
+            if (!Add(connection, pattern))
+            {
+                return false;
+            }
+
+            connection.TrySendText(answer(null));
+            return true;
+        }
+
+        lock (history.Gate)
+        {
+            if (!Add(connection, pattern))
+            {
+                return false;
+            }
+
+            var now = _time.GetUtcNow().UtcTicks;
+            var missed = since is null ? null : history.After(since, now);
+            connection.TrySendText(answer(new TopicPosition(history.Epoch, history.LastOffset, since is null ? null : missed is not null)));
+            foreach (var frame in missed ?? [])
+            {
+                connection.TrySendText(frame);
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Removes one subscription; false when the connection did not hold it.</summary>
+    public bool Unsubscribe(GatewayConnection connection, string pattern)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (connection.Subscriptions?.Remove(pattern) != true)
+        {
+            return false;
+        }
+
+        _index.Remove(pattern, connection);
+        return true;
+    }
+
+    /// <summary>Removes every subscription of a closed connection.</summary>
+    public void RemoveAll(GatewayConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        foreach (var pattern in connection.Subscriptions?.Clear() ?? [])
+        {
+            _index.Remove(pattern, connection);
+        }
+    }
+
+    /// <summary>
+    /// Delivers <c>{"type":…,"channel":…,"data":…,"offset":…}</c> to this node's subscribers of the concrete
+    /// <paramref name="topic"/>; <paramref name="data"/> is one JSON value. Returns how many connections took it.
+    /// </summary>
+    public int PublishLocal(string topic, string type, ReadOnlySpan<byte> data)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        ArgumentNullException.ThrowIfNull(type);
+        var history = HistoryOf(topic);
+        if (history is null)
+        {
+            return Deliver(topic, Frame(topic, type, data, null));
+        }
+
+        lock (history.Gate)
+        {
+            var offset = history.NextOffset();
+            var frame = Frame(topic, type, data, offset);
+            history.Append(offset, _time.GetUtcNow().UtcTicks, frame);
+            return Deliver(topic, frame);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _index.Dispose();
+
+    /// <summary>Serializes an event frame; <paramref name="data"/> must be one valid JSON value.</summary>
+    public static byte[] Frame(string topic, string type, ReadOnlySpan<byte> data, long? offset)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64 + topic.Length + type.Length + data.Length);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", type);
+            writer.WriteString("channel", topic);
+            writer.WritePropertyName("data");
+            writer.WriteRawValue(data, skipInputValidation: true);
+            if (offset is { } n)
+            {
+                writer.WriteNumber("offset", n);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private bool Add(GatewayConnection connection, string pattern)
+    {
+        if (!connection.EnsureSubscriptions().TryAdd(pattern, _options.MaxSubscriptionsPerConnection, out var added))
+        {
+            return false;
+        }
+
+        if (added)
+        {
+            _index.Add(pattern, connection);
+        }
+
+        return true;
+    }
+
+    private int Deliver(string topic, byte[] frame)
+    {
+        var matched = t_matched ??= new HashSet<GatewayConnection>(ReferenceEqualityComparer.Instance);
+        try
+        {
+            _index.Match(topic, matched);
+            var message = OutboundMessage.Text(frame);
+            var delivered = 0;
+            foreach (var connection in matched)
+            {
+                if (connection.TrySend(message) == SendResult.Sent)
+                {
+                    delivered++;
+                }
+            }
+
+            return delivered;
+        }
+        finally
+        {
+            matched.Clear();
+        }
+    }
+
+    private TopicHistory? HistoryOf(string topic)
+    {
+        if (_histories.TryGetValue(topic, out var existing))
+        {
+            return existing;
+        }
+
+        TopicHistoryOptions? rule = null;
+        foreach (var candidate in _options.History)
+        {
+            if (TopicName.Matches(candidate.Pattern, topic))
+            {
+                rule = candidate;
+                break;
+            }
+        }
+
+        if (rule is null)
+        {
+            return null;
+        }
+
+        if (_histories.Count >= MaxHistoryTopicsBeforeSweep)
+        {
+            // Topics whose events have all expired are forgotten; a client coming back to one is told recovered: false.
+            var now = _time.GetUtcNow().UtcTicks;
+            foreach (var (name, history) in _histories)
+            {
+                lock (history.Gate)
+                {
+                    if (history.IsStale(now))
+                    {
+                        _histories.TryRemove(name, out _);
+                    }
+                }
+            }
+        }
+
+        return _histories.GetOrAdd(topic, static (_, r) => new TopicHistory(r.Size, r.Ttl.Ticks, NewEpoch()), rule);
+    }
+
+    private static string NewEpoch() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+}
+
+/// <summary>Where a topic with history stands when a client subscribes.</summary>
+/// <param name="Epoch">The history's epoch.</param>
+/// <param name="Offset">The last offset published.</param>
+/// <param name="Recovered">Whether the position the client asked to recover from could be (null when it asked for none).</param>
+public sealed record TopicPosition(string Epoch, long Offset, bool? Recovered);

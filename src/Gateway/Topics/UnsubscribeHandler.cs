@@ -1,0 +1,21 @@
+using Gateway.Routing;
+
+namespace Gateway.Topics;
+
+/// <summary>The built-in <c>unsubscribe</c> command: <c>{"type":"unsubscribed","channel":…,"id":…}</c>, also when it was not subscribed.</summary>
+public sealed class UnsubscribeHandler(TopicHub hub) : IRouteHandler
+{
+    /// <inheritdoc />
+    public ValueTask<RouteResult> HandleAsync(RouteContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var command = TopicCommand.Parse(context.Body);
+        if (string.IsNullOrEmpty(command.Channel))
+        {
+            return ValueTask.FromResult(RouteResult.Reply(ClientFrames.Error("invalid_request", "unsubscribe needs a channel", command.Id)));
+        }
+
+        hub.Unsubscribe(context.Connection, command.Channel);
+        return ValueTask.FromResult(RouteResult.Reply(ClientFrames.Typed("unsubscribed", command.Id, w => w.WriteString("channel", command.Channel))));
+    }
+}
