@@ -545,7 +545,14 @@ public sealed partial class GatewayConnection
         catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or ArgumentException)
         {
             Log.WriteFailed(_services.Logger, Id, ex.Message);
-            Abort(CloseCodes.Abnormal, "Connection lost");
+
+            // A write fails once the protocol layer has closed with its own frame (1002, 1007) while replies were
+            // still queued. The receive loop records that close and leaves the transport to flush the frame; dropping
+            // the transport here would lose the frame and could report 1006 instead.
+            if (stream.SentCloseStatus is not (CloseCodes.ProtocolError or CloseCodes.InvalidPayload) || Volatile.Read(ref _close) is { SendFrame: true })
+            {
+                Abort(CloseCodes.Abnormal, "Connection lost");
+            }
         }
     }
 

@@ -192,6 +192,32 @@ public class CloseTests
         Assert.Equal(CloseCodes.ProtocolError, (await host.Events.DisconnectOf(id)).StatusCode);
     }
 
+    [Theory]
+    [InlineData(CloseCodes.InvalidPayload)]
+    [InlineData(CloseCodes.ProtocolError)]
+    public async Task A_protocol_error_while_replies_are_still_queued_is_closed_with_its_code_not_dropped(int expected)
+    {
+        await using var host = await GatewayHost.StartAsync();
+        for (var round = 0; round < 10; round++)
+        {
+            // A client that reads slowly: the echoes of its messages are still being written when its bad frame arrives.
+            await using var raw = await host.ConnectRawAsync(receiveBufferSize: 4096);
+            var id = await raw.ReadConnectedAsync();
+            var frames = new List<byte>();
+            for (var i = 0; i < 20; i++)
+            {
+                frames.AddRange(RawClient.BuildFrame(1, Encoding.UTF8.GetBytes(new string('x', 32_000))));
+            }
+
+            frames.AddRange(expected == CloseCodes.InvalidPayload ? RawClient.BuildFrame(1, [0xFF]) : RawClient.BuildFrame(3, [0xFF]));
+            await raw.WriteAsync([.. frames]);
+            var close = await raw.ReadUntilCloseAsync();
+            Assert.True(close.Opcode == 8, $"round {round}: the socket ended without a close frame");
+            Assert.Equal(expected, close.CloseStatus);
+            Assert.Equal(expected, (await host.Events.DisconnectOf(id)).StatusCode);
+        }
+    }
+
     [Fact]
     public async Task Other_clients_are_untouched_by_one_that_misbehaves()
     {

@@ -2,6 +2,7 @@ using System.Net;
 using Gateway.Backplane;
 using Gateway.Connections;
 using Gateway.Hosting;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Time.Testing;
@@ -41,12 +42,14 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>
     /// Starts a gateway. <paramref name="settings"/> are configuration keys (as in appsettings, colon-separated).
     /// Unless <paramref name="recordDisconnect"/> is false, <c>$disconnect</c> is recorded by <see cref="EventRecorder"/>.
+    /// <paramref name="kestrel"/> sets Kestrel's options (its limits, which the host does not read from configuration).
     /// </summary>
     public static Task<GatewayHost> StartAsync(
         IDictionary<string, string?>? settings = null,
         Action<IGatewayBuilder>? gateway = null,
         bool recordDisconnect = true,
-        bool realClock = false)
+        bool realClock = false,
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null)
     {
         var time = realClock ? null : new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
@@ -57,6 +60,11 @@ public sealed class GatewayHost : IAsyncDisposable
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             {
                 builder.UseSetting(key, value);
+            }
+
+            if (kestrel is not null)
+            {
+                builder.ConfigureKestrel(kestrel);
             }
 
             builder.ConfigureTestServices(services =>
