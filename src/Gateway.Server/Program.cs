@@ -5,6 +5,9 @@ builder.Configuration.AddSettingsFile();
 builder.Configuration.AddDefaultRoutes();
 builder.Services.AddGatewayLogging(builder.Configuration);
 builder.WebHost.UseGatewayListeners(builder.Services);
+
+// Kestrel:Limits:* (header and request timeouts, sizes) from configuration, as operators expect of a Kestrel server.
+builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
 builder.Services.AddWebSocketGateway(builder.Configuration.GetSection("Gateway"));
 
 var app = builder.Build();
