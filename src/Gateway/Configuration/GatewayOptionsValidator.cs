@@ -62,6 +62,7 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
         }
 
         ValidateAuth(options.Auth, options.Management, errors);
+        ValidateTopics(options.Topics, options.Connections, errors);
         ValidateRoutes(options.Routes, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
@@ -149,6 +150,39 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
             {
                 errors.Add($"{P}Authorizer: CacheTtl must be zero (off) or more, Timeout positive, MaxCacheEntries at least 1.");
             }
+        }
+    }
+
+    private static void ValidateTopics(TopicsOptions topics, ConnectionsOptions connections, List<string> errors)
+    {
+        const string P = "Gateway:Topics:";
+        if (topics.MaxSubscriptionsPerConnection < 1 || topics.MaxTopicLength < 1)
+        {
+            errors.Add($"{P}MaxSubscriptionsPerConnection and MaxTopicLength must be at least 1.");
+        }
+
+        foreach (var history in topics.History)
+        {
+            if (!Topics.TopicName.IsValidPattern(history.Pattern, int.MaxValue))
+            {
+                errors.Add($"{P}History: Pattern '{history.Pattern}' is not a topic pattern.");
+            }
+
+            // A recovering client is sent every missed event at once; they must fit its send queue.
+            if (history.Size < 1 || history.Size > connections.SendQueueLimit || history.Ttl <= TimeSpan.Zero)
+            {
+                errors.Add($"{P}History '{history.Pattern}': Size must be between 1 and Connections:SendQueueLimit ({connections.SendQueueLimit}), Ttl positive.");
+            }
+        }
+
+        if (topics.Authorization.Uri is { Length: > 0 } uri && (!System.Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https")))
+        {
+            errors.Add($"{P}Authorization:Uri '{uri}' must be an absolute http:// or https:// URL.");
+        }
+
+        if (topics.Authorization.Timeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{P}Authorization:Timeout must be positive.");
         }
     }
 
