@@ -30,6 +30,13 @@ public sealed class IntegrationOptions
     /// <summary>For <c>http</c>: a stream is ended after this long, however lively.</summary>
     public TimeSpan MaxStreamDuration { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// For <c>http</c>: relay a streamed answer to this topic instead of only the caller, as <c>message_stream</c> events,
+    /// so every subscriber sees it. A template over the client's message: <c>conversation:{conversation_id}</c> takes
+    /// <c>conversation_id</c> from the message's top level or its <c>data</c>. The caller must be allowed to subscribe to it.
+    /// </summary>
+    public string? StreamTopic { get; set; }
+
     /// <summary>For <c>http</c>: how often a failed call (refused, timed out, 5xx) is tried again. Messages are not idempotent, so 0.</summary>
     public int Retries { get; set; }
 

@@ -21,6 +21,8 @@ public sealed partial class HttpIntegration(
     IHttpClientFactory clients,
     IntegrationEndpoint endpoint,
     TimeProvider time,
+    Topics.IGatewayPublisher publisher,
+    Topics.TopicAuthorizer topicAuthorizer,
     ILogger<HttpIntegration> logger) : IRouteHandler
 {
     /// <summary>The name of the pooled client all integrations share.</summary>
@@ -52,6 +54,24 @@ public sealed partial class HttpIntegration(
             context.Connection.TrySendText(StreamRelay.ConnectorFrame("ack", messageId, w => w.WriteNumber("message_number", number)));
         }
 
+        string? streamTopic = null;
+        if (options.StreamTopic is { Length: > 0 } template && context.EventType == RouteEventType.Message)
+        {
+            streamTopic = StreamTopicOf(template, context);
+            var refusal = streamTopic is null
+                ? ClientFrames.Error("invalid_request", $"this route streams to {template}; the message must name every part of it", default)
+                : await topicAuthorizer.AuthorizeAsync(context.Connection, streamTopic, context.ConnectionClosed) switch
+                {
+                    Topics.TopicDecision.Denied => ClientFrames.Error("unauthorized", "this connection may not stream to " + streamTopic, default),
+                    Topics.TopicDecision.Failed => ClientFrames.Error("internal_error", "the stream's topic could not be authorized", default),
+                    _ => null,
+                };
+            if (refusal is not null)
+            {
+                return RouteResult.Reply(refusal);
+            }
+        }
+
         // One deadline covers the whole call: sending, the answer's headers, and a plain answer's body.
         using var deadline = new CancellationTokenSource(options.Timeout, time);
         var response = await SendAsync(context, deadline);
@@ -64,7 +84,7 @@ public sealed partial class HttpIntegration(
             }
 
             // The relay runs on its own, beside the connection's next messages, and owns the response from here.
-            var relay = new Relay(context.Connection, context.RequestId, response, connector, messageId);
+            var relay = new Relay(context.Connection, context.RequestId, response, connector, messageId, streamTopic);
             _ = Task.Run(() => RelayAsync(relay));
             return RouteResult.Ok;
         }
@@ -110,11 +130,59 @@ public sealed partial class HttpIntegration(
     }
 
     /// <summary>A stream being relayed to one connection.</summary>
-    private sealed record Relay(Connections.GatewayConnection Connection, string RequestId, HttpResponseMessage Response, bool Connector, JsonElement? MessageId);
+    private sealed record Relay(Connections.GatewayConnection Connection, string RequestId, HttpResponseMessage Response, bool Connector, JsonElement? MessageId, string? Topic);
+
+    private static string? StreamTopicOf(string template, RouteContext context)
+    {
+        if (context.IsBinary)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var message = JsonDocument.Parse(context.Body);
+            var root = message.RootElement;
+            return Topics.TopicTemplate.Fill(template, name => Topics.TopicTemplate.ValueOf(root, name));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Sends one relayed frame: to the caller, or (a stream to a topic) as a <c>message_stream</c> event to the topic's
+    /// subscribers. False when the caller is gone.
+    /// </summary>
+    private async ValueTask<bool> EmitAsync(Relay relay, byte[] frame, CancellationToken cancellationToken)
+    {
+        if (relay.Topic is null)
+        {
+            return await StreamRelay.SendAsync(relay.Connection, frame, cancellationToken);
+        }
+
+        var data = IsJsonValue(frame) ? frame : JsonSerializer.SerializeToUtf8Bytes(Encoding.UTF8.GetString(frame), Management.ManagementJson.Default.String);
+        await publisher.PublishAsync(relay.Topic, "message_stream", data, cancellationToken);
+        return !relay.Connection.Closed.IsCancellationRequested;
+    }
+
+    private static bool IsJsonValue(byte[] utf8)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(utf8);
+            return reader.Read() && reader.TrySkip() && !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
 
     private async Task RelayAsync(Relay relay)
     {
-        var (connection, requestId, response, connector, messageId) = relay;
+        var (connection, requestId, response, connector, messageId, _) = relay;
         var events = 0;
         var closed = connection.Closed;
 
@@ -128,7 +196,7 @@ public sealed partial class HttpIntegration(
             {
                 var serverSentEvents = string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
                 await using var body = new LengthLimitedStream(await response.Content.ReadAsStreamAsync(stop.Token), MaxStreamBytes);
-                if (connector && !await StreamRelay.SendAsync(connection, StreamRelay.ConnectorFrame("stream_start", messageId), stop.Token))
+                if (connector && !await EmitAsync(relay, StreamRelay.ConnectorFrame("stream_start", messageId), stop.Token))
                 {
                     return;
                 }
@@ -141,7 +209,7 @@ public sealed partial class HttpIntegration(
                     idle.CancelAfter(options.StreamIdleTimeout);
                     if (!connector)
                     {
-                        if (!await StreamRelay.SendAsync(connection, Encoding.UTF8.GetBytes(data), stop.Token))
+                        if (!await EmitAsync(relay, Encoding.UTF8.GetBytes(data), stop.Token))
                         {
                             return;
                         }
@@ -157,7 +225,7 @@ public sealed partial class HttpIntegration(
                     }
 
                     full.Append(chunk);
-                    if (!await StreamRelay.SendAsync(connection, StreamRelay.ConnectorFrame("stream_chunk", messageId, w => w.WriteString("chunk", chunk)), stop.Token))
+                    if (!await EmitAsync(relay, StreamRelay.ConnectorFrame("stream_chunk", messageId, w => w.WriteString("chunk", chunk)), stop.Token))
                     {
                         return;
                     }
@@ -165,7 +233,7 @@ public sealed partial class HttpIntegration(
 
                 if (connector)
                 {
-                    await StreamRelay.SendAsync(connection, StreamRelay.ConnectorFrame("stream_end", messageId, w =>
+                    await EmitAsync(relay, StreamRelay.ConnectorFrame("stream_end", messageId, w =>
                     {
                         w.WriteString("full_response", full.ToString());
                         WriteUsage(w, usage);

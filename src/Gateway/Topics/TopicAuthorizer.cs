@@ -79,39 +79,8 @@ public sealed partial class TopicAuthorizer(IOptions<GatewayOptions> options, IH
         }
     }
 
-    private static string? Fill(string template, Auth.ConnectionIdentity identity)
-    {
-        var result = new System.Text.StringBuilder();
-        var at = 0;
-        while (at < template.Length)
-        {
-            var open = template.IndexOf('{', at);
-            if (open < 0)
-            {
-                result.Append(template, at, template.Length - at);
-                break;
-            }
-
-            var close = template.IndexOf('}', open);
-            if (close < 0)
-            {
-                return null;
-            }
-
-            result.Append(template, at, open - at);
-            var name = template[(open + 1)..close];
-            var value = name == "sub" || name == "userId" ? identity.UserId ?? identity.Principal.FindFirst(name)?.Value : identity.Principal.FindFirst(name)?.Value;
-            if (string.IsNullOrEmpty(value) || !TopicName.IsValidName(value, 256) || value.Contains('.', StringComparison.Ordinal))
-            {
-                return null;
-            }
-
-            result.Append(value);
-            at = close + 1;
-        }
-
-        return result.ToString();
-    }
+    private static string? Fill(string template, Auth.ConnectionIdentity identity) =>
+        TopicTemplate.Fill(template, name => name is "sub" or "userId" ? identity.UserId ?? identity.Principal.FindFirst(name)?.Value : identity.Principal.FindFirst(name)?.Value);
 
     private async ValueTask<TopicDecision> AskAsync(GatewayConnection connection, string pattern, CancellationToken cancellationToken)
     {
