@@ -125,7 +125,7 @@ public sealed class SubscriptionIndex<T> : IDisposable
             // '>' here matches the one or more segments that remain.
             if (node.Rest is { } rest)
             {
-                into.UnionWith(rest);
+                AddAll(rest, into);
             }
 
             var dot = remaining.IndexOf('.');
@@ -164,7 +164,16 @@ public sealed class SubscriptionIndex<T> : IDisposable
     {
         if (node.Here is { } here)
         {
-            into.UnionWith(here);
+            AddAll(here, into);
+        }
+    }
+
+    // A foreach over the set's struct enumerator: UnionWith would box an enumerator per call.
+    private static void AddAll(HashSet<T> from, HashSet<T> into)
+    {
+        foreach (var subscriber in from)
+        {
+            into.Add(subscriber);
         }
     }
 
