@@ -169,9 +169,9 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
             }
 
             // A recovering client is sent every missed event at once; they must fit its send queue.
-            if (history.Size < 1 || history.Size > connections.SendQueueLimit || history.Ttl <= TimeSpan.Zero)
+            if (history.Size < 1 || history.Size >= connections.SendQueueLimit || history.Ttl <= TimeSpan.Zero)
             {
-                errors.Add($"{P}History '{history.Pattern}': Size must be between 1 and Connections:SendQueueLimit ({connections.SendQueueLimit}), Ttl positive.");
+                errors.Add($"{P}History '{history.Pattern}': Size must be at least 1 and below Connections:SendQueueLimit ({connections.SendQueueLimit}), Ttl positive.");
             }
         }
 
@@ -319,6 +319,12 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
                 if (http.MaxStreamsPerConnection < 1 || http.StreamIdleTimeout <= TimeSpan.Zero || http.MaxStreamDuration <= TimeSpan.Zero)
                 {
                     errors.Add($"{at}:Integration: MaxStreamsPerConnection must be at least 1, StreamIdleTimeout and MaxStreamDuration positive.");
+                }
+
+                if (http.StreamTopic is { Length: > 0 } streamTopic
+                    && !Topics.TopicName.IsValidName(Topics.TopicTemplate.Fill(streamTopic, _ => "x") ?? "", int.MaxValue))
+                {
+                    errors.Add($"{at}:Integration:StreamTopic '{streamTopic}' must be a topic name with {{field}} placeholders and no wildcards.");
                 }
 
                 if (http.Retries < 0)

@@ -96,6 +96,9 @@ public sealed partial class GatewayConnection
     internal Topics.ConnectionSubscriptions EnsureSubscriptions() =>
         Volatile.Read(ref _subscriptions) ?? Interlocked.CompareExchange(ref _subscriptions, new(), null) ?? _subscriptions!;
 
+    /// <summary>Bytes waiting in the send queue.</summary>
+    internal long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
     /// <summary>Who the client authenticated as, or null for an anonymous client.</summary>
     public Auth.ConnectionIdentity? Identity => Volatile.Read(ref _identity);
 

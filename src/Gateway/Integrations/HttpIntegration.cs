@@ -23,6 +23,7 @@ public sealed partial class HttpIntegration(
     TimeProvider time,
     Topics.IGatewayPublisher publisher,
     Topics.TopicAuthorizer topicAuthorizer,
+    Microsoft.Extensions.Options.IOptions<GatewayOptions> gatewayOptions,
     ILogger<HttpIntegration> logger) : IRouteHandler
 {
     /// <summary>The name of the pooled client all integrations share.</summary>
@@ -34,6 +35,7 @@ public sealed partial class HttpIntegration(
     /// <summary>Largest stream a backend may relay, all events together.</summary>
     public const long MaxStreamBytes = 64L * 1024 * 1024;
     private readonly Uri _uri = new(options.Uri!);
+    private readonly int maxTopicLength = gatewayOptions.Value.Topics.MaxTopicLength;
 
     /// <inheritdoc />
     public async ValueTask<RouteResult> HandleAsync(RouteContext context)
@@ -132,7 +134,7 @@ public sealed partial class HttpIntegration(
     /// <summary>A stream being relayed to one connection.</summary>
     private sealed record Relay(Connections.GatewayConnection Connection, string RequestId, HttpResponseMessage Response, bool Connector, JsonElement? MessageId, string? Topic);
 
-    private static string? StreamTopicOf(string template, RouteContext context)
+    private string? StreamTopicOf(string template, RouteContext context)
     {
         if (context.IsBinary)
         {
@@ -143,7 +145,8 @@ public sealed partial class HttpIntegration(
         {
             using var message = JsonDocument.Parse(context.Body);
             var root = message.RootElement;
-            return Topics.TopicTemplate.Fill(template, name => Topics.TopicTemplate.ValueOf(root, name));
+            var topic = Topics.TopicTemplate.Fill(template, name => Topics.TopicTemplate.ValueOf(root, name));
+            return topic is not null && Topics.TopicName.IsValidName(topic, maxTopicLength) ? topic : null;
         }
         catch (JsonException)
         {
@@ -162,22 +165,9 @@ public sealed partial class HttpIntegration(
             return await StreamRelay.SendAsync(relay.Connection, frame, cancellationToken);
         }
 
-        var data = IsJsonValue(frame) ? frame : JsonSerializer.SerializeToUtf8Bytes(Encoding.UTF8.GetString(frame), Management.ManagementJson.Default.String);
+        var data = Topics.TopicData.IsValid(frame) ? frame : JsonSerializer.SerializeToUtf8Bytes(Encoding.UTF8.GetString(frame), Management.ManagementJson.Default.String);
         await publisher.PublishAsync(relay.Topic, "message_stream", data, cancellationToken);
         return !relay.Connection.Closed.IsCancellationRequested;
-    }
-
-    private static bool IsJsonValue(byte[] utf8)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(utf8);
-            return reader.Read() && reader.TrySkip() && !reader.Read();
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
     }
 
     private async Task RelayAsync(Relay relay)

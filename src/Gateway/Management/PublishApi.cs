@@ -88,18 +88,18 @@ public sealed partial class PublishApi(IOptions<Configuration.GatewayOptions> op
         type = queryType;
         data = default;
         problem = "";
+        if (!Utf8.IsValid(body))
+        {
+            problem = "The body must be UTF-8 text or JSON.";
+            return false;
+        }
+
         if (queryType.Length > 0)
         {
-            if (IsJsonValue(body))
+            if (TopicData.IsValid(body))
             {
                 data = body;
                 return true;
-            }
-
-            if (!Utf8.IsValid(body))
-            {
-                problem = "The body must be UTF-8 text or JSON.";
-                return false;
             }
 
             data = JsonSerializer.SerializeToUtf8Bytes(System.Text.Encoding.UTF8.GetString(body), ManagementJson.Default.String);
@@ -117,32 +117,12 @@ public sealed partial class PublishApi(IOptions<Configuration.GatewayOptions> op
                 return true;
             }
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
         }
 
         problem = "The body must be {\"type\": \"...\", \"data\": ...}, or the type must be given as ?type=.";
         return false;
-    }
-
-    private static bool IsJsonValue(byte[] body)
-    {
-        if (body.Length == 0)
-        {
-            return false;
-        }
-
-        try
-        {
-            var reader = new Utf8JsonReader(body);
-            reader.Read();
-            reader.Skip();
-            return !reader.Read();
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
     }
 
     private static OutboundMessage Message(byte[] body) => Utf8.IsValid(body) ? OutboundMessage.Text(body) : OutboundMessage.Binary(body);

@@ -4,6 +4,7 @@ namespace Gateway.Topics;
 public sealed class ConnectionSubscriptions
 {
     private readonly HashSet<string> _patterns = new(StringComparer.Ordinal);
+    private bool _closed;
 
     /// <summary>How many patterns are held.</summary>
     public int Count
@@ -23,6 +24,11 @@ public sealed class ConnectionSubscriptions
         lock (_patterns)
         {
             added = false;
+            if (_closed)
+            {
+                return false;
+            }
+
             if (_patterns.Contains(pattern))
             {
                 return true;
@@ -59,6 +65,8 @@ public sealed class ConnectionSubscriptions
     {
         lock (_patterns)
         {
+            // Once the connection is gone, nothing may subscribe it again.
+            _closed = true;
             string[] all = [.. _patterns];
             _patterns.Clear();
             return all;

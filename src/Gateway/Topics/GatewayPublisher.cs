@@ -9,6 +9,17 @@ public sealed class GatewayPublisher(TopicHub topics, ConnectionRegistry registr
     /// <inheritdoc />
     public async ValueTask<int> PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(topic);
+        if (!TopicName.IsValidName(topic, int.MaxValue))
+        {
+            throw new ArgumentException($"'{topic}' is not a concrete topic name", nameof(topic));
+        }
+
+        if (!TopicData.IsValid(data.Span))
+        {
+            throw new ArgumentException("data must be one JSON value in UTF-8", nameof(data));
+        }
+
         var delivered = topics.PublishLocal(topic, type, data.Span);
         await backplane.PublishAsync(topic, type, data, cancellationToken);
         return delivered;

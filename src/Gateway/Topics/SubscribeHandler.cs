@@ -20,6 +20,11 @@ public sealed partial class SubscribeHandler(IOptions<GatewayOptions> options, T
     {
         ArgumentNullException.ThrowIfNull(context);
         var command = TopicCommand.Parse(context.Body);
+        if (!command.Valid)
+        {
+            return Error("invalid_request", "a subscribe is a JSON object; since is {\"offset\": n, \"epoch\": \"...\"}", command);
+        }
+
         if (command.Channel is not { } channel || string.IsNullOrEmpty(channel))
         {
             return Error("invalid_request", "subscribe needs a channel", command);
@@ -48,7 +53,12 @@ public sealed partial class SubscribeHandler(IOptions<GatewayOptions> options, T
         var subscribed = hub.Subscribe(connection, channel, command.Since, position => ClientFrames.Typed("subscribed", command.Id, w =>
         {
             w.WriteString("channel", channel);
-            if (position is not null)
+            if (position is null && command.Since is not null)
+            {
+                // No history to recover from (a pattern, or a topic that keeps none).
+                w.WriteBoolean("recovered", false);
+            }
+            else if (position is not null)
             {
                 w.WriteString("epoch", position.Epoch);
                 w.WriteNumber("offset", position.Offset);

@@ -9,7 +9,7 @@ namespace Gateway.Topics;
 /// <param name="Id">The request's <c>id</c> (undefined when it has none), echoed in the answer.</param>
 /// <param name="Channel">The channel named, or null.</param>
 /// <param name="Since">The recovery position, or null.</param>
-/// <param name="Valid">False when the body is not a JSON object.</param>
+/// <param name="Valid">False when the body is not a JSON object, or <c>since</c> is not <c>{"offset": n, "epoch": "…"}</c>.</param>
 public sealed record TopicCommand(JsonElement Id, string? Channel, RecoveryPosition? Since, bool Valid)
 {
     /// <summary>Reads a command; never throws.</summary>
@@ -26,8 +26,15 @@ public sealed record TopicCommand(JsonElement Id, string? Channel, RecoveryPosit
 
             var data = root.TryGetProperty("data", out var d) && d.ValueKind == JsonValueKind.Object ? d : default;
             var channel = StringOf(root, "channel") ?? StringOf(root, "topic") ?? StringOf(data, "channel") ?? StringOf(data, "topic");
-            var since = SinceOf(root) ?? SinceOf(data);
-            return new TopicCommand(Routing.ClientFrames.RequestId(root), channel, since, true);
+            var id = Routing.ClientFrames.RequestId(root);
+            var sinceElement = root.TryGetProperty("since", out var top) ? top : data.ValueKind == JsonValueKind.Object && data.TryGetProperty("since", out var nested) ? nested : default;
+            if (sinceElement.ValueKind == JsonValueKind.Undefined)
+            {
+                return new TopicCommand(id, channel, null, true);
+            }
+
+            var since = SinceOf(sinceElement);
+            return new TopicCommand(id, channel, since, since is not null);
         }
         catch (JsonException)
         {
@@ -38,15 +45,9 @@ public sealed record TopicCommand(JsonElement Id, string? Channel, RecoveryPosit
     private static string? StringOf(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static RecoveryPosition? SinceOf(JsonElement element)
-    {
-        if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("since", out var since) || since.ValueKind != JsonValueKind.Object)
-        {
-            return null;
-        }
-
-        return since.TryGetProperty("offset", out var offset) && offset.TryGetInt64(out var n) && StringOf(since, "epoch") is { } epoch
+    private static RecoveryPosition? SinceOf(JsonElement since) =>
+        since.ValueKind == JsonValueKind.Object && since.TryGetProperty("offset", out var offset) && offset.ValueKind == JsonValueKind.Number
+            && offset.TryGetInt64(out var n) && StringOf(since, "epoch") is { } epoch
             ? new RecoveryPosition(n, epoch)
             : null;
-    }
 }

@@ -5,7 +5,7 @@ namespace Gateway.Topics;
 /// history: offsets are only comparable within one epoch (a new history, for example after a restart, has another).
 /// Publishes and recovering subscribes of the topic run under <see cref="Gate"/>, so each sees the other whole.
 /// </summary>
-internal sealed class TopicHistory(int size, long ttlTicks, string epoch)
+internal sealed class TopicHistory(int size, long ttlTicks, string epoch, long createdTicks)
 {
     private readonly Queue<(long Offset, long Ticks, byte[] Frame)> _events = new();
 
@@ -16,8 +16,11 @@ internal sealed class TopicHistory(int size, long ttlTicks, string epoch)
     /// <summary>The offset of the last event published, 0 before the first.</summary>
     public long LastOffset { get; private set; }
 
-    /// <summary>When the last event was published.</summary>
-    public long LastTicks { get; private set; }
+    /// <summary>When the last event was published (or the history made).</summary>
+    public long LastTicks { get; private set; } = createdTicks;
+
+    /// <summary>Set, under <see cref="Gate"/>, when the history is forgotten; whoever holds it must look the topic up again.</summary>
+    public bool Retired { get; set; }
 
     /// <summary>Takes the next offset; call under <see cref="Gate"/>, then <see cref="Append"/> the event's frame.</summary>
     public long NextOffset() => LastOffset + 1;
@@ -35,7 +38,7 @@ internal sealed class TopicHistory(int size, long ttlTicks, string epoch)
     /// The frames after <paramref name="since"/>, in order, when the history still holds every one of them; null when
     /// it does not reach back that far, or the position belongs to another epoch. Call under <see cref="Gate"/>.
     /// </summary>
-    public List<byte[]>? After(RecoveryPosition since, long now)
+    public List<byte[]>? After(RecoveryPosition since, long now, int maxCount, long maxBytes)
     {
         Trim(now);
         if (since.Epoch != Epoch || since.Offset > LastOffset || since.Offset < 0)
@@ -50,11 +53,17 @@ internal sealed class TopicHistory(int size, long ttlTicks, string epoch)
             return null;
         }
 
-        return [.. _events.Where(e => e.Offset > since.Offset).Select(e => e.Frame)];
+        // They are queued at once: when they would not fit the connection's send queue, the client reloads instead.
+        List<byte[]> missed = [.. _events.Where(e => e.Offset > since.Offset).Select(e => e.Frame)];
+        return missed.Count <= maxCount && missed.Sum(f => (long)f.Length) <= maxBytes ? missed : null;
     }
 
     /// <summary>True when nothing is kept any more and nothing was published for a whole TTL.</summary>
-    public bool IsStale(long now) => _events.Count == 0 && now - LastTicks >= ttlTicks;
+    public bool IsStale(long now)
+    {
+        Trim(now);
+        return _events.Count == 0 && now - LastTicks >= ttlTicks;
+    }
 
     private void Trim(long now)
     {

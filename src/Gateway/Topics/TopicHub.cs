@@ -23,16 +23,20 @@ public sealed partial class TopicHub : IDisposable
     private static HashSet<GatewayConnection>? t_matched;
 
     private readonly TopicsOptions _options;
+    private readonly ConnectionsOptions _connections;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SubscriptionIndex<GatewayConnection> _index = new();
     private readonly ConcurrentDictionary<string, TopicHistory> _histories = new(StringComparer.Ordinal);
+    private int _sweepAt = MaxHistoryTopicsBeforeSweep;
+    private int _sweeping;
 
     /// <summary>Creates the hub.</summary>
     public TopicHub(IOptions<GatewayOptions> options, TimeProvider time, ILogger<TopicHub> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value.Topics;
+        _connections = options.Value.Connections;
         _time = time;
         _logger = logger;
     }
@@ -45,43 +49,63 @@ public sealed partial class TopicHub : IDisposable
 
     /// <summary>
     /// Subscribes <paramref name="connection"/> to <paramref name="pattern"/> (valid and authorized by then). Sends the
-    /// answer made by <paramref name="answer"/> (given the topic's epoch and last offset, and whether
+    /// answer made by <paramref name="answer"/> (given, for a topic with history, its epoch and last offset and whether
     /// <paramref name="since"/> could be recovered), then the missed events; false when the connection is at its limit.
+    /// The answer is queued before the connection can receive any event of the topic.
     /// </summary>
     public bool Subscribe(GatewayConnection connection, string pattern, RecoveryPosition? since, Func<TopicPosition?, byte[]> answer)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(pattern);
         ArgumentNullException.ThrowIfNull(answer);
-        var history = TopicName.HasWildcard(pattern) ? null : HistoryOf(pattern);
-        if (history is null)
+        if (TopicName.HasWildcard(pattern) || HistoryOf(pattern) is null)
         {
-            if (!Add(connection, pattern))
+            if (!connection.EnsureSubscriptions().TryAdd(pattern, _options.MaxSubscriptionsPerConnection, out var added))
             {
                 return false;
             }
 
             connection.TrySendText(answer(null));
+            if (added)
+            {
+                _index.Add(pattern, connection);
+            }
+
             return true;
         }
 
-        lock (history.Gate)
+        while (true)
         {
-            if (!Add(connection, pattern))
+            var history = HistoryOf(pattern)!;
+            lock (history.Gate)
             {
-                return false;
-            }
+                if (history.Retired)
+                {
+                    continue;
+                }
 
-            var now = _time.GetUtcNow().UtcTicks;
-            var missed = since is null ? null : history.After(since, now);
-            connection.TrySendText(answer(new TopicPosition(history.Epoch, history.LastOffset, since is null ? null : missed is not null)));
-            foreach (var frame in missed ?? [])
-            {
-                connection.TrySendText(frame);
+                if (!connection.EnsureSubscriptions().TryAdd(pattern, _options.MaxSubscriptionsPerConnection, out var added))
+                {
+                    return false;
+                }
+
+                var now = _time.GetUtcNow().UtcTicks;
+                var room = _connections;
+                var missed = since is null ? null : history.After(since, now, room.SendQueueLimit - connection.QueuedMessages - 1, room.SendQueueByteLimit - connection.QueuedBytes);
+                connection.TrySendText(answer(new TopicPosition(history.Epoch, history.LastOffset, since is null ? null : missed is not null)));
+                foreach (var frame in missed ?? [])
+                {
+                    connection.TrySendText(frame);
+                }
+
+                if (added)
+                {
+                    _index.Add(pattern, connection);
+                }
+
+                return true;
             }
         }
-
-        return true;
     }
 
     /// <summary>Removes one subscription; false when the connection did not hold it.</summary>
@@ -101,7 +125,8 @@ public sealed partial class TopicHub : IDisposable
     public void RemoveAll(GatewayConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        foreach (var pattern in connection.Subscriptions?.Clear() ?? [])
+        // Cleared even when it never subscribed, so that it is marked closed to any subscribe that comes later.
+        foreach (var pattern in connection.EnsureSubscriptions().Clear())
         {
             _index.Remove(pattern, connection);
         }
@@ -115,18 +140,26 @@ public sealed partial class TopicHub : IDisposable
     {
         ArgumentNullException.ThrowIfNull(topic);
         ArgumentNullException.ThrowIfNull(type);
-        var history = HistoryOf(topic);
-        if (history is null)
+        while (true)
         {
-            return Deliver(topic, Frame(topic, type, data, null));
-        }
+            var history = HistoryOf(topic);
+            if (history is null)
+            {
+                return Deliver(topic, Frame(topic, type, data, null));
+            }
 
-        lock (history.Gate)
-        {
-            var offset = history.NextOffset();
-            var frame = Frame(topic, type, data, offset);
-            history.Append(offset, _time.GetUtcNow().UtcTicks, frame);
-            return Deliver(topic, frame);
+            lock (history.Gate)
+            {
+                if (history.Retired)
+                {
+                    continue;
+                }
+
+                var offset = history.NextOffset();
+                var frame = Frame(topic, type, data, offset);
+                history.Append(offset, _time.GetUtcNow().UtcTicks, frame);
+                return Deliver(topic, frame);
+            }
         }
     }
 
@@ -155,21 +188,6 @@ public sealed partial class TopicHub : IDisposable
         return buffer.WrittenSpan.ToArray();
     }
 
-    private bool Add(GatewayConnection connection, string pattern)
-    {
-        if (!connection.EnsureSubscriptions().TryAdd(pattern, _options.MaxSubscriptionsPerConnection, out var added))
-        {
-            return false;
-        }
-
-        if (added)
-        {
-            _index.Add(pattern, connection);
-        }
-
-        return true;
-    }
-
     private int Deliver(string topic, byte[] frame)
     {
         var matched = t_matched ??= new HashSet<GatewayConnection>(ReferenceEqualityComparer.Instance);
@@ -190,7 +208,15 @@ public sealed partial class TopicHub : IDisposable
         }
         finally
         {
-            matched.Clear();
+            if (matched.Count > 1024)
+            {
+                // A large fan-out leaves a large table; clearing it would cost every later publish on this thread.
+                t_matched = null;
+            }
+            else
+            {
+                matched.Clear();
+            }
         }
     }
 
@@ -216,23 +242,41 @@ public sealed partial class TopicHub : IDisposable
             return null;
         }
 
-        if (_histories.Count >= MaxHistoryTopicsBeforeSweep)
+        if (_histories.Count >= Volatile.Read(ref _sweepAt) && Interlocked.Exchange(ref _sweeping, 1) == 0)
         {
-            // Topics whose events have all expired are forgotten; a client coming back to one is told recovered: false.
-            var now = _time.GetUtcNow().UtcTicks;
-            foreach (var (name, history) in _histories)
+            try
             {
-                lock (history.Gate)
+                Sweep();
+            }
+            finally
+            {
+                Volatile.Write(ref _sweeping, 0);
+            }
+        }
+
+        var created = _time.GetUtcNow().UtcTicks;
+        return _histories.GetOrAdd(topic, static (_, state) => new TopicHistory(state.Rule.Size, state.Rule.Ttl.Ticks, NewEpoch(), state.Created), (Rule: rule, Created: created));
+    }
+
+    /// <summary>
+    /// Forgets topics whose events have all expired and that saw nothing for a whole TTL (a client coming back to one is
+    /// told recovered: false). Runs when the count passes a mark that then doubles, so its cost is spread thin.
+    /// </summary>
+    private void Sweep()
+    {
+        var now = _time.GetUtcNow().UtcTicks;
+        foreach (var (name, history) in _histories)
+        {
+            lock (history.Gate)
+            {
+                if (history.IsStale(now) && _histories.TryRemove(new KeyValuePair<string, TopicHistory>(name, history)))
                 {
-                    if (history.IsStale(now))
-                    {
-                        _histories.TryRemove(name, out _);
-                    }
+                    history.Retired = true;
                 }
             }
         }
 
-        return _histories.GetOrAdd(topic, static (_, r) => new TopicHistory(r.Size, r.Ttl.Ticks, NewEpoch()), rule);
+        Volatile.Write(ref _sweepAt, Math.Max(MaxHistoryTopicsBeforeSweep, _histories.Count * 2));
     }
 
     private static string NewEpoch() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));

@@ -3,7 +3,7 @@ namespace Gateway.Topics;
 /// <summary>
 /// Topic names and subscription patterns. A name is one or more dot-separated segments
 /// (<c>events.org_123.conversations.message_posted.conv_456</c>, or one segment such as <c>conversation:conv-123</c>);
-/// no segment is empty, and none holds whitespace, control characters, <c>*</c> or <c>&gt;</c>. A pattern may also use
+/// no segment is empty, and none holds whitespace, control characters, <c>/</c>, <c>%</c>, <c>*</c> or <c>&gt;</c>. A pattern may also use
 /// <c>*</c> as a whole segment (exactly one segment) and <c>&gt;</c> as its last whole segment (one or more segments).
 /// </summary>
 public static class TopicName
@@ -111,7 +111,8 @@ public static class TopicName
 
             foreach (var c in segment)
             {
-                if (c is '*' or '>' || char.IsWhiteSpace(c) || char.IsControl(c))
+                // '/' and '%' would not survive a management URL path (where %2F stays encoded) unchanged.
+                if (c is '*' or '>' or '/' or '%' || char.IsWhiteSpace(c) || char.IsControl(c))
                 {
                     return false;
                 }
