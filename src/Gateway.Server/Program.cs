@@ -8,7 +8,13 @@ builder.WebHost.UseGatewayListeners(builder.Services);
 
 // Kestrel:Limits:* (header and request timeouts, sizes) from configuration, as operators expect of a Kestrel server.
 builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
-builder.Services.AddWebSocketGateway(builder.Configuration.GetSection("Gateway"));
+var gateway = builder.Services.AddWebSocketGateway(builder.Configuration.GetSection("Gateway"));
+
+// N nodes behind a load balancer share one Redis; without it, one node runs alone on the in-memory backplane.
+if (!string.IsNullOrWhiteSpace(builder.Configuration["Gateway:Redis:Configuration"]))
+{
+    gateway.AddRedisBackplane(builder.Configuration.GetSection("Gateway:Redis"));
+}
 
 var app = builder.Build();
 app.MapWebSocketGateway();

@@ -64,6 +64,20 @@ public sealed partial class ConnectionsApi(
             return;
         }
 
+        try
+        {
+            await ServeAsync(context, request, method, body);
+        }
+        catch (BackplaneUnavailableException ex)
+        {
+            Log.BackplaneUnavailable(logger, request.Resource, ex.Message);
+            await ManagementErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ManagementErrors.ServiceUnavailable,
+                "Other nodes cannot be reached right now; anything for this node's own connections was delivered. " + ex.Message);
+        }
+    }
+
+    private async Task ServeAsync(HttpContext context, ManagementRequest request, string method, byte[] body)
+    {
         if (request.Resource != Resource)
         {
             await publishing.HandleAsync(context, request, body);
@@ -243,5 +257,8 @@ public sealed partial class ConnectionsApi(
     {
         [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "Management call from {RemoteAddress} refused: {Reason}")]
         public static partial void Forbidden(ILogger logger, string remoteAddress, string reason);
+
+        [LoggerMessage(EventId = 1402, Level = LogLevel.Warning, Message = "Management call on {Resource} could not reach other nodes: {Detail}")]
+        public static partial void BackplaneUnavailable(ILogger logger, string resource, string detail);
     }
 }

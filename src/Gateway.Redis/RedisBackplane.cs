@@ -1,0 +1,448 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Gateway.Backplane;
+using Gateway.Connections;
+using Gateway.Topics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Gateway.Redis;
+
+/// <summary>
+/// N nodes sharing one Redis. Each node subscribes to one channel of its own (<c>{prefix}:node:{nodeId}</c>) for
+/// operations directed at its connections and the answers to its own requests, and to one shared channel
+/// (<c>{prefix}:all</c>) for broadcasts, user sends and topic publishes, which every node matches locally. A node
+/// renews a heartbeat key (<c>{prefix}:node:{nodeId}:alive</c>) with a TTL. A directed operation that no node
+/// receives (Redis reports no subscriber) answers "gone" at once; one whose node does not answer in time answers
+/// "gone" when that node's heartbeat has lapsed and "unavailable" otherwise. With Redis down, local traffic goes on
+/// and cross-node operations fail fast.
+/// </summary>
+public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncDisposable
+{
+    private readonly RedisOptions _options;
+    private readonly GatewayNode _node;
+    private readonly ConnectionRegistry _registry;
+    private readonly TopicHub _topics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly RedisChannel _self;
+    private readonly RedisChannel _all;
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<BackplaneMessage>> _pending = new();
+    private ConnectionMultiplexer? _redis;
+    private ITimer? _heartbeat;
+    private long _nextCorrelation;
+    private int _subscribed;
+
+    /// <summary>Creates the backplane; it connects when the host starts.</summary>
+    public RedisBackplane(IOptions<RedisOptions> options, GatewayNode node, ConnectionRegistry registry, TopicHub topics, TimeProvider time, ILogger<RedisBackplane> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(node);
+        _options = options.Value;
+        _node = node;
+        _registry = registry;
+        _topics = topics;
+        _time = time;
+        _logger = logger;
+        _self = NodeChannel(node.Id);
+        _all = RedisChannel.Literal($"{_options.ChannelPrefix}:all");
+    }
+
+    /// <summary>True while Redis is connected and this node's channels are subscribed.</summary>
+    public bool IsConnected => _redis is { IsConnected: true } && Volatile.Read(ref _subscribed) == 1;
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var configuration = ConfigurationOptions.Parse(_options.Configuration!);
+        configuration.AbortOnConnectFail = false; // a node starts, and serves its own clients, with Redis down
+        configuration.ClientName = "gateway-" + _node.Id;
+        _redis = await ConnectionMultiplexer.ConnectAsync(configuration);
+        _redis.ConnectionFailed += (_, e) =>
+        {
+            Volatile.Write(ref _subscribed, 0);
+            Log.RedisLost(_logger, e.FailureType.ToString());
+        };
+        _redis.ConnectionRestored += (_, _) =>
+        {
+            Log.RedisRestored(_logger);
+            _ = AnnounceAsync();
+        };
+        await AnnounceAsync();
+        _heartbeat = _time.CreateTimer(static state => _ = ((RedisBackplane)state!).AnnounceAsync(), this, _options.HeartbeatInterval, _options.HeartbeatInterval);
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _heartbeat?.Dispose();
+        if (_redis is { IsConnected: true } redis)
+        {
+            try
+            {
+                await redis.GetDatabase().KeyDeleteAsync(HeartbeatKey(_node.Id));
+            }
+            catch (RedisException)
+            {
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _heartbeat?.Dispose();
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var answer = await RequestAsync(connectionId, BackplaneOperation.Send, "", (byte)message.Kind, message.Payload.ToArray(), cancellationToken);
+            return answer is null ? SendResult.Gone : (SendResult)answer.Kind;
+        }
+        catch (BackplaneUnavailableException)
+        {
+            return SendResult.Unavailable;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> DisconnectAsync(string connectionId, CancellationToken cancellationToken) =>
+        await RequestAsync(connectionId, BackplaneOperation.Disconnect, "", 0, [], cancellationToken) is { Kind: 1 };
+
+    /// <inheritdoc />
+    public async ValueTask<ConnectionSnapshot?> GetConnectionAsync(string connectionId, CancellationToken cancellationToken) =>
+        await RequestAsync(connectionId, BackplaneOperation.Get, "", 0, [], cancellationToken) is { Kind: 1 } answer ? ReadSnapshot(answer.Payload) : null;
+
+    /// <inheritdoc />
+    public async ValueTask<bool> SetAttributesAsync(string connectionId, IReadOnlyDictionary<string, string?> changes, CancellationToken cancellationToken) =>
+        await RequestAsync(connectionId, BackplaneOperation.SetAttributes, "", 0, WriteChanges(changes), cancellationToken) is { Kind: 1 };
+
+    /// <inheritdoc />
+    public ValueTask BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken) =>
+        FanOutAsync(new BackplaneMessage(BackplaneOperation.Broadcast, 0, _node.Id, "", "", (byte)message.Kind, message.Payload.ToArray()));
+
+    /// <inheritdoc />
+    public ValueTask SendToUserAsync(string userId, OutboundMessage message, CancellationToken cancellationToken) =>
+        FanOutAsync(new BackplaneMessage(BackplaneOperation.User, 0, _node.Id, userId, "", (byte)message.Kind, message.Payload.ToArray()));
+
+    /// <inheritdoc />
+    public ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        FanOutAsync(new BackplaneMessage(BackplaneOperation.Publish, 0, _node.Id, topic, type, 0, data.ToArray()));
+
+    private RedisChannel NodeChannel(string nodeId) => RedisChannel.Literal($"{_options.ChannelPrefix}:node:{nodeId}");
+
+    private RedisKey HeartbeatKey(string nodeId) => $"{_options.ChannelPrefix}:node:{nodeId}:alive";
+
+    private ISubscriber Subscriber => _redis?.GetSubscriber() ?? throw new BackplaneUnavailableException("The backplane has not started.");
+
+    /// <summary>Renews the heartbeat, and subscribes this node's channels when they are not (at start, after an outage).</summary>
+    private async Task AnnounceAsync()
+    {
+        if (_redis is not { IsConnected: true } redis)
+        {
+            return;
+        }
+
+        try
+        {
+            if (Volatile.Read(ref _subscribed) == 0)
+            {
+                var subscriber = redis.GetSubscriber();
+                await subscriber.UnsubscribeAsync(_self);
+                await subscriber.UnsubscribeAsync(_all);
+
+                // Message queues deliver in order, one at a time: pushes to one connection keep their order.
+                (await subscriber.SubscribeAsync(_self)).OnMessage(m => OnMessage(m.Message));
+                (await subscriber.SubscribeAsync(_all)).OnMessage(m => OnMessage(m.Message));
+                Volatile.Write(ref _subscribed, 1);
+                Log.Announced(_logger, _node.Id);
+            }
+
+            await redis.GetDatabase().StringSetAsync(HeartbeatKey(_node.Id), _node.Id, _options.NodeTtl);
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        {
+            Volatile.Write(ref _subscribed, 0);
+            Log.AnnounceFailed(_logger, ex.GetType().Name);
+        }
+    }
+
+    private async ValueTask<BackplaneMessage?> RequestAsync(string connectionId, BackplaneOperation operation, string text, byte kind, byte[] payload, CancellationToken cancellationToken)
+    {
+        var nodeId = connectionId[..ConnectionId.NodeIdLength];
+        var correlation = Interlocked.Increment(ref _nextCorrelation);
+        var reply = new TaskCompletionSource<BackplaneMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[correlation] = reply;
+        try
+        {
+            long receivers;
+            try
+            {
+                receivers = await Subscriber.PublishAsync(NodeChannel(nodeId), new BackplaneMessage(operation, correlation, _node.Id, connectionId, text, kind, payload).ToBytes());
+            }
+            catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+            {
+                throw new BackplaneUnavailableException("Redis cannot be reached: " + ex.GetType().Name, ex);
+            }
+
+            if (receivers == 0)
+            {
+                // No node listens on that channel: the node is gone, and so is the connection.
+                return null;
+            }
+
+            using var timeout = new CancellationTokenSource(_options.RequestTimeout, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+            try
+            {
+                return await reply.Task.WaitAsync(linked.Token);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                return await NodeAliveAsync(nodeId)
+                    ? throw new BackplaneUnavailableException($"Node {nodeId} did not answer within {_options.RequestTimeout}.")
+                    : null;
+            }
+        }
+        finally
+        {
+            _pending.TryRemove(correlation, out _);
+        }
+    }
+
+    private async Task<bool> NodeAliveAsync(string nodeId)
+    {
+        try
+        {
+            return _redis is not null && await _redis.GetDatabase().KeyExistsAsync(HeartbeatKey(nodeId));
+        }
+        catch (RedisException)
+        {
+            return true;
+        }
+    }
+
+    private async ValueTask FanOutAsync(BackplaneMessage message)
+    {
+        try
+        {
+            await Subscriber.PublishAsync(_all, message.ToBytes());
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        {
+            throw new BackplaneUnavailableException("Redis cannot be reached: " + ex.GetType().Name, ex);
+        }
+    }
+
+    private void OnMessage(RedisValue value)
+    {
+        if (BackplaneMessage.FromBytes((byte[])value!) is not { } message || message.Origin == _node.Id && message.Operation != BackplaneOperation.Reply)
+        {
+            return;
+        }
+
+        try
+        {
+            switch (message.Operation)
+            {
+                case BackplaneOperation.Reply:
+                    if (_pending.TryRemove(message.Correlation, out var waiting))
+                    {
+                        waiting.TrySetResult(message);
+                    }
+
+                    break;
+                case BackplaneOperation.Broadcast:
+                    var broadcast = new OutboundMessage(message.Payload, (OutboundKind)message.Kind);
+                    foreach (var connection in _registry.All())
+                    {
+                        if (!connection.AwaitingCredentials)
+                        {
+                            connection.TrySend(broadcast);
+                        }
+                    }
+
+                    break;
+                case BackplaneOperation.User:
+                    var toUser = new OutboundMessage(message.Payload, (OutboundKind)message.Kind);
+                    foreach (var connection in _registry.OfUser(message.Target))
+                    {
+                        connection.TrySend(toUser);
+                    }
+
+                    break;
+                case BackplaneOperation.Publish:
+                    if (TopicData.IsValid(message.Payload) && TopicName.IsValidName(message.Target, int.MaxValue))
+                    {
+                        _topics.PublishLocal(message.Target, message.Text, message.Payload);
+                    }
+
+                    break;
+                default:
+                    Answer(message);
+                    break;
+            }
+        }
+        catch (Exception ex)
+        {
+            // A message handler that threw would stop this node's queue; one bad message must not.
+            Log.MessageFailed(_logger, ex, message.Operation.ToString());
+        }
+    }
+
+    /// <summary>Carries out an operation on a connection of this node and answers the node that asked.</summary>
+    private void Answer(BackplaneMessage request)
+    {
+        var found = _registry.TryGet(request.Target, out var connection);
+        byte kind = 0;
+        byte[] payload = [];
+        switch (request.Operation)
+        {
+            case BackplaneOperation.Send:
+                kind = (byte)(found ? connection!.TrySend(new OutboundMessage(request.Payload, (OutboundKind)request.Kind)) : SendResult.Gone);
+                break;
+            case BackplaneOperation.Disconnect:
+                kind = (byte)(found && connection!.Close(CloseCodes.Normal, "Deleted") ? 1 : 0);
+                break;
+            case BackplaneOperation.Get when found && connection!.IsOpen:
+                kind = 1;
+                payload = WriteSnapshot(connection);
+                break;
+            case BackplaneOperation.SetAttributes when found && connection!.IsOpen:
+                foreach (var (key, value) in ReadChanges(request.Payload))
+                {
+                    if (value is null)
+                    {
+                        connection.Attributes.Remove(key);
+                    }
+                    else
+                    {
+                        connection.Attributes[key] = value;
+                    }
+                }
+
+                kind = 1;
+                break;
+        }
+
+        var reply = new BackplaneMessage(BackplaneOperation.Reply, request.Correlation, _node.Id, "", "", kind, payload).ToBytes();
+        _ = ReplyAsync(request.Origin, reply);
+    }
+
+    private async Task ReplyAsync(string nodeId, byte[] reply)
+    {
+        try
+        {
+            await Subscriber.PublishAsync(NodeChannel(nodeId), reply);
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException or BackplaneUnavailableException)
+        {
+            Log.ReplyFailed(_logger, nodeId, ex.GetType().Name);
+        }
+    }
+
+    private static byte[] WriteSnapshot(GatewayConnection connection)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(connection.Id);
+            writer.Write(connection.ConnectedAt.UtcTicks);
+            writer.Write(connection.LastActiveAt.UtcTicks);
+            writer.Write(connection.SourceIp);
+            writer.Write(connection.UserAgent is not null);
+            writer.Write(connection.UserAgent ?? "");
+            var attributes = connection.AttributesSnapshot();
+            writer.Write(attributes.Count);
+            foreach (var (key, value) in attributes)
+            {
+                writer.Write(key);
+                writer.Write(value);
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static ConnectionSnapshot ReadSnapshot(byte[] bytes)
+    {
+        using var reader = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
+        var id = reader.ReadString();
+        var connectedAt = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
+        var lastActiveAt = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
+        var sourceIp = reader.ReadString();
+        var hasUserAgent = reader.ReadBoolean();
+        var userAgent = reader.ReadString();
+        var count = reader.ReadInt32();
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < count; i++)
+        {
+            attributes[reader.ReadString()] = reader.ReadString();
+        }
+
+        return new ConnectionSnapshot(id, connectedAt, lastActiveAt, sourceIp, hasUserAgent ? userAgent : null, attributes);
+    }
+
+    private static byte[] WriteChanges(IReadOnlyDictionary<string, string?> changes)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(changes.Count);
+            foreach (var (key, value) in changes)
+            {
+                writer.Write(key);
+                writer.Write(value is not null);
+                writer.Write(value ?? "");
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static List<KeyValuePair<string, string?>> ReadChanges(byte[] bytes)
+    {
+        using var reader = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
+        var count = reader.ReadInt32();
+        var changes = new List<KeyValuePair<string, string?>>(Math.Min(count, 1024));
+        for (var i = 0; i < count; i++)
+        {
+            var key = reader.ReadString();
+            var has = reader.ReadBoolean();
+            var value = reader.ReadString();
+            changes.Add(new(key, has ? value : null));
+        }
+
+        return changes;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Node {NodeId} announced on Redis (channels subscribed, heartbeat set)")]
+        public static partial void Announced(ILogger logger, string nodeId);
+
+        [LoggerMessage(EventId = 1602, Level = LogLevel.Warning, Message = "Redis connection lost ({FailureType}); local connections go on, cross-node operations answer 503")]
+        public static partial void RedisLost(ILogger logger, string failureType);
+
+        [LoggerMessage(EventId = 1603, Level = LogLevel.Information, Message = "Redis connection restored; re-announcing this node")]
+        public static partial void RedisRestored(ILogger logger);
+
+        [LoggerMessage(EventId = 1604, Level = LogLevel.Warning, Message = "Announcing this node on Redis failed ({Kind}); retrying on the next heartbeat")]
+        public static partial void AnnounceFailed(ILogger logger, string kind);
+
+        [LoggerMessage(EventId = 1605, Level = LogLevel.Warning, Message = "Answering node {NodeId} failed ({Kind})")]
+        public static partial void ReplyFailed(ILogger logger, string nodeId, string kind);
+
+        [LoggerMessage(EventId = 1606, Level = LogLevel.Error, Message = "A backplane message ({Operation}) could not be handled")]
+        public static partial void MessageFailed(ILogger logger, Exception exception, string operation);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Gateway.Redis;
+using Gateway.Tests.Infrastructure;
+using Gateway.Tests.Topics;
+
+namespace Gateway.Tests.ScaleOut;
+
+/// <summary>Two gateway nodes sharing a real redis-server on loopback: every management call works from either node.</summary>
+[Collection(SerialProcesses.Name)]
+public sealed class RedisBackplaneTests
+{
+    private static Task<GatewayHost> NodeAsync(RedisServer redis, params (string Key, string? Value)[] extra)
+    {
+        var settings = new Dictionary<string, string?> { ["Gateway:Redis:Configuration"] = redis.Configuration };
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        return StartReadyAsync(settings);
+    }
+
+    private static async Task<GatewayHost> StartReadyAsync(Dictionary<string, string?> settings)
+    {
+        var host = await GatewayHost.StartAsync(settings);
+        await Wait.UntilAsync(() => host.Services.GetRequiredService<RedisBackplane>().IsConnected, "the node announced itself on Redis");
+        return host;
+    }
+
+    private static HttpClient Management(GatewayHost host) => new() { BaseAddress = new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}") };
+
+    [Fact]
+    public async Task Push_describe_set_attributes_and_delete_work_from_any_node()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var a = await NodeAsync(redis);
+        await using var b = await NodeAsync(redis);
+        await using var client = await a.ConnectAsync();
+        using var viaB = Management(b);
+
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await viaB.PostAsync(new Uri($"/@connections/{client.Id}", UriKind.Relative), new StringContent($"push {i}"))).StatusCode);
+        }
+
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal($"push {i}", await client.ReceiveTextAsync()); // in order
+        }
+
+        var patch = new HttpRequestMessage(HttpMethod.Patch, new Uri($"/@connections/{client.Id}", UriKind.Relative)) { Content = new StringContent("""{"room":"lobby"}""", Encoding.UTF8, "application/json") };
+        Assert.Equal(HttpStatusCode.NoContent, (await viaB.SendAsync(patch)).StatusCode);
+        var info = JsonDocument.Parse(await viaB.GetStringAsync(new Uri($"/@connections/{client.Id}", UriKind.Relative))).RootElement;
+        Assert.Equal("127.0.0.1", info.GetProperty("identity").GetProperty("sourceIp").GetString());
+        Assert.Equal("lobby", info.GetProperty("attributes").GetProperty("room").GetString());
+
+        Assert.Equal(HttpStatusCode.NoContent, (await viaB.DeleteAsync(new Uri($"/@connections/{client.Id}", UriKind.Relative))).StatusCode);
+        Assert.Equal(1000, (await client.Closed.WithTimeout()).CloseStatus);
+        await Wait.UntilAsync(() => a.Registry.Count == 0, "the deleted connection left node A");
+        Assert.Equal(HttpStatusCode.Gone, (await viaB.PostAsync(new Uri($"/@connections/{client.Id}", UriKind.Relative), new StringContent("x"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Topics_users_and_broadcasts_reach_every_node_once()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var jwt = ("Gateway:Auth:Jwt:SigningKeys:0", (string?)TestTokens.Secret);
+        var optional = ("Gateway:Auth:Jwt:Required", (string?)"false");
+        var open = ("Gateway:Topics:Authorization:AllowAll", (string?)"true");
+        await using var a = await NodeAsync(redis, jwt, optional, open);
+        await using var b = await NodeAsync(redis, jwt, optional, open);
+        var now = a.Time.GetUtcNow();
+        await using var onA = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await using var onB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await using var bobOnB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "bob")}");
+        foreach (var client in new[] { onA, onB })
+        {
+            foreach (var channel in new[] { "events.org_1.>", "events.*.x" })
+            {
+                await client.SendTextAsync($$"""{"action":"subscribe","channel":"{{channel}}"}""");
+                Assert.Equal("subscribed", (await TopicTests.NextJsonAsync(client)).GetProperty("type").GetString());
+            }
+        }
+
+        var (status, answer) = await TopicTests.PostAsync(a, "/@topics/events.org_1.x", """{"type":"t","data":1}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(1, answer.GetProperty("delivered").GetInt32()); // this node's
+        foreach (var client in new[] { onA, onB })
+        {
+            Assert.Equal("""{"type":"t","channel":"events.org_1.x","data":1}""", await client.ReceiveTextAsync());
+        }
+
+        await TopicTests.PostAsync(b, "/@users/alice", "for alice", "text/plain");
+        Assert.Equal("for alice", await onA.ReceiveTextAsync());
+        Assert.Equal("for alice", await onB.ReceiveTextAsync());
+
+        await TopicTests.PostAsync(b, "/@broadcast", "everyone", "text/plain");
+        foreach (var client in new[] { onA, onB, bobOnB })
+        {
+            Assert.Equal("everyone", await client.ReceiveTextAsync());
+        }
+
+        // Nothing arrived twice: the next frame of each is a fresh ping answer.
+        foreach (var client in new[] { onA, onB, bobOnB })
+        {
+            await client.SendTextAsync("""{"action":"ping"}""");
+            Assert.Equal("""{"type":"pong"}""", await client.ReceiveTextAsync());
+        }
+    }
+
+    [Fact]
+    public async Task A_connection_on_a_node_that_is_gone_answers_410()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var b = await NodeAsync(redis);
+        string id;
+        var a = await NodeAsync(redis);
+        await using (var client = await a.ConnectAsync())
+        {
+            id = client.Id;
+        }
+
+        await a.DisposeAsync();
+        using var viaB = Management(b);
+        Assert.Equal(HttpStatusCode.Gone, (await viaB.PostAsync(new Uri($"/@connections/{id}", UriKind.Relative), new StringContent("x"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Gone, (await viaB.GetAsync(new Uri($"/@connections/{id}", UriKind.Relative))).StatusCode);
+        Assert.Equal("0", (await redis.CommandAsync("EXISTS", $"gw:node:{id[..8]}:alive")).Trim().TrimStart(':'));
+    }
+
+    [Fact]
+    public async Task With_Redis_down_local_traffic_goes_on_cross_node_calls_answer_503_and_the_node_reconnects_by_itself()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var a = await NodeAsync(redis);
+        await using var b = await NodeAsync(redis);
+        await using var onA = await a.ConnectAsync();
+        await using var onB = await b.ConnectAsync();
+        using var viaA = Management(a);
+
+        await redis.StopAsync();
+        await Wait.UntilAsync(() => !a.Services.GetRequiredService<RedisBackplane>().IsConnected, "node A noticed Redis is gone");
+
+        // Its own client: served as before.
+        Assert.Equal(HttpStatusCode.OK, (await viaA.PostAsync(new Uri($"/@connections/{onA.Id}", UriKind.Relative), new StringContent("local"))).StatusCode);
+        Assert.Equal("local", await onA.ReceiveTextAsync());
+        await onA.SendTextAsync("echo me");
+        Assert.Equal("echo me", await onA.ReceiveTextAsync());
+
+        // Another node's: fails fast with 503, and a broadcast says it reached only this node.
+        var cross = await viaA.PostAsync(new Uri($"/@connections/{onB.Id}", UriKind.Relative), new StringContent("x"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, cross.StatusCode);
+        Assert.Equal("ServiceUnavailableException", cross.Headers.GetValues("x-amzn-ErrorType").Single().Split(':')[0]);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await viaA.PostAsync(new Uri("/@broadcast", UriKind.Relative), new StringContent("all"))).StatusCode);
+        Assert.Equal("all", await onA.ReceiveTextAsync());
+
+        await redis.StartAgainAsync();
+        foreach (var node in new[] { a, b })
+        {
+            await Wait.UntilAsync(() => node.Services.GetRequiredService<RedisBackplane>().IsConnected, "the node reconnected and re-announced itself", TimeSpan.FromSeconds(30));
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await viaA.PostAsync(new Uri($"/@connections/{onB.Id}", UriKind.Relative), new StringContent("back"))).StatusCode);
+        Assert.Equal("back", await onB.ReceiveTextAsync());
+    }
+}
