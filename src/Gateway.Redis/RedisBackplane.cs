@@ -54,6 +54,9 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     public bool IsConnected => _redis is { IsConnected: true } && Volatile.Read(ref _subscribed) == 1;
 
     /// <inheritdoc />
+    public bool IsAvailable => IsConnected;
+
+    /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var configuration = ConfigurationOptions.Parse(_options.Configuration!);

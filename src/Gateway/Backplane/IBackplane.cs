@@ -8,6 +8,9 @@ namespace Gateway.Backplane;
 /// </summary>
 public interface IBackplane
 {
+    /// <summary>True while other nodes can be reached (always for the single-node backplane); readiness reports it.</summary>
+    bool IsAvailable => true;
+
     /// <summary>Sends to a connection owned by another node.</summary>
     ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken);
 

@@ -36,9 +36,12 @@ public static class GatewayEndpointRouteBuilderExtensions
         group.Map("/{**path:" + ManagementPathConstraint.Name + "}", connectionsApi.HandleAsync).WithOrder(int.MaxValue - 1);
         string[] probe = [HttpMethods.Get, HttpMethods.Head];
         group.MapMethods("/healthz", probe, () => Results.Text("Healthy"));
+        var backplane = services.GetRequiredService<Gateway.Backplane.IBackplane>();
         group.MapMethods("/readyz", probe, () => registry.IsDraining
             ? Results.Text("Draining", statusCode: StatusCodes.Status503ServiceUnavailable)
-            : Results.Text("Ready"));
+            : !backplane.IsAvailable
+                ? Results.Text("Backplane unavailable", statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Text("Ready"));
         return group;
     }
 }

@@ -130,6 +130,25 @@ public sealed class RedisBackplaneTests
     }
 
     [Fact]
+    public async Task A_node_killed_with_SIGKILL_turns_its_connections_into_410_at_once()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var b = await NodeAsync(redis);
+        await using var killed = ServerProcess.Start(new Dictionary<string, string> { ["Gateway__Redis__Configuration"] = redis.Configuration });
+        var (clientUri, _) = await killed.WaitForListenersAsync();
+        await using var client = await TestClient.ConnectAsync(clientUri);
+        using var viaB = Management(b);
+        Assert.Equal(HttpStatusCode.OK, (await viaB.PostAsync(new Uri($"/@connections/{client.Id}", UriKind.Relative), new StringContent("alive"))).StatusCode);
+        Assert.Equal("alive", await client.ReceiveTextAsync());
+
+        await killed.KillAsync();
+
+        // Redis drops the dead node's subscription with its socket, so no node receives the push: 410.
+        await Wait.UntilAsync(async () => (await viaB.PostAsync(new Uri($"/@connections/{client.Id}", UriKind.Relative), new StringContent("x"))).StatusCode == HttpStatusCode.Gone,
+            "a push to the dead node's connection answers 410", TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
     public async Task With_Redis_down_local_traffic_goes_on_cross_node_calls_answer_503_and_the_node_reconnects_by_itself()
     {
         await using var redis = await RedisServer.StartAsync();
@@ -139,8 +158,10 @@ public sealed class RedisBackplaneTests
         await using var onB = await b.ConnectAsync();
         using var viaA = Management(a);
 
+        Assert.Equal(HttpStatusCode.OK, (await viaA.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
         await redis.StopAsync();
         await Wait.UntilAsync(() => !a.Services.GetRequiredService<RedisBackplane>().IsConnected, "node A noticed Redis is gone");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await viaA.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
 
         // Its own client: served as before.
         Assert.Equal(HttpStatusCode.OK, (await viaA.PostAsync(new Uri($"/@connections/{onA.Id}", UriKind.Relative), new StringContent("local"))).StatusCode);
@@ -161,6 +182,7 @@ public sealed class RedisBackplaneTests
             await Wait.UntilAsync(() => node.Services.GetRequiredService<RedisBackplane>().IsConnected, "the node reconnected and re-announced itself", TimeSpan.FromSeconds(30));
         }
 
+        Assert.Equal(HttpStatusCode.OK, (await viaA.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await viaA.PostAsync(new Uri($"/@connections/{onB.Id}", UriKind.Relative), new StringContent("back"))).StatusCode);
         Assert.Equal("back", await onB.ReceiveTextAsync());
     }
