@@ -29,6 +29,8 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     private readonly ILogger _logger;
     private readonly RedisChannel _self;
     private readonly RedisChannel _all;
+    private readonly RedisChannel _events;
+    private readonly string _eventsPrefix;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<BackplaneMessage>> _pending = new();
     private ConnectionMultiplexer? _redis;
     private ITimer? _heartbeat;
@@ -48,6 +50,8 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         _logger = logger;
         _self = NodeChannel(node.Id);
         _all = RedisChannel.Literal($"{_options.ChannelPrefix}:all");
+        _eventsPrefix = $"{_options.ChannelPrefix}:events:";
+        _events = RedisChannel.Pattern(_eventsPrefix + "*");
     }
 
     /// <summary>True while Redis is connected and this node's channels are subscribed.</summary>
@@ -162,10 +166,14 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
                 var subscriber = redis.GetSubscriber();
                 await subscriber.UnsubscribeAsync(_self);
                 await subscriber.UnsubscribeAsync(_all);
+                await subscriber.UnsubscribeAsync(_events);
 
                 // Message queues deliver in order, one at a time: pushes to one connection keep their order.
                 (await subscriber.SubscribeAsync(_self)).OnMessage(m => OnMessage(m.Message));
                 (await subscriber.SubscribeAsync(_all)).OnMessage(m => OnMessage(m.Message));
+
+                // Redis as the event bus: services PUBLISH {prefix}:events:{topic} {"type":…,"data":…} themselves.
+                (await subscriber.SubscribeAsync(_events)).OnMessage(m => OnEvent(m.Channel, m.Message));
                 Volatile.Write(ref _subscribed, 1);
                 Log.Announced(_logger, _node.Id);
             }
@@ -299,6 +307,35 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         {
             // A message handler that threw would stop this node's queue; one bad message must not.
             Log.MessageFailed(_logger, ex, message.Operation.ToString());
+        }
+    }
+
+    /// <summary>An event a service published straight into Redis; every node delivers it to its own subscribers.</summary>
+    private void OnEvent(RedisChannel channel, RedisValue value)
+    {
+        var topic = channel.ToString()[_eventsPrefix.Length..];
+        try
+        {
+            if (!TopicName.IsValidName(topic, int.MaxValue) || value.IsNullOrEmpty)
+            {
+                Log.EventRefused(_logger, topic, "not a concrete topic name");
+                return;
+            }
+
+            using var document = System.Text.Json.JsonDocument.Parse((byte[])value!);
+            var root = document.RootElement;
+            if (root.ValueKind != System.Text.Json.JsonValueKind.Object || !root.TryGetProperty("type", out var type) || type.ValueKind != System.Text.Json.JsonValueKind.String)
+            {
+                Log.EventRefused(_logger, topic, "the message must be {\"type\": \"…\", \"data\": …}");
+                return;
+            }
+
+            var data = root.TryGetProperty("data", out var d) ? Encoding.UTF8.GetBytes(d.GetRawText()) : "null"u8.ToArray();
+            _topics.PublishLocal(topic, type.GetString()!, data);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or ArgumentException)
+        {
+            Log.EventRefused(_logger, topic, "the message is not valid JSON");
         }
     }
 
@@ -444,6 +481,9 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
 
         [LoggerMessage(EventId = 1605, Level = LogLevel.Warning, Message = "Answering node {NodeId} failed ({Kind})")]
         public static partial void ReplyFailed(ILogger logger, string nodeId, string kind);
+
+        [LoggerMessage(EventId = 1607, Level = LogLevel.Warning, Message = "An event published to Redis for topic {Topic} was dropped: {Reason}")]
+        public static partial void EventRefused(ILogger logger, string topic, string reason);
 
         [LoggerMessage(EventId = 1606, Level = LogLevel.Error, Message = "A backplane message ({Operation}) could not be handled")]
         public static partial void MessageFailed(ILogger logger, Exception exception, string operation);

@@ -111,6 +111,35 @@ public sealed class RedisBackplaneTests
     }
 
     [Fact]
+    public async Task A_service_publishing_straight_into_Redis_reaches_the_subscribers_of_every_node()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var a = await NodeAsync(redis);
+        await using var b = await NodeAsync(redis);
+        await using var onA = await a.ConnectAsync();
+        await using var onB = await b.ConnectAsync();
+        foreach (var client in new[] { onA, onB })
+        {
+            await client.SendTextAsync("""{"action":"subscribe","channel":"conversation:conv-1"}""");
+            await client.ReceiveTextAsync();
+        }
+
+        // What `redis-cli PUBLISH gw:events:conversation:conv-1 '{"type":…,"data":…}'` sends.
+        Assert.Equal(":2", (await redis.CommandAsync("PUBLISH", "gw:events:conversation:conv-1", """{"type":"message_posted","data":{"text":"hi"}}""")).Trim());
+        foreach (var client in new[] { onA, onB })
+        {
+            Assert.Equal("""{"type":"message_posted","channel":"conversation:conv-1","data":{"text":"hi"}}""", await client.ReceiveTextAsync());
+        }
+
+        // Malformed events are dropped (and logged); the subscribers carry on.
+        await redis.CommandAsync("PUBLISH", "gw:events:conversation:conv-1", "not json");
+        await redis.CommandAsync("PUBLISH", "gw:events:conversation:conv-1", """{"data":1}""");
+        await redis.CommandAsync("PUBLISH", "gw:events:a.*", """{"type":"x"}""");
+        await redis.CommandAsync("PUBLISH", "gw:events:conversation:conv-1", """{"type":"second"}""");
+        Assert.Equal("""{"type":"second","channel":"conversation:conv-1","data":null}""", await onA.ReceiveTextAsync());
+    }
+
+    [Fact]
     public async Task A_connection_on_a_node_that_is_gone_answers_410()
     {
         await using var redis = await RedisServer.StartAsync();
