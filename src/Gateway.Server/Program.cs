@@ -1,5 +1,11 @@
 using Gateway.Server;
 
+// `Gateway.Server healthcheck <url>`: the container's health check, without curl in the image.
+if (args is ["healthcheck", var probeUrl])
+{
+    return await HealthCheck.RunAsync(new Uri(probeUrl));
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddSettingsFile();
 builder.Configuration.AddDefaultRoutes();
@@ -19,7 +25,8 @@ if (!string.IsNullOrWhiteSpace(builder.Configuration["Gateway:Redis:Configuratio
 var app = builder.Build();
 app.MapWebSocketGateway();
 app.LogListenerAddresses();
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>The gateway executable (public for functional tests).</summary>
 public partial class Program;
