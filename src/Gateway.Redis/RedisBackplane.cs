@@ -30,6 +30,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     private readonly RedisChannel _self;
     private readonly RedisChannel _all;
     private readonly RedisChannel _events;
+    private readonly RedisChannel _history;
     private readonly string _eventsPrefix;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<BackplaneMessage>> _pending = new();
     private ConnectionMultiplexer? _redis;
@@ -52,6 +53,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         _all = RedisChannel.Literal($"{_options.ChannelPrefix}:all");
         _eventsPrefix = $"{_options.ChannelPrefix}:events:";
         _events = RedisChannel.Pattern(_eventsPrefix + "*");
+        _history = RedisChannel.Literal($"{_options.ChannelPrefix}:history");
     }
 
     /// <summary>True while Redis is connected and this node's channels are subscribed.</summary>
@@ -145,6 +147,117 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     public ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         FanOutAsync(new BackplaneMessage(BackplaneOperation.Publish, 0, _node.Id, topic, type, 0, data.ToArray()));
 
+    /// <inheritdoc />
+    public bool SharesHistory => true;
+
+    // Numbers the event, keeps it in the topic's stream, and hands it to every node: all in one step, so that every
+    // node receives a topic's events in offset order. A topic's keys share its hash tag (one cluster slot).
+    private static readonly LuaScript PublishScript = LuaScript.Prepare("""
+        local epoch = redis.call('GET', @epochKey)
+        if not epoch then
+          epoch = @newEpoch
+          redis.call('SET', @epochKey, epoch)
+          redis.call('DEL', @offsetKey, @streamKey)
+        end
+        local offset = redis.call('INCR', @offsetKey)
+        local now = redis.call('TIME')
+        local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+        local frame = @prefix .. ',"offset":' .. offset .. '}'
+        redis.call('XADD', @streamKey, 'MAXLEN', @size, offset .. '-1', 'f', frame, 't', ms)
+        redis.call('PEXPIRE', @epochKey, @ttl)
+        redis.call('PEXPIRE', @offsetKey, @ttl)
+        redis.call('PEXPIRE', @streamKey, @ttl)
+        redis.call('PUBLISH', @channel, epoch .. '\n' .. offset .. '\n' .. ms .. '\n' .. @topic .. '\n' .. frame)
+        return offset
+        """);
+
+    private static readonly LuaScript ReadScript = LuaScript.Prepare("""
+        local epoch = redis.call('GET', @epochKey)
+        if not epoch then
+          epoch = @newEpoch
+          redis.call('SET', @epochKey, epoch, 'PX', @ttl)
+          redis.call('DEL', @offsetKey, @streamKey)
+        end
+        local offset = redis.call('GET', @offsetKey) or '0'
+        return {epoch, offset, redis.call('XRANGE', @streamKey, '-', '+')}
+        """);
+
+    /// <inheritdoc />
+    public async ValueTask PublishWithHistoryAsync(string topic, ReadOnlyMemory<byte> framePrefix, int size, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = _redis?.GetDatabase() ?? throw new BackplaneUnavailableException("The backplane has not started.");
+            await db.ScriptEvaluateAsync(PublishScript, new
+            {
+                epochKey = HistoryKey(topic, "epoch"),
+                offsetKey = HistoryKey(topic, "offset"),
+                streamKey = HistoryKey(topic, "events"),
+                newEpoch = NewEpoch(),
+                prefix = (RedisValue)framePrefix.ToArray(),
+                size,
+                ttl = (long)ttl.TotalMilliseconds,
+                channel = (RedisValue)_history.ToString(),
+                topic,
+            });
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        {
+            throw new BackplaneUnavailableException("Redis cannot be reached: " + ex.GetType().Name, ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SharedTopicHistory?> ReadHistoryAsync(string topic, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = _redis?.GetDatabase() ?? throw new BackplaneUnavailableException("The backplane has not started.");
+            var result = (RedisResult[])(await db.ScriptEvaluateAsync(ReadScript, new
+            {
+                epochKey = HistoryKey(topic, "epoch"),
+                offsetKey = HistoryKey(topic, "offset"),
+                streamKey = HistoryKey(topic, "events"),
+                newEpoch = NewEpoch(),
+                ttl = (long)ttl.TotalMilliseconds,
+            }))!;
+            var events = new List<(long, DateTimeOffset, byte[])>();
+            foreach (var entry in (RedisResult[])result[2]!)
+            {
+                var parts = (RedisResult[])entry!;
+                var id = (string)parts[0]!;
+                var fields = (RedisResult[])parts[1]!;
+                byte[] frame = [];
+                long ms = 0;
+                for (var i = 0; i + 1 < fields.Length; i += 2)
+                {
+                    switch ((string?)fields[i])
+                    {
+                        case "f":
+                            frame = (byte[])fields[i + 1]!;
+                            break;
+                        case "t":
+                            ms = (long)fields[i + 1];
+                            break;
+                    }
+                }
+
+                events.Add((long.Parse(id.Split('-')[0], System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.FromUnixTimeMilliseconds(ms), frame));
+            }
+
+            return new SharedTopicHistory((string)result[0]!, long.Parse((string)result[1]!, System.Globalization.CultureInfo.InvariantCulture), events);
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        {
+            throw new BackplaneUnavailableException("Redis cannot be reached: " + ex.GetType().Name, ex);
+        }
+    }
+
+    // The topic is the hash tag: a topic's three keys live in one cluster slot, as a script needs.
+    private RedisKey HistoryKey(string topic, string part) => $"{_options.ChannelPrefix}:history:{{{topic}}}:{part}";
+
+    private static string NewEpoch() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
+
     private RedisChannel NodeChannel(string nodeId) => RedisChannel.Literal($"{_options.ChannelPrefix}:node:{nodeId}");
 
     private RedisKey HeartbeatKey(string nodeId) => $"{_options.ChannelPrefix}:node:{nodeId}:alive";
@@ -167,6 +280,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
                 await subscriber.UnsubscribeAsync(_self);
                 await subscriber.UnsubscribeAsync(_all);
                 await subscriber.UnsubscribeAsync(_events);
+                await subscriber.UnsubscribeAsync(_history);
 
                 // Message queues deliver in order, one at a time: pushes to one connection keep their order.
                 (await subscriber.SubscribeAsync(_self)).OnMessage(m => OnMessage(m.Message));
@@ -174,6 +288,9 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
 
                 // Redis as the event bus: services PUBLISH {prefix}:events:{topic} {"type":…,"data":…} themselves.
                 (await subscriber.SubscribeAsync(_events)).OnMessage(m => OnEvent(m.Channel, m.Message));
+
+                // Events of topics with history, numbered by Redis, in offset order.
+                (await subscriber.SubscribeAsync(_history)).OnMessage(m => OnHistoryEvent(m.Message));
                 Volatile.Write(ref _subscribed, 1);
                 Log.Announced(_logger, _node.Id);
             }
@@ -331,11 +448,44 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
             }
 
             var data = root.TryGetProperty("data", out var d) ? Encoding.UTF8.GetBytes(d.GetRawText()) : "null"u8.ToArray();
-            _topics.PublishLocal(topic, type.GetString()!, data);
+
+            // Every node gets the event and delivers it to its own subscribers, live: numbering it for history would
+            // need one node to do it for all, which a service publishing directly does not ask of any.
+            _topics.DeliverLive(topic, type.GetString()!, data);
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or ArgumentException)
         {
             Log.EventRefused(_logger, topic, "the message is not valid JSON");
+        }
+    }
+
+    /// <summary>An event of a shared history: <c>epoch \n offset \n unix-ms \n topic \n frame</c>, as the publish script sends it.</summary>
+    private void OnHistoryEvent(RedisValue value)
+    {
+        try
+        {
+            var bytes = (byte[])value!;
+            var fields = new string[4];
+            var at = 0;
+            for (var i = 0; i < 4; i++)
+            {
+                var end = Array.IndexOf(bytes, (byte)'\n', at);
+                if (end < 0)
+                {
+                    return;
+                }
+
+                fields[i] = Encoding.UTF8.GetString(bytes, at, end - at);
+                at = end + 1;
+            }
+
+            var offset = long.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
+            var when = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture));
+            _topics.ApplyShared(fields[3], fields[0], offset, when, bytes[at..]);
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException or ArgumentException)
+        {
+            Log.MessageFailed(_logger, ex, "history event");
         }
     }
 

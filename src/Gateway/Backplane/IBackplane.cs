@@ -29,6 +29,21 @@ public interface IBackplane
     /// <summary>Sends to every connection of <paramref name="userId"/> on every other node.</summary>
     ValueTask SendToUserAsync(string userId, OutboundMessage message, CancellationToken cancellationToken);
 
+    /// <summary>True when topic history is kept by the backplane for every node (offsets assigned in one place).</summary>
+    bool SharesHistory => false;
+
+    /// <summary>
+    /// Publishes an event of a topic with history: the backplane assigns its offset (in the topic's shared epoch),
+    /// appends <c>,"offset":n}</c> to <paramref name="framePrefix"/>, keeps it, and hands it to every node, this one
+    /// included, in offset order.
+    /// </summary>
+    ValueTask PublishWithHistoryAsync(string topic, ReadOnlyMemory<byte> framePrefix, int size, TimeSpan ttl, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this backplane keeps no shared history");
+
+    /// <summary>Reads a topic's shared history (making its epoch if it has none yet).</summary>
+    ValueTask<SharedTopicHistory?> ReadHistoryAsync(string topic, TimeSpan ttl, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<SharedTopicHistory?>(null);
+
     /// <summary>Publishes a topic event (<paramref name="data"/> is one JSON value) to the subscribers of every other node.</summary>
     ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
 }

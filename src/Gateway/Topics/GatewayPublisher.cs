@@ -20,9 +20,17 @@ public sealed class GatewayPublisher(TopicHub topics, ConnectionRegistry registr
             throw new ArgumentException("data must be one JSON value in UTF-8", nameof(data));
         }
 
-        var delivered = topics.PublishLocal(topic, type, data.Span);
+        if (backplane.SharesHistory && topics.HistoryRule(topic) is { } rule)
+        {
+            // The backplane numbers the event and hands it to every node, this one included, in offset order.
+            var delivered = topics.CountSubscribers(topic);
+            await backplane.PublishWithHistoryAsync(topic, TopicHub.FramePrefix(topic, type, data.Span), rule.Size, rule.Ttl, cancellationToken);
+            return delivered;
+        }
+
+        var local = topics.PublishLocal(topic, type, data.Span);
         await backplane.PublishAsync(topic, type, data, cancellationToken);
-        return delivered;
+        return local;
     }
 
     /// <inheritdoc />

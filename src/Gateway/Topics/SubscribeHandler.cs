@@ -11,7 +11,7 @@ namespace Gateway.Topics;
 /// or an error frame: <c>invalid_request</c> (no or malformed channel), <c>subscription_failed</c> (too long, or too
 /// many subscriptions), <c>unauthorized</c>, <c>internal_error</c> (the subscribe authorizer failed).
 /// </summary>
-public sealed partial class SubscribeHandler(IOptions<GatewayOptions> options, TopicHub hub, TopicAuthorizer authorizer, ILogger<SubscribeHandler> logger) : IRouteHandler
+public sealed partial class SubscribeHandler(IOptions<GatewayOptions> options, TopicHub hub, TopicAuthorizer authorizer, Backplane.IBackplane backplane, ILogger<SubscribeHandler> logger) : IRouteHandler
 {
     private readonly TopicsOptions _options = options.Value.Topics;
 
@@ -48,6 +48,23 @@ public sealed partial class SubscribeHandler(IOptions<GatewayOptions> options, T
                 return Error("unauthorized", "this connection may not subscribe to " + channel, command);
             case TopicDecision.Failed:
                 return Error("internal_error", "the subscription could not be authorized", command);
+        }
+
+        if (backplane.SharesHistory && !TopicName.HasWildcard(channel) && hub.HistoryRule(channel) is { } rule && !hub.IsSharedHistoryLoaded(channel))
+        {
+            // This node's copy of a shared history is read once from the backplane, so that the epoch and offsets
+            // are everyone's and a client can recover here what it missed on another node.
+            try
+            {
+                if (await backplane.ReadHistoryAsync(channel, rule.Ttl, context.ConnectionClosed) is { } shared)
+                {
+                    hub.LoadShared(channel, shared);
+                }
+            }
+            catch (Backplane.BackplaneUnavailableException)
+            {
+                return Error("internal_error", "the topic's history cannot be read right now", command);
+            }
         }
 
         var subscribed = hub.Subscribe(connection, channel, command.Since, position => ClientFrames.Typed("subscribed", command.Id, w =>

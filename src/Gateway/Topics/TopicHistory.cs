@@ -7,7 +7,7 @@ namespace Gateway.Topics;
 /// </summary>
 internal sealed class TopicHistory(int size, long ttlTicks, string epoch, long createdTicks)
 {
-    private readonly Queue<(long Offset, long Ticks, byte[] Frame)> _events = new();
+    private readonly LinkedList<(long Offset, long Ticks, byte[] Frame)> _events = new();
 
     public Lock Gate { get; } = new();
 
@@ -25,12 +25,43 @@ internal sealed class TopicHistory(int size, long ttlTicks, string epoch, long c
     /// <summary>Takes the next offset; call under <see cref="Gate"/>, then <see cref="Append"/> the event's frame.</summary>
     public long NextOffset() => LastOffset + 1;
 
-    /// <summary>Keeps an event; call under <see cref="Gate"/>.</summary>
+    /// <summary>
+    /// True once the history is known to match the shared one (its epoch and earlier events were read from the
+    /// backplane, or it is this node's own); a replicated history starts unknown.
+    /// </summary>
+    public bool Loaded { get; set; }
+
+    /// <summary>Keeps an event; call under <see cref="Gate"/>. An offset past the next one means events in between were missed: what came before is dropped.</summary>
     public void Append(long offset, long now, byte[] frame)
     {
+        if (offset != LastOffset + 1)
+        {
+            _events.Clear();
+        }
+
         LastOffset = offset;
-        LastTicks = now;
-        _events.Enqueue((offset, now, frame));
+        LastTicks = Math.Max(LastTicks, now);
+        _events.AddLast((offset, now, frame));
+        Trim(now);
+    }
+
+    /// <summary>Adds older events (read from the backplane) in front of those kept, as far as they join up; call under <see cref="Gate"/>.</summary>
+    public void Backfill(IReadOnlyList<(long Offset, long Ticks, byte[] Frame)> older, long lastOffset, long now)
+    {
+        if (_events.Count == 0 && LastOffset < lastOffset)
+        {
+            LastOffset = lastOffset;
+        }
+
+        for (var i = older.Count - 1; i >= 0; i--)
+        {
+            var first = _events.First is { } node ? node.Value.Offset : LastOffset + 1;
+            if (older[i].Offset == first - 1)
+            {
+                _events.AddFirst(older[i]);
+            }
+        }
+
         Trim(now);
     }
 
@@ -47,7 +78,7 @@ internal sealed class TopicHistory(int size, long ttlTicks, string epoch, long c
         }
 
         // The first event kept must be the one right after the client's (or the client must have seen them all).
-        var first = _events.Count > 0 ? _events.Peek().Offset : LastOffset + 1;
+        var first = _events.First is { } head ? head.Value.Offset : LastOffset + 1;
         if (since.Offset + 1 < first)
         {
             return null;
@@ -67,9 +98,9 @@ internal sealed class TopicHistory(int size, long ttlTicks, string epoch, long c
 
     private void Trim(long now)
     {
-        while (_events.Count > size || (_events.Count > 0 && now - _events.Peek().Ticks >= ttlTicks))
+        while (_events.Count > size || (_events.First is { } head && now - head.Value.Ticks >= ttlTicks))
         {
-            _events.Dequeue();
+            _events.RemoveFirst();
         }
     }
 }

@@ -163,6 +163,134 @@ public sealed partial class TopicHub : IDisposable
         }
     }
 
+    /// <summary>The history rule of a concrete topic, or null when it keeps none.</summary>
+    public TopicHistoryOptions? HistoryRule(string topic)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        foreach (var candidate in _options.History)
+        {
+            if (TopicName.Matches(candidate.Pattern, topic))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>How many of this node's connections a publish to <paramref name="topic"/> reaches now.</summary>
+    public int CountSubscribers(string topic)
+    {
+        var matched = new HashSet<GatewayConnection>(ReferenceEqualityComparer.Instance);
+        _index.Match(topic, matched);
+        return matched.Count;
+    }
+
+    /// <summary>Delivers an event live, without offset or history (events a service published straight into the backplane).</summary>
+    public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data) => Deliver(topic, Frame(topic, type, data, null));
+
+    /// <summary>
+    /// An event of a shared history, as the backplane hands it to every node in offset order: kept in this node's copy
+    /// of the history (a new epoch replaces the copy) and delivered to this node's subscribers. Returns how many took it.
+    /// </summary>
+    public int ApplyShared(string topic, string epoch, long offset, DateTimeOffset at, byte[] frame)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        ArgumentNullException.ThrowIfNull(frame);
+        while (true)
+        {
+            var history = SharedHistoryOf(topic, epoch);
+            if (history is null)
+            {
+                return Deliver(topic, frame);
+            }
+
+            lock (history.Gate)
+            {
+                if (history.Retired)
+                {
+                    continue;
+                }
+
+                if (history.Epoch != epoch)
+                {
+                    Replace(topic, history);
+                    continue;
+                }
+
+                if (offset <= history.LastOffset)
+                {
+                    return 0;
+                }
+
+                history.Append(offset, at.UtcTicks, frame);
+                return Deliver(topic, frame);
+            }
+        }
+    }
+
+    /// <summary>Whether this node's copy of a shared history has been read from the backplane.</summary>
+    public bool IsSharedHistoryLoaded(string topic) => _histories.TryGetValue(topic, out var history) && history.Loaded;
+
+    /// <summary>Fills this node's copy of a shared history with what the backplane keeps (before a recovering subscribe).</summary>
+    public void LoadShared(string topic, Backplane.SharedTopicHistory shared)
+    {
+        ArgumentNullException.ThrowIfNull(shared);
+        while (true)
+        {
+            var history = SharedHistoryOf(topic, shared.Epoch);
+            if (history is null)
+            {
+                return;
+            }
+
+            lock (history.Gate)
+            {
+                if (history.Retired)
+                {
+                    continue;
+                }
+
+                if (history.Epoch != shared.Epoch)
+                {
+                    Replace(topic, history);
+                    continue;
+                }
+
+                history.Backfill([.. shared.Events.Select(e => (e.Offset, e.At.UtcTicks, e.Frame))], shared.LastOffset, _time.GetUtcNow().UtcTicks);
+                history.Loaded = true;
+                return;
+            }
+        }
+    }
+
+    /// <summary>The frame of an event without its closing brace, for a backplane that appends the offset it assigns.</summary>
+    public static byte[] FramePrefix(string topic, string type, ReadOnlySpan<byte> data)
+    {
+        var frame = Frame(topic, type, data, null);
+        return frame[..^1];
+    }
+
+    private TopicHistory? SharedHistoryOf(string topic, string epoch)
+    {
+        if (_histories.TryGetValue(topic, out var existing))
+        {
+            return existing;
+        }
+
+        var rule = HistoryRule(topic);
+        return rule is null
+            ? null
+            : _histories.GetOrAdd(topic, static (_, state) => new TopicHistory(state.Rule.Size, state.Rule.Ttl.Ticks, state.Epoch, state.Now), (Rule: rule, Epoch: epoch, Now: _time.GetUtcNow().UtcTicks));
+    }
+
+    /// <summary>Retires a copy whose epoch the backplane replaced (call under its gate).</summary>
+    private void Replace(string topic, TopicHistory history)
+    {
+        history.Retired = true;
+        _histories.TryRemove(new KeyValuePair<string, TopicHistory>(topic, history));
+    }
+
     /// <inheritdoc />
     public void Dispose() => _index.Dispose();
 

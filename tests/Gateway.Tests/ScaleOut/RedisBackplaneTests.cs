@@ -140,6 +140,67 @@ public sealed class RedisBackplaneTests
     }
 
     [Fact]
+    public async Task A_client_that_reconnects_to_another_node_recovers_exactly_what_it_missed()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var history = new[] { ("Gateway:Topics:History:0:Pattern", (string?)"events.>"), ("Gateway:Topics:History:0:Size", (string?)"50") };
+        await using var a = await NodeAsync(redis, history);
+        await using var b = await NodeAsync(redis, history);
+        await using var watcherOnB = await b.ConnectAsync();
+        await watcherOnB.SendTextAsync("""{"action":"subscribe","channel":"events.room"}""");
+        var epoch = (await TopicTests.NextJsonAsync(watcherOnB)).GetProperty("epoch").GetString()!;
+
+        long seen;
+        await using (var first = await a.ConnectAsync())
+        {
+            await first.SendTextAsync("""{"action":"subscribe","channel":"events.room"}""");
+            var subscribed = await TopicTests.NextJsonAsync(first);
+            Assert.Equal(epoch, subscribed.GetProperty("epoch").GetString()); // one epoch for every node
+            for (var n = 1; n <= 3; n++)
+            {
+                await TopicTests.PostAsync(n % 2 == 0 ? a : b, "/@topics/events.room", $$"""{"type":"tick","data":{{n}}}""");
+                Assert.Equal(n, (await TopicTests.NextJsonAsync(first)).GetProperty("offset").GetInt64());
+            }
+
+            seen = 3;
+        }
+
+        for (var n = 4; n <= 6; n++)
+        {
+            await TopicTests.PostAsync(n % 2 == 0 ? a : b, "/@topics/events.room", $$"""{"type":"tick","data":{{n}}}""");
+        }
+
+        // The watcher on B saw all six, numbered the same, in order.
+        for (var n = 1; n <= 6; n++)
+        {
+            var e = await TopicTests.NextJsonAsync(watcherOnB);
+            Assert.Equal(n, e.GetProperty("offset").GetInt64());
+            Assert.Equal(n, e.GetProperty("data").GetInt32());
+        }
+
+        // The client comes back through another node and gets 4, 5, 6, then live events.
+        await using var back = await b.ConnectAsync();
+        await back.SendTextAsync($$$"""{"action":"subscribe","channel":"events.room","since":{"offset":{{{seen}}},"epoch":"{{{epoch}}}"}}""");
+        var resumed = await TopicTests.NextJsonAsync(back);
+        Assert.True(resumed.GetProperty("recovered").GetBoolean());
+        for (var n = 4; n <= 6; n++)
+        {
+            Assert.Equal(n, (await TopicTests.NextJsonAsync(back)).GetProperty("offset").GetInt64());
+        }
+
+        await TopicTests.PostAsync(a, "/@topics/events.room", """{"type":"tick","data":7}""");
+        Assert.Equal(7, (await TopicTests.NextJsonAsync(back)).GetProperty("offset").GetInt64());
+
+        // A node that starts later reads the shared history and serves recovery from it too.
+        await using var c = await NodeAsync(redis, history);
+        await using var late = await c.ConnectAsync();
+        await late.SendTextAsync($$$"""{"action":"subscribe","channel":"events.room","since":{"offset":5,"epoch":"{{{epoch}}}"}}""");
+        Assert.True((await TopicTests.NextJsonAsync(late)).GetProperty("recovered").GetBoolean());
+        Assert.Equal(6, (await TopicTests.NextJsonAsync(late)).GetProperty("offset").GetInt64());
+        Assert.Equal(7, (await TopicTests.NextJsonAsync(late)).GetProperty("offset").GetInt64());
+    }
+
+    [Fact]
     public async Task A_connection_on_a_node_that_is_gone_answers_410()
     {
         await using var redis = await RedisServer.StartAsync();
