@@ -67,4 +67,10 @@ public sealed class ConnectionsOptions
 
     /// <summary>How often idle, lifetime and ping deadlines are checked (one timer for all connections).</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// On shutdown, how long clients (closed with 1001) and their <c>$disconnect</c> events may take before the process
+    /// exits anyway.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

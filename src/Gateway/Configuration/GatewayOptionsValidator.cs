@@ -249,7 +249,7 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
         foreach (var (name, value, zeroAllowed) in new[]
         {
             ("IdleTimeout", c.IdleTimeout, true), ("MaxLifetime", c.MaxLifetime, true), ("PingInterval", c.PingInterval, true),
-            ("PongTimeout", c.PongTimeout, false), ("CloseTimeout", c.CloseTimeout, false), ("SweepInterval", c.SweepInterval, false),
+            ("PongTimeout", c.PongTimeout, false), ("CloseTimeout", c.CloseTimeout, false), ("SweepInterval", c.SweepInterval, false), ("DrainTimeout", c.DrainTimeout, false),
         })
         {
             if (value < TimeSpan.Zero || (!zeroAllowed && value == TimeSpan.Zero))

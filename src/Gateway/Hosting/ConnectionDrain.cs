@@ -10,7 +10,11 @@ namespace Gateway.Hosting;
 /// <see cref="IHostApplicationLifetime.ApplicationStopping"/>, before the web server stops and waits for
 /// its requests (each WebSocket is one), so those requests end on their own instead of at the timeout.
 /// </summary>
-public sealed partial class ConnectionDrain(ConnectionRegistry registry, IHostApplicationLifetime lifetime, ILogger<ConnectionDrain> logger) : IHostedService
+public sealed partial class ConnectionDrain(
+    ConnectionRegistry registry,
+    IHostApplicationLifetime lifetime,
+    Microsoft.Extensions.Options.IOptions<Configuration.GatewayOptions> options,
+    ILogger<ConnectionDrain> logger) : IHostedService
 {
     private CancellationTokenRegistration _stopping;
 
@@ -28,10 +32,11 @@ public sealed partial class ConnectionDrain(ConnectionRegistry registry, IHostAp
         var drained = Begin();
         try
         {
-            await drained.WaitAsync(cancellationToken);
+            // Real time on purpose: this bounds how long the process takes to exit.
+            await drained.WaitAsync(options.Value.Connections.DrainTimeout, cancellationToken);
             Log.Drained(logger);
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
         {
             Log.DrainCut(logger, registry.SlotsInUse);
         }

@@ -55,6 +55,11 @@ public static class GatewayServiceCollectionExtensions
             services.AddSingleton<ConnectionSweeper>();
             services.AddHostedService(sp => sp.GetRequiredService<ConnectionSweeper>());
             services.AddHostedService<ConnectionDrain>();
+
+            // The host's shutdown limit follows the drain: the drain's time, and a little for the server to let go of the
+            // sockets whose $disconnect outlived it.
+            services.AddOptions<Microsoft.Extensions.Hosting.HostOptions>().Configure<IOptions<GatewayOptions>>((host, gateway) =>
+                host.ShutdownTimeout = gateway.Value.Connections.DrainTimeout + TimeSpan.FromSeconds(2));
             services.AddHttpClient(HttpIntegration.ClientName)
                 .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
                 {

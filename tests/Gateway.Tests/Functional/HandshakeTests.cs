@@ -139,6 +139,39 @@ public class HandshakeTests
     }
 
     [Fact]
+    public async Task Shutdown_waits_for_disconnect_events_no_longer_than_the_drain_timeout()
+    {
+        var host = await GatewayHost.StartAsync(
+            new Dictionary<string, string?> { ["Gateway:Connections:DrainTimeout"] = "00:00:01" },
+            gateway: g => g.MapRoute<StuckDisconnect>("$disconnect"),
+            recordDisconnect: false);
+        var client = await host.ConnectAsync();
+        var stuck = host.Services.GetRequiredService<StuckDisconnect>();
+
+        // The host's own limit (30 s by default) would wait far longer; the drain timeout lets it go after 1 s.
+        var stopping = host.DisposeAsync().AsTask();
+        Assert.Equal(CloseCodes.GoingAway, (await client.Closed.WithTimeout()).CloseStatus);
+        await stuck.Entered.Task.WithTimeout();
+        await stopping.WithTimeout(TimeSpan.FromSeconds(10));
+        stuck.Release.SetResult();
+        await client.DisposeAsync();
+    }
+
+    public sealed class StuckDisconnect : IRouteHandler
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async ValueTask<RouteResult> HandleAsync(RouteContext context)
+        {
+            Entered.TrySetResult();
+            await Release.Task;
+            return RouteResult.Ok;
+        }
+    }
+
+    [Fact]
     public async Task Only_listed_browser_origins_may_connect_and_clients_without_an_origin_are_unaffected()
     {
         await using var host = await GatewayHost.StartAsync(
