@@ -50,10 +50,10 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         _time = time;
         _logger = logger;
         _self = NodeChannel(node.Id);
-        _all = RedisChannel.Literal($"{_options.ChannelPrefix}:all");
+        _all = Channel($"{_options.ChannelPrefix}:all");
         _eventsPrefix = $"{_options.ChannelPrefix}:events:";
         _events = RedisChannel.Pattern(_eventsPrefix + "*");
-        _history = RedisChannel.Literal($"{_options.ChannelPrefix}:history");
+        _history = Channel($"{_options.ChannelPrefix}:history");
     }
 
     /// <summary>True while Redis is connected and this node's channels are subscribed.</summary>
@@ -167,7 +167,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         redis.call('PEXPIRE', @epochKey, @ttl)
         redis.call('PEXPIRE', @offsetKey, @ttl)
         redis.call('PEXPIRE', @streamKey, @ttl)
-        redis.call('PUBLISH', @channel, epoch .. '\n' .. offset .. '\n' .. ms .. '\n' .. @topic .. '\n' .. frame)
+        redis.call(@publish, @channel, epoch .. '\n' .. offset .. '\n' .. ms .. '\n' .. @topic .. '\n' .. frame)
         return offset
         """);
 
@@ -198,6 +198,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
                 size,
                 ttl = (long)ttl.TotalMilliseconds,
                 channel = (RedisValue)_history.ToString(),
+                publish = _options.ShardedPubSub ? "SPUBLISH" : "PUBLISH",
                 topic,
             });
         }
@@ -258,7 +259,10 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
 
     private static string NewEpoch() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
 
-    private RedisChannel NodeChannel(string nodeId) => RedisChannel.Literal($"{_options.ChannelPrefix}:node:{nodeId}");
+    // A node's channel carries its id as the hash tag: sharded, it lives on one shard, with an exact receiver count.
+    private RedisChannel NodeChannel(string nodeId) => Channel($"{_options.ChannelPrefix}:node:{{{nodeId}}}");
+
+    private RedisChannel Channel(string name) => _options.ShardedPubSub ? RedisChannel.Sharded(name) : RedisChannel.Literal(name);
 
     private RedisKey HeartbeatKey(string nodeId) => $"{_options.ChannelPrefix}:node:{nodeId}:alive";
 

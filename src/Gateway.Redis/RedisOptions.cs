@@ -12,6 +12,13 @@ public sealed class RedisOptions
     /// <summary>Prefix of every key and channel, so several gateways can share one Redis.</summary>
     public string ChannelPrefix { get; set; } = "gw";
 
+    /// <summary>
+    /// Use sharded pub/sub (<c>SPUBLISH</c>/<c>SSUBSCRIBE</c>, Redis 7 and later) for node, broadcast and history
+    /// channels: on a cluster, a message then goes to the one shard that owns its channel instead of to every shard,
+    /// and the count of receivers is exact. Set false for Redis 6.
+    /// </summary>
+    public bool ShardedPubSub { get; set; } = true;
+
     /// <summary>How often a node renews its heartbeat key.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
 
