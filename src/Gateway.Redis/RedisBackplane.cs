@@ -68,6 +68,9 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         var configuration = ConfigurationOptions.Parse(_options.Configuration!);
         configuration.AbortOnConnectFail = false; // a node starts, and serves its own clients, with Redis down
         configuration.ClientName = "gateway-" + _node.Id;
+
+        // Nothing is queued while Redis is down: a call answered 503 was not sent, and is not delivered later.
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
         _redis = await ConnectionMultiplexer.ConnectAsync(configuration);
         _redis.ConnectionFailed += (_, e) =>
         {
@@ -187,7 +190,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     {
         try
         {
-            var db = _redis?.GetDatabase() ?? throw new BackplaneUnavailableException("The backplane has not started.");
+            var db = _redis is { IsConnected: true } redis ? redis.GetDatabase() : throw new BackplaneUnavailableException("Redis is not connected.");
             await db.ScriptEvaluateAsync(PublishScript, new
             {
                 epochKey = HistoryKey(topic, "epoch"),
@@ -213,7 +216,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     {
         try
         {
-            var db = _redis?.GetDatabase() ?? throw new BackplaneUnavailableException("The backplane has not started.");
+            var db = _redis is { IsConnected: true } redis ? redis.GetDatabase() : throw new BackplaneUnavailableException("Redis is not connected.");
             var result = (RedisResult[])(await db.ScriptEvaluateAsync(ReadScript, new
             {
                 epochKey = HistoryKey(topic, "epoch"),
@@ -266,7 +269,10 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
 
     private RedisKey HeartbeatKey(string nodeId) => $"{_options.ChannelPrefix}:node:{nodeId}:alive";
 
-    private ISubscriber Subscriber => _redis?.GetSubscriber() ?? throw new BackplaneUnavailableException("The backplane has not started.");
+    // Fail fast: with Redis known to be down, a call does not wait for the client's timeouts.
+    private ISubscriber Subscriber => _redis is { IsConnected: true } redis
+        ? redis.GetSubscriber()
+        : throw new BackplaneUnavailableException("Redis is not connected.");
 
     /// <summary>Renews the heartbeat, and subscribes this node's channels when they are not (at start, after an outage).</summary>
     private async Task AnnounceAsync()

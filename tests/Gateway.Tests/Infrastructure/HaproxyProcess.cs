@@ -28,7 +28,7 @@ public sealed class HaproxyProcess : IAsyncDisposable
         var managementPort = NodeProcess.FreePort();
         var config = new StringBuilder()
             .AppendLine("global\n    maxconn 4000")
-            .AppendLine("defaults\n    mode http\n    option http-server-close\n    option redispatch\n    retries 3\n    timeout connect 5s\n    timeout client 65s\n    timeout server 65s\n    timeout tunnel 1h\n    timeout client-fin 5s")
+            .AppendLine("defaults\n    mode http\n    option http-server-close\n    option redispatch 1\n    retries 3\n    timeout connect 5s\n    timeout client 65s\n    timeout server 65s\n    timeout tunnel 1h\n    timeout client-fin 5s")
             .AppendLine(CultureInfo.InvariantCulture, $"frontend clients\n    bind 127.0.0.1:{clientPort}\n    default_backend gateway_clients")
             .AppendLine(CultureInfo.InvariantCulture, $"frontend management\n    bind 127.0.0.1:{managementPort}\n    default_backend gateway_management")
             .AppendLine("backend gateway_clients\n    balance roundrobin\n    option httpchk GET /readyz\n    http-check expect status 200");
