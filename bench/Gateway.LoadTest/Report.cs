@@ -40,6 +40,14 @@ public static class Report
         var bare = results.Where(r => r.Target == Target.Bare).ToList();
         var gateway = results.Where(r => r.Target == Target.Gateway).ToList();
         var viaHttp = results.Where(r => r.Target == Target.GatewayHttp).ToList();
+        var same = results.Where(r => r.Target == Target.RedisLocal).ToList();
+        var other = results.Where(r => r.Target == Target.RedisRemote).ToList();
+        if (same.Count > 0 && other.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine(C, $"Push through Redis with two nodes (CPU of both gateway processes and redis-server): same node {same.Average(r => r.ServerCpuMicrosPerOperation):F1} µs per push, p50 {same.Average(r => r.Latency.PercentileMicros(50)):F0} µs, p99 {same.Average(r => r.Latency.PercentileMicros(99)):F0} µs, {same.Average(r => r.RedisCommandsPerOperation):F2} Redis commands per push; another node {other.Average(r => r.ServerCpuMicrosPerOperation):F1} µs, p50 {other.Average(r => r.Latency.PercentileMicros(50)):F0} µs, p99 {other.Average(r => r.Latency.PercentileMicros(99)):F0} µs, {other.Average(r => r.RedisCommandsPerOperation):F2} Redis commands per push: **{other.Average(r => r.ServerCpuMicrosPerOperation) / same.Average(r => r.ServerCpuMicrosPerOperation):F2}×** the CPU of a same-node push.");
+        }
+
         foreach (var jwt in (Target[])[Target.GatewayJwt, Target.GatewayJwtRsa])
         {
             var withJwt = results.Where(r => r.Target == jwt).ToList();

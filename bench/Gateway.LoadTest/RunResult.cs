@@ -12,7 +12,8 @@ public sealed record RunResult(
     Latency Latency,
     long Lost = 0,
     double BytesPerConnection = double.NaN,
-    TimeSpan BackendCpu = default)
+    TimeSpan BackendCpu = default,
+    double RedisCommandsPerOperation = double.NaN)
 {
     public double PerSecond => Operations / Seconds;
 

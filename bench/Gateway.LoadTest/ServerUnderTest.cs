@@ -3,6 +3,7 @@ using System.Diagnostics.Tracing;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using Microsoft.Diagnostics.NETCore.Client;
 
 namespace Gateway.LoadTest;
@@ -21,6 +22,12 @@ public enum Target
 
     /// <summary>The gateway with JWT authentication on <c>$connect</c> (RS256, a configured PEM public key).</summary>
     GatewayJwtRsa,
+
+    /// <summary>Two gateway nodes sharing a redis-server; clients on node A, pushes posted to node A (same node).</summary>
+    RedisLocal,
+
+    /// <summary>Two gateway nodes sharing a redis-server; clients on node A, pushes posted to node B (another node).</summary>
+    RedisRemote,
 }
 
 /// <summary>A server started as its own process for one run, with its CPU time and memory read from /proc.</summary>
@@ -28,6 +35,9 @@ public sealed class ServerUnderTest : IAsyncDisposable
 {
     private readonly Process _process;
     private Process? _backend;
+    private Process? _secondNode;
+    private Process? _redis;
+    private int _redisPort;
 
     private ServerUnderTest(Process process, Target target, bool sendsConnectedFrame, int clientPort, int managementPort)
     {
@@ -55,6 +65,11 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     public static async Task<ServerUnderTest> StartAsync(Target target, string bareApp, string artifacts)
     {
+        if (target is Target.RedisLocal or Target.RedisRemote)
+        {
+            return await StartPairAsync(target, artifacts);
+        }
+
         var clientPort = FreePort();
         var managementPort = FreePort();
         var dll = target != Target.Bare
@@ -117,7 +132,96 @@ public sealed class ServerUnderTest : IAsyncDisposable
         return server;
     }
 
-    private async Task WaitReadyAsync(int port)
+    /// <summary>redis-server and two gateway nodes sharing it; the measured CPU is all three processes'.</summary>
+    private static async Task<ServerUnderTest> StartPairAsync(Target target, string artifacts)
+    {
+        var redisPort = FreePort();
+        var redis = Process.Start(new ProcessStartInfo("redis-server", ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        }) ?? throw new InvalidOperationException("could not start redis-server");
+        redis.OutputDataReceived += (_, _) => { };
+        redis.ErrorDataReceived += (_, _) => { };
+        redis.BeginOutputReadLine();
+        redis.BeginErrorReadLine();
+        var dll = Path.Combine(artifacts, "Gateway.Server", "Gateway.Server.dll");
+        (Process Process, int Client, int Management) Node()
+        {
+            var client = FreePort();
+            var management = FreePort();
+            var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
+            info.Environment["Gateway__Listeners__Client"] = $"http://127.0.0.1:{client}";
+            info.Environment["Gateway__Listeners__Management"] = $"http://127.0.0.1:{management}";
+            info.Environment["Gateway__Redis__Configuration"] = $"127.0.0.1:{redisPort}";
+            info.Environment["Serilog__MinimumLevel__Default"] = "Warning";
+            var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + dll);
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"[{target}] {e.Data}"); } };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return (process, client, management);
+        }
+
+        var a = Node();
+        var b = Node();
+        var server = new ServerUnderTest(a.Process, target, true, a.Client, target == Target.RedisLocal ? a.Management : b.Management)
+        {
+            _secondNode = b.Process,
+            _redis = redis,
+            _redisPort = redisPort,
+        };
+        await server.WaitReadyAsync(a.Client, "readyz");
+        await server.WaitReadyAsync(b.Client, "readyz");
+        return server;
+    }
+
+    /// <summary>Commands Redis has run so far (all kinds), from INFO commandstats; 0 without Redis.</summary>
+    public async Task<long> RedisCommandsAsync()
+    {
+        if (_redis is null)
+        {
+            return 0;
+        }
+
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, _redisPort);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync("INFO commandstats\r\n"u8.ToArray());
+        // A bulk string: "$<length>\r\n" then that many bytes.
+        var received = new List<byte>();
+        var buffer = new byte[65536];
+        var expected = int.MaxValue;
+        while (received.Count < expected)
+        {
+            var read = await stream.ReadAsync(buffer);
+            if (read == 0)
+            {
+                break;
+            }
+
+            received.AddRange(buffer.AsSpan(0, read));
+            var head = received.IndexOf((byte)'\n');
+            if (expected == int.MaxValue && head > 0)
+            {
+                expected = head + 1 + int.Parse(Encoding.ASCII.GetString([.. received.GetRange(1, head - 2)]), CultureInfo.InvariantCulture);
+            }
+        }
+
+        var text = new StringBuilder(Encoding.ASCII.GetString([.. received]));
+        long total = 0;
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text.ToString(), @"cmdstat_(\w+):calls=(\d+)"))
+        {
+            if (m.Groups[1].Value != "info")
+            {
+                total += long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+            }
+        }
+
+        return total;
+    }
+
+    private async Task WaitReadyAsync(int port, string probe = "healthz")
     {
         using var http = new HttpClient();
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -130,7 +234,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
             try
             {
-                if ((await http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"))).IsSuccessStatusCode)
+                if ((await http.GetAsync(new Uri($"http://127.0.0.1:{port}/{probe}"))).IsSuccessStatusCode)
                 {
                     return;
                 }
@@ -145,11 +249,11 @@ public sealed class ServerUnderTest : IAsyncDisposable
         throw new TimeoutException($"{Target} did not become ready");
     }
 
-    /// <summary>User plus system CPU time the server has used, from /proc/&lt;pid&gt;/stat.</summary>
-    public TimeSpan CpuTime() => CpuTime(Pid);
+    /// <summary>User plus system CPU time the server has used, from /proc/&lt;pid&gt;/stat (with two nodes: both, and Redis).</summary>
+    public TimeSpan CpuTime() => CpuTime(Pid) + (_secondNode is null ? TimeSpan.Zero : CpuTime(_secondNode.Id)) + (_redis is null ? TimeSpan.Zero : CpuTime(_redis.Id));
 
-    /// <summary>CPU time of the integration backend, or zero when there is none.</summary>
-    public TimeSpan BackendCpuTime() => _backend is null ? TimeSpan.Zero : CpuTime(_backend.Id);
+    /// <summary>CPU time of the integration backend, or of redis-server with two nodes (also counted in <see cref="CpuTime()"/>); zero when there is none.</summary>
+    public TimeSpan BackendCpuTime() => _backend is not null ? CpuTime(_backend.Id) : _redis is not null ? CpuTime(_redis.Id) : TimeSpan.Zero;
 
     private static TimeSpan CpuTime(int pid)
     {
@@ -191,6 +295,17 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var extra in new[] { _secondNode, _redis })
+        {
+            if (extra is { HasExited: false })
+            {
+                extra.Kill(entireProcessTree: true);
+                await extra.WaitForExitAsync();
+            }
+
+            extra?.Dispose();
+        }
+
         if (_backend is { HasExited: false })
         {
             _backend.Kill(entireProcessTree: true);
