@@ -4,6 +4,7 @@
 #   bench/run.sh push --connections 100      POST /@connections/{id} → client, vs a bare push app
 #   bench/run.sh idle --connections 10000    memory per idle connection, vs the bare echo
 #   bench/run.sh push --targets redislocal,redisremote   same node vs another node through Redis (two nodes + redis-server)
+#   bench/run.sh fanout --connections 300 --senders 4 --targets localfanout,redisfanout   one topic, subscribers on one node vs spread over three
 #   bench/run.sh handshake --targets bare,gateway,gatewayjwt,gatewayjwtrsa   opening handshakes/s, with and without JWT validation
 #   bench/run.sh echo --targets bare,gateway,gatewayhttp   adds echo through an http integration to a loopback backend
 # Options: --duration S --warmup S --rounds R --senders K --payload BYTES --targets bare,gateway

@@ -14,6 +14,7 @@ for (var round = 1; round <= settings.Rounds; round++)
             "echo" => await EchoBench.RunAsync(server, round, settings),
             "push" => await PushBench.RunAsync(server, round, settings),
             "handshake" => await HandshakeBench.RunAsync(server, round, settings),
+            "fanout" => await FanoutBench.RunAsync(server, round, settings),
             _ => await IdleBench.RunAsync(server, round, settings),
         };
         results.Add(result);

@@ -10,7 +10,7 @@ public static class Report
 
     public static string Row(string mode, RunResult r) => mode == "idle"
         ? string.Create(C, $"| {r.Round} | {r.Target} | {r.Connections} | {r.BytesPerConnection / 1024:F1} KB | {r.ServerCpu.TotalSeconds:F2} s |")
-        : string.Create(C, $"| {r.Round} | {r.Target} | {r.Connections} | {r.PerSecond:F0} | {r.ServerCpuPercent:F0}% | {r.ServerCpuMicrosPerOperation:F1} | {r.PerServerCpuSecond:F0} | {r.ClientCpuPercent:F0}% | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Latency.PercentileMicros(99.9):F0} | {(mode is "push" or "handshake" ? r.Lost.ToString(C) : "-")} | {(r.BackendCpu > TimeSpan.Zero ? r.BackendCpuMicrosPerOperation.ToString("F1", C) : "-")} |");
+        : string.Create(C, $"| {r.Round} | {r.Target} | {r.Connections} | {r.PerSecond:F0} | {r.ServerCpuPercent:F0}% | {r.ServerCpuMicrosPerOperation:F1} | {r.PerServerCpuSecond:F0} | {r.ClientCpuPercent:F0}% | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Latency.PercentileMicros(99.9):F0} | {(mode is "push" or "handshake" or "fanout" ? r.Lost.ToString(C) : "-")} | {(r.BackendCpu > TimeSpan.Zero ? r.BackendCpuMicrosPerOperation.ToString("F1", C) : "-")} |");
 
     public static string Table(Settings settings, IReadOnlyList<RunResult> results)
     {
@@ -27,7 +27,7 @@ public static class Report
         }
         else
         {
-            var op = settings.Mode switch { "echo" => "round trips", "handshake" => "handshakes", _ => "pushes delivered" };
+            var op = settings.Mode switch { "echo" => "round trips", "handshake" => "handshakes", "fanout" => "deliveries", _ => "pushes delivered" };
             sb.AppendLine(C, $"| round | target | connections | {op}/s | server CPU | server CPU µs/op | {op} per server CPU s | client CPU | p50 µs | p99 µs | p99.9 µs | lost | backend CPU µs/op |");
             sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         }
@@ -46,6 +46,14 @@ public static class Report
         {
             sb.AppendLine();
             sb.AppendLine(C, $"Push through Redis with two nodes (CPU of both gateway processes and redis-server): same node {same.Average(r => r.ServerCpuMicrosPerOperation):F1} µs per push, p50 {same.Average(r => r.Latency.PercentileMicros(50)):F0} µs, p99 {same.Average(r => r.Latency.PercentileMicros(99)):F0} µs, {same.Average(r => r.RedisCommandsPerOperation):F2} Redis commands per push; another node {other.Average(r => r.ServerCpuMicrosPerOperation):F1} µs, p50 {other.Average(r => r.Latency.PercentileMicros(50)):F0} µs, p99 {other.Average(r => r.Latency.PercentileMicros(99)):F0} µs, {other.Average(r => r.RedisCommandsPerOperation):F2} Redis commands per push: **{other.Average(r => r.ServerCpuMicrosPerOperation) / same.Average(r => r.ServerCpuMicrosPerOperation):F2}×** the CPU of a same-node push.");
+        }
+
+        var single = results.Where(r => r.Target == Target.LocalFanout).ToList();
+        var spread = results.Where(r => r.Target == Target.RedisFanout).ToList();
+        if (single.Count > 0 && spread.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine(C, $"Topic fan-out: one node {single.Average(r => r.PerSecond):F0} deliveries/s at {single.Average(r => r.ServerCpuMicrosPerOperation):F1} µs of CPU each; three nodes through Redis {spread.Average(r => r.PerSecond):F0} deliveries/s at {spread.Average(r => r.ServerCpuMicrosPerOperation):F1} µs each (all gateway processes and Redis; Redis {spread.Average(r => r.BackendCpuMicrosPerOperation):F2} µs), {spread.Average(r => r.RedisCommandsPerOperation):F2} Redis commands per publish.");
         }
 
         foreach (var jwt in (Target[])[Target.GatewayJwt, Target.GatewayJwtRsa])

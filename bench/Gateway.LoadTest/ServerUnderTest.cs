@@ -28,6 +28,12 @@ public enum Target
 
     /// <summary>Two gateway nodes sharing a redis-server; clients on node A, pushes posted to node B (another node).</summary>
     RedisRemote,
+
+    /// <summary>Three gateway nodes sharing a redis-server; subscribers spread over all three, publishes posted to node A.</summary>
+    RedisFanout,
+
+    /// <summary>One gateway node with the in-memory backplane; the same subscribers and publishes (the single-node reference).</summary>
+    LocalFanout,
 }
 
 /// <summary>A server started as its own process for one run, with its CPU time and memory read from /proc.</summary>
@@ -35,7 +41,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
 {
     private readonly Process _process;
     private Process? _backend;
-    private Process? _secondNode;
+    private readonly List<Process> _otherNodes = [];
     private Process? _redis;
     private int _redisPort;
 
@@ -45,12 +51,19 @@ public sealed class ServerUnderTest : IAsyncDisposable
         Target = target;
         SendsConnectedFrame = sendsConnectedFrame;
         ClientUri = new Uri($"ws://127.0.0.1:{clientPort}/");
+        ClientUris = [ClientUri];
         PushBase = target != Target.Bare ? new Uri($"http://127.0.0.1:{managementPort}/@connections/") : new Uri($"http://127.0.0.1:{clientPort}/push/");
     }
 
     public Target Target { get; }
 
     public Uri ClientUri { get; }
+
+    /// <summary>Where clients connect: every node's client listener (one for a single node).</summary>
+    public IReadOnlyList<Uri> ClientUris { get; private set; } = [];
+
+    /// <summary>Where a topic publish is posted.</summary>
+    public Uri PublishUri => new(PushBase, "../@topics/");
 
     /// <summary>Where a push for a connection id is posted (id appended).</summary>
     public Uri PushBase { get; }
@@ -65,7 +78,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     public static async Task<ServerUnderTest> StartAsync(Target target, string bareApp, string artifacts)
     {
-        if (target is Target.RedisLocal or Target.RedisRemote)
+        if (target is Target.RedisLocal or Target.RedisRemote or Target.RedisFanout)
         {
             return await StartPairAsync(target, artifacts);
         }
@@ -164,15 +177,20 @@ public sealed class ServerUnderTest : IAsyncDisposable
         }
 
         var a = Node();
-        var b = Node();
-        var server = new ServerUnderTest(a.Process, target, true, a.Client, target == Target.RedisLocal ? a.Management : b.Management)
+        var others = Enumerable.Range(0, target == Target.RedisFanout ? 2 : 1).Select(_ => Node()).ToList();
+        var server = new ServerUnderTest(a.Process, target, true, a.Client, target == Target.RedisRemote ? others[0].Management : a.Management)
         {
-            _secondNode = b.Process,
             _redis = redis,
             _redisPort = redisPort,
         };
+        server._otherNodes.AddRange(others.Select(o => o.Process));
+        server.ClientUris = [server.ClientUri, .. others.Select(o => new Uri($"ws://127.0.0.1:{o.Client}/"))];
         await server.WaitReadyAsync(a.Client, "readyz");
-        await server.WaitReadyAsync(b.Client, "readyz");
+        foreach (var other in others)
+        {
+            await server.WaitReadyAsync(other.Client, "readyz");
+        }
+
         return server;
     }
 
@@ -250,7 +268,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
     }
 
     /// <summary>User plus system CPU time the server has used, from /proc/&lt;pid&gt;/stat (with two nodes: both, and Redis).</summary>
-    public TimeSpan CpuTime() => CpuTime(Pid) + (_secondNode is null ? TimeSpan.Zero : CpuTime(_secondNode.Id)) + (_redis is null ? TimeSpan.Zero : CpuTime(_redis.Id));
+    public TimeSpan CpuTime() => CpuTime(Pid) + _otherNodes.Aggregate(TimeSpan.Zero, (sum, p) => sum + CpuTime(p.Id)) + (_redis is null ? TimeSpan.Zero : CpuTime(_redis.Id));
 
     /// <summary>CPU time of the integration backend, or of redis-server with two nodes (also counted in <see cref="CpuTime()"/>); zero when there is none.</summary>
     public TimeSpan BackendCpuTime() => _backend is not null ? CpuTime(_backend.Id) : _redis is not null ? CpuTime(_redis.Id) : TimeSpan.Zero;
@@ -295,7 +313,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var extra in new[] { _secondNode, _redis })
+        foreach (var extra in (Process?[])[.. _otherNodes, _redis])
         {
             if (extra is { HasExited: false })
             {

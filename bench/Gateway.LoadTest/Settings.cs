@@ -7,9 +7,9 @@ public sealed record Settings(string Mode, int Connections, TimeSpan Duration, T
 {
     public static Settings Parse(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("echo" or "push" or "idle" or "handshake"))
+        if (args.Length == 0 || args[0] is not ("echo" or "push" or "idle" or "handshake" or "fanout"))
         {
-            throw new ArgumentException("usage: Gateway.LoadTest echo|push|idle|handshake [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--artifacts DIR]");
+            throw new ArgumentException("usage: Gateway.LoadTest echo|push|idle|handshake|fanout [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--artifacts DIR]");
         }
 
         var mode = args[0];
