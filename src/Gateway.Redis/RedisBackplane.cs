@@ -37,6 +37,8 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     private ITimer? _heartbeat;
     private long _nextCorrelation;
     private int _subscribed;
+    private readonly SemaphoreSlim _announcing = new(1, 1);
+    private const long MaxEventBytes = 1024 * 1024;
 
     /// <summary>Creates the backplane; it connects when the host starts.</summary>
     public RedisBackplane(IOptions<RedisOptions> options, GatewayNode node, ConnectionRegistry registry, TopicHub topics, TimeProvider time, ILogger<RedisBackplane> logger)
@@ -47,8 +49,11 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         _node = node;
         _registry = registry;
         _topics = topics;
-        _time = time;
+        // Heartbeats and network timeouts run on the real clock: Redis's key TTLs do.
+        _ = time;
+        _time = TimeProvider.System;
         _logger = logger;
+        _nextCorrelation = System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue) * 1024L; // a restarted node with a fixed id never matches an old reply
         _self = NodeChannel(node.Id);
         _all = Channel($"{_options.ChannelPrefix}:all");
         _eventsPrefix = $"{_options.ChannelPrefix}:events:";
@@ -56,8 +61,9 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         _history = Channel($"{_options.ChannelPrefix}:history");
     }
 
-    /// <summary>True while Redis is connected and this node's channels are subscribed.</summary>
-    public bool IsConnected => _redis is { IsConnected: true } && Volatile.Read(ref _subscribed) == 1;
+    /// <summary>True while Redis is connected and this node's own channel is subscribed.</summary>
+    public bool IsConnected =>
+        _redis is { IsConnected: true } redis && Volatile.Read(ref _subscribed) == 1 && redis.GetSubscriber().IsConnected(_self);
 
     /// <inheritdoc />
     public bool IsAvailable => IsConnected;
@@ -72,11 +78,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         // Nothing is queued while Redis is down: a call answered 503 was not sent, and is not delivered later.
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
         _redis = await ConnectionMultiplexer.ConnectAsync(configuration);
-        _redis.ConnectionFailed += (_, e) =>
-        {
-            Volatile.Write(ref _subscribed, 0);
-            Log.RedisLost(_logger, e.FailureType.ToString());
-        };
+        _redis.ConnectionFailed += (_, e) => Log.RedisLost(_logger, e.FailureType.ToString());
         _redis.ConnectionRestored += (_, _) =>
         {
             Log.RedisRestored(_logger);
@@ -96,8 +98,9 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
             {
                 await redis.GetDatabase().KeyDeleteAsync(HeartbeatKey(_node.Id));
             }
-            catch (RedisException)
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
+                Log.AnnounceFailed(_logger, ex.GetType().Name);
             }
         }
     }
@@ -153,6 +156,9 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     /// <inheritdoc />
     public bool SharesHistory => true;
 
+    /// <inheritdoc />
+    public bool EchoesFanOut => true;
+
     // Numbers the event, keeps it in the topic's stream, and hands it to every node: all in one step, so that every
     // node receives a topic's events in offset order. A topic's keys share its hash tag (one cluster slot).
     private static readonly LuaScript PublishScript = LuaScript.Prepare("""
@@ -205,7 +211,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
                 topic,
             });
         }
-        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException)
         {
             throw new BackplaneUnavailableException("Redis cannot be reached: " + ex.GetType().Name, ex);
         }
@@ -251,7 +257,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
 
             return new SharedTopicHistory((string)result[0]!, long.Parse((string)result[1]!, System.Globalization.CultureInfo.InvariantCulture), events);
         }
-        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException)
         {
             throw new BackplaneUnavailableException("Redis cannot be reached: " + ex.GetType().Name, ex);
         }
@@ -277,20 +283,18 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     /// <summary>Renews the heartbeat, and subscribes this node's channels when they are not (at start, after an outage).</summary>
     private async Task AnnounceAsync()
     {
-        if (_redis is not { IsConnected: true } redis)
+        if (_redis is not { IsConnected: true } redis || !await _announcing.WaitAsync(0))
         {
             return;
         }
 
         try
         {
+            // Subscribed once: the client restores its subscriptions after an outage by itself, and subscribing
+            // again would add a second handler (every message handled twice).
             if (Volatile.Read(ref _subscribed) == 0)
             {
                 var subscriber = redis.GetSubscriber();
-                await subscriber.UnsubscribeAsync(_self);
-                await subscriber.UnsubscribeAsync(_all);
-                await subscriber.UnsubscribeAsync(_events);
-                await subscriber.UnsubscribeAsync(_history);
 
                 // Message queues deliver in order, one at a time: pushes to one connection keep their order.
                 (await subscriber.SubscribeAsync(_self)).OnMessage(m => OnMessage(m.Message));
@@ -307,10 +311,13 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
 
             await redis.GetDatabase().StringSetAsync(HeartbeatKey(_node.Id), _node.Id, _options.NodeTtl);
         }
-        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException)
         {
-            Volatile.Write(ref _subscribed, 0);
             Log.AnnounceFailed(_logger, ex.GetType().Name);
+        }
+        finally
+        {
+            _announcing.Release();
         }
     }
 
@@ -327,15 +334,18 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
             {
                 receivers = await Subscriber.PublishAsync(NodeChannel(nodeId), new BackplaneMessage(operation, correlation, _node.Id, connectionId, text, kind, payload).ToBytes());
             }
-            catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+            catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException)
             {
                 throw new BackplaneUnavailableException("Redis cannot be reached: " + ex.GetType().Name, ex);
             }
 
             if (receivers == 0)
             {
-                // No node listens on that channel: the node is gone, and so is the connection.
-                return null;
+                // Nobody listens on that channel: the node is gone (410) once its heartbeat has lapsed or it left
+                // (its key deleted); until then it may only be reconnecting (503).
+                return await NodeAliveAsync(nodeId)
+                    ? throw new BackplaneUnavailableException($"Node {nodeId} is not listening right now.")
+                    : null;
             }
 
             using var timeout = new CancellationTokenSource(_options.RequestTimeout, _time);
@@ -363,7 +373,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         {
             return _redis is not null && await _redis.GetDatabase().KeyExistsAsync(HeartbeatKey(nodeId));
         }
-        catch (RedisException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             return true;
         }
@@ -375,7 +385,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         {
             await Subscriber.PublishAsync(_all, message.ToBytes());
         }
-        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException)
         {
             throw new BackplaneUnavailableException("Redis cannot be reached: " + ex.GetType().Name, ex);
         }
@@ -383,7 +393,9 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
 
     private void OnMessage(RedisValue value)
     {
-        if (BackplaneMessage.FromBytes((byte[])value!) is not { } message || message.Origin == _node.Id && message.Operation != BackplaneOperation.Reply)
+        // This node's own broadcasts, user sends and publishes come back too, and are delivered here like anywhere.
+        if (BackplaneMessage.FromBytes((byte[])value!) is not { } message
+            || (message.Origin == _node.Id && message.Operation is not (BackplaneOperation.Reply or BackplaneOperation.Broadcast or BackplaneOperation.User or BackplaneOperation.Publish)))
         {
             return;
         }
@@ -443,7 +455,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         var topic = channel.ToString()[_eventsPrefix.Length..];
         try
         {
-            if (!TopicName.IsValidName(topic, int.MaxValue) || value.IsNullOrEmpty)
+            if (!TopicName.IsValidName(topic, int.MaxValue) || value.IsNullOrEmpty || value.Length() > MaxEventBytes)
             {
                 Log.EventRefused(_logger, topic, "not a concrete topic name");
                 return;
@@ -544,7 +556,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         {
             await Subscriber.PublishAsync(NodeChannel(nodeId), reply);
         }
-        catch (Exception ex) when (ex is RedisException or ObjectDisposedException or BackplaneUnavailableException)
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException or BackplaneUnavailableException)
         {
             Log.ReplyFailed(_logger, nodeId, ex.GetType().Name);
         }

@@ -86,6 +86,14 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
     /// <summary>Sends one message (one buffer, shared) to every connection of every node; returns how many local ones took it.</summary>
     public async ValueTask<int> BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken = default)
     {
+        if (backplane.EchoesFanOut && backplane.IsAvailable)
+        {
+            // Through the backplane to every node, this one included, so that all deliver in one order.
+            var reached = registry.All().Count(c => c.IsOpen && !c.AwaitingCredentials);
+            await backplane.BroadcastAsync(message, cancellationToken);
+            return reached;
+        }
+
         var delivered = 0;
         foreach (var connection in registry.All())
         {

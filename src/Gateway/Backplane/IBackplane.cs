@@ -29,6 +29,13 @@ public interface IBackplane
     /// <summary>Sends to every connection of <paramref name="userId"/> on every other node.</summary>
     ValueTask SendToUserAsync(string userId, OutboundMessage message, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// True when broadcasts, user sends and topic publishes come back to this node through the backplane as well, to
+    /// be delivered to its own connections there: every node then delivers them in the same order. False: deliver
+    /// locally, then hand them to the backplane for the others.
+    /// </summary>
+    bool EchoesFanOut => false;
+
     /// <summary>True when topic history is kept by the backplane for every node (offsets assigned in one place).</summary>
     bool SharesHistory => false;
 

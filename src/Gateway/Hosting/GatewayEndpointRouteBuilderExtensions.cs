@@ -37,11 +37,13 @@ public static class GatewayEndpointRouteBuilderExtensions
         string[] probe = [HttpMethods.Get, HttpMethods.Head];
         group.MapMethods("/healthz", probe, () => Results.Text("Healthy"));
         var backplane = services.GetRequiredService<Gateway.Backplane.IBackplane>();
-        group.MapMethods("/readyz", probe, () => registry.IsDraining
+        // ?scope=local leaves the backplane out: a load balancer keeps sending a node its own traffic through a Redis
+        // outage, which the node serves, instead of taking every node out at once.
+        group.MapMethods("/readyz", probe, (HttpContext context) => registry.IsDraining
             ? Results.Text("Draining", statusCode: StatusCodes.Status503ServiceUnavailable)
-            : !backplane.IsAvailable
+            : !backplane.IsAvailable && context.Request.Query["scope"] != "local"
                 ? Results.Text("Backplane unavailable", statusCode: StatusCodes.Status503ServiceUnavailable)
-                : Results.Text("Ready"));
+                : Results.Text(backplane.IsAvailable ? "Ready" : "Ready (backplane unavailable)"));
         return group;
     }
 }

@@ -28,6 +28,13 @@ public sealed class GatewayPublisher(TopicHub topics, ConnectionRegistry registr
             return delivered;
         }
 
+        if (backplane.EchoesFanOut && backplane.IsAvailable)
+        {
+            var reached = topics.CountSubscribers(topic);
+            await backplane.PublishAsync(topic, type, data, cancellationToken);
+            return reached;
+        }
+
         var local = topics.PublishLocal(topic, type, data.Span);
         await backplane.PublishAsync(topic, type, data, cancellationToken);
         return local;
@@ -37,6 +44,13 @@ public sealed class GatewayPublisher(TopicHub topics, ConnectionRegistry registr
     public async ValueTask<int> SendToUserAsync(string userId, OutboundMessage message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userId);
+        if (backplane.EchoesFanOut && backplane.IsAvailable)
+        {
+            var reached = registry.OfUser(userId).Length;
+            await backplane.SendToUserAsync(userId, message, cancellationToken);
+            return reached;
+        }
+
         var delivered = 0;
         foreach (var connection in registry.OfUser(userId))
         {

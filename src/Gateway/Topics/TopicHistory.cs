@@ -31,10 +31,14 @@ internal sealed class TopicHistory(int size, long ttlTicks, string epoch, long c
     /// </summary>
     public bool Loaded { get; set; }
 
-    /// <summary>Keeps an event; call under <see cref="Gate"/>. An offset past the next one means events in between were missed: what came before is dropped.</summary>
-    public void Append(long offset, long now, byte[] frame)
+    /// <summary>
+    /// Keeps an event; call under <see cref="Gate"/>. An offset past the next one means events in between were missed:
+    /// what came before is dropped, and false is returned.
+    /// </summary>
+    public bool Append(long offset, long now, byte[] frame)
     {
-        if (offset != LastOffset + 1)
+        var joined = offset == LastOffset + 1;
+        if (!joined)
         {
             _events.Clear();
         }
@@ -43,6 +47,7 @@ internal sealed class TopicHistory(int size, long ttlTicks, string epoch, long c
         LastTicks = Math.Max(LastTicks, now);
         _events.AddLast((offset, now, frame));
         Trim(now);
+        return joined;
     }
 
     /// <summary>Adds older events (read from the backplane) in front of those kept, as far as they join up; call under <see cref="Gate"/>.</summary>

@@ -199,7 +199,9 @@ public sealed partial class TopicHub : IDisposable
         ArgumentNullException.ThrowIfNull(frame);
         while (true)
         {
-            var history = SharedHistoryOf(topic, epoch);
+            // A node keeps a copy only of topics its own clients subscribe to; the others it just delivers (to nobody,
+            // usually), and reads the shared history when a client subscribes.
+            var history = _histories.TryGetValue(topic, out var existing) ? existing : null;
             if (history is null)
             {
                 return Deliver(topic, frame);
@@ -223,7 +225,12 @@ public sealed partial class TopicHub : IDisposable
                     return 0;
                 }
 
-                history.Append(offset, at.UtcTicks, frame);
+                if (!history.Append(offset, at.UtcTicks, frame))
+                {
+                    // Events were missed (this node was cut off from Redis): read the shared history again on the next subscribe.
+                    history.Loaded = false;
+                }
+
                 return Deliver(topic, frame);
             }
         }

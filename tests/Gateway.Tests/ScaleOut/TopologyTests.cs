@@ -18,6 +18,8 @@ public sealed class TopologyTests
         {
             ["Gateway__Redis__Configuration"] = redis.Configuration,
             ["Gateway__Routes___default__Handler"] = "echo",
+            ["Gateway__Redis__HeartbeatInterval"] = "00:00:01",
+            ["Gateway__Redis__NodeTtl"] = "00:00:03",
         })).ToList();
         try
         {
