@@ -10,6 +10,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddSettingsFile();
 builder.Configuration.AddDefaultRoutes();
 builder.Services.AddGatewayLogging(builder.Configuration);
+builder.Services.AddGatewayTelemetry(builder.Configuration);
 builder.WebHost.UseGatewayListeners(builder.Services);
 
 // Kestrel:Limits:* (header and request timeouts, sizes) from configuration, as operators expect of a Kestrel server.
@@ -24,6 +25,7 @@ if (!string.IsNullOrWhiteSpace(builder.Configuration["Gateway:Redis:Configuratio
 
 var app = builder.Build();
 app.MapWebSocketGateway();
+app.MapGatewayMetrics();
 app.LogListenerAddresses();
 await app.RunAsync();
 return 0;

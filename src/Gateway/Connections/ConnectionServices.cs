@@ -8,8 +8,9 @@ namespace Gateway.Connections;
 public sealed class ConnectionServices
 {
     /// <summary>Creates the shared services from the gateway options.</summary>
-    public ConnectionServices(IOptions<GatewayOptions> options, TimeProvider time, ILogger<GatewayConnection> logger)
+    public ConnectionServices(IOptions<GatewayOptions> options, TimeProvider time, ILogger<GatewayConnection> logger, Diagnostics.GatewayMetrics? metrics = null)
     {
+        Metrics = metrics;
         var o = options.Value.Connections;
         Options = o;
         Time = time;
@@ -28,6 +29,8 @@ public sealed class ConnectionServices
     public TimeProvider Time { get; }
 
     internal ILogger Logger { get; }
+
+    internal Diagnostics.GatewayMetrics? Metrics { get; }
     internal long IdleTicks { get; }
     internal long LifetimeTicks { get; }
     internal long PingTicks { get; }

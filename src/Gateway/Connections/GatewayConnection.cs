@@ -244,6 +244,7 @@ public sealed partial class GatewayConnection
         }
 
         Log.SlowConsumer(_services.Logger, Id, _services.Options.SendQueueLimit, queued - size);
+        _services.Metrics?.SlowConsumer();
         return SendResult.QueueFull;
     }
 
@@ -535,6 +536,7 @@ public sealed partial class GatewayConnection
                     var type = message.Kind == OutboundKind.Binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
                     await socket.SendAsync(message.Payload, type, endOfMessage: true, CancellationToken.None);
                     Interlocked.Add(ref _queuedBytes, -message.Payload.Length);
+                    _services.Metrics?.Sent(message.Payload.Length);
                     Touch();
                 }
             }

@@ -26,6 +26,7 @@ public sealed partial class GatewayEndpoint(
     ConnectAuthenticator authenticator,
     Topics.TopicHub topics,
     GatewayListeners listeners,
+    Diagnostics.GatewayMetrics metrics,
     ILogger<GatewayEndpoint> logger)
 {
     private static readonly byte[] AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"u8.ToArray();
@@ -60,7 +61,7 @@ public sealed partial class GatewayEndpoint(
         var sourceIp = _clientAddress.Resolve(context);
         if (_allowedOrigins.Count > 0 && context.Request.Headers.Origin.ToString() is { Length: > 0 } origin && !_allowedOrigins.Contains(origin))
         {
-            Log.HandshakeRejected(logger, sourceIp, StatusCodes.Status403Forbidden, "origin not allowed");
+            Reject(sourceIp, "origin", StatusCodes.Status403Forbidden, "origin not allowed");
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
@@ -70,7 +71,7 @@ public sealed partial class GatewayEndpoint(
             using var lease = _handshakeRate.AttemptAcquire(sourceIp);
             if (!lease.IsAcquired)
             {
-                Log.HandshakeRejected(logger, sourceIp, StatusCodes.Status429TooManyRequests, "handshake rate limit reached");
+                Reject(sourceIp, "rate_limit", StatusCodes.Status429TooManyRequests, "handshake rate limit reached");
                 context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 return;
             }
@@ -78,7 +79,7 @@ public sealed partial class GatewayEndpoint(
 
         if (registry.IsDraining || !registry.TryReserveSlot(_limits.MaxConnections))
         {
-            Log.HandshakeRejected(logger, sourceIp, StatusCodes.Status503ServiceUnavailable, registry.IsDraining ? "shutting down" : "MaxConnections reached");
+            Reject(sourceIp, registry.IsDraining ? "draining" : "max_connections", StatusCodes.Status503ServiceUnavailable, registry.IsDraining ? "shutting down" : "MaxConnections reached");
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
         }
@@ -90,7 +91,7 @@ public sealed partial class GatewayEndpoint(
             var auth = await authenticator.AuthenticateAsync(context, connection);
             if (!auth.IsAccepted)
             {
-                Log.HandshakeRejected(logger, sourceIp, auth.Status, auth.Reason);
+                Reject(sourceIp, "auth", auth.Status, auth.Reason);
                 context.Response.StatusCode = auth.Status;
                 return;
             }
@@ -120,7 +121,7 @@ public sealed partial class GatewayEndpoint(
             var accepted = await dispatcher.ConnectAsync(connection);
             if (!accepted.IsSuccess)
             {
-                Log.HandshakeRejected(logger, sourceIp, accepted.StatusCode, "$connect route rejected it");
+                Reject(sourceIp, "connect_route", accepted.StatusCode, "$connect route rejected it");
                 context.Response.StatusCode = accepted.StatusCode;
                 return;
             }
@@ -178,6 +179,7 @@ public sealed partial class GatewayEndpoint(
         connection.Attach(socket, stream, context.Abort);
         registry.Add(connection);
 
+        metrics.Opened();
         Log.Connected(logger, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "", connection.Identity?.Method ?? "anonymous");
         if (!connection.AwaitingCredentials)
         {
@@ -202,8 +204,15 @@ public sealed partial class GatewayEndpoint(
             topics.RemoveAll(connection);
         }
 
+        metrics.Closed(info.StatusCode);
         Log.Disconnected(logger, connection.Id, info.StatusCode, info.Reason, info.InitiatedByClient ? "client" : "server");
         return info;
+    }
+
+    private void Reject(string sourceIp, string kind, int status, string reason)
+    {
+        Log.HandshakeRejected(logger, sourceIp, status, reason);
+        metrics.Rejected(kind, status);
     }
 
     private void SendConnectedFrame(GatewayConnection connection)

@@ -32,6 +32,8 @@ public static class GatewayServiceCollectionExtensions
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<Gateway.Diagnostics.GatewayMetrics>();
         services.TryAddSingleton<GatewayNode>();
         services.TryAddSingleton<GatewayListeners>();
         services.TryAddSingleton<ConnectionServices>();

@@ -24,6 +24,7 @@ public sealed partial class HttpIntegration(
     Topics.IGatewayPublisher publisher,
     Topics.TopicAuthorizer topicAuthorizer,
     Microsoft.Extensions.Options.IOptions<GatewayOptions> gatewayOptions,
+    Diagnostics.GatewayMetrics metrics,
     ILogger<HttpIntegration> logger) : IRouteHandler
 {
     /// <summary>The name of the pooled client all integrations share.</summary>
@@ -288,6 +289,22 @@ public sealed partial class HttpIntegration(
 
     /// <summary>Sends the event and returns once the answer's headers are in; failures before then are retried as configured.</summary>
     private async Task<HttpResponseMessage> SendAsync(RouteContext context, CancellationTokenSource deadline)
+    {
+        var started = Diagnostics.GatewayMetrics.Start();
+        var success = false;
+        try
+        {
+            var response = await SendWithRetriesAsync(context, deadline);
+            success = response.IsSuccessStatusCode;
+            return response;
+        }
+        finally
+        {
+            metrics.Integration(routeKey, success, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendWithRetriesAsync(RouteContext context, CancellationTokenSource deadline)
     {
         var client = clients.CreateClient(ClientName);
         var attempts = 1 + Math.Max(0, options.Retries);

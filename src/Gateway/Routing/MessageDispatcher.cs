@@ -13,6 +13,7 @@ public sealed partial class MessageDispatcher(
     RouteTable routes,
     ConnectionSender sender,
     IServiceProvider services,
+    Diagnostics.GatewayMetrics metrics,
     ILogger<MessageDispatcher> logger)
 {
     /// <summary>The routes this dispatcher serves.</summary>
@@ -47,6 +48,7 @@ public sealed partial class MessageDispatcher(
         {
             var throttledId = RequestId.Next();
             Log.Throttled(logger, connection.Id, throttledId);
+            metrics.Error("client");
             connection.TrySendText(ErrorFrame("Too many requests", connection.Id, throttledId));
             return;
         }
@@ -56,10 +58,12 @@ public sealed partial class MessageDispatcher(
         {
             var unroutedId = RequestId.Next();
             Log.NoRoute(logger, connection.Id, unroutedId);
+            metrics.Error("client");
             connection.TrySendText(ErrorFrame("Forbidden", connection.Id, unroutedId));
             return;
         }
 
+        metrics.Received(route.Key, body.Length);
         var routeContext = new RouteContext(connection, route.Key, RouteEventType.Message, body, binary, sender, services);
         RouteResult result;
         try
@@ -69,6 +73,7 @@ public sealed partial class MessageDispatcher(
         catch (Exception ex)
         {
             Log.HandlerFailed(logger, ex, connection.Id, route.Key, routeContext.RequestId);
+            metrics.Error(ex is Integrations.IntegrationFailedException ? "integration" : "execution");
             connection.TrySendText(ErrorFrame("Internal server error", connection.Id, routeContext.RequestId));
             return;
         }

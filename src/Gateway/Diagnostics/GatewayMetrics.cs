@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Gateway.Connections;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Diagnostics;
+
+/// <summary>
+/// The gateway's metrics (meter <c>Gateway</c>), for OpenTelemetry or any <see cref="MeterListener"/>: connections,
+/// messages and bytes by route, handshake rejections by reason, errors by kind (client, integration, execution, as
+/// Amazon API Gateway names them), integration latency, slow-consumer closes, send-queue depth, the backplane, topics.
+/// </summary>
+public sealed class GatewayMetrics : IDisposable
+{
+    /// <summary>The meter's name.</summary>
+    public const string MeterName = "Gateway";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _opened;
+    private readonly Counter<long> _closed;
+    private readonly Counter<long> _rejected;
+    private readonly Counter<long> _messagesIn;
+    private readonly Counter<long> _bytesIn;
+    private readonly Counter<long> _messagesOut;
+    private readonly Counter<long> _bytesOut;
+    private readonly Counter<long> _errors;
+    private readonly Counter<long> _slowConsumers;
+    private readonly Histogram<double> _integration;
+
+    /// <summary>Creates the instruments; the observed ones read the registry, the topic hub and the backplane.</summary>
+    public GatewayMetrics(IMeterFactory meters, IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(meters);
+        _meter = meters.Create(MeterName);
+        _opened = _meter.CreateCounter<long>("gateway.connections.opened", "{connection}", "Connections upgraded.");
+        _closed = _meter.CreateCounter<long>("gateway.connections.closed", "{connection}", "Connections closed, by close code.");
+        _rejected = _meter.CreateCounter<long>("gateway.handshakes.rejected", "{handshake}", "Handshakes refused, by reason and status.");
+        _messagesIn = _meter.CreateCounter<long>("gateway.messages.received", "{message}", "Client messages, by route.");
+        _bytesIn = _meter.CreateCounter<long>("gateway.messages.received.bytes", "By", "Bytes of client messages, by route.");
+        _messagesOut = _meter.CreateCounter<long>("gateway.messages.sent", "{message}", "Frames written to clients.");
+        _bytesOut = _meter.CreateCounter<long>("gateway.messages.sent.bytes", "By", "Bytes written to clients.");
+        _errors = _meter.CreateCounter<long>("gateway.errors", "{error}", "Errors by kind: client (no route, throttled), integration, execution.");
+        _slowConsumers = _meter.CreateCounter<long>("gateway.slow_consumer.closes", "{connection}", "Connections closed with 1013 for a full send queue.");
+        _integration = _meter.CreateHistogram<double>("gateway.integration.duration", "ms", "Time for an http integration to answer, by route and outcome.");
+        _meter.CreateObservableUpDownCounter("gateway.connections.active", () => services.GetRequiredService<ConnectionRegistry>().Count, "{connection}", "Open connections on this node.");
+        _meter.CreateObservableGauge("gateway.send_queue.depth", () => services.GetRequiredService<ConnectionRegistry>().All().Sum(c => (long)c.QueuedMessages), "{message}", "Messages waiting in all send queues.");
+        _meter.CreateObservableUpDownCounter("gateway.topics.subscriptions", () => services.GetRequiredService<Topics.TopicHub>().SubscriptionCount, "{subscription}", "Topic subscriptions on this node.");
+        _meter.CreateObservableUpDownCounter("gateway.topics.histories", () => services.GetRequiredService<Topics.TopicHub>().HistoryTopicCount, "{topic}", "Topics keeping history on this node.");
+        _meter.CreateObservableGauge("gateway.backplane.available", () => services.GetRequiredService<Backplane.IBackplane>().IsAvailable ? 1 : 0, "1", "1 while other nodes can be reached (Redis connected).");
+    }
+
+    /// <summary>A connection was upgraded.</summary>
+    public void Opened() => _opened.Add(1);
+
+    /// <summary>A connection closed with <paramref name="closeCode"/>.</summary>
+    public void Closed(int closeCode) => _closed.Add(1, new KeyValuePair<string, object?>("close_code", closeCode));
+
+    /// <summary>A handshake was refused.</summary>
+    public void Rejected(string reason, int status) =>
+        _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("status", status));
+
+    /// <summary>A client message was routed to <paramref name="route"/>.</summary>
+    public void Received(string route, int bytes)
+    {
+        var tag = new KeyValuePair<string, object?>("route", route);
+        _messagesIn.Add(1, tag);
+        _bytesIn.Add(bytes, tag);
+    }
+
+    /// <summary>A frame was written to a client.</summary>
+    public void Sent(int bytes)
+    {
+        _messagesOut.Add(1);
+        _bytesOut.Add(bytes);
+    }
+
+    /// <summary>An error of <paramref name="kind"/>: <c>client</c>, <c>integration</c> or <c>execution</c>.</summary>
+    public void Error(string kind) => _errors.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    /// <summary>A slow consumer was closed.</summary>
+    public void SlowConsumer() => _slowConsumers.Add(1);
+
+    /// <summary>An integration call took <paramref name="elapsed"/>.</summary>
+    public void Integration(string route, bool success, TimeSpan elapsed) =>
+        _integration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("outcome", success ? "success" : "failure"));
+
+    /// <summary>Ticks for measuring an integration call.</summary>
+    public static long Start() => Stopwatch.GetTimestamp();
+
+    /// <inheritdoc />
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,61 @@
+using System.Net;
+using Gateway.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Gateway.Tests.Operations;
+
+/// <summary>A scrape of /metrics after known traffic shows the right counts. Alone, so no other host's meters add in.</summary>
+[Collection(SerialProcesses.Name)]
+public sealed class MetricsTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_scrape_after_known_traffic_shows_the_counts()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Connections:AllowedOrigins:0"] = "https://app.example.com",
+        });
+        await using var staying = await host.ConnectAsync();
+        await using (var leaving = await host.ConnectAsync())
+        {
+            await leaving.SendTextAsync("one");
+            await leaving.ReceiveTextAsync();
+            await leaving.CloseAsync();
+            await host.Events.DisconnectOf(leaving.Id);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            await staying.SendTextAsync($$"""{"action":"sendmessage","n":{{i}}}""");
+            await staying.ReceiveTextAsync();
+        }
+
+        await staying.SendTextAsync("""{"action":"subscribe","channel":"news"}""");
+        await staying.ReceiveTextAsync();
+        using (var socket = new System.Net.WebSockets.ClientWebSocket())
+        {
+            socket.Options.SetRequestHeader("Origin", "https://evil.example.com");
+            await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => socket.ConnectAsync(host.ClientUri(), CancellationToken.None));
+        }
+
+        using var http = new HttpClient();
+        var scrape = await http.GetStringAsync(new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}/metrics"));
+        output.WriteLine(scrape);
+        void Has(string name, string labels, long value) =>
+            Assert.Contains($"{name}{{otel_scope_name=\"Gateway\"{(labels.Length > 0 ? "," + labels : "")}}} {value}\n", scrape, StringComparison.Ordinal);
+        Has("gateway_connections_opened_total", "", 2);
+        Has("gateway_connections_closed_total", "close_code=\"1000\"", 1);
+        Has("gateway_connections_active", "", 1);
+        Has("gateway_messages_received_total", "route=\"$default\"", 1);
+        Has("gateway_messages_received_total", "route=\"sendmessage\"", 3);
+        Has("gateway_messages_received_total", "route=\"subscribe\"", 1);
+        Has("gateway_handshakes_rejected_total", "reason=\"origin\",status=\"403\"", 1);
+        Has("gateway_topics_subscriptions", "", 1);
+
+        // Frames out: two connected frames, the echo, three broadcasts back to the sender, the subscribed answer.
+        Has("gateway_messages_sent_total", "", 7);
+
+        // Not on the client listener.
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri($"http://127.0.0.1:{host.ClientEndPoint.Port}/metrics"))).StatusCode);
+    }
+}
