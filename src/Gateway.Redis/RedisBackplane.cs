@@ -38,11 +38,13 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     private long _nextCorrelation;
     private int _subscribed;
     private readonly SemaphoreSlim _announcing = new(1, 1);
+    private readonly Diagnostics.GatewayMetrics? _metrics;
     private const long MaxEventBytes = 1024 * 1024;
 
     /// <summary>Creates the backplane; it connects when the host starts.</summary>
-    public RedisBackplane(IOptions<RedisOptions> options, GatewayNode node, ConnectionRegistry registry, TopicHub topics, TimeProvider time, ILogger<RedisBackplane> logger)
+    public RedisBackplane(IOptions<RedisOptions> options, GatewayNode node, ConnectionRegistry registry, TopicHub topics, TimeProvider time, ILogger<RedisBackplane> logger, Diagnostics.GatewayMetrics? metrics = null)
     {
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(node);
         _options = options.Value;
@@ -322,6 +324,22 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     }
 
     private async ValueTask<BackplaneMessage?> RequestAsync(string connectionId, BackplaneOperation operation, string text, byte kind, byte[] payload, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = "unavailable";
+        try
+        {
+            var answer = await ExchangeAsync(connectionId, operation, text, kind, payload, cancellationToken);
+            outcome = answer is null ? "gone" : "answered";
+            return answer;
+        }
+        finally
+        {
+            _metrics?.Backplane(operation.ToString(), outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private async ValueTask<BackplaneMessage?> ExchangeAsync(string connectionId, BackplaneOperation operation, string text, byte kind, byte[] payload, CancellationToken cancellationToken)
     {
         var nodeId = connectionId[..ConnectionId.NodeIdLength];
         var correlation = Interlocked.Increment(ref _nextCorrelation);

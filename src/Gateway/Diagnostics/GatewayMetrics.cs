@@ -26,6 +26,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _errors;
     private readonly Counter<long> _slowConsumers;
     private readonly Histogram<double> _integration;
+    private readonly Histogram<double> _backplane;
 
     /// <summary>Creates the instruments; the observed ones read the registry, the topic hub and the backplane.</summary>
     public GatewayMetrics(IMeterFactory meters, IServiceProvider services)
@@ -42,6 +43,7 @@ public sealed class GatewayMetrics : IDisposable
         _errors = _meter.CreateCounter<long>("gateway.errors", "{error}", "Errors by kind: client (no route, throttled), integration, execution.");
         _slowConsumers = _meter.CreateCounter<long>("gateway.slow_consumer.closes", "{connection}", "Connections closed with 1013 for a full send queue.");
         _integration = _meter.CreateHistogram<double>("gateway.integration.duration", "ms", "Time for an http integration to answer, by route and outcome.");
+        _backplane = _meter.CreateHistogram<double>("gateway.backplane.duration", "ms", "Time for another node to answer a directed call through the backplane, by operation and outcome.");
         _meter.CreateObservableUpDownCounter("gateway.connections.active", () => services.GetRequiredService<ConnectionRegistry>().Count, "{connection}", "Open connections on this node.");
         _meter.CreateObservableGauge("gateway.send_queue.depth", () => services.GetRequiredService<ConnectionRegistry>().All().Sum(c => (long)c.QueuedMessages), "{message}", "Messages waiting in all send queues.");
         _meter.CreateObservableUpDownCounter("gateway.topics.subscriptions", () => services.GetRequiredService<Topics.TopicHub>().SubscriptionCount, "{subscription}", "Topic subscriptions on this node.");
@@ -83,6 +85,10 @@ public sealed class GatewayMetrics : IDisposable
     /// <summary>An integration call took <paramref name="elapsed"/>.</summary>
     public void Integration(string route, bool success, TimeSpan elapsed) =>
         _integration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("outcome", success ? "success" : "failure"));
+
+    /// <summary>A directed call to another node took <paramref name="elapsed"/>.</summary>
+    public void Backplane(string operation, string outcome, TimeSpan elapsed) =>
+        _backplane.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>Ticks for measuring an integration call.</summary>
     public static long Start() => Stopwatch.GetTimestamp();

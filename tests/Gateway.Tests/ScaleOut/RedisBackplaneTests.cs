@@ -50,6 +50,10 @@ public sealed class RedisBackplaneTests
             Assert.Equal($"push {i}", await client.ReceiveTextAsync()); // in order
         }
 
+        // Node B timed each of its calls to node A.
+        var scrape = await viaB.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Contains("gateway_backplane_duration_milliseconds_count{otel_scope_name=\"Gateway\",operation=\"Send\",outcome=\"answered\"} 20\n", scrape, StringComparison.Ordinal);
+
         var patch = new HttpRequestMessage(HttpMethod.Patch, new Uri($"/@connections/{client.Id}", UriKind.Relative)) { Content = new StringContent("""{"room":"lobby"}""", Encoding.UTF8, "application/json") };
         Assert.Equal(HttpStatusCode.NoContent, (await viaB.SendAsync(patch)).StatusCode);
         var info = JsonDocument.Parse(await viaB.GetStringAsync(new Uri($"/@connections/{client.Id}", UriKind.Relative))).RootElement;
