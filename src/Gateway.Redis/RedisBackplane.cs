@@ -479,23 +479,19 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
                 return;
             }
 
-            using var document = System.Text.Json.JsonDocument.Parse((byte[])value!);
-            var root = document.RootElement;
-            if (root.ValueKind != System.Text.Json.JsonValueKind.Object || !root.TryGetProperty("type", out var type) || type.ValueKind != System.Text.Json.JsonValueKind.String)
+            if (!TopicData.TryReadEvent((byte[])value!, out var type, out var data))
             {
-                Log.EventRefused(_logger, topic, "the message must be {\"type\": \"…\", \"data\": …}");
+                Log.EventRefused(_logger, topic, "the message must be {\"type\": \"…\", \"data\": …} in UTF-8");
                 return;
             }
 
-            var data = root.TryGetProperty("data", out var d) ? Encoding.UTF8.GetBytes(d.GetRawText()) : "null"u8.ToArray();
-
             // Every node gets the event and delivers it to its own subscribers, live: numbering it for history would
             // need one node to do it for all, which a service publishing directly does not ask of any.
-            _topics.DeliverLive(topic, type.GetString()!, data);
+            _topics.DeliverLive(topic, type, data);
         }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or ArgumentException)
+        catch (ArgumentException)
         {
-            Log.EventRefused(_logger, topic, "the message is not valid JSON");
+            Log.EventRefused(_logger, topic, "the message could not be delivered");
         }
     }
 

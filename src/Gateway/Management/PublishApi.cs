@@ -106,19 +106,10 @@ public sealed partial class PublishApi(IOptions<Configuration.GatewayOptions> op
             return true;
         }
 
-        try
+        if (TopicData.TryReadEvent(body, out type, out var read))
         {
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement;
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() is { Length: > 0 } named)
-            {
-                type = named;
-                data = root.TryGetProperty("data", out var d) ? System.Text.Encoding.UTF8.GetBytes(d.GetRawText()) : "null"u8.ToArray();
-                return true;
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
-        {
+            data = read;
+            return true;
         }
 
         problem = "The body must be {\"type\": \"...\", \"data\": ...}, or the type must be given as ?type=.";

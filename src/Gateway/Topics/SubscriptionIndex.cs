@@ -25,22 +25,15 @@ public sealed class SubscriptionIndex<T> : IDisposable
         _lock.EnterWriteLock();
         try
         {
-            var node = _root;
-            var segments = pattern.Split('.');
-            for (var i = 0; i < segments.Length; i++)
+            var (node, rest) = Walk(pattern, create: true);
+            var set = rest ? node!.Rest ??= new HashSet<T>(ReferenceEqualityComparer.Instance) : node!.Here ??= new HashSet<T>(ReferenceEqualityComparer.Instance);
+            if (!set.Add(subscriber))
             {
-                var segment = segments[i];
-                if (segment == ">" && i == segments.Length - 1)
-                {
-                    return Added((node.Rest ??= new HashSet<T>(ReferenceEqualityComparer.Instance)).Add(subscriber));
-                }
-
-                node = segment == "*"
-                    ? node.Star ??= new Node(node, "*")
-                    : (node.Children ??= new Dictionary<string, Node>(StringComparer.Ordinal)).TryGetValue(segment, out var child) ? child : node.Children[segment] = new Node(node, segment);
+                return false;
             }
 
-            return Added((node.Here ??= new HashSet<T>(ReferenceEqualityComparer.Instance)).Add(subscriber));
+            Interlocked.Increment(ref _count);
+            return true;
         }
         finally
         {
@@ -56,21 +49,7 @@ public sealed class SubscriptionIndex<T> : IDisposable
         _lock.EnterWriteLock();
         try
         {
-            var node = _root;
-            var segments = pattern.Split('.');
-            var rest = false;
-            for (var i = 0; i < segments.Length && node is not null; i++)
-            {
-                var segment = segments[i];
-                if (segment == ">" && i == segments.Length - 1)
-                {
-                    rest = true;
-                    break;
-                }
-
-                node = segment == "*" ? node.Star : node.Children?.GetValueOrDefault(segment);
-            }
-
+            var (node, rest) = Walk(pattern, create: false);
             var set = rest ? node?.Rest : node?.Here;
             if (node is null || set is null || !set.Remove(subscriber))
             {
@@ -177,14 +156,43 @@ public sealed class SubscriptionIndex<T> : IDisposable
         }
     }
 
-    private bool Added(bool added)
+    /// <summary>
+    /// The node a pattern ends at (making the path when <paramref name="create"/>), and whether it ends in <c>&gt;</c>
+    /// (its subscribers are then the node's <c>Rest</c>); null when the path does not exist and is not made.
+    /// </summary>
+    private (Node? Node, bool EndsWithRest) Walk(string pattern, bool create)
     {
-        if (added)
+        Node? node = _root;
+        var segments = pattern.Split('.');
+        for (var i = 0; i < segments.Length && node is not null; i++)
         {
-            Interlocked.Increment(ref _count);
+            var segment = segments[i];
+            if (segment == ">" && i == segments.Length - 1)
+            {
+                return (node, true);
+            }
+
+            if (!create)
+            {
+                node = segment == "*" ? node.Star : node.Children?.GetValueOrDefault(segment);
+            }
+            else if (segment == "*")
+            {
+                node = node.Star ??= new Node(node, "*");
+            }
+            else
+            {
+                var children = node.Children ??= new Dictionary<string, Node>(StringComparer.Ordinal);
+                if (!children.TryGetValue(segment, out var child))
+                {
+                    children[segment] = child = new Node(node, segment);
+                }
+
+                node = child;
+            }
         }
 
-        return added;
+        return (node, false);
     }
 
     private static void Prune(Node node)

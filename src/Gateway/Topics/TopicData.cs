@@ -25,4 +25,37 @@ public static class TopicData
             return false;
         }
     }
+
+    /// <summary>
+    /// Reads an event written as <c>{"type": "…", "data": …}</c> (valid UTF-8, a non-empty string type; no data is
+    /// <c>null</c>), as the management API and the Redis event bus take it. False when it is not one.
+    /// </summary>
+    public static bool TryReadEvent(ReadOnlySpan<byte> utf8, out string type, out byte[] data)
+    {
+        type = "";
+        data = [];
+        if (!Utf8.IsValid(utf8))
+        {
+            return false;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(utf8);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var t) || t.ValueKind != JsonValueKind.String || t.GetString() is not { Length: > 0 } named)
+            {
+                return false;
+            }
+
+            type = named;
+            data = root.TryGetProperty("data", out var d) ? System.Text.Encoding.UTF8.GetBytes(d.GetRawText()) : "null"u8.ToArray();
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
 }
