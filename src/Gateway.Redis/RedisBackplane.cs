@@ -100,7 +100,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
             {
                 await redis.GetDatabase().KeyDeleteAsync(HeartbeatKey(_node.Id));
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
             {
                 Log.AnnounceFailed(_logger, ex.GetType().Name);
             }

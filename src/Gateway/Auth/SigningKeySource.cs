@@ -216,10 +216,10 @@ public sealed partial class SigningKeySource
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Fetched {Count} JWT signing keys from {JwksUri}")]
+        [LoggerMessage(EventId = 1431, Level = LogLevel.Information, Message = "Fetched {Count} JWT signing keys from {JwksUri}")]
         public static partial void KeysFetched(ILogger logger, int count, string jwksUri);
 
-        [LoggerMessage(EventId = 1402, Level = LogLevel.Warning, Message = "Fetching JWT signing keys failed ({Kind}: {Detail}); the keys already known stay in use")]
+        [LoggerMessage(EventId = 1432, Level = LogLevel.Warning, Message = "Fetching JWT signing keys failed ({Kind}: {Detail}); the keys already known stay in use")]
         public static partial void KeysFetchFailed(ILogger logger, string kind, string detail);
     }
 }

@@ -243,7 +243,7 @@ public sealed partial class GatewayConnection
             return SendResult.Gone;
         }
 
-        Log.SlowConsumer(_services.Logger, Id, _services.Options.SendQueueLimit, queued - size);
+        Log.SlowConsumer(_services.Logger, Id, SourceIp, _services.Options.SendQueueLimit, queued - size);
         _services.Metrics?.SlowConsumer();
         return SendResult.QueueFull;
     }
@@ -356,7 +356,7 @@ public sealed partial class GatewayConnection
         catch (Exception ex)
         {
             // A failure of our own (not the peer's): never let it skip the close, the writer or $disconnect.
-            Log.ReceiveLoopFailed(_services.Logger, ex, Id);
+            Log.ReceiveLoopFailed(_services.Logger, ex, Id, SourceIp);
             TryBeginClose(new CloseRecord(CloseCodes.InternalError, "Internal error", _services.NowTicks, SendFrame: true, FlushQueued: false));
         }
 
@@ -429,7 +429,7 @@ public sealed partial class GatewayConnection
                     count += result.Count;
                     if (count > max && !discard)
                     {
-                        Log.MessageTooBig(_services.Logger, Id, max);
+                        Log.MessageTooBig(_services.Logger, Id, SourceIp, max);
                         Close(CloseCodes.MessageTooBig, "Message too big");
                         discard = true;
                         count = 0;
@@ -445,7 +445,7 @@ public sealed partial class GatewayConnection
                     }
                     else if (binary && rejectBinary)
                     {
-                        Log.BinaryRejected(_services.Logger, Id);
+                        Log.BinaryRejected(_services.Logger, Id, SourceIp);
                         Close(CloseCodes.UnsupportedData, "Binary frames are not accepted");
                     }
                     else
@@ -501,7 +501,7 @@ public sealed partial class GatewayConnection
             : new CloseRecord(CloseCodes.Abnormal, "Connection lost", _services.NowTicks, SendFrame: false, FlushQueued: false);
         if (TryBeginClose(record) && record.Status != CloseCodes.Abnormal)
         {
-            Log.ProtocolViolation(_services.Logger, Id, record.Status, ex.Message);
+            Log.ProtocolViolation(_services.Logger, Id, SourceIp, record.Status, ex.Message);
         }
 
         _socket?.Abort();
@@ -654,20 +654,20 @@ public sealed partial class GatewayConnection
         [LoggerMessage(EventId = 1130, Level = LogLevel.Information, Message = "Connection {ConnectionId} closed with 1008: {Detail}")]
         public static partial void CredentialsExpired(ILogger logger, string connectionId, string detail);
 
-        [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Connection {ConnectionId} is a slow consumer: its send queue (limit {Limit} messages) is full with {QueuedBytes} bytes waiting; closing with 1013")]
-        public static partial void SlowConsumer(ILogger logger, string connectionId, int limit, long queuedBytes);
+        [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Connection {ConnectionId} from {SourceIp} is a slow consumer: its send queue (limit {Limit} messages) is full with {QueuedBytes} bytes waiting; closing with 1013")]
+        public static partial void SlowConsumer(ILogger logger, string connectionId, string sourceIp, int limit, long queuedBytes);
 
-        [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Connection {ConnectionId} sent a message over {MaxBytes} bytes; closing with 1009")]
-        public static partial void MessageTooBig(ILogger logger, string connectionId, int maxBytes);
+        [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Connection {ConnectionId} from {SourceIp} sent a message over {MaxBytes} bytes; closing with 1009")]
+        public static partial void MessageTooBig(ILogger logger, string connectionId, string sourceIp, int maxBytes);
 
         [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Connection {ConnectionId} reached its cap of {Cap} messages; closing with 1008")]
         public static partial void MessageCapReached(ILogger logger, string connectionId, long cap);
 
-        [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Connection {ConnectionId} sent a binary frame, which is configured to be rejected; closing with 1003")]
-        public static partial void BinaryRejected(ILogger logger, string connectionId);
+        [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Connection {ConnectionId} from {SourceIp} sent a binary frame, which is configured to be rejected; closing with 1003")]
+        public static partial void BinaryRejected(ILogger logger, string connectionId, string sourceIp);
 
-        [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "Connection {ConnectionId} violated the protocol; closed with {Status}: {Detail}")]
-        public static partial void ProtocolViolation(ILogger logger, string connectionId, int status, string detail);
+        [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "Connection {ConnectionId} from {SourceIp} violated the protocol; closed with {Status}: {Detail}")]
+        public static partial void ProtocolViolation(ILogger logger, string connectionId, string sourceIp, int status, string detail);
 
         [LoggerMessage(EventId = 1106, Level = LogLevel.Debug, Message = "Connection {ConnectionId} write failed: {Detail}")]
         public static partial void WriteFailed(ILogger logger, string connectionId, string detail);
@@ -681,7 +681,7 @@ public sealed partial class GatewayConnection
         [LoggerMessage(EventId = 1109, Level = LogLevel.Information, Message = "Connection {ConnectionId} did not answer a ping in time; dropped")]
         public static partial void PingTimeout(ILogger logger, string connectionId);
 
-        [LoggerMessage(EventId = 1110, Level = LogLevel.Error, Message = "Connection {ConnectionId}: the receive loop failed; closing with 1011")]
-        public static partial void ReceiveLoopFailed(ILogger logger, Exception exception, string connectionId);
+        [LoggerMessage(EventId = 1110, Level = LogLevel.Error, Message = "Connection {ConnectionId} from {SourceIp}: the receive loop failed; closing with 1011")]
+        public static partial void ReceiveLoopFailed(ILogger logger, Exception exception, string connectionId, string sourceIp);
     }
 }

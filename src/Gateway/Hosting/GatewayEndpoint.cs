@@ -59,9 +59,10 @@ public sealed partial class GatewayEndpoint(
         }
 
         var sourceIp = _clientAddress.Resolve(context);
+        var connectionId = node.MintConnectionId();
         if (_allowedOrigins.Count > 0 && context.Request.Headers.Origin.ToString() is { Length: > 0 } origin && !_allowedOrigins.Contains(origin))
         {
-            Reject(sourceIp, "origin", StatusCodes.Status403Forbidden, "origin not allowed");
+            Reject(connectionId, sourceIp, "origin", StatusCodes.Status403Forbidden, "origin not allowed");
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
@@ -71,7 +72,7 @@ public sealed partial class GatewayEndpoint(
             using var lease = _handshakeRate.AttemptAcquire(sourceIp);
             if (!lease.IsAcquired)
             {
-                Reject(sourceIp, "rate_limit", StatusCodes.Status429TooManyRequests, "handshake rate limit reached");
+                Reject(connectionId, sourceIp, "rate_limit", StatusCodes.Status429TooManyRequests, "handshake rate limit reached");
                 context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 return;
             }
@@ -79,7 +80,7 @@ public sealed partial class GatewayEndpoint(
 
         if (registry.IsDraining || !registry.TryReserveSlot(_limits.MaxConnections))
         {
-            Reject(sourceIp, registry.IsDraining ? "draining" : "max_connections", StatusCodes.Status503ServiceUnavailable, registry.IsDraining ? "shutting down" : "MaxConnections reached");
+            Reject(connectionId, sourceIp, registry.IsDraining ? "draining" : "max_connections", StatusCodes.Status503ServiceUnavailable, registry.IsDraining ? "shutting down" : "MaxConnections reached");
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
         }
@@ -87,11 +88,11 @@ public sealed partial class GatewayEndpoint(
         try
         {
             var handshake = new HandshakeInfo(sourceIp, context.Request.Headers.UserAgent.FirstOrDefault(), stage, context.Request.Headers, context.Request.Query);
-            var connection = new GatewayConnection(node.MintConnectionId(), handshake, connectionServices);
+            var connection = new GatewayConnection(connectionId, handshake, connectionServices);
             var auth = await authenticator.AuthenticateAsync(context, connection);
             if (!auth.IsAccepted)
             {
-                Reject(sourceIp, "auth", auth.Status, auth.Reason);
+                Reject(connectionId, sourceIp, "auth", auth.Status, auth.Reason);
                 context.Response.StatusCode = auth.Status;
                 return;
             }
@@ -121,7 +122,7 @@ public sealed partial class GatewayEndpoint(
             var accepted = await dispatcher.ConnectAsync(connection);
             if (!accepted.IsSuccess)
             {
-                Reject(sourceIp, "connect_route", accepted.StatusCode, "$connect route rejected it");
+                Reject(connectionId, sourceIp, "connect_route", accepted.StatusCode, "$connect route rejected it");
                 context.Response.StatusCode = accepted.StatusCode;
                 return;
             }
@@ -180,7 +181,7 @@ public sealed partial class GatewayEndpoint(
         registry.Add(connection);
 
         metrics.Opened();
-        Log.Connected(logger, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "", connection.Identity?.Method ?? "anonymous");
+        Log.Connected(logger, RouteKeys.Connect, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "", connection.Identity?.Method ?? "anonymous", connection.UserId ?? "");
         if (!connection.AwaitingCredentials)
         {
             SendConnectedFrame(connection);
@@ -205,13 +206,13 @@ public sealed partial class GatewayEndpoint(
         }
 
         metrics.Closed(info.StatusCode);
-        Log.Disconnected(logger, connection.Id, info.StatusCode, info.Reason, info.InitiatedByClient ? "client" : "server");
+        Log.Disconnected(logger, RouteKeys.Disconnect, connection.Id, connection.SourceIp, info.StatusCode, info.Reason, info.InitiatedByClient ? "client" : "server");
         return info;
     }
 
-    private void Reject(string sourceIp, string kind, int status, string reason)
+    private void Reject(string connectionId, string sourceIp, string kind, int status, string reason)
     {
-        Log.HandshakeRejected(logger, sourceIp, status, reason);
+        Log.HandshakeRejected(logger, RouteKeys.Connect, connectionId, sourceIp, status, kind, reason);
         metrics.Rejected(kind, status);
     }
 
@@ -244,7 +245,7 @@ public sealed partial class GatewayEndpoint(
         var identity = authenticator.CheckFirstMessage(body.Span, binary);
         if (identity is null)
         {
-            Log.FirstMessageRefused(logger, connection.Id, connection.SourceIp);
+            Log.FirstMessageRefused(logger, RouteKeys.Connect, connection.Id, connection.SourceIp);
             connection.TrySendText(ClientFrames.Error("unauthorized", "the first message must carry the secret", default));
             connection.Close(CloseCodes.PolicyViolation, "Unauthorized");
             return;
@@ -254,7 +255,7 @@ public sealed partial class GatewayEndpoint(
         var accepted = await dispatcher.ConnectAsync(connection);
         if (!accepted.IsSuccess)
         {
-            Log.FirstMessageRefused(logger, connection.Id, connection.SourceIp);
+            Log.FirstMessageRefused(logger, RouteKeys.Connect, connection.Id, connection.SourceIp);
             connection.TrySendText(ClientFrames.Error("unauthorized", $"the $connect route refused the connection ({accepted.StatusCode})", default));
             connection.Close(CloseCodes.PolicyViolation, "Unauthorized");
             return;
@@ -321,16 +322,16 @@ public sealed partial class GatewayEndpoint(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Connection {ConnectionId} opened from {SourceIp} (stage '{Stage}', {AuthMethod})")]
-        public static partial void Connected(ILogger logger, string connectionId, string sourceIp, string stage, string authMethod);
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "{Route}: connection {ConnectionId} opened from {SourceIp} (stage '{Stage}', {AuthMethod}, user '{UserId}')")]
+        public static partial void Connected(ILogger logger, string route, string connectionId, string sourceIp, string stage, string authMethod, string userId);
 
-        [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Connection {ConnectionId} from {SourceIp} did not authenticate with its first message; closing with 1008")]
-        public static partial void FirstMessageRefused(ILogger logger, string connectionId, string sourceIp);
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "{Route}: connection {ConnectionId} from {SourceIp} closed with {CloseStatus} ({CloseReason}), initiated by the {Initiator}")]
+        public static partial void Disconnected(ILogger logger, string route, string connectionId, string sourceIp, int closeStatus, string closeReason, string initiator);
 
-        [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Connection {ConnectionId} closed with {CloseStatus} ({CloseReason}), initiated by the {Initiator}")]
-        public static partial void Disconnected(ILogger logger, string connectionId, int closeStatus, string closeReason, string initiator);
+        [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "{Route}: handshake {ConnectionId} from {SourceIp} rejected with {StatusCode} ({RejectReason}): {Reason}")]
+        public static partial void HandshakeRejected(ILogger logger, string route, string connectionId, string sourceIp, int statusCode, string rejectReason, string reason);
 
-        [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Handshake from {SourceIp} rejected with {StatusCode}: {Reason}")]
-        public static partial void HandshakeRejected(ILogger logger, string sourceIp, int statusCode, string reason);
+        [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "{Route}: connection {ConnectionId} from {SourceIp} did not authenticate with its first message; closing with 1008")]
+        public static partial void FirstMessageRefused(ILogger logger, string route, string connectionId, string sourceIp);
     }
 }

@@ -57,6 +57,9 @@ public static class GatewayServiceCollectionExtensions
             services.AddSingleton<ConnectionSweeper>();
             services.AddHostedService(sp => sp.GetRequiredService<ConnectionSweeper>());
             services.AddHostedService<ConnectionDrain>();
+            services.AddHealthChecks()
+                .AddCheck<GatewayHealthChecks.DrainCheck>(GatewayHealthChecks.Draining, tags: [GatewayHealthChecks.ReadyTag])
+                .AddCheck<GatewayHealthChecks.BackplaneCheck>(GatewayHealthChecks.Backplane, tags: [GatewayHealthChecks.ReadyTag, GatewayHealthChecks.BackplaneTag]);
 
             // The host's shutdown limit follows the drain: the drain's time, and a little for the server to let go of the
             // sockets whose $disconnect outlived it.

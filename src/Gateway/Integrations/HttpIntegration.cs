@@ -127,7 +127,7 @@ public sealed partial class HttpIntegration(
         catch (Exception ex)
         {
             // A backend that crashed, cannot be reached, or broke off its answer: 502, as Amazon answers.
-            Log.ConnectFailed(logger, ex, routeKey, context.ConnectionId);
+            Log.ConnectFailed(logger, ex, routeKey, context.ConnectionId, context.Connection.SourceIp);
             return RouteResult.Reject(502);
         }
     }
@@ -241,7 +241,7 @@ public sealed partial class HttpIntegration(
         catch (Exception ex)
         {
             // Cut short by the backend or a limit: the client is told, so it does not wait for an end that never comes.
-            Log.StreamFailed(logger, ex, routeKey, connection.Id, events);
+            Log.StreamFailed(logger, ex, routeKey, connection.Id, connection.SourceIp, events);
             connection.TrySendText(connector
                 ? StreamRelay.ConnectorFrame("error", messageId, w =>
                 {
@@ -387,19 +387,19 @@ public sealed partial class HttpIntegration(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1501, Level = LogLevel.Warning, Message = "Route {RouteKey}: the backend failed on the handshake of {ConnectionId}; answered 502")]
-        public static partial void ConnectFailed(ILogger logger, Exception exception, string routeKey, string connectionId);
+        [LoggerMessage(EventId = 1501, Level = LogLevel.Warning, Message = "{Route}: the backend failed on the handshake of {ConnectionId} from {SourceIp}; answered 502")]
+        public static partial void ConnectFailed(ILogger logger, Exception exception, string route, string connectionId, string sourceIp);
 
-        [LoggerMessage(EventId = 1502, Level = LogLevel.Information, Message = "Route {RouteKey}: attempt {Attempt} of {Attempts} failed; trying again")]
-        public static partial void Retrying(ILogger logger, string routeKey, int attempt, int attempts);
+        [LoggerMessage(EventId = 1502, Level = LogLevel.Information, Message = "{Route}: attempt {Attempt} of {Attempts} failed; trying again")]
+        public static partial void Retrying(ILogger logger, string route, int attempt, int attempts);
 
-        [LoggerMessage(EventId = 1503, Level = LogLevel.Debug, Message = "Route {RouteKey}: the stream to {ConnectionId} ended after {Events} events")]
-        public static partial void StreamEnded(ILogger logger, string routeKey, string connectionId, int events);
+        [LoggerMessage(EventId = 1503, Level = LogLevel.Debug, Message = "{Route}: the stream to {ConnectionId} ended after {Events} events")]
+        public static partial void StreamEnded(ILogger logger, string route, string connectionId, int events);
 
-        [LoggerMessage(EventId = 1504, Level = LogLevel.Information, Message = "Route {RouteKey}: the stream to {ConnectionId} was cut after {Events} events: {Detail}")]
-        public static partial void StreamCut(ILogger logger, string routeKey, string connectionId, int events, string detail);
+        [LoggerMessage(EventId = 1504, Level = LogLevel.Information, Message = "{Route}: the stream to {ConnectionId} was cut after {Events} events: {Detail}")]
+        public static partial void StreamCut(ILogger logger, string route, string connectionId, int events, string detail);
 
-        [LoggerMessage(EventId = 1505, Level = LogLevel.Warning, Message = "Route {RouteKey}: the stream to {ConnectionId} broke off after {Events} events")]
-        public static partial void StreamFailed(ILogger logger, Exception exception, string routeKey, string connectionId, int events);
+        [LoggerMessage(EventId = 1505, Level = LogLevel.Warning, Message = "{Route}: the stream to {ConnectionId} from {SourceIp} broke off after {Events} events")]
+        public static partial void StreamFailed(ILogger logger, Exception exception, string route, string connectionId, string sourceIp, int events);
     }
 }

@@ -35,7 +35,7 @@ public sealed partial class MessageDispatcher(
         }
         catch (Exception ex)
         {
-            Log.HandlerFailed(logger, ex, connection.Id, route.Key, context.RequestId);
+            Log.HandlerFailed(logger, ex, route.Key, connection.Id, connection.SourceIp, context.RequestId);
             return RouteResult.Reject(500);
         }
     }
@@ -47,7 +47,12 @@ public sealed partial class MessageDispatcher(
         if (!connection.TryTakeMessageToken())
         {
             var throttledId = RequestId.Next();
-            Log.Throttled(logger, connection.Id, throttledId);
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                var asked = SelectedKey(binary, body.Span);
+                Log.Throttled(logger, asked, connection.Id, connection.SourceIp, throttledId);
+            }
+
             metrics.Error("client");
             connection.TrySendText(ErrorFrame("Too many requests", connection.Id, throttledId));
             return;
@@ -57,7 +62,12 @@ public sealed partial class MessageDispatcher(
         if (route is null)
         {
             var unroutedId = RequestId.Next();
-            Log.NoRoute(logger, connection.Id, unroutedId);
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                var asked = SelectedKey(binary, body.Span);
+                Log.NoRoute(logger, asked, connection.Id, connection.SourceIp, unroutedId);
+            }
+
             metrics.Error("client");
             connection.TrySendText(ErrorFrame("Forbidden", connection.Id, unroutedId));
             return;
@@ -72,7 +82,7 @@ public sealed partial class MessageDispatcher(
         }
         catch (Exception ex)
         {
-            Log.HandlerFailed(logger, ex, connection.Id, route.Key, routeContext.RequestId);
+            Log.HandlerFailed(logger, ex, route.Key, connection.Id, connection.SourceIp, routeContext.RequestId);
             metrics.Error(ex is Integrations.IntegrationFailedException ? "integration" : "execution");
             connection.TrySendText(ErrorFrame("Internal server error", connection.Id, routeContext.RequestId));
             return;
@@ -104,7 +114,7 @@ public sealed partial class MessageDispatcher(
         }
         catch (Exception ex)
         {
-            Log.HandlerFailed(logger, ex, connection.Id, route.Key, context.RequestId);
+            Log.HandlerFailed(logger, ex, route.Key, connection.Id, connection.SourceIp, context.RequestId);
         }
     }
 
@@ -112,15 +122,29 @@ public sealed partial class MessageDispatcher(
     public static byte[] ErrorFrame(string message, string connectionId, string requestId) =>
         Encoding.UTF8.GetBytes($"{{\"message\": \"{message}\", \"connectionId\":\"{connectionId}\", \"requestId\":\"{requestId}\"}}");
 
+    /// <summary>The route key a message asks for, for a log line (not on the hot path: only a refused message pays).</summary>
+    /// The client chose it: it is cut short, and control characters cannot start a forged line in a text log.
+    private string SelectedKey(bool binary, ReadOnlySpan<byte> body)
+    {
+        var key = binary ? null : routes.Selector.Select(body);
+        if (string.IsNullOrEmpty(key))
+        {
+            return RouteKeys.Default;
+        }
+
+        var shown = key.Length > 100 ? key[..100] + "…" : key;
+        return shown.Any(char.IsControl) ? string.Concat(shown.Select(c => char.IsControl(c) ? '?' : c)) : shown;
+    }
+
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Connection {ConnectionId}: no route matched and no $default route exists (request {RequestId}); answered Forbidden")]
-        public static partial void NoRoute(ILogger logger, string connectionId, string requestId);
+        [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "{Route}: connection {ConnectionId} from {SourceIp}: no route matched and no $default route exists (request {RequestId}); answered Forbidden")]
+        public static partial void NoRoute(ILogger logger, string route, string connectionId, string sourceIp, string requestId);
 
-        [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "Connection {ConnectionId} is over its message rate; message dropped (request {RequestId})")]
-        public static partial void Throttled(ILogger logger, string connectionId, string requestId);
+        [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "{Route}: connection {ConnectionId} from {SourceIp} is over its message rate; message dropped (request {RequestId})")]
+        public static partial void Throttled(ILogger logger, string route, string connectionId, string sourceIp, string requestId);
 
-        [LoggerMessage(EventId = 1202, Level = LogLevel.Error, Message = "Connection {ConnectionId}: the handler of route {RouteKey} failed (request {RequestId})")]
-        public static partial void HandlerFailed(ILogger logger, Exception exception, string connectionId, string routeKey, string requestId);
+        [LoggerMessage(EventId = 1202, Level = LogLevel.Error, Message = "{Route}: the handler failed for connection {ConnectionId} from {SourceIp} (request {RequestId})")]
+        public static partial void HandlerFailed(ILogger logger, Exception exception, string route, string connectionId, string sourceIp, string requestId);
     }
 }

@@ -95,7 +95,7 @@ public sealed partial class SubscribeHandler(IOptions<GatewayOptions> options, T
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1502, Level = LogLevel.Information, Message = "Connection {ConnectionId} may not subscribe to {Channel}")]
+        [LoggerMessage(EventId = 1702, Level = LogLevel.Information, Message = "Connection {ConnectionId} may not subscribe to {Channel}")]
         public static partial void Unauthorized(ILogger logger, string connectionId, string channel);
     }
 }

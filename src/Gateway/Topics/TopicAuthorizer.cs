@@ -132,7 +132,7 @@ public sealed partial class TopicAuthorizer(IOptions<GatewayOptions> options, IH
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1501, Level = LogLevel.Error, Message = "Connection {ConnectionId}: the subscribe authorizer failed for {Channel} ({Detail})")]
+        [LoggerMessage(EventId = 1701, Level = LogLevel.Error, Message = "Connection {ConnectionId}: the subscribe authorizer failed for {Channel} ({Detail})")]
         public static partial void Failed(ILogger logger, string connectionId, string channel, string detail);
     }
 }

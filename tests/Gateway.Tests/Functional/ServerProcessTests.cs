@@ -27,8 +27,8 @@ public class ServerProcessTests
         Assert.Equal(0, await server.StopAsync());
         Assert.Equal(CloseCodes.GoingAway, (await a.Closed.WithTimeout()).CloseStatus);
         Assert.Equal(CloseCodes.GoingAway, (await b.Closed.WithTimeout()).CloseStatus);
-        Assert.Contains(server.Lines, l => l.Contains($"Connection {a.Id} opened", StringComparison.Ordinal));
-        Assert.Contains(server.Lines, l => l.Contains($"Connection {a.Id} closed with 1001", StringComparison.Ordinal));
+        Assert.Contains(server.Lines, l => l.Contains($"$connect: connection {a.Id} opened", StringComparison.Ordinal));
+        Assert.Contains(server.Lines, l => l.Contains($"$disconnect: connection {a.Id} from 127.0.0.1 closed with 1001", StringComparison.Ordinal));
     }
 
     [Fact]

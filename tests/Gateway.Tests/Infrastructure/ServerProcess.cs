@@ -29,6 +29,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = AppContext.BaseDirectory,
         };
+        // The log format follows this unless a test sets it: a test run inside a container must not change it.
+        info.Environment.Remove("DOTNET_RUNNING_IN_CONTAINER");
         info.Environment["Gateway__Listeners__Client"] = "http://127.0.0.1:0";
         info.Environment["Gateway__Listeners__Management"] = "http://127.0.0.1:0";
         foreach (var (key, value) in environment)

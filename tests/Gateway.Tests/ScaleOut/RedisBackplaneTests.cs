@@ -260,7 +260,20 @@ public sealed class RedisBackplaneTests
         Assert.Equal(HttpStatusCode.OK, (await viaA.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
         await redis.StopAsync();
         await Wait.UntilAsync(() => !a.Services.GetRequiredService<RedisBackplane>().IsConnected, "node A noticed Redis is gone");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await viaA.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+        using (var ready = await viaA.GetAsync(new Uri("/readyz", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.Equal("Backplane unavailable", await ready.Content.ReadAsStringAsync());
+        }
+
+        using (var local = await viaA.GetAsync(new Uri("/readyz?scope=local", UriKind.Relative)))
+        {
+            // A load balancer probing scope=local keeps the node: it serves its own clients through the outage.
+            Assert.Equal(HttpStatusCode.OK, local.StatusCode);
+            Assert.Equal("Ready (backplane unavailable)", await local.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal("Healthy", await viaA.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
 
         // Its own client: served as before.
         Assert.Equal(HttpStatusCode.OK, (await viaA.PostAsync(new Uri($"/@connections/{onA.Id}", UriKind.Relative), new StringContent("local"))).StatusCode);
