@@ -13,6 +13,7 @@ internal enum BackplaneOperation : byte
     Broadcast = 6,
     User = 7,
     Publish = 8,
+    UserConnections = 9,
 }
 
 /// <summary>

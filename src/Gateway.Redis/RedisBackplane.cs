@@ -98,7 +98,11 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         {
             try
             {
-                await redis.GetDatabase().KeyDeleteAsync(HeartbeatKey(_node.Id));
+                var database = redis.GetDatabase();
+                await Task.WhenAll(
+                    database.KeyDeleteAsync(HeartbeatKey(_node.Id)),
+                    database.KeyDeleteAsync(ReportKey(_node.Id)),
+                    database.SetRemoveAsync(NodesKey, _node.Id));
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
             {
@@ -154,6 +158,75 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     /// <inheritdoc />
     public ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         FanOutAsync(new BackplaneMessage(BackplaneOperation.Publish, 0, _node.Id, topic, type, 0, data.ToArray()));
+
+    /// <inheritdoc />
+    public async ValueTask ReportAsync(NodeReport report, CancellationToken cancellationToken)
+    {
+        if (_redis is not { IsConnected: true } redis)
+        {
+            return;
+        }
+
+        try
+        {
+            // The report lives as long as a heartbeat: a node that stops reporting drops out of the list by itself.
+            var database = redis.GetDatabase();
+            await Task.WhenAll(
+                database.StringSetAsync(ReportKey(_node.Id), report.ToJson(), _options.NodeTtl),
+                database.SetAddAsync(NodesKey, _node.Id));
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException)
+        {
+            throw new BackplaneUnavailableException("Redis cannot be reached: " + ex.GetType().Name, ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<NodeReport>> OtherNodesAsync(CancellationToken cancellationToken)
+    {
+        if (_redis is not { IsConnected: true } redis)
+        {
+            throw new BackplaneUnavailableException("Redis is not connected.");
+        }
+
+        try
+        {
+            var database = redis.GetDatabase();
+            var ids = (await database.SetMembersAsync(NodesKey)).Select(v => v.ToString()).Where(id => id != _node.Id).ToList();
+            var values = await Task.WhenAll(ids.Select(id => database.StringGetAsync(ReportKey(id))));
+            var reports = new List<NodeReport>();
+            for (var i = 0; i < ids.Count; i++)
+            {
+                if (values[i].IsNull)
+                {
+                    // Its report expired: the node is gone (it adds itself again with its next report if not).
+                    _ = database.SetRemoveAsync(NodesKey, ids[i], CommandFlags.FireAndForget);
+                }
+                else if (NodeReport.FromJson((byte[])values[i]!) is { } report)
+                {
+                    reports.Add(report);
+                }
+            }
+
+            return reports;
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException)
+        {
+            throw new BackplaneUnavailableException("Redis cannot be reached: " + ex.GetType().Name, ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<string>> UserConnectionsAsync(string userId, CancellationToken cancellationToken)
+    {
+        var nodes = await OtherNodesAsync(cancellationToken);
+        var answers = await Task.WhenAll(nodes.Select(n => ExchangeAsync(n.NodeId, userId, BackplaneOperation.UserConnections, "", 0, [], cancellationToken).AsTask()));
+        return [.. answers.Where(a => a is { Payload.Length: > 0 }).SelectMany(a => System.Text.Encoding.UTF8.GetString(a!.Payload).Split('\n'))];
+    }
+
+    private RedisKey ReportKey(string nodeId) => $"{_options.ChannelPrefix}:node:{nodeId}:report";
+
+    private RedisKey NodesKey => $"{_options.ChannelPrefix}:nodes";
 
     /// <inheritdoc />
     public bool SharesHistory => true;
@@ -329,7 +402,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         var outcome = "unavailable";
         try
         {
-            var answer = await ExchangeAsync(connectionId, operation, text, kind, payload, cancellationToken);
+            var answer = await ExchangeAsync(connectionId[..ConnectionId.NodeIdLength], connectionId, operation, text, kind, payload, cancellationToken);
             outcome = answer is null ? "gone" : "answered";
             return answer;
         }
@@ -339,9 +412,8 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         }
     }
 
-    private async ValueTask<BackplaneMessage?> ExchangeAsync(string connectionId, BackplaneOperation operation, string text, byte kind, byte[] payload, CancellationToken cancellationToken)
+    private async ValueTask<BackplaneMessage?> ExchangeAsync(string nodeId, string target, BackplaneOperation operation, string text, byte kind, byte[] payload, CancellationToken cancellationToken)
     {
-        var nodeId = connectionId[..ConnectionId.NodeIdLength];
         var correlation = Interlocked.Increment(ref _nextCorrelation);
         var reply = new TaskCompletionSource<BackplaneMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[correlation] = reply;
@@ -350,7 +422,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
             long receivers;
             try
             {
-                receivers = await Subscriber.PublishAsync(NodeChannel(nodeId), new BackplaneMessage(operation, correlation, _node.Id, connectionId, text, kind, payload).ToBytes());
+                receivers = await Subscriber.PublishAsync(NodeChannel(nodeId), new BackplaneMessage(operation, correlation, _node.Id, target, text, kind, payload).ToBytes());
             }
             catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException)
             {
@@ -543,6 +615,9 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
                 kind = 1;
                 payload = WriteSnapshot(connection);
                 break;
+            case BackplaneOperation.UserConnections:
+                payload = System.Text.Encoding.UTF8.GetBytes(string.Join('\n', _registry.OfUser(request.Target).Where(c => c.IsOpen).Select(c => c.Id)));
+                break;
             case BackplaneOperation.SetAttributes when found && connection!.IsOpen:
                 foreach (var (key, value) in ReadChanges(request.Payload))
                 {
@@ -594,6 +669,19 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
                 writer.Write(key);
                 writer.Write(value);
             }
+
+            // Added later: a reader that stops before these still reads the fields above.
+            writer.Write(connection.UserId is not null);
+            writer.Write(connection.UserId ?? "");
+            writer.Write(connection.Identity?.Method ?? "anonymous");
+            var subscriptions = connection.Subscriptions?.Snapshot() ?? [];
+            writer.Write(subscriptions.Length);
+            foreach (var pattern in subscriptions)
+            {
+                writer.Write(pattern);
+            }
+
+            writer.Write(connection.QueuedMessages);
         }
 
         return buffer.ToArray();
@@ -615,7 +703,22 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
             attributes[reader.ReadString()] = reader.ReadString();
         }
 
-        return new ConnectionSnapshot(id, connectedAt, lastActiveAt, sourceIp, hasUserAgent ? userAgent : null, attributes);
+        var snapshot = new ConnectionSnapshot(id, connectedAt, lastActiveAt, sourceIp, hasUserAgent ? userAgent : null, attributes);
+        if (reader.BaseStream.Position == reader.BaseStream.Length)
+        {
+            return snapshot; // from a node that does not write the fields below
+        }
+
+        var hasUser = reader.ReadBoolean();
+        var userId = reader.ReadString();
+        var method = reader.ReadString();
+        var patterns = new string[reader.ReadInt32()];
+        for (var i = 0; i < patterns.Length; i++)
+        {
+            patterns[i] = reader.ReadString();
+        }
+
+        return snapshot with { UserId = hasUser ? userId : null, AuthMethod = method, Subscriptions = patterns, QueuedMessages = reader.ReadInt32() };
     }
 
     private static byte[] WriteChanges(IReadOnlyDictionary<string, string?> changes)

@@ -44,7 +44,7 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
         if (node.Owns(connectionId))
         {
             return ValueTask.FromResult(registry.TryGet(connectionId, out var c) && c.IsOpen
-                ? new ConnectionSnapshot(c.Id, c.ConnectedAt, c.LastActiveAt, c.SourceIp, c.UserAgent, c.AttributesSnapshot())
+                ? ConnectionSnapshot.Of(c)
                 : null);
         }
 

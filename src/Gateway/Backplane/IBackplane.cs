@@ -53,4 +53,15 @@ public interface IBackplane
 
     /// <summary>Publishes a topic event (<paramref name="data"/> is one JSON value) to the subscribers of every other node.</summary>
     ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
+
+    /// <summary>Hands this node's report to the other nodes' dashboards (nothing to do when the node runs alone).</summary>
+    ValueTask ReportAsync(NodeReport report, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>The latest reports of the other live nodes (none when the node runs alone).</summary>
+    ValueTask<IReadOnlyList<NodeReport>> OtherNodesAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<NodeReport>>([]);
+
+    /// <summary>The ids of <paramref name="userId"/>'s connections on the other nodes.</summary>
+    ValueTask<IReadOnlyList<string>> UserConnectionsAsync(string userId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<string>>([]);
 }

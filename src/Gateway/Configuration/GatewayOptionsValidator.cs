@@ -61,6 +61,21 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
             errors.Add($"Gateway:Management:MaxPageSize {options.Management.MaxPageSize} must be at least 1.");
         }
 
+        if (options.Management.Dashboard.SampleInterval < TimeSpan.FromSeconds(1) || options.Management.Dashboard.SampleInterval > TimeSpan.FromHours(1))
+        {
+            errors.Add($"Gateway:Management:Dashboard:SampleInterval {options.Management.Dashboard.SampleInterval} must be between 00:00:01 and 01:00:00.");
+        }
+
+        if (options.Management.Dashboard.Samples is < 2 or > 10_000)
+        {
+            errors.Add($"Gateway:Management:Dashboard:Samples {options.Management.Dashboard.Samples} must be between 2 and 10000.");
+        }
+
+        if (string.Equals(options.Stage, "admin", StringComparison.OrdinalIgnoreCase) && options.Management.Dashboard.Enabled)
+        {
+            errors.Add("Gateway:Stage 'admin' is the dashboard's path; choose another stage or set Gateway:Management:Dashboard:Enabled to false.");
+        }
+
         ValidateAuth(options.Auth, options.Management, errors);
         ValidateTopics(options.Topics, options.Connections, errors);
         ValidateRoutes(options.Routes, errors);

@@ -36,6 +36,13 @@ public static class GatewayEndpointRouteBuilderExtensions
         var health = new HealthEndpoints(services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>());
         group.MapMethods("/healthz", probe, health.LiveAsync);
         group.MapMethods("/readyz", probe, health.ReadyAsync);
+        if (options.Management.Dashboard.Enabled)
+        {
+            var admin = services.GetRequiredService<AdminApi>();
+            group.Map(AdminApi.Path, admin.HandleAsync);
+            group.Map(AdminApi.Path + "/{**rest}", admin.HandleAsync);
+        }
+
         return group;
     }
 }

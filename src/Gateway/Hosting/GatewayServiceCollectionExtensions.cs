@@ -51,12 +51,15 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<Gateway.Topics.TopicAuthorizer>();
         services.TryAddSingleton<Gateway.Topics.IGatewayPublisher, Gateway.Topics.GatewayPublisher>();
         services.TryAddSingleton<Gateway.Management.PublishApi>();
+        services.TryAddSingleton<Gateway.Management.AdminApi>();
         services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(o => o.SetParameterPolicy<ManagementPathConstraint>(ManagementPathConstraint.Name));
         if (!services.Any(d => d.ServiceType == typeof(ConnectionSweeper)))
         {
             services.AddSingleton<ConnectionSweeper>();
             services.AddHostedService(sp => sp.GetRequiredService<ConnectionSweeper>());
             services.AddHostedService<ConnectionDrain>();
+            services.AddSingleton<Gateway.Management.DashboardSampler>();
+            services.AddHostedService(sp => sp.GetRequiredService<Gateway.Management.DashboardSampler>());
             services.AddHealthChecks()
                 .AddCheck<GatewayHealthChecks.DrainCheck>(GatewayHealthChecks.Draining, tags: [GatewayHealthChecks.ReadyTag])
                 .AddCheck<GatewayHealthChecks.BackplaneCheck>(GatewayHealthChecks.Backplane, tags: [GatewayHealthChecks.ReadyTag, GatewayHealthChecks.BackplaneTag]);

@@ -220,7 +220,7 @@ public sealed partial class ConnectionsApi(
     }
 
     /// <summary>Reads the body whole; null when it is over <paramref name="max"/> bytes.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int max, CancellationToken cancellationToken)
+    internal static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int max, CancellationToken cancellationToken)
     {
         if (request.ContentLength is long declared)
         {

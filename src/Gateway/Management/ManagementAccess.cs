@@ -9,7 +9,8 @@ namespace Gateway.Management;
 /// <summary>
 /// Who may call the management API. With credentials configured (API keys or access keys), every call must carry
 /// one: an API key in <c>x-api-key</c> or <c>Authorization: Bearer</c>, or an AWS Signature Version 4 signature by
-/// a configured access key, as the AWS SDKs send. With none configured, anonymous calls are accepted only from the
+/// a configured access key, as the AWS SDKs send; or HTTP Basic (an access key id and its secret, or an API key as the
+/// password), as a browser sends to the dashboard. With none configured, anonymous calls are accepted only from the
 /// local machine itself; a request a proxy forwarded is never taken as local. <c>AllowAnonymous</c> opens it to all.
 /// </summary>
 public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvider time)
@@ -44,6 +45,11 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
             return SignatureV4.Verify(context, body, SecretOf, time.GetUtcNow());
         }
 
+        if (authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            return BasicRefusal(authorization["Basic ".Length..].Trim());
+        }
+
         var key = headers["x-api-key"].ToString();
         if (key.Length == 0 && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
@@ -52,18 +58,56 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
 
         if (key.Length > 0)
         {
-            var presented = Encoding.UTF8.GetBytes(key);
-            var match = false;
-            foreach (var known in _apiKeys)
-            {
-                // Constant time, and every key compared, so timing tells nothing about which keys exist.
-                match |= CryptographicOperations.FixedTimeEquals(presented, known);
-            }
-
-            return match ? null : "unknown API key";
+            return IsApiKey(key) ? null : "unknown API key";
         }
 
         return _allowAnonymous ? null : "credentials are required";
+    }
+
+    private bool IsApiKey(string key)
+    {
+        var presented = Encoding.UTF8.GetBytes(key);
+        var match = false;
+        foreach (var known in _apiKeys)
+        {
+            // Constant time, and every key compared, so timing tells nothing about which keys exist.
+            match |= CryptographicOperations.FixedTimeEquals(presented, known);
+        }
+
+        return match;
+    }
+
+    /// <summary>
+    /// HTTP Basic, which is how a browser carries credentials to the dashboard: an access key id and its secret, or
+    /// any user name with an API key as the password.
+    /// </summary>
+    private string? BasicRefusal(string encoded)
+    {
+        string decoded;
+        try
+        {
+            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(encoded));
+        }
+        catch (FormatException)
+        {
+            return "malformed Basic credentials";
+        }
+
+        var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+        if (colon < 0)
+        {
+            return "malformed Basic credentials";
+        }
+
+        var (user, password) = (decoded[..colon], decoded[(colon + 1)..]);
+        if (SecretOf(user) is { } secret)
+        {
+            return CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(password)), SHA256.HashData(Encoding.UTF8.GetBytes(secret)))
+                ? null
+                : "wrong secret for the access key";
+        }
+
+        return IsApiKey(password) ? null : "unknown API key";
     }
 
     private static string? LocalOnly(HttpContext context)

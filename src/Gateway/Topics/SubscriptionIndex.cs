@@ -94,6 +94,50 @@ public sealed class SubscriptionIndex<T> : IDisposable
         }
     }
 
+    /// <summary>
+    /// Each pattern subscribed to and its number of subscribers, the most subscribed first, at most
+    /// <paramref name="max"/> of them, and how many patterns there are in all.
+    /// </summary>
+    public (List<KeyValuePair<string, int>> Top, int Patterns) Patterns(int max)
+    {
+        var all = new List<KeyValuePair<string, int>>();
+        _lock.EnterReadLock();
+        try
+        {
+            Collect(_root, "", all);
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+
+        all.Sort((a, b) => b.Value != a.Value ? b.Value.CompareTo(a.Value) : string.CompareOrdinal(a.Key, b.Key));
+        return (all.Count > max ? all[..max] : all, all.Count);
+    }
+
+    private static void Collect(Node node, string path, List<KeyValuePair<string, int>> into)
+    {
+        if (node.Here is { Count: > 0 } here)
+        {
+            into.Add(new(path, here.Count));
+        }
+
+        if (node.Rest is { Count: > 0 } rest)
+        {
+            into.Add(new(path.Length == 0 ? ">" : path + ".>", rest.Count));
+        }
+
+        if (node.Star is { } star)
+        {
+            Collect(star, path.Length == 0 ? "*" : path + ".*", into);
+        }
+
+        foreach (var (key, child) in node.Children ?? [])
+        {
+            Collect(child, path.Length == 0 ? key : path + "." + key, into);
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose() => _lock.Dispose();
 

@@ -47,6 +47,9 @@ public sealed partial class TopicHub : IDisposable
     /// <summary>Topics keeping history on this node.</summary>
     public int HistoryTopicCount => _histories.Count;
 
+    /// <summary>The most subscribed patterns on this node with their subscriber counts, and how many patterns there are.</summary>
+    public (List<KeyValuePair<string, int>> Top, int Patterns) TopPatterns(int max) => _index.Patterns(max);
+
     /// <summary>
     /// Subscribes <paramref name="connection"/> to <paramref name="pattern"/> (valid and authorized by then). Sends the
     /// answer made by <paramref name="answer"/> (given, for a topic with history, its epoch and last offset and whether
