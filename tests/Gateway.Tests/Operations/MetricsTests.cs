@@ -58,4 +58,56 @@ public sealed class MetricsTests(ITestOutputHelper output)
         // Not on the client listener.
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri($"http://127.0.0.1:{host.ClientEndPoint.Port}/metrics"))).StatusCode);
     }
+
+    [Fact]
+    public async Task Errors_by_kind_integration_latency_slow_consumers_and_bytes_are_counted()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Connections:SendQueueLimit"] = "4",
+            ["Gateway:Routes:join:Integration:Type"] = "http",
+            ["Gateway:Routes:join:Integration:Uri"] = "http://127.0.0.1:1/", // nobody listens there
+        }, g => g.MapRoute<Functional.HandshakeTests.ThrowingHandler>("boom"));
+        await using var client = await host.ConnectAsync();
+        foreach (var (message, answer) in new[]
+        {
+            ("""{"action":"nosuch"}""", "Forbidden"),
+            ("""{"action":"join"}""", "Internal server error"),
+            ("""{"action":"boom"}""", "Internal server error"),
+            ("""{"action":"boom"}""", "Internal server error"),
+        })
+        {
+            await client.SendTextAsync(message);
+            Assert.Contains(answer, await client.ReceiveTextAsync(), StringComparison.Ordinal);
+        }
+
+        // A client that reads nothing: its queue of four fills up and it is closed with 1013.
+        await using var slow = await host.ConnectRawAsync(receiveBufferSize: 4096);
+        var slowId = await slow.ReadConnectedAsync();
+        var big = new byte[64 * 1024];
+        Array.Fill(big, (byte)'x');
+        var result = Gateway.Connections.SendResult.Sent;
+        for (var i = 0; i < 1000 && result == Gateway.Connections.SendResult.Sent; i++)
+        {
+            result = await host.Sender.SendAsync(slowId, Gateway.Connections.OutboundMessage.Text(big));
+        }
+
+        Assert.Equal(Gateway.Connections.SendResult.QueueFull, result);
+        using var http = new HttpClient();
+        var scrape = await http.GetStringAsync(new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}/metrics"));
+        output.WriteLine(scrape);
+        void Has(string name, string labels, long value) =>
+            Assert.Contains($"{name}{{otel_scope_name=\"Gateway\"{(labels.Length > 0 ? "," + labels : "")}}} {value}\n", scrape, StringComparison.Ordinal);
+        Has("gateway_errors_total", "kind=\"client\"", 1);
+        Has("gateway_errors_total", "kind=\"integration\"", 1);
+        Has("gateway_errors_total", "kind=\"execution\"", 2);
+        Has("gateway_integration_duration_milliseconds_count", "outcome=\"failure\",route=\"join\"", 1);
+        Has("gateway_slow_consumer_closes_total", "", 1);
+        Has("gateway_messages_received_total", "route=\"boom\"", 2);
+        Has("gateway_messages_received_bytes_total", "route=\"boom\"", 2 * """{"action":"boom"}""".Length);
+
+        // The slow client's queue still holds what it was sent when the scrape reads it.
+        var depth = System.Text.RegularExpressions.Regex.Match(scrape, "gateway_send_queue_depth\\{otel_scope_name=\"Gateway\"\\} (\\d+)");
+        Assert.True(depth.Success && int.Parse(depth.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, "send-queue depth");
+    }
 }
