@@ -7,7 +7,7 @@
 #   bench/run.sh fanout --connections 300 --senders 4 --targets localfanout,redisfanout   one topic, subscribers on one node vs spread over three
 #   bench/run.sh handshake --targets bare,gateway,gatewayjwt,gatewayjwtrsa   opening handshakes/s, with and without JWT validation
 #   bench/run.sh echo --targets bare,gateway,gatewayhttp   adds echo through an http integration to a loopback backend
-# Options: --duration S --warmup S --rounds R --senders K --payload BYTES --targets bare,gateway
+# Options: --duration S --warmup S --rounds R --senders K --payload BYTES --targets bare,gateway --gateway-env "DOTNET_gcServer=0;…"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="$PWD/bench/artifacts"

@@ -3,6 +3,7 @@ using Gateway.LoadTest;
 // Runs the bare baseline and the gateway alternately (A/B/A/B), each in a fresh process, and prints a
 // markdown table: rates, server CPU per operation from /proc/<pid>/stat, the client's own CPU, latency.
 var settings = Settings.Parse(args);
+ServerUnderTest.GatewayEnvironment = settings.GatewayEnvironment;
 var results = new List<RunResult>();
 for (var round = 1; round <= settings.Rounds; round++)
 {

@@ -76,6 +76,9 @@ public sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>The JWT clients present (<c>?token=</c>), or null when the target has no authentication.</summary>
     public string? Token { get; private init; }
 
+    /// <summary>Extra environment variables for every gateway process (<c>--gateway-env</c>), such as GC settings.</summary>
+    public static IReadOnlyDictionary<string, string> GatewayEnvironment { get; set; } = new Dictionary<string, string>();
+
     public static async Task<ServerUnderTest> StartAsync(Target target, string bareApp, string artifacts)
     {
         if (target is Target.RedisLocal or Target.RedisRemote or Target.RedisFanout)
@@ -123,6 +126,10 @@ public sealed class ServerUnderTest : IAsyncDisposable
             info.Environment["Gateway__Listeners__Client"] = $"http://127.0.0.1:{clientPort}";
             info.Environment["Gateway__Listeners__Management"] = $"http://127.0.0.1:{managementPort}";
             info.Environment["Serilog__MinimumLevel__Default"] = "Warning";
+            foreach (var (key, value) in GatewayEnvironment)
+            {
+                info.Environment[key] = value;
+            }
         }
         else
         {
@@ -168,6 +175,11 @@ public sealed class ServerUnderTest : IAsyncDisposable
             info.Environment["Gateway__Listeners__Management"] = $"http://127.0.0.1:{management}";
             info.Environment["Gateway__Redis__Configuration"] = $"127.0.0.1:{redisPort}";
             info.Environment["Serilog__MinimumLevel__Default"] = "Warning";
+            foreach (var (key, value) in GatewayEnvironment)
+            {
+                info.Environment[key] = value;
+            }
+
             var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + dll);
             process.OutputDataReceived += (_, _) => { };
             process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"[{target}] {e.Data}"); } };

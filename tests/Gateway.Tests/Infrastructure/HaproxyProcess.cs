@@ -31,7 +31,7 @@ public sealed class HaproxyProcess : IAsyncDisposable
             .AppendLine("defaults\n    mode http\n    option http-server-close\n    option redispatch 1\n    retries 3\n    timeout connect 5s\n    timeout client 65s\n    timeout server 65s\n    timeout tunnel 1h\n    timeout client-fin 5s")
             .AppendLine(CultureInfo.InvariantCulture, $"frontend clients\n    bind 127.0.0.1:{clientPort}\n    default_backend gateway_clients")
             .AppendLine(CultureInfo.InvariantCulture, $"frontend management\n    bind 127.0.0.1:{managementPort}\n    default_backend gateway_management")
-            .AppendLine("backend gateway_clients\n    balance roundrobin\n    option httpchk GET \"/readyz?scope=local\"\n    http-check expect status 200");
+            .AppendLine("backend gateway_clients\n    balance roundrobin\n    retry-on conn-failure empty-response 503\n    option httpchk GET \"/readyz?scope=local\"\n    http-check expect status 200");
         for (var i = 0; i < nodes.Count; i++)
         {
             config.AppendLine(CultureInfo.InvariantCulture, $"    server gw{i} 127.0.0.1:{nodes[i].Client.Port} check inter 300ms fall 1 rise 1");
