@@ -160,7 +160,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         FanOutAsync(new BackplaneMessage(BackplaneOperation.Publish, 0, _node.Id, topic, type, 0, data.ToArray()));
 
     /// <inheritdoc />
-    public async ValueTask ReportAsync(NodeReport report, CancellationToken cancellationToken)
+    public async ValueTask ReportAsync(NodeReport report, TimeSpan lifetime, CancellationToken cancellationToken)
     {
         if (_redis is not { IsConnected: true } redis)
         {
@@ -169,10 +169,10 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
 
         try
         {
-            // The report lives as long as a heartbeat: a node that stops reporting drops out of the list by itself.
+            // The report expires: a node that stops reporting drops out of the list by itself.
             var database = redis.GetDatabase();
             await Task.WhenAll(
-                database.StringSetAsync(ReportKey(_node.Id), report.ToJson(), _options.NodeTtl),
+                database.StringSetAsync(ReportKey(_node.Id), report.ToJson(), lifetime),
                 database.SetAddAsync(NodesKey, _node.Id));
         }
         catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException)
@@ -217,11 +217,29 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     }
 
     /// <inheritdoc />
-    public async ValueTask<IReadOnlyList<string>> UserConnectionsAsync(string userId, CancellationToken cancellationToken)
+    public async ValueTask<UserConnections> UserConnectionsAsync(string userId, CancellationToken cancellationToken)
     {
         var nodes = await OtherNodesAsync(cancellationToken);
-        var answers = await Task.WhenAll(nodes.Select(n => ExchangeAsync(n.NodeId, userId, BackplaneOperation.UserConnections, "", 0, [], cancellationToken).AsTask()));
-        return [.. answers.Where(a => a is { Payload.Length: > 0 }).SelectMany(a => System.Text.Encoding.UTF8.GetString(a!.Payload).Split('\n'))];
+        var unreachable = new List<string>();
+        var answers = await Task.WhenAll(nodes.Select(async n =>
+        {
+            try
+            {
+                return await ExchangeAsync(n.NodeId, userId, BackplaneOperation.UserConnections, "", 0, [], cancellationToken);
+            }
+            catch (BackplaneUnavailableException)
+            {
+                // A node that stopped (its report not yet expired) or cannot answer now: the others still count.
+                lock (unreachable)
+                {
+                    unreachable.Add(n.NodeId);
+                }
+
+                return null;
+            }
+        }));
+        var ids = answers.Where(a => a is { Payload.Length: > 0 }).SelectMany(a => System.Text.Encoding.UTF8.GetString(a!.Payload).Split('\n')).ToList();
+        return new UserConnections(ids, unreachable);
     }
 
     private RedisKey ReportKey(string nodeId) => $"{_options.ChannelPrefix}:node:{nodeId}:report";

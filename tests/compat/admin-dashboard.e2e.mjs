@@ -102,7 +102,7 @@ test('the dashboard shows the cluster, finds connections by id and by user, mess
     await card.locator('[data-action="disconnect"]').click();
     await page.waitForFunction(id => document.querySelector(`[data-connection-id="${id}"] [data-field="result"]`).textContent === 'disconnected', bob);
 
-    // A change without the dashboard's header (as another site's form would send it) is refused.
+    // A change without the dashboard's header is refused (the .NET tests send other sites' requests: Origin, Host).
     const forged = await page.evaluate(async id => (await fetch(`api/connections/${id}`, { method: 'DELETE' })).status, env('ALICE_A_ID'));
     assert.equal(forged, 403);
 

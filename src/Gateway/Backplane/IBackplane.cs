@@ -54,14 +54,22 @@ public interface IBackplane
     /// <summary>Publishes a topic event (<paramref name="data"/> is one JSON value) to the subscribers of every other node.</summary>
     ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
 
-    /// <summary>Hands this node's report to the other nodes' dashboards (nothing to do when the node runs alone).</summary>
-    ValueTask ReportAsync(NodeReport report, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    /// <summary>
+    /// Hands this node's report to the other nodes' dashboards for <paramref name="lifetime"/>, after which a node that
+    /// stopped reporting drops out (nothing to do when the node runs alone).
+    /// </summary>
+    ValueTask ReportAsync(NodeReport report, TimeSpan lifetime, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     /// <summary>The latest reports of the other live nodes (none when the node runs alone).</summary>
     ValueTask<IReadOnlyList<NodeReport>> OtherNodesAsync(CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<NodeReport>>([]);
 
-    /// <summary>The ids of <paramref name="userId"/>'s connections on the other nodes.</summary>
-    ValueTask<IReadOnlyList<string>> UserConnectionsAsync(string userId, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<IReadOnlyList<string>>([]);
+    /// <summary>The ids of <paramref name="userId"/>'s connections on the other nodes, and the nodes that did not answer.</summary>
+    ValueTask<UserConnections> UserConnectionsAsync(string userId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(new UserConnections([], []));
 }
+
+/// <summary>A user's connections on the other nodes.</summary>
+/// <param name="ConnectionIds">Their ids.</param>
+/// <param name="Unreachable">Nodes that were asked and did not answer.</param>
+public sealed record UserConnections(IReadOnlyList<string> ConnectionIds, IReadOnlyList<string> Unreachable);

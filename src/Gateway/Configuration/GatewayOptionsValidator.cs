@@ -66,9 +66,9 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
             errors.Add($"Gateway:Management:Dashboard:SampleInterval {options.Management.Dashboard.SampleInterval} must be between 00:00:01 and 01:00:00.");
         }
 
-        if (options.Management.Dashboard.Samples is < 2 or > 10_000)
+        if (options.Management.Dashboard.Samples is < 2 or > 1440)
         {
-            errors.Add($"Gateway:Management:Dashboard:Samples {options.Management.Dashboard.Samples} must be between 2 and 10000.");
+            errors.Add($"Gateway:Management:Dashboard:Samples {options.Management.Dashboard.Samples} must be between 2 and 1440.");
         }
 
         if (string.Equals(options.Stage, "admin", StringComparison.OrdinalIgnoreCase) && options.Management.Dashboard.Enabled)

@@ -27,8 +27,8 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _slowConsumers;
     private readonly Histogram<double> _integration;
     private readonly Histogram<double> _backplane;
-    private long _receivedTotal;
-    private long _sentTotal;
+    private readonly StripedCounter _receivedTotal = new();
+    private readonly StripedCounter _sentTotal = new();
 
     /// <summary>Creates the instruments; the observed ones read the registry, the topic hub and the backplane.</summary>
     public GatewayMetrics(IMeterFactory meters, IServiceProvider services)
@@ -69,21 +69,21 @@ public sealed class GatewayMetrics : IDisposable
         var tag = new KeyValuePair<string, object?>("route", route);
         _messagesIn.Add(1, tag);
         _bytesIn.Add(bytes, tag);
-        Interlocked.Increment(ref _receivedTotal);
+        _receivedTotal.Increment();
     }
 
     /// <summary>Client messages routed since the start (for the dashboard's rates).</summary>
-    public long ReceivedTotal => Volatile.Read(ref _receivedTotal);
+    public long ReceivedTotal => _receivedTotal.Sum();
 
     /// <summary>Frames written to clients since the start (for the dashboard's rates).</summary>
-    public long SentTotal => Volatile.Read(ref _sentTotal);
+    public long SentTotal => _sentTotal.Sum();
 
     /// <summary>A frame was written to a client.</summary>
     public void Sent(int bytes)
     {
         _messagesOut.Add(1);
         _bytesOut.Add(bytes);
-        Interlocked.Increment(ref _sentTotal);
+        _sentTotal.Increment();
     }
 
     /// <summary>An error of <paramref name="kind"/>: <c>client</c>, <c>integration</c> or <c>execution</c>.</summary>

@@ -38,9 +38,12 @@ public static class GatewayEndpointRouteBuilderExtensions
         group.MapMethods("/readyz", probe, health.ReadyAsync);
         if (options.Management.Dashboard.Enabled)
         {
+            // Only the dashboard's own paths ("/admin/" also matches "/admin", which is redirected to it): the rest of /admin stays the hosting application's (its routes, its fallback).
             var admin = services.GetRequiredService<AdminApi>();
-            group.Map(AdminApi.Path, admin.HandleAsync);
-            group.Map(AdminApi.Path + "/{**rest}", admin.HandleAsync);
+            foreach (var path in (string[])["/", "/dashboard.js", "/dashboard.css", "/api/{**rest}"])
+            {
+                group.Map(AdminApi.Path + path, admin.HandleAsync);
+            }
         }
 
         return group;

@@ -16,7 +16,7 @@ internal sealed class HealthEndpoints(HealthCheckService health)
     {
         var report = await health.CheckHealthAsync(r => r.Tags.Contains(GatewayHealthChecks.LiveTag), context.RequestAborted);
         var failed = FirstFailure(report, ignoreBackplane: false);
-        await WriteAsync(context, report, failed, failed is null ? "Healthy" : failed.Value.Value.Description ?? failed.Value.Key);
+        await WriteAsync(context, report, failed, failed is null ? "Healthy" : Describe(failed.Value));
     }
 
     /// <summary>
@@ -30,9 +30,16 @@ internal sealed class HealthEndpoints(HealthCheckService health)
         var report = await health.CheckHealthAsync(r => r.Tags.Contains(GatewayHealthChecks.ReadyTag), context.RequestAborted);
         var failed = FirstFailure(report, ignoreBackplane: local);
         var backplaneDown = report.Entries.Any(e => e.Value.Status == HealthStatus.Unhealthy && e.Value.Tags.Contains(GatewayHealthChecks.BackplaneTag));
-        var text = failed is { } f ? f.Value.Description ?? f.Key : backplaneDown ? "Ready (backplane unavailable)" : "Ready";
+        var text = failed is { } f ? Describe(f) : backplaneDown ? "Ready (backplane unavailable)" : "Ready";
         await WriteAsync(context, report, failed, text);
     }
+
+    /// <summary>
+    /// What a probe says of a failed check: the description the check chose, or only its name when it threw (an
+    /// exception's message can carry anything, and the probes answer anyone on the client listener).
+    /// </summary>
+    private static string Describe(KeyValuePair<string, HealthReportEntry> entry) =>
+        entry.Value.Exception is null && entry.Value.Description is { Length: > 0 } description ? description : entry.Key + " failed";
 
     private static KeyValuePair<string, HealthReportEntry>? FirstFailure(HealthReport report, bool ignoreBackplane)
     {
@@ -76,9 +83,9 @@ internal sealed class HealthEndpoints(HealthCheckService health)
         {
             json.WriteStartObject(name);
             json.WriteString("status", entry.Status.ToString());
-            if (entry.Description is { } description)
+            if (entry.Status != HealthStatus.Healthy)
             {
-                json.WriteString("description", description);
+                json.WriteString("description", Describe(new(name, entry)));
             }
 
             json.WriteEndObject();

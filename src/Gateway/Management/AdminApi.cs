@@ -58,9 +58,20 @@ public sealed partial class AdminApi(
             return;
         }
 
-        if (access.Refusal(context, body) is { } refusal)
+        if (access.Refusal(context, body, allowBasic: true) is { } refusal)
         {
-            Log.Refused(logger, context.Connection.RemoteIpAddress?.ToString() ?? "unknown", refusal);
+            // A browser's first request carries no credentials by design (the answer makes it ask for them): that is
+            // not worth a warning; wrong credentials are.
+            var from = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+            if (refusal == ManagementAccess.CredentialsRequired)
+            {
+                Log.Challenged(logger, from);
+            }
+            else
+            {
+                Log.Refused(logger, from, refusal);
+            }
+
             if (access.RequiresCredentials)
             {
                 // The browser asks for the credentials and sends them with every request after.
@@ -75,9 +86,8 @@ public sealed partial class AdminApi(
             return;
         }
 
-        var path = context.Request.Path.Value ?? "";
         var method = context.Request.Method;
-        var rest = path.Length > Path.Length ? path[Path.Length..] : "";
+        var rest = RestOfPath(context);
         if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
         {
             var origin = context.Request.Headers.Origin.ToString();
@@ -126,6 +136,12 @@ public sealed partial class AdminApi(
             var tail = rest[connections.Length..];
             var messages = tail.EndsWith("/messages", StringComparison.Ordinal);
             var id = Uri.UnescapeDataString(messages ? tail[..^"/messages".Length] : tail);
+            if (id.Length == 0 || id.Contains('/', StringComparison.Ordinal))
+            {
+                await ErrorAsync(context, StatusCodes.Status404NotFound, "No such dashboard resource.");
+                return;
+            }
+
             if (messages && HttpMethods.IsPost(method))
             {
                 var result = await sender.SendAsync(id, OutboundMessage.Text(body), context.RequestAborted);
@@ -150,13 +166,14 @@ public sealed partial class AdminApi(
             {
                 var closed = await sender.DisconnectAsync(id, cancellationToken: context.RequestAborted);
                 var by = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-                Log.Disconnected(logger, id, by);
+                var shown = Printable(id);
+                Log.Disconnected(logger, shown, by);
                 await WriteAsync(context, closed ? StatusCodes.Status200OK : StatusCodes.Status404NotFound, json => json.WriteBoolean("disconnected", closed));
                 return;
             }
         }
 
-        if (rest.StartsWith(users, StringComparison.Ordinal) && rest.EndsWith("/connections", StringComparison.Ordinal) && get)
+        if (rest.Length > users.Length + "/connections".Length && rest.StartsWith(users, StringComparison.Ordinal) && rest.EndsWith("/connections", StringComparison.Ordinal) && get)
         {
             var userId = Uri.UnescapeDataString(rest[users.Length..^"/connections".Length]);
             await UserAsync(context, userId);
@@ -244,20 +261,47 @@ public sealed partial class AdminApi(
 
     private async Task UserAsync(HttpContext context, string userId)
     {
+        // This node's connections always; other nodes' as far as they answer (a node that does not is named).
         var ids = registry.OfUser(userId).Where(c => c.IsOpen).Select(c => c.Id).ToList();
-        ids.AddRange(await backplane.UserConnectionsAsync(userId, context.RequestAborted));
+        string? partial = null;
+        try
+        {
+            var elsewhere = await backplane.UserConnectionsAsync(userId, context.RequestAborted);
+            ids.AddRange(elsewhere.ConnectionIds);
+            if (elsewhere.Unreachable.Count > 0)
+            {
+                partial = "Nodes that did not answer: " + string.Join(", ", elsewhere.Unreachable);
+            }
+        }
+        catch (BackplaneUnavailableException ex)
+        {
+            partial = "Other nodes cannot be reached: " + ex.Message;
+        }
+
         var snapshots = new List<ConnectionSnapshot>();
         foreach (var id in ids.Distinct(StringComparer.Ordinal).Take(MaxListed))
         {
-            if (await sender.GetConnectionAsync(id, context.RequestAborted) is { } snapshot)
+            try
             {
-                snapshots.Add(snapshot);
+                if (await sender.GetConnectionAsync(id, context.RequestAborted) is { } snapshot)
+                {
+                    snapshots.Add(snapshot);
+                }
+            }
+            catch (BackplaneUnavailableException ex)
+            {
+                partial ??= "Some connections could not be described: " + ex.Message;
             }
         }
 
         await WriteAsync(context, StatusCodes.Status200OK, json =>
         {
             json.WriteString("userId", userId);
+            if (partial is not null)
+            {
+                json.WriteString("partial", partial);
+            }
+
             json.WriteNumber("total", ids.Count);
             json.WriteStartArray("connections");
             foreach (var snapshot in snapshots.OrderBy(s => s.ConnectedAt))
@@ -307,6 +351,28 @@ public sealed partial class AdminApi(
         _ => StatusCodes.Status500InternalServerError,
     };
 
+    /// <summary>
+    /// The path after <c>/admin</c>, from the request target as the client sent it, so that ids are percent-decoded
+    /// exactly once (by the caller of this, per segment) and an encoded <c>/</c> stays inside its segment.
+    /// </summary>
+    private static string RestOfPath(HttpContext context)
+    {
+        var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? "";
+        var query = raw.IndexOf('?', StringComparison.Ordinal);
+        var target = query >= 0 ? raw[..query] : raw;
+        if (!target.StartsWith(Path, StringComparison.OrdinalIgnoreCase))
+        {
+            // Not the origin form (or rewritten by the application): the decoded path, which is what routing matched.
+            target = context.Request.Path.Value ?? "";
+        }
+
+        return target.Length > Path.Length ? target[Path.Length..] : "";
+    }
+
+    /// <summary>A client-chosen value for a log line: control characters cannot start a forged line.</summary>
+    private static string Printable(string value) =>
+        value.Any(char.IsControl) ? string.Concat(value.Select(c => char.IsControl(c) ? '?' : c)) : value;
+
     private static bool SameOrigin(string origin, HttpRequest request) =>
         Uri.TryCreate(origin, UriKind.Absolute, out var uri) && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
 
@@ -332,6 +398,9 @@ public sealed partial class AdminApi(
     {
         [LoggerMessage(EventId = 1461, Level = LogLevel.Warning, Message = "Dashboard request from {RemoteAddress} refused: {Reason}")]
         public static partial void Refused(ILogger logger, string remoteAddress, string reason);
+
+        [LoggerMessage(EventId = 1463, Level = LogLevel.Debug, Message = "Dashboard request from {RemoteAddress} without credentials; asked for them")]
+        public static partial void Challenged(ILogger logger, string remoteAddress);
 
         [LoggerMessage(EventId = 1462, Level = LogLevel.Information, Message = "Connection {ConnectionId} disconnected from the dashboard by {RemoteAddress}")]
         public static partial void Disconnected(ILogger logger, string connectionId, string remoteAddress);

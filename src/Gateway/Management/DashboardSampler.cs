@@ -37,6 +37,7 @@ public sealed partial class DashboardSampler(
     private long _lastAt;
     private NodeReport? _latest;
     private int _reporting;
+    private int _ticking;
 
     /// <summary>This node's latest report, made now when none has been made yet.</summary>
     public NodeReport Latest => Volatile.Read(ref _latest) ?? Report(Sample(record: false));
@@ -71,13 +72,31 @@ public sealed partial class DashboardSampler(
 
     private void Tick()
     {
-        var report = Report(Sample(record: true));
-        Volatile.Write(ref _latest, report);
-
-        // One report on its way at a time: a slow Redis drops samples rather than piling up calls.
-        if (Interlocked.Exchange(ref _reporting, 1) == 0)
+        // A timer callback must never throw (it would end the process), and ticks must not overlap (an older report
+        // would overwrite a newer one): a tick that finds the previous one still at work is skipped.
+        if (Interlocked.Exchange(ref _ticking, 1) == 1)
         {
-            _ = SendAsync(report);
+            return;
+        }
+
+        try
+        {
+            var report = Report(Sample(record: true));
+            Volatile.Write(ref _latest, report);
+
+            // One report on its way at a time: a slow Redis drops samples rather than piling up calls.
+            if (Interlocked.Exchange(ref _reporting, 1) == 0)
+            {
+                _ = SendAsync(report);
+            }
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
+        {
+            Log.SampleFailed(logger, ex);
+        }
+        finally
+        {
+            Volatile.Write(ref _ticking, 0);
         }
     }
 
@@ -85,7 +104,9 @@ public sealed partial class DashboardSampler(
     {
         try
         {
-            await backplane.ReportAsync(report, CancellationToken.None);
+            // Reports outlive a few missed samples, so that a live node never drops out of the others' lists.
+            var lifetime = TimeSpan.FromTicks(Math.Max(3 * _options.SampleInterval.Ticks, TimeSpan.FromSeconds(15).Ticks));
+            await backplane.ReportAsync(report, lifetime, CancellationToken.None);
         }
         catch (Exception ex) when (ex is BackplaneUnavailableException or TimeoutException or OperationCanceledException or InvalidOperationException)
         {
@@ -106,7 +127,9 @@ public sealed partial class DashboardSampler(
         lock (_lock)
         {
             var seconds = Math.Max(0.001, (now - _lastAt) / 1000.0);
-            var sample = new NodeSample(now - (now % interval), registry.Count, (received - _lastIn) / seconds, (sent - _lastOut) / seconds);
+            // The nearest multiple of the interval: a tick a little early or late still lands in its own slot.
+            var slot = (now + (interval / 2)) / interval * interval;
+            var sample = new NodeSample(slot, registry.Count, (received - _lastIn) / seconds, (sent - _lastOut) / seconds);
             if (record)
             {
                 (_lastAt, _lastIn, _lastOut) = (now, received, sent);
@@ -141,6 +164,9 @@ public sealed partial class DashboardSampler(
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 1452, Level = LogLevel.Warning, Message = "Sampling this node for the dashboard failed")]
+        public static partial void SampleFailed(ILogger logger, Exception exception);
+
         [LoggerMessage(EventId = 1451, Level = LogLevel.Debug, Message = "The dashboard's node report could not be handed to the backplane")]
         public static partial void ReportFailed(ILogger logger, Exception exception);
     }

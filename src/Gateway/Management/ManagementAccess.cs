@@ -9,9 +9,10 @@ namespace Gateway.Management;
 /// <summary>
 /// Who may call the management API. With credentials configured (API keys or access keys), every call must carry
 /// one: an API key in <c>x-api-key</c> or <c>Authorization: Bearer</c>, or an AWS Signature Version 4 signature by
-/// a configured access key, as the AWS SDKs send; or HTTP Basic (an access key id and its secret, or an API key as the
-/// password), as a browser sends to the dashboard. With none configured, anonymous calls are accepted only from the
-/// local machine itself; a request a proxy forwarded is never taken as local. <c>AllowAnonymous</c> opens it to all.
+/// a configured access key, as the AWS SDKs send; and, for the dashboard only, HTTP Basic (an access key id and its
+/// secret, or an API key as the password), as a browser sends it. With none configured, anonymous calls are accepted
+/// only from the local machine itself, addressed to it by a loopback name, and not from another site's web page; a
+/// request a proxy forwarded is never taken as local. <c>AllowAnonymous</c> opens it to all.
 /// </summary>
 public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvider time)
 {
@@ -28,7 +29,13 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
     public string? SecretOf(string accessKeyId) => _secrets.GetValueOrDefault(accessKeyId);
 
     /// <summary>Null when the call may go ahead; otherwise why it is refused (403 <c>ForbiddenException</c>).</summary>
-    public string? Refusal(HttpContext context, ReadOnlySpan<byte> body)
+    public string? Refusal(HttpContext context, ReadOnlySpan<byte> body) => Refusal(context, body, allowBasic: false);
+
+    /// <summary>
+    /// As <see cref="Refusal(HttpContext, ReadOnlySpan{byte})"/>; <paramref name="allowBasic"/> also takes HTTP Basic
+    /// (the dashboard's browser login), which the AWS-compatible API does not.
+    /// </summary>
+    public string? Refusal(HttpContext context, ReadOnlySpan<byte> body, bool allowBasic)
     {
         ArgumentNullException.ThrowIfNull(context);
         var headers = context.Request.Headers;
@@ -45,7 +52,7 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
             return SignatureV4.Verify(context, body, SecretOf, time.GetUtcNow());
         }
 
-        if (authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        if (allowBasic && authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
             return BasicRefusal(authorization["Basic ".Length..].Trim());
         }
@@ -61,7 +68,7 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
             return IsApiKey(key) ? null : "unknown API key";
         }
 
-        return _allowAnonymous ? null : "credentials are required";
+        return _allowAnonymous ? null : CredentialsRequired;
     }
 
     private bool IsApiKey(string key)
@@ -110,12 +117,32 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
         return IsApiKey(password) ? null : "unknown API key";
     }
 
+    /// <summary>The message for a call that carries no credentials where they are required.</summary>
+    public const string CredentialsRequired = "credentials are required";
+
     private static string? LocalOnly(HttpContext context)
     {
         var headers = context.Request.Headers;
         var forwarded = headers.ContainsKey("X-Forwarded-For") || headers.ContainsKey("Forwarded") || headers.ContainsKey("X-Real-IP");
-        return !forwarded && context.Connection.RemoteIpAddress is { } address && System.Net.IPAddress.IsLoopback(address)
-            ? null
-            : "anonymous calls are accepted from the local machine only";
+        if (forwarded || context.Connection.RemoteIpAddress is not { } address || !System.Net.IPAddress.IsLoopback(address))
+        {
+            return "anonymous calls are accepted from the local machine only";
+        }
+
+        // A browser page of another site can reach a loopback port too: through a name it rebinds to 127.0.0.1 (its
+        // Host is then that name), or with a cross-site request (its Origin is another site). Neither is taken as local.
+        if (!IsLoopbackName(context.Request.Host.Host))
+        {
+            return "anonymous calls must address this machine as localhost or a loopback address";
+        }
+
+        var origin = headers.Origin.ToString();
+        return origin.Length > 0 && (!Uri.TryCreate(origin, UriKind.Absolute, out var page) || !IsLoopbackName(page.Host))
+            ? "anonymous calls from a web page of another site are refused"
+            : null;
     }
+
+    private static bool IsLoopbackName(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
 }

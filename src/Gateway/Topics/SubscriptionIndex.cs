@@ -12,6 +12,9 @@ public sealed class SubscriptionIndex<T> : IDisposable
 {
     private readonly Node _root = new(null, "");
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+
+    // Subscribers per pattern, kept as subscriptions come and go (under the write lock), read without the lock.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _perPattern = new(StringComparer.Ordinal);
     private int _count;
 
     /// <summary>Subscriptions held (pattern and subscriber pairs).</summary>
@@ -33,6 +36,7 @@ public sealed class SubscriptionIndex<T> : IDisposable
             }
 
             Interlocked.Increment(ref _count);
+            _perPattern[pattern] = set.Count;
             return true;
         }
         finally
@@ -57,8 +61,13 @@ public sealed class SubscriptionIndex<T> : IDisposable
             }
 
             Interlocked.Decrement(ref _count);
-            if (set.Count == 0)
+            if (set.Count > 0)
             {
+                _perPattern[pattern] = set.Count;
+            }
+            else
+            {
+                _perPattern.TryRemove(pattern, out _);
                 if (rest)
                 {
                     node.Rest = null;
@@ -95,47 +104,34 @@ public sealed class SubscriptionIndex<T> : IDisposable
     }
 
     /// <summary>
-    /// Each pattern subscribed to and its number of subscribers, the most subscribed first, at most
-    /// <paramref name="max"/> of them, and how many patterns there are in all.
+    /// The <paramref name="max"/> most subscribed patterns and their subscriber counts, the most subscribed first, and
+    /// how many patterns there are in all. Read from counts kept as subscriptions change: no lock is taken, nothing
+    /// waits for it, and it costs one pass over the patterns with a heap of <paramref name="max"/>.
     /// </summary>
     public (List<KeyValuePair<string, int>> Top, int Patterns) Patterns(int max)
     {
-        var all = new List<KeyValuePair<string, int>>();
-        _lock.EnterReadLock();
-        try
+        // A min-heap of the best so far: its root is the first to give way.
+        var heap = new PriorityQueue<KeyValuePair<string, int>, KeyValuePair<string, int>>(max + 1, Comparer<KeyValuePair<string, int>>.Create(static (a, b) =>
+            a.Value != b.Value ? a.Value.CompareTo(b.Value) : string.CompareOrdinal(b.Key, a.Key)));
+        var patterns = 0;
+        foreach (var entry in _perPattern)
         {
-            Collect(_root, "", all);
-        }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
-
-        all.Sort((a, b) => b.Value != a.Value ? b.Value.CompareTo(a.Value) : string.CompareOrdinal(a.Key, b.Key));
-        return (all.Count > max ? all[..max] : all, all.Count);
-    }
-
-    private static void Collect(Node node, string path, List<KeyValuePair<string, int>> into)
-    {
-        if (node.Here is { Count: > 0 } here)
-        {
-            into.Add(new(path, here.Count));
+            patterns++;
+            heap.Enqueue(entry, entry);
+            if (heap.Count > max)
+            {
+                heap.Dequeue();
+            }
         }
 
-        if (node.Rest is { Count: > 0 } rest)
+        var top = new List<KeyValuePair<string, int>>(heap.Count);
+        while (heap.Count > 0)
         {
-            into.Add(new(path.Length == 0 ? ">" : path + ".>", rest.Count));
+            top.Add(heap.Dequeue());
         }
 
-        if (node.Star is { } star)
-        {
-            Collect(star, path.Length == 0 ? "*" : path + ".*", into);
-        }
-
-        foreach (var (key, child) in node.Children ?? [])
-        {
-            Collect(child, path.Length == 0 ? key : path + "." + key, into);
-        }
+        top.Reverse();
+        return (top, patterns);
     }
 
     /// <inheritdoc />

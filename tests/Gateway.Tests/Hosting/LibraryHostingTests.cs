@@ -24,6 +24,9 @@ public class LibraryHostingTests
 
         Assert.Equal("items", await http.GetStringAsync(new Uri("/api/items", UriKind.Relative)));
         Assert.Equal("spa", await http.GetStringAsync(new Uri("/some/client/route", UriKind.Relative)));
+
+        // The dashboard takes its own paths under /admin, not the application's.
+        Assert.Equal("spa", await http.GetStringAsync(new Uri("/admin/settings", UriKind.Relative)));
         Assert.Equal("Healthy", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
 
         // Without listeners of its own, the gateway serves clients and the management API on the app's.

@@ -284,10 +284,20 @@ public class ConnectionsApiTests
     [Fact]
     public void Anonymous_calls_are_accepted_from_loopback_only_unless_allowed()
     {
-        static HttpContext From(string address) => new DefaultHttpContext { Connection = { RemoteIpAddress = IPAddress.Parse(address) } };
+        static HttpContext From(string address, string host = "localhost:8081")
+        {
+            var context = new DefaultHttpContext { Connection = { RemoteIpAddress = IPAddress.Parse(address) } };
+            context.Request.Host = new HostString(host);
+            return context;
+        }
+
         var closed = new ManagementAccess(Options.Create(new GatewayOptions()), TimeProvider.System);
         Assert.Null(closed.Refusal(From("127.0.0.1"), []));
-        Assert.Null(closed.Refusal(From("::1"), []));
+        Assert.Null(closed.Refusal(From("::1", "[::1]:8081"), []));
+        Assert.Null(closed.Refusal(From("127.0.0.1", "127.0.0.1:8081"), []));
+
+        // A name that was made to point at 127.0.0.1 (DNS rebinding) is not this machine.
+        Assert.NotNull(closed.Refusal(From("127.0.0.1", "evil.example:8081"), []));
         Assert.NotNull(closed.Refusal(From("10.1.2.3"), []));
         Assert.NotNull(closed.Refusal(From("192.168.1.1"), []));
         var open = new ManagementAccess(Options.Create(new GatewayOptions { Management = { AllowAnonymous = true } }), TimeProvider.System);

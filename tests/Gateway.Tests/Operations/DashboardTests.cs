@@ -92,9 +92,11 @@ public sealed class DashboardTests(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.NotFound, (await direct.GetAsync(new Uri($"http://127.0.0.1:{host.ClientEndPoint.Port}/admin/"))).StatusCode);
         }
 
-        // The overview: this node, its connection, its topic; samples every second.
-        await Wait.UntilAsync(async () => (await OverviewAsync(admin)).GetProperty("samples").GetArrayLength() >= 2, "two samples were taken");
+        // The overview: this node, its connection, its topic; samples every second, one in each slot, none missing.
+        await Wait.UntilAsync(async () => (await OverviewAsync(admin)).GetProperty("samples").GetArrayLength() >= 5, "five samples were taken");
         var overview = await OverviewAsync(admin);
+        var times = overview.GetProperty("samples").EnumerateArray().Select(e => e.GetProperty("t").GetInt64()).ToList();
+        Assert.All(times.Zip(times.Skip(1)), pair => Assert.Equal(1000, pair.Second - pair.First));
         Assert.Equal("none", overview.GetProperty("backplane").GetString());
         Assert.Equal(1, overview.GetProperty("cluster").GetProperty("connections").GetInt32());
         Assert.Equal(1, overview.GetProperty("cluster").GetProperty("nodes").GetInt32());
@@ -125,13 +127,69 @@ public sealed class DashboardTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Without_credentials_configured_the_dashboard_is_for_this_machine_only()
+    public async Task Without_credentials_configured_the_dashboard_is_for_this_machine_only_and_not_for_other_sites_pages()
     {
         await using var host = await GatewayHost.StartAsync(realClock: true);
-        using var local = Admin(host, user: null);
-        Assert.Equal(HttpStatusCode.OK, (await local.GetAsync(new Uri("api/overview", UriKind.Relative))).StatusCode);
-        local.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.9");
-        Assert.Equal(HttpStatusCode.Forbidden, (await local.GetAsync(new Uri("api/overview", UriKind.Relative))).StatusCode);
+        await using var client = await host.ConnectAsync();
+        var port = host.ManagementEndPoint.Port;
+        using (var local = Admin(host, user: null))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await local.GetAsync(new Uri("api/overview", UriKind.Relative))).StatusCode);
+            local.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.9");
+            Assert.Equal(HttpStatusCode.Forbidden, (await local.GetAsync(new Uri("api/overview", UriKind.Relative))).StatusCode);
+        }
+
+        using var http = new HttpClient();
+        async Task<HttpStatusCode> SendAsync(HttpMethod method, string path, string? host = null, string? origin = null, bool dashboardHeader = false)
+        {
+            using var request = new HttpRequestMessage(method, new Uri($"http://127.0.0.1:{port}{path}")) { Content = method == HttpMethod.Post ? new StringContent("pwned") : null };
+            if (host is not null)
+            {
+                request.Headers.Host = host;
+            }
+
+            if (origin is not null)
+            {
+                request.Headers.Add("Origin", origin);
+            }
+
+            if (dashboardHeader)
+            {
+                request.Headers.Add("X-Gateway-Admin", "1");
+            }
+
+            using var response = await http.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        // A page of another site whose name now points at 127.0.0.1 (DNS rebinding): its Host and Origin are its own.
+        Assert.Equal(HttpStatusCode.Forbidden, await SendAsync(HttpMethod.Get, "/admin/api/overview", host: $"evil.example:{port}"));
+        Assert.Equal(HttpStatusCode.Forbidden, await SendAsync(HttpMethod.Post, $"/admin/api/connections/{client.Id}/messages", host: $"evil.example:{port}", origin: $"http://evil.example:{port}", dashboardHeader: true));
+        Assert.Equal(HttpStatusCode.Forbidden, await SendAsync(HttpMethod.Post, $"/@connections/{client.Id}", host: $"evil.example:{port}"));
+
+        // A cross-site form post to the management API (a simple request, no preflight): refused.
+        Assert.Equal(HttpStatusCode.Forbidden, await SendAsync(HttpMethod.Post, $"/@connections/{client.Id}", origin: "https://evil.example"));
+        Assert.False(client.HasFrame, "nothing reached the client");
+
+        // This machine by name, and the dashboard's own page, are served.
+        Assert.Equal(HttpStatusCode.OK, await SendAsync(HttpMethod.Get, "/admin/api/overview", host: $"localhost:{port}"));
+        Assert.Equal(HttpStatusCode.OK, await SendAsync(HttpMethod.Post, $"/admin/api/connections/{client.Id}/messages", host: $"localhost:{port}", origin: $"http://localhost:{port}", dashboardHeader: true));
+        Assert.Equal("pwned", await client.ReceiveTextAsync());
+    }
+
+    [Fact]
+    public async Task User_ids_are_decoded_once_and_odd_paths_answer_404()
+    {
+        await using var host = await GatewayHost.StartAsync(Settings(), realClock: true, recordDisconnect: false);
+        await using var client = await host.ConnectAsync($"/?token={TestTokens.Mint(DateTimeOffset.UtcNow, "50%off/a b")}");
+        using var admin = Admin(host);
+        var found = JsonDocument.Parse(await admin.GetStringAsync(new Uri($"api/users/{Uri.EscapeDataString("50%off/a b")}/connections", UriKind.Relative))).RootElement;
+        Assert.Equal("50%off/a b", found.GetProperty("userId").GetString());
+        Assert.Equal(client.Id, found.GetProperty("connections")[0].GetProperty("connectionId").GetString());
+        foreach (var path in new[] { "api/users/connections", "api/users//connections", "api/connections/", "api/connections/a%2Fb", "api/nothing", "other" })
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync(new Uri(path, UriKind.Relative))).StatusCode);
+        }
     }
 
     [Fact]

@@ -78,6 +78,23 @@ public sealed class HealthTests
         Assert.Equal("Ready", await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/readyz")));
     }
 
+    [Fact]
+    public async Task A_check_that_throws_is_named_but_its_exception_text_never_reaches_the_probe()
+    {
+        await using var host = await GatewayHost.StartAsync(gateway: g => g.Services.AddHealthChecks()
+            .AddCheck("database", HealthCheckResult () => throw new InvalidOperationException("Host=db.internal;Password=hunter2"), tags: ["ready"]));
+        using var http = new HttpClient();
+        using var ready = await http.GetAsync(new Uri($"http://127.0.0.1:{host.ClientEndPoint.Port}/readyz"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal("database failed", await ready.Content.ReadAsStringAsync());
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"http://127.0.0.1:{host.ClientEndPoint.Port}/readyz"));
+        request.Headers.Accept.ParseAdd("application/json");
+        using var json = await http.SendAsync(request);
+        var body = await json.Content.ReadAsStringAsync();
+        Assert.Contains("\"database failed\"", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", body, StringComparison.Ordinal);
+    }
+
     private static async Task<JsonElement> ReadJsonAsync(HttpClient http, string url, HttpStatusCode expected)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(url));

@@ -135,4 +135,34 @@ public sealed class SubscriptionIndexTests
             Assert.True(expected.SetEquals(found), topic);
         }
     }
+
+    [Fact]
+    public void The_most_subscribed_patterns_come_first_with_their_counts_and_follow_removals()
+    {
+        using var index = new SubscriptionIndex<Sub>();
+        var subs = Enumerable.Range(0, 10).Select(i => new Sub("s" + i)).ToArray();
+        foreach (var (pattern, count) in new[] { ("news.>", 5), ("news.*", 3), ("a.b", 3), ("*", 1), (">", 7) })
+        {
+            for (var i = 0; i < count; i++)
+            {
+                Assert.True(index.Add(pattern, subs[i]));
+            }
+        }
+
+        var (top, patterns) = index.Patterns(3);
+        Assert.Equal(5, patterns);
+        Assert.Equal([new(">", 7), new("news.>", 5), new("a.b", 3)], top); // equal counts by name
+
+        Assert.True(index.Remove(">", subs[0]));
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(index.Remove("news.>", subs[i]));
+        }
+
+        (top, patterns) = index.Patterns(10);
+        Assert.Equal([new(">", 6), new("a.b", 3), new("news.*", 3), new("news.>", 2), new("*", 1)], top);
+        Assert.Equal(5, patterns);
+        Assert.True(index.Remove("*", subs[0]));
+        Assert.Equal(4, index.Patterns(10).Patterns);
+    }
 }
