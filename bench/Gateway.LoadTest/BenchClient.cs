@@ -7,12 +7,50 @@ namespace Gateway.LoadTest;
 /// <summary>One load-generating WebSocket client.</summary>
 public sealed class BenchClient : IDisposable
 {
-    private readonly byte[] _buffer = new byte[256 * 1024];
+    private byte[] _buffer = [];
 
     private BenchClient(ClientWebSocket socket, string id)
     {
         Socket = socket;
         Id = id;
+    }
+
+    /// <summary>
+    /// How many loopback source addresses clients connect from (127.0.0.1, 127.0.0.2, …): each address has its own
+    /// ~28,000 ephemeral ports, so tens of thousands of connections, and sockets in TIME_WAIT from earlier rounds,
+    /// do not run out of them. 1 uses the system's choice.
+    /// </summary>
+    public static int SourceAddresses { get; set; } = 1;
+
+    private static int _nextSource;
+    private static HttpMessageInvoker? _invoker;
+
+    private static HttpMessageInvoker? Invoker()
+    {
+        if (SourceAddresses <= 1)
+        {
+            return null;
+        }
+
+        return LazyInitializer.EnsureInitialized(ref _invoker, () => new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var source = System.Net.IPAddress.Parse($"127.0.0.{1 + (Interlocked.Increment(ref _nextSource) % SourceAddresses)}");
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new System.Net.IPEndPoint(source, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        }));
     }
 
     public ClientWebSocket Socket { get; }
@@ -24,7 +62,7 @@ public sealed class BenchClient : IDisposable
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
-        await socket.ConnectAsync(uri, CancellationToken.None);
+        await socket.ConnectAsync(uri, Invoker(), CancellationToken.None);
         var id = "";
         if (readConnectedFrame)
         {
@@ -59,8 +97,19 @@ public sealed class BenchClient : IDisposable
     {
         var count = 0;
         ValueWebSocketReceiveResult result;
+        if (_buffer.Length == 0)
+        {
+            // Made at the first receive of a message (idle clients hold none), and grown for larger ones.
+            _buffer = new byte[4096];
+        }
+
         do
         {
+            if (count == _buffer.Length)
+            {
+                Array.Resize(ref _buffer, _buffer.Length * 2);
+            }
+
             result = await Socket.ReceiveAsync(_buffer.AsMemory(count), cancellationToken);
             if (result.MessageType == WebSocketMessageType.Close)
             {

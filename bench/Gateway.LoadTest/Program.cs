@@ -2,8 +2,37 @@ using Gateway.LoadTest;
 
 // Runs the bare baseline and the gateway alternately (A/B/A/B), each in a fresh process, and prints a
 // markdown table: rates, server CPU per operation from /proc/<pid>/stat, the client's own CPU, latency.
+// `hold <url> <count> <sources> frame|noframe`: a helper process of the idle benchmark that holds some of the connections, since
+// one process may not open more sockets than its open-files limit allows.
+if (args is ["hold", var holdUrl, var holdCount, var holdSources, var holdFrame])
+{
+    BenchClient.SourceAddresses = int.Parse(holdSources, System.Globalization.CultureInfo.InvariantCulture);
+    var held = await BenchClient.ConnectManyAsync(new Uri(holdUrl), int.Parse(holdCount, System.Globalization.CultureInfo.InvariantCulture), readConnectedFrame: holdFrame == "frame");
+    var answering = held.Select(async c =>
+    {
+        try
+        {
+            while ((await c.Socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None)).MessageType != System.Net.WebSockets.WebSocketMessageType.Close)
+            {
+            }
+        }
+        catch (System.Net.WebSockets.WebSocketException)
+        {
+        }
+    }).ToList();
+    Console.WriteLine("ready");
+    await Console.In.ReadToEndAsync(); // until the parent closes our standard input
+    foreach (var client in held)
+    {
+        client.Dispose();
+    }
+
+    return 0;
+}
+
 var settings = Settings.Parse(args);
 ServerUnderTest.GatewayEnvironment = settings.GatewayEnvironment;
+BenchClient.SourceAddresses = settings.Sources;
 var results = new List<RunResult>();
 for (var round = 1; round <= settings.Rounds; round++)
 {
@@ -15,6 +44,8 @@ for (var round = 1; round <= settings.Rounds; round++)
             "echo" => await EchoBench.RunAsync(server, round, settings),
             "push" => await PushBench.RunAsync(server, round, settings),
             "handshake" => await HandshakeBench.RunAsync(server, round, settings),
+            // The fan-out's baseline is the bare echo's message rate, measured with 100 connections in the same run.
+            "fanout" when target == Target.Bare => await EchoBench.RunAsync(server, round, settings with { Connections = 100 }),
             "fanout" => await FanoutBench.RunAsync(server, round, settings),
             _ => await IdleBench.RunAsync(server, round, settings),
         };

@@ -50,6 +50,11 @@ public static class PushBench
 
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = settings.Senders, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+        if (server.ApiKey is { } key)
+        {
+            http.DefaultRequestHeaders.Add("x-api-key", key);
+        }
+
         var pad = new string('x', Math.Max(0, settings.PayloadBytes - 20));
         long next = 0;
         var senders = Enumerable.Range(0, settings.Senders).Select(async _ =>

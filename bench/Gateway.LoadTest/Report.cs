@@ -56,6 +56,19 @@ public static class Report
             sb.AppendLine(C, $"Topic fan-out: one node {single.Average(r => r.PerSecond):F0} deliveries/s at {single.Average(r => r.ServerCpuMicrosPerOperation):F1} µs of CPU each; three nodes through Redis {spread.Average(r => r.PerSecond):F0} deliveries/s at {spread.Average(r => r.ServerCpuMicrosPerOperation):F1} µs each (all gateway processes and Redis; Redis {spread.Average(r => r.BackendCpuMicrosPerOperation):F2} µs), {spread.Average(r => r.RedisCommandsPerOperation):F2} Redis commands per publish.");
         }
 
+        if (single.Count > 0 && bare.Count > 0 && settings.Mode == "fanout")
+        {
+            sb.AppendLine();
+            sb.AppendLine(C, $"One topic to {single.Average(r => r.Connections):F0} subscribers on one node: {single.Average(r => r.PerSecond):F0} deliveries/s vs the bare echo's {bare.Average(r => r.PerSecond):F0} messages/s (round trips, {bare.Average(r => r.Connections):F0} connections): **{single.Average(r => r.PerSecond) / bare.Average(r => r.PerSecond):P0}**; server CPU per delivery {single.Average(r => r.ServerCpuMicrosPerOperation):F2} µs vs {bare.Average(r => r.ServerCpuMicrosPerOperation):F2} µs per echo.");
+        }
+
+        var authed = results.Where(r => r.Target == Target.GatewayAuth).ToList();
+        if (bare.Count > 0 && authed.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine(C, $"With management credentials (an API key on every push): {authed.Average(r => r.PerSecond):F0} pushes delivered/s, **{authed.Average(r => r.PerSecond) / bare.Average(r => r.PerSecond):P0}** of the bare push app's ({authed.Average(r => r.PerServerCpuSecond) / bare.Average(r => r.PerServerCpuSecond):P0} per server CPU second), p99 {authed.Average(r => r.Latency.PercentileMicros(99)) / bare.Average(r => r.Latency.PercentileMicros(99)):F2}×, lost {authed.Sum(r => r.Lost)}.");
+        }
+
         foreach (var jwt in (Target[])[Target.GatewayJwt, Target.GatewayJwtRsa])
         {
             var withJwt = results.Where(r => r.Target == jwt).ToList();

@@ -20,6 +20,9 @@ public enum Target
     /// <summary>The gateway with JWT authentication on <c>$connect</c> (HS256, a configured secret).</summary>
     GatewayJwt,
 
+    /// <summary>The gateway with management credentials configured: every push carries an API key (<c>x-api-key</c>).</summary>
+    GatewayAuth,
+
     /// <summary>The gateway with JWT authentication on <c>$connect</c> (RS256, a configured PEM public key).</summary>
     GatewayJwtRsa,
 
@@ -76,6 +79,12 @@ public sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>The JWT clients present (<c>?token=</c>), or null when the target has no authentication.</summary>
     public string? Token { get; private init; }
 
+    /// <summary>The API key of <see cref="Target.GatewayAuth"/>.</summary>
+    public const string ManagementKey = "bench-management-api-key-0123456789";
+
+    /// <summary>The API key pushes must carry, or null.</summary>
+    public string? ApiKey => Target == Target.GatewayAuth ? ManagementKey : null;
+
     /// <summary>Extra environment variables for every gateway process (<c>--gateway-env</c>), such as GC settings.</summary>
     public static IReadOnlyDictionary<string, string> GatewayEnvironment { get; set; } = new Dictionary<string, string>();
 
@@ -119,6 +128,11 @@ public sealed class ServerUnderTest : IAsyncDisposable
             info.Environment["Gateway__Auth__Jwt__SigningKeys__0"] = target == Target.GatewayJwt ? BenchTokens.Secret : BenchTokens.RsaPublicPem;
             info.Environment["Gateway__Auth__Jwt__Issuer"] = BenchTokens.Issuer;
             token = target == Target.GatewayJwt ? BenchTokens.Hs256() : BenchTokens.Rs256();
+        }
+
+        if (target == Target.GatewayAuth)
+        {
+            info.Environment["Gateway__Management__ApiKeys__0"] = ManagementKey;
         }
 
         if (target != Target.Bare)
