@@ -166,7 +166,7 @@ public sealed partial class AdminApi(
             {
                 var closed = await sender.DisconnectAsync(id, cancellationToken: context.RequestAborted);
                 var by = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-                var shown = Printable(id);
+                var shown = Diagnostics.LogText.Printable(id);
                 Log.Disconnected(logger, shown, by);
                 await WriteAsync(context, closed ? StatusCodes.Status200OK : StatusCodes.Status404NotFound, json => json.WriteBoolean("disconnected", closed));
                 return;
@@ -368,10 +368,6 @@ public sealed partial class AdminApi(
 
         return target.Length > Path.Length ? target[Path.Length..] : "";
     }
-
-    /// <summary>A client-chosen value for a log line: control characters cannot start a forged line.</summary>
-    private static string Printable(string value) =>
-        value.Any(char.IsControl) ? string.Concat(value.Select(c => char.IsControl(c) ? '?' : c)) : value;
 
     private static bool SameOrigin(string origin, HttpRequest request) =>
         Uri.TryCreate(origin, UriKind.Absolute, out var uri) && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);

@@ -46,30 +46,14 @@ public sealed partial class MessageDispatcher(
         ArgumentNullException.ThrowIfNull(connection);
         if (!connection.TryTakeMessageToken())
         {
-            var throttledId = RequestId.Next();
-            if (logger.IsEnabled(LogLevel.Information))
-            {
-                var asked = SelectedKey(binary, body.Span);
-                Log.Throttled(logger, asked, connection.Id, connection.SourceIp, throttledId);
-            }
-
-            metrics.Error("client");
-            connection.TrySendText(ErrorFrame("Too many requests", connection.Id, throttledId));
+            Refuse(connection, body, binary, "Too many requests", static (l, k, c, ip, r) => Log.Throttled(l, k, c, ip, r));
             return;
         }
 
         var route = binary ? routes.Default : routes.Select(body.Span);
         if (route is null)
         {
-            var unroutedId = RequestId.Next();
-            if (logger.IsEnabled(LogLevel.Information))
-            {
-                var asked = SelectedKey(binary, body.Span);
-                Log.NoRoute(logger, asked, connection.Id, connection.SourceIp, unroutedId);
-            }
-
-            metrics.Error("client");
-            connection.TrySendText(ErrorFrame("Forbidden", connection.Id, unroutedId));
+            Refuse(connection, body, binary, "Forbidden", static (l, k, c, ip, r) => Log.NoRoute(l, k, c, ip, r));
             return;
         }
 
@@ -122,18 +106,21 @@ public sealed partial class MessageDispatcher(
     public static byte[] ErrorFrame(string message, string connectionId, string requestId) =>
         Encoding.UTF8.GetBytes($"{{\"message\": \"{message}\", \"connectionId\":\"{connectionId}\", \"requestId\":\"{requestId}\"}}");
 
-    /// <summary>The route key a message asks for, for a log line (not on the hot path: only a refused message pays).</summary>
-    /// The client chose it: it is cut short, and control characters cannot start a forged line in a text log.
-    private string SelectedKey(bool binary, ReadOnlySpan<byte> body)
+    /// <summary>
+    /// A message answered with Amazon's error frame and counted as a client error; logged with the route key it asked
+    /// for (read again only here, and only when the line is written).
+    /// </summary>
+    private void Refuse(GatewayConnection connection, ReadOnlyMemory<byte> body, bool binary, string message, Action<ILogger, string, string, string, string> log)
     {
-        var key = binary ? null : routes.Selector.Select(body);
-        if (string.IsNullOrEmpty(key))
+        var requestId = RequestId.Next();
+        if (logger.IsEnabled(LogLevel.Information))
         {
-            return RouteKeys.Default;
+            var asked = binary ? null : routes.Selector.Select(body.Span);
+            log(logger, string.IsNullOrEmpty(asked) ? RouteKeys.Default : Diagnostics.LogText.Printable(asked), connection.Id, connection.SourceIp, requestId);
         }
 
-        var shown = key.Length > 100 ? key[..100] + "…" : key;
-        return shown.Any(char.IsControl) ? string.Concat(shown.Select(c => char.IsControl(c) ? '?' : c)) : shown;
+        metrics.Error("client");
+        connection.TrySendText(ErrorFrame(message, connection.Id, requestId));
     }
 
     private static partial class Log

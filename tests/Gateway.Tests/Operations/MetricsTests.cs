@@ -41,8 +41,7 @@ public sealed class MetricsTests(ITestOutputHelper output)
         using var http = new HttpClient();
         var scrape = await http.GetStringAsync(new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}/metrics"));
         output.WriteLine(scrape);
-        void Has(string name, string labels, long value) =>
-            Assert.Contains($"{name}{{otel_scope_name=\"Gateway\"{(labels.Length > 0 ? "," + labels : "")}}} {value}\n", scrape, StringComparison.Ordinal);
+        void Has(string name, string labels, long value) => AssertSeries(scrape, name, labels, value);
         Has("gateway_connections_opened_total", "", 2);
         Has("gateway_connections_closed_total", "close_code=\"1000\"", 1);
         Has("gateway_connections_active", "", 1);
@@ -96,8 +95,7 @@ public sealed class MetricsTests(ITestOutputHelper output)
         using var http = new HttpClient();
         var scrape = await http.GetStringAsync(new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}/metrics"));
         output.WriteLine(scrape);
-        void Has(string name, string labels, long value) =>
-            Assert.Contains($"{name}{{otel_scope_name=\"Gateway\"{(labels.Length > 0 ? "," + labels : "")}}} {value}\n", scrape, StringComparison.Ordinal);
+        void Has(string name, string labels, long value) => AssertSeries(scrape, name, labels, value);
         Has("gateway_errors_total", "kind=\"client\"", 1);
         Has("gateway_errors_total", "kind=\"integration\"", 1);
         Has("gateway_errors_total", "kind=\"execution\"", 2);
@@ -110,4 +108,7 @@ public sealed class MetricsTests(ITestOutputHelper output)
         var depth = System.Text.RegularExpressions.Regex.Match(scrape, "gateway_send_queue_depth\\{otel_scope_name=\"Gateway\"\\} (\\d+)");
         Assert.True(depth.Success && int.Parse(depth.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, "send-queue depth");
     }
+
+    private static void AssertSeries(string scrape, string name, string labels, long value) =>
+        Assert.Contains($"{name}{{otel_scope_name=\"Gateway\"{(labels.Length > 0 ? "," + labels : "")}}} {value}\n", scrape, StringComparison.Ordinal);
 }
