@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 out="$PWD/bench/artifacts"
 for project in src/Gateway.Server bench/BareEcho bench/BarePush bench/EchoBackend bench/Gateway.LoadTest; do
   name=$(basename "$project")
-  dotnet publish "$project" -c Release -o "$out/$name" --nologo -v quiet >/dev/null
+  dotnet publish "$project" -c Release -o "$out/$name" --nologo -v quiet >/dev/null || { echo "building $project failed" >&2; dotnet build "$project" -c Release --nologo -v quiet >&2; exit 1; }
 done
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 exec dotnet "$out/Gateway.LoadTest/Gateway.LoadTest.dll" "$@" --artifacts "$out"

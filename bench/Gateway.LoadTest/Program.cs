@@ -31,6 +31,13 @@ if (args is ["hold", var holdUrl, var holdCount, var holdSources, var holdFrame]
 }
 
 var settings = Settings.Parse(args);
+if (settings.Mode == "soak")
+{
+    BenchClient.SourceAddresses = settings.Sources;
+    await using var soaked = await ServerUnderTest.StartAsync(Target.Gateway, settings.BareApp, settings.Artifacts);
+    return await SoakBench.RunAsync(soaked, settings);
+}
+
 ServerUnderTest.GatewayEnvironment = settings.GatewayEnvironment;
 BenchClient.SourceAddresses = settings.Sources;
 var results = new List<RunResult>();

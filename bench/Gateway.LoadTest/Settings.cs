@@ -7,9 +7,9 @@ public sealed record Settings(string Mode, int Connections, TimeSpan Duration, T
 {
     public static Settings Parse(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("echo" or "push" or "idle" or "handshake" or "fanout"))
+        if (args.Length == 0 || args[0] is not ("echo" or "push" or "idle" or "handshake" or "fanout" or "soak"))
         {
-            throw new ArgumentException("usage: Gateway.LoadTest echo|push|idle|handshake|fanout [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--gateway-env K=V;K2=V2] [--sources N] [--artifacts DIR]");
+            throw new ArgumentException("usage: Gateway.LoadTest echo|push|idle|handshake|fanout|soak [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--gateway-env K=V;K2=V2] [--sources N] [--artifacts DIR]");
         }
 
         var mode = args[0];
@@ -23,8 +23,8 @@ public sealed record Settings(string Mode, int Connections, TimeSpan Duration, T
         var targets = Get("targets", "bare,gateway").Split(',').Select(t => Enum.Parse<Target>(t, ignoreCase: true)).ToArray();
         return new Settings(
             mode,
-            Int("connections", mode switch { "idle" => 10_000, "handshake" => 16, _ => 100 }),
-            TimeSpan.FromSeconds(Int("duration", 10)),
+            Int("connections", mode switch { "idle" => 10_000, "handshake" => 16, "soak" => 200, _ => 100 }),
+            TimeSpan.FromSeconds(Int("duration", mode == "soak" ? 600 : 10)),
             TimeSpan.FromSeconds(Int("warmup", mode == "idle" ? 3 : 2)),
             Int("rounds", 2),
             Int("senders", 16),

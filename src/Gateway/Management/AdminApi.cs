@@ -23,6 +23,7 @@ public sealed partial class AdminApi(
     ConnectionSender sender,
     IBackplane backplane,
     DashboardSampler sampler,
+    Topics.TopicHub topicHub,
     GatewayListeners listeners,
     ManagementAccess access,
     ILogger<AdminApi> logger)
@@ -185,7 +186,7 @@ public sealed partial class AdminApi(
 
     private async Task OverviewAsync(HttpContext context)
     {
-        var self = sampler.Latest with { Connections = registry.Count };
+        var self = sampler.Latest with { Connections = registry.Count, Subscriptions = topicHub.SubscriptionCount };
         IReadOnlyList<NodeReport> others = [];
         string? partial = null;
         try
