@@ -2,12 +2,14 @@
 # Builds the gateway, the bare baselines and the load tool in Release, then runs the load tool.
 #   bench/run.sh echo --connections 100      round trips through $default → echo, vs a bare Kestrel echo
 #   bench/run.sh push --connections 100 --targets bare,gateway,gatewayauth   POST /@connections/{id} → client, vs a bare push app (gatewayauth: with an API key)
-#   bench/run.sh idle --connections 20000 --sources 4   memory per idle connection, vs the bare echo (from 127.0.0.1-4)
+#   bench/run.sh push --targets bare,gatewayauth --rate 20000   the same at a fixed rate (latency at half of the bare app's maximum)
+#   bench/run.sh idle --connections 19500 --sources 4   memory per idle connection, vs the bare echo (from 127.0.0.1-4; past 10,000, helper processes hold the rest)
 #   bench/run.sh push --targets redislocal,redisremote   same node vs another node through Redis (two nodes + redis-server)
 #   bench/run.sh fanout --connections 300 --senders 4 --targets localfanout,redisfanout   one topic, subscribers on one node vs spread over three
 #   bench/run.sh fanout --connections 10000 --senders 1 --targets bare,localfanout   one topic to 10,000 subscribers vs the bare echo's messages/s
 #   bench/run.sh handshake --targets bare,gateway,gatewayjwt,gatewayjwtrsa   opening handshakes/s, with and without JWT validation
 #   bench/run.sh echo --targets bare,gateway,gatewayhttp   adds echo through an http integration to a loopback backend
+#   bench/run.sh soak --duration 600 --connections 200   ten minutes of churn around steady clients: memory, leftovers, losses
 # Options: --duration S --warmup S --rounds R --senders K --payload BYTES --targets bare,gateway --gateway-env "DOTNET_gcServer=0;…"
 set -euo pipefail
 cd "$(dirname "$0")/.."

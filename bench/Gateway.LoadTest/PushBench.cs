@@ -57,11 +57,26 @@ public static class PushBench
 
         var pad = new string('x', Math.Max(0, settings.PayloadBytes - 20));
         long next = 0;
+        // With --rate, pushes leave on a schedule (open loop: a late one does not delay the next ones' times), so that
+        // latency is measured at a fixed load rather than at saturation.
+        var paced = settings.Rate > 0;
+        var interval = paced ? Stopwatch.Frequency / (double)settings.Rate : 0;
+        var schedule = Stopwatch.GetTimestamp();
         var senders = Enumerable.Range(0, settings.Senders).Select(async _ =>
         {
             while (!Volatile.Read(ref stop))
             {
                 var n = Interlocked.Increment(ref next);
+                if (paced)
+                {
+                    var due = schedule + (long)(n * interval);
+                    var wait = due - Stopwatch.GetTimestamp();
+                    if (wait > 0)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(wait / (double)Stopwatch.Frequency));
+                    }
+                }
+
                 var target = clients[n % clients.Length];
                 var body = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{Stopwatch.GetTimestamp()}:{pad}"));
                 using var content = new ByteArrayContent(body);

@@ -17,7 +17,8 @@ public static class Report
         var sb = new StringBuilder();
         var heading = string.Create(C, $"### {settings.Mode}: {settings.Connections} connections")
             + (settings.Mode == "idle" ? "" : string.Create(C, $", {settings.Duration.TotalSeconds:F0} s windows after {settings.Warmup.TotalSeconds:F0} s warm-up, {settings.PayloadBytes}-byte messages"))
-            + (settings.Mode == "push" ? string.Create(C, $", {settings.Senders} HTTP senders") : "");
+            + (settings.Mode == "push" ? string.Create(C, $", {settings.Senders} HTTP senders") : "")
+            + (settings.Rate > 0 ? string.Create(C, $", paced at {settings.Rate} per second") : "");
         sb.AppendLine(heading);
         sb.AppendLine();
         if (settings.Mode == "idle")

@@ -3,13 +3,13 @@ using System.Globalization;
 namespace Gateway.LoadTest;
 
 /// <summary>The command line.</summary>
-public sealed record Settings(string Mode, int Connections, TimeSpan Duration, TimeSpan Warmup, int Rounds, int Senders, int PayloadBytes, string Artifacts, Target[] Targets, IReadOnlyDictionary<string, string> GatewayEnvironment, int Sources)
+public sealed record Settings(string Mode, int Connections, TimeSpan Duration, TimeSpan Warmup, int Rounds, int Senders, int PayloadBytes, string Artifacts, Target[] Targets, IReadOnlyDictionary<string, string> GatewayEnvironment, int Sources, int Rate)
 {
     public static Settings Parse(string[] args)
     {
         if (args.Length == 0 || args[0] is not ("echo" or "push" or "idle" or "handshake" or "fanout" or "soak"))
         {
-            throw new ArgumentException("usage: Gateway.LoadTest echo|push|idle|handshake|fanout|soak [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--gateway-env K=V;K2=V2] [--sources N] [--artifacts DIR]");
+            throw new ArgumentException("usage: Gateway.LoadTest echo|push|idle|handshake|fanout|soak [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--gateway-env K=V;K2=V2] [--sources N] [--rate PUSHES_PER_S] [--artifacts DIR]");
         }
 
         var mode = args[0];
@@ -33,7 +33,8 @@ public sealed record Settings(string Mode, int Connections, TimeSpan Duration, T
             targets,
             Get("gateway-env", "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(pair => pair.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair.Length > 1 ? pair[1] : ""),
-            Int("sources", 1));
+            Int("sources", 1),
+            Int("rate", 0));
     }
 
     /// <summary>The bare app that is this mode's baseline.</summary>
