@@ -456,13 +456,12 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
                     : null;
             }
 
-            using var timeout = new CancellationTokenSource(_options.RequestTimeout, _time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
             try
             {
-                return await reply.Task.WaitAsync(linked.Token);
+                // One timer on the injected clock, and no cancellation sources of our own, per request.
+                return await reply.Task.WaitAsync(_options.RequestTimeout, _time, cancellationToken);
             }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            catch (TimeoutException)
             {
                 return await NodeAliveAsync(nodeId)
                     ? throw new BackplaneUnavailableException($"Node {nodeId} did not answer within {_options.RequestTimeout}.")
