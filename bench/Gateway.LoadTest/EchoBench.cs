@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 
 namespace Gateway.LoadTest;
@@ -34,7 +35,12 @@ public static class EchoBench
         }).ToList();
 
         await Task.Delay(settings.Warmup);
+        var runtimeBefore = await server.RuntimeAsync();
         var window = await Window.MeasureAsync(server, settings.Duration, () => Volatile.Write(ref measuring, true), () => Volatile.Write(ref measuring, false));
+        var runtimeAfter = await server.RuntimeAsync();
+        var runtime = runtimeBefore is { } b && runtimeAfter is { } a
+            ? string.Create(CultureInfo.InvariantCulture, $"{(a.LockContentions - b.LockContentions) / window.Seconds:F0} lock contentions/s, {a.Threads:F0} thread-pool threads, {a.Queued:F0} work items queued at the end")
+            : null;
         Volatile.Write(ref stop, true);
         await Task.WhenAll(loops);
         foreach (var client in clients)
@@ -42,6 +48,6 @@ public static class EchoBench
             client.Dispose();
         }
 
-        return new RunResult(server.Target, round, settings.Connections, window.Seconds, count, window.ServerCpu, window.ClientCpu, latency, BackendCpu: window.BackendCpu);
+        return new RunResult(server.Target, round, settings.Connections, window.Seconds, count, window.ServerCpu, window.ClientCpu, latency, BackendCpu: window.BackendCpu) { Runtime = runtime };
     }
 }

@@ -38,6 +38,17 @@ public static class Report
             sb.AppendLine(Row(settings.Mode, r));
         }
 
+        foreach (var r in results.Where(r => r.Runtime is not null))
+        {
+            sb.AppendLine();
+            sb.Append(C, $"Runtime, round {r.Round}, {r.Target}: {r.Runtime}.");
+        }
+
+        if (results.Any(r => r.Runtime is not null))
+        {
+            sb.AppendLine();
+        }
+
         var bare = results.Where(r => r.Target == Target.Bare).ToList();
         var gateway = results.Where(r => r.Target == Target.Gateway).ToList();
         var viaHttp = results.Where(r => r.Target == Target.GatewayHttp).ToList();

@@ -17,6 +17,9 @@ public sealed record RunResult(
 {
     public double PerSecond => Operations / Seconds;
 
+    /// <summary>The gateway's runtime counters over the window (lock contention, thread pool), when read.</summary>
+    public string? Runtime { get; init; }
+
     /// <summary>Operations per second of server CPU: the efficiency figure, independent of how busy the machine was.</summary>
     public double PerServerCpuSecond => Operations / ServerCpu.TotalSeconds;
 

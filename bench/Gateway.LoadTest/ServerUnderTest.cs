@@ -337,6 +337,35 @@ public sealed class ServerUnderTest : IAsyncDisposable
         await Task.Delay(500);
     }
 
+    /// <summary>
+    /// The runtime's own counters of a gateway process, from its /metrics (meter System.Runtime): lock contentions so
+    /// far, thread-pool threads, and work items queued. Null for the bare apps.
+    /// </summary>
+    public async Task<(double LockContentions, double Threads, double Queued)?> RuntimeAsync()
+    {
+        if (Target == Target.Bare)
+        {
+            return null;
+        }
+
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(new Uri(PushBase, "../metrics"));
+        double Read(string name)
+        {
+            foreach (var line in text.Split('\n'))
+            {
+                if (line.StartsWith(name + "{", StringComparison.Ordinal))
+                {
+                    return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                }
+            }
+
+            return double.NaN;
+        }
+
+        return (Read("dotnet_monitor_lock_contentions_total"), Read("dotnet_thread_pool_thread_count_total"), Read("dotnet_thread_pool_queue_length_total"));
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var extra in (Process?[])[.. _otherNodes, _redis])

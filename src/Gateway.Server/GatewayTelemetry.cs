@@ -15,7 +15,8 @@ internal static class GatewayTelemetry
         var otlp = configuration["Gateway:Otlp:Endpoint"] ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
         services.AddOpenTelemetry().WithMetrics(metrics =>
         {
-            metrics.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
+            // The runtime's own meter too: thread pool, lock contention, GC, for an operator (and the benchmarks) to see.
+            metrics.AddMeter(GatewayMetrics.MeterName, "System.Runtime").AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
             if (!string.IsNullOrWhiteSpace(otlp))
             {
                 metrics.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
