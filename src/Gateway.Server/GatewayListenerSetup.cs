@@ -51,6 +51,11 @@ internal static partial class GatewayListenerSetup
                 listen.UseHttps();
             }
 
+            if ((kind & GatewayListenerKind.Client) != 0)
+            {
+                listen.UseWebSocketGatewayHandshake();
+            }
+
             listeners.Add(kind, () => listen.IPEndPoint);
         });
     }

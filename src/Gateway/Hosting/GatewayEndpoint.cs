@@ -41,11 +41,24 @@ public sealed partial class GatewayEndpoint(
     /// <summary>Serves one request to <c>/</c> or <c>/{stage}</c> on the client listener.</summary>
     public async Task HandleAsync(HttpContext context, string? stage)
     {
+        if (await AcceptAsync(context, stage) is { } session)
+        {
+            await RunAsync(session);
+        }
+    }
+
+    /// <summary>
+    /// The opening handshake: limits, authentication, <c>$connect</c> and the upgrade. Null when the handshake was
+    /// refused (the response says why); otherwise the upgraded connection, for <see cref="RunAsync(UpgradedConnection)"/>,
+    /// which no longer needs <paramref name="context"/>.
+    /// </summary>
+    internal async Task<UpgradedConnection?> AcceptAsync(HttpContext context, string? stage)
+    {
         ArgumentNullException.ThrowIfNull(context);
         if (!listeners.Accepts(context, GatewayListenerKind.Client))
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return;
+            return null;
         }
 
         var upgrade = context.Features.Get<IHttpUpgradeFeature>();
@@ -55,7 +68,7 @@ public sealed partial class GatewayEndpoint(
             context.Response.Headers.Upgrade = "websocket";
             context.Response.Headers.SecWebSocketVersion = "13";
             await context.Response.WriteAsync("This endpoint accepts WebSocket connections.\n");
-            return;
+            return null;
         }
 
         var sourceIp = _clientAddress.Resolve(context);
@@ -64,7 +77,7 @@ public sealed partial class GatewayEndpoint(
         {
             Reject(connectionId, sourceIp, "origin", StatusCodes.Status403Forbidden, "origin not allowed");
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            return;
+            return null;
         }
 
         if (_handshakeRate is not null)
@@ -74,7 +87,7 @@ public sealed partial class GatewayEndpoint(
             {
                 Reject(connectionId, sourceIp, "rate_limit", StatusCodes.Status429TooManyRequests, "handshake rate limit reached");
                 context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-                return;
+                return null;
             }
         }
 
@@ -82,9 +95,11 @@ public sealed partial class GatewayEndpoint(
         {
             Reject(connectionId, sourceIp, registry.IsDraining ? "draining" : "max_connections", StatusCodes.Status503ServiceUnavailable, registry.IsDraining ? "shutting down" : "MaxConnections reached");
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            return;
+            return null;
         }
 
+        // The slot is the upgraded connection's from here on, or released before returning.
+        var handedOver = false;
         try
         {
             var handshake = new HandshakeInfo(sourceIp, context.Request.Headers.UserAgent.FirstOrDefault(), stage, context.Request.Headers, context.Request.Query);
@@ -94,60 +109,110 @@ public sealed partial class GatewayEndpoint(
             {
                 Reject(connectionId, sourceIp, "auth", auth.Status, auth.Reason);
                 context.Response.StatusCode = auth.Status;
-                return;
+                return null;
             }
 
             connection.SetIdentity(auth.Identity, authenticator.CloseAt(auth.Identity));
+            string? subProtocol;
             if (auth.AwaitFirstMessage)
             {
                 // Upgraded now, authenticated by its first message; $connect runs only after that, and $disconnect
                 // only when $connect accepted.
                 connection.AwaitCredentials(authenticator.FirstMessageDeadline());
-                var pendingInfo = new DisconnectInfo(CloseCodes.Abnormal, "Connection lost", InitiatedByClient: false);
-                try
-                {
-                    pendingInfo = await RunAsync(context, upgrade!, key, connection, auth.SubProtocol);
-                }
-                finally
-                {
-                    if (!connection.AwaitingCredentials)
-                    {
-                        await dispatcher.DisconnectAsync(connection, pendingInfo);
-                    }
-                }
-
-                return;
+                subProtocol = auth.SubProtocol;
             }
-
-            var accepted = await dispatcher.ConnectAsync(connection);
-            if (!accepted.IsSuccess)
+            else
             {
-                Reject(connectionId, sourceIp, "connect_route", accepted.StatusCode, "$connect route rejected it");
-                context.Response.StatusCode = accepted.StatusCode;
-                return;
+                var accepted = await dispatcher.ConnectAsync(connection);
+                if (!accepted.IsSuccess)
+                {
+                    Reject(connectionId, sourceIp, "connect_route", accepted.StatusCode, "$connect route rejected it");
+                    context.Response.StatusCode = accepted.StatusCode;
+                    return null;
+                }
+
+                // The token a browser offered as a subprotocol is never answered with; the marker before it is.
+                subProtocol = accepted.SubProtocol is { } chosen && chosen != auth.SubProtocolToken ? chosen : auth.SubProtocol;
             }
 
-            // The token a browser offered as a subprotocol is never answered with; the marker before it is.
-            var subProtocol = accepted.SubProtocol is { } chosen && chosen != auth.SubProtocolToken ? chosen : auth.SubProtocol;
-
-            // Once $connect has accepted, $disconnect runs whatever happens next, even if the upgrade fails.
-            var info = new DisconnectInfo(CloseCodes.Abnormal, "Connection lost", InitiatedByClient: false);
+            UpgradedConnection session;
             try
             {
-                info = await RunAsync(context, upgrade!, key, connection, subProtocol);
+                session = await UpgradeAsync(context, upgrade!, key, connection, subProtocol);
             }
-            finally
+            catch (Exception) when (!connection.AwaitingCredentials)
             {
-                await dispatcher.DisconnectAsync(connection, info);
+                // Once $connect has accepted, $disconnect runs whatever happens next, even if the upgrade fails.
+                await dispatcher.DisconnectAsync(connection, new DisconnectInfo(CloseCodes.Abnormal, "Connection lost", InitiatedByClient: false));
+                throw;
             }
+
+            handedOver = true;
+            return session;
         }
         finally
         {
-            registry.ReleaseSlot();
+            if (!handedOver)
+            {
+                registry.ReleaseSlot();
+            }
         }
     }
 
-    private async Task<DisconnectInfo> RunAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, GatewayConnection connection, string? subProtocol)
+    /// <summary>Runs an upgraded connection until it closes, then <c>$disconnect</c> (when <c>$connect</c> ran), and frees its slot.</summary>
+    internal async Task RunAsync(UpgradedConnection session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var connection = session.Connection;
+        var info = new DisconnectInfo(CloseCodes.Abnormal, "Connection lost", InitiatedByClient: false);
+        try
+        {
+            registry.Add(connection);
+            metrics.Opened();
+            Log.Connected(logger, RouteKeys.Connect, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "", connection.Identity?.Method ?? "anonymous", connection.UserId ?? "");
+            if (!connection.AwaitingCredentials)
+            {
+                SendConnectedFrame(connection);
+            }
+
+            // A handshake that was still in $connect when the drain walked the registry is closed here
+            // (after its connected frame, which a close still writes).
+            if (registry.IsDraining)
+            {
+                connection.Close(CloseCodes.GoingAway, "Server shutting down");
+            }
+
+            try
+            {
+                info = await connection.RunAsync(connection.AwaitingCredentials ? OnFirstMessagesAsync : dispatcher.DispatchAsync);
+            }
+            finally
+            {
+                registry.Remove(connection);
+                topics.RemoveAll(connection);
+                session.Socket.Dispose();
+            }
+
+            metrics.Closed(info.StatusCode);
+            Log.Disconnected(logger, RouteKeys.Disconnect, connection.Id, connection.SourceIp, info.StatusCode, info.Reason, info.InitiatedByClient ? "client" : "server");
+        }
+        finally
+        {
+            try
+            {
+                if (!connection.AwaitingCredentials)
+                {
+                    await dispatcher.DisconnectAsync(connection, info);
+                }
+            }
+            finally
+            {
+                registry.ReleaseSlot();
+            }
+        }
+    }
+
+    private static async Task<UpgradedConnection> UpgradeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, GatewayConnection connection, string? subProtocol)
     {
         // An upgraded connection lives far beyond any request body limit or minimum data rate.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
@@ -170,44 +235,18 @@ public sealed partial class GatewayEndpoint(
         }
 
         var transport = await upgrade.UpgradeAsync();
-        var stream = new ConnectionStream(transport);
-        using var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
+        var stream = transport as ConnectionStream ?? new ConnectionStream(transport);
+        var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
         {
             IsServer = true,
             SubProtocol = subProtocol,
             KeepAliveInterval = TimeSpan.Zero, // pings come from the sweeper, on the injected clock
         });
-        connection.Attach(socket, stream, context.Abort);
-        registry.Add(connection);
 
-        metrics.Opened();
-        Log.Connected(logger, RouteKeys.Connect, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "", connection.Identity?.Method ?? "anonymous", connection.UserId ?? "");
-        if (!connection.AwaitingCredentials)
-        {
-            SendConnectedFrame(connection);
-        }
-
-        // A handshake that was still in $connect when the drain walked the registry is closed here
-        // (after its connected frame, which a close still writes).
-        if (registry.IsDraining)
-        {
-            connection.Close(CloseCodes.GoingAway, "Server shutting down");
-        }
-
-        DisconnectInfo info;
-        try
-        {
-            info = await connection.RunAsync(connection.AwaitingCredentials ? OnFirstMessagesAsync : dispatcher.DispatchAsync);
-        }
-        finally
-        {
-            registry.Remove(connection);
-            topics.RemoveAll(connection);
-        }
-
-        metrics.Closed(info.StatusCode);
-        Log.Disconnected(logger, RouteKeys.Disconnect, connection.Id, connection.SourceIp, info.StatusCode, info.Reason, info.InitiatedByClient ? "client" : "server");
-        return info;
+        // The abort goes to the request lifetime (the transport), never through the context, which an upgraded connection does not keep.
+        var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
+        connection.Attach(socket, stream, lifetime.Abort);
+        return new UpgradedConnection(connection, socket);
     }
 
     private void Reject(string connectionId, string sourceIp, string kind, int status, string reason)
@@ -335,3 +374,8 @@ public sealed partial class GatewayEndpoint(
         public static partial void FirstMessageRefused(ILogger logger, string route, string connectionId, string sourceIp);
     }
 }
+
+/// <summary>A connection whose handshake was accepted and answered with 101: what runs until it closes.</summary>
+/// <param name="Connection">The connection.</param>
+/// <param name="Socket">Its WebSocket, disposed when the connection has closed.</param>
+internal sealed record UpgradedConnection(GatewayConnection Connection, WebSocket Socket);
