@@ -165,6 +165,15 @@ public sealed class RawClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Reads exactly <paramref name="count"/> bytes (a response body, say) as ASCII text.</summary>
+    public async Task<string> ReadTextAsync(int count, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? Wait.Default);
+        var bytes = new byte[count];
+        await ReadExactlyAsync(bytes, cts.Token);
+        return Encoding.ASCII.GetString(bytes);
+    }
+
     public Task WriteAsync(byte[] bytes) => _stream.WriteAsync(bytes).AsTask().WithTimeout();
 
     /// <summary>

@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using System.Net.Security;
+using System.Net.WebSockets;
+using System.Text;
+using Gateway.Routing;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Functional;
+
+/// <summary>
+/// A plain handshake to the gateway's paths is answered at the connection level; anything else (an encoded path, a
+/// second request on a kept-alive connection, a head near Kestrel's limits) goes through Kestrel's HTTP layer. Both
+/// ways must give the same connection: the same headers, stage, query and behaviour.
+/// </summary>
+public class ConnectionLevelHandshakeTests
+{
+    private const string Key = "dGhlIHNhbXBsZSBub25jZQ==";
+
+    [Fact]
+    public async Task A_handshake_served_either_way_gives_the_same_connection()
+    {
+        await using var host = await GatewayHost.StartAsync(gateway: g => g.MapRoute<HandshakeRecorder>("$connect"));
+        var seen = host.Services.GetRequiredService<HandshakeRecorder>().Seen;
+
+        // Lower-case names, a repeated header, and a first message in the same segment as the head.
+        var served = new List<(string Target, bool ByKestrel, Seen Seen)>();
+        foreach (var (target, byKestrel, agent) in new[]
+        {
+            ("/prod?room=1&x=%20y", false, "agent-1"),
+            ("/%70rod?room=1&x=%20y", true, "agent-1"),
+            ("/PROD/?room=1&x=%20y", false, "agent-2"),
+            ("/prod?room=1&x=%20y", false, "agent-1"),
+        })
+        {
+            await using var raw = await RawClient.OpenAsync(host.ClientEndPoint);
+            var head = $"GET {target} HTTP/1.1\r\nhost: 127.0.0.1\r\nupgrade: websocket\r\nconnection: keep-alive, Upgrade\r\n"
+                + $"sec-websocket-key: {Key}\r\nsec-websocket-version: 13\r\nuser-agent: {agent}\r\nX-Custom: a\r\nX-Custom: b\r\n\r\n";
+            await raw.WriteAsync([.. Encoding.ASCII.GetBytes(head), .. RawClient.BuildFrame(1, "first"u8.ToArray())]);
+            var (status, response) = await raw.ReadResponseHeadAsync();
+            Assert.Equal(101, status);
+            Assert.Contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n", response, StringComparison.Ordinal);
+
+            // Kestrel's own responses name it; the connection level's do not. This is how the test knows which way it went.
+            Assert.Equal(byKestrel, response.Contains("Server: Kestrel", StringComparison.Ordinal));
+            await raw.ReadConnectedAsync();
+            Assert.Equal("first", Encoding.UTF8.GetString((await raw.ReadFrameAsync()).Payload));
+            Assert.True(seen.TryDequeue(out var one));
+            served.Add((target, byKestrel, one));
+        }
+
+        var expected = served[0].Seen;
+        Assert.Equal("prod", expected.Stage);
+        Assert.Equal("room=1&x= y", expected.Query);
+        Assert.Equal(
+            "Connection: keep-alive, Upgrade\nHost: 127.0.0.1\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\nUpgrade: websocket\nUser-Agent: agent-1\nX-Custom: a | b",
+            expected.Headers);
+        Assert.Equal(expected, served[1].Seen);
+        Assert.Equal(expected with { Headers = expected.Headers.Replace("agent-1", "agent-2", StringComparison.Ordinal), UserAgent = "agent-2" }, served[2].Seen);
+        Assert.Equal(expected, served[3].Seen);
+    }
+
+    [Fact]
+    public async Task A_second_request_on_a_kept_alive_connection_can_be_the_upgrade()
+    {
+        await using var host = await GatewayHost.StartAsync();
+        await using var raw = await RawClient.OpenAsync(host.ClientEndPoint);
+        await raw.WriteAsync(Encoding.ASCII.GetBytes("HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+        var (status, head) = await raw.ReadResponseHeadAsync();
+        Assert.Equal(200, status);
+        Assert.Contains("Server: Kestrel\r\n", head, StringComparison.Ordinal);
+
+        (status, head) = await raw.HandshakeAsync(host.ClientEndPoint, "/");
+        Assert.Equal(101, status);
+        Assert.Contains("Server: Kestrel\r\n", head, StringComparison.Ordinal);
+        await raw.ReadConnectedAsync();
+        await raw.SendTextAsync("over the same connection");
+        Assert.Equal("over the same connection", Encoding.UTF8.GetString((await raw.ReadFrameAsync()).Payload));
+    }
+
+    [Fact]
+    public async Task A_refusal_at_the_connection_level_is_a_whole_response_and_the_connection_closes()
+    {
+        await using var host = await GatewayHost.StartAsync(gateway: g => g.MapRoute<HandshakeTests.ConnectGate>("$connect"));
+        await using (var raw = await RawClient.OpenAsync(host.ClientEndPoint))
+        {
+            var (status, head) = await raw.HandshakeAsync(host.ClientEndPoint, "/?deny=403");
+            Assert.Equal(403, status);
+            Assert.StartsWith("HTTP/1.1 403 Forbidden\r\n", head, StringComparison.Ordinal);
+            Assert.Contains("Content-Length: 0\r\nConnection: close\r\n", head, StringComparison.Ordinal);
+            Assert.True(await raw.ReadToEndAsync());
+        }
+
+        // A bad key is answered 426 with its headers and body, as through Kestrel.
+        await using (var raw = await RawClient.OpenAsync(host.ClientEndPoint))
+        {
+            await raw.WriteAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+            var (status, head) = await raw.ReadResponseHeadAsync();
+            Assert.Equal(426, status);
+            Assert.Contains("Upgrade: websocket\r\n", head, StringComparison.Ordinal);
+            Assert.Contains("Sec-WebSocket-Version: 13\r\n", head, StringComparison.Ordinal);
+            const string Body = "This endpoint accepts WebSocket connections.\n";
+            Assert.Contains($"Content-Length: {Body.Length}\r\n", head, StringComparison.Ordinal);
+            Assert.Equal(Body, await raw.ReadTextAsync(Body.Length));
+            Assert.True(await raw.ReadToEndAsync());
+        }
+
+        Assert.Equal(0, host.Registry.SlotsInUse);
+    }
+
+    [Fact]
+    public async Task Wss_on_an_https_client_listener_is_answered_after_tls()
+    {
+        using var certificates = TestCertificates.Create();
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Listeners:Client"] = "https://127.0.0.1:0",
+            ["Kestrel:Certificates:Default:Path"] = certificates.CertificatePath,
+            ["Kestrel:Certificates:Default:KeyPath"] = certificates.KeyPath,
+        });
+        // The client trusts the test CA only, and checks the server's name (127.0.0.1) as any client would.
+        using var ca = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(certificates.CaPath));
+        var chain = new System.Security.Cryptography.X509Certificates.X509ChainPolicy { TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust, RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck };
+        chain.CustomTrustStore.Add(ca);
+        using var handler = new SocketsHttpHandler { SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = chain } };
+        using var invoker = new HttpMessageInvoker(handler);
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(new Uri($"wss://127.0.0.1:{host.ClientEndPoint.Port}/prod"), invoker, CancellationToken.None).WithTimeout();
+        var buffer = new byte[1024];
+        var connected = await socket.ReceiveAsync(buffer, CancellationToken.None).WithTimeout();
+        Assert.Contains("\"connected\"", Encoding.UTF8.GetString(buffer, 0, connected.Count), StringComparison.Ordinal);
+        await socket.SendAsync("over tls"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None).WithTimeout();
+        var echo = await socket.ReceiveAsync(buffer, CancellationToken.None).WithTimeout();
+        Assert.Equal("over tls", Encoding.UTF8.GetString(buffer, 0, echo.Count));
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None).WithTimeout();
+        Assert.Equal(1000, (await host.Events.WaitForAsync(e => e.Type == RouteEventType.Disconnect)).StatusCode);
+    }
+
+    public sealed record Seen(string? Stage, string Query, string Headers, string? UserAgent);
+
+    /// <summary>Records what each handshake carried, as <c>$connect</c> sees it.</summary>
+    public sealed class HandshakeRecorder : IRouteHandler
+    {
+        public ConcurrentQueue<Seen> Seen { get; } = new();
+
+        public ValueTask<RouteResult> HandleAsync(RouteContext context)
+        {
+            var handshake = context.Connection.Handshake;
+            Seen.Enqueue(new Seen(
+                handshake.Stage,
+                string.Join("&", handshake.Query.OrderBy(q => q.Key, StringComparer.Ordinal).Select(q => $"{q.Key}={q.Value}")),
+                string.Join("\n", handshake.Headers.OrderBy(h => h.Key, StringComparer.Ordinal).Select(h => $"{h.Key}: {string.Join(" | ", h.Value.ToArray())}")),
+                handshake.UserAgent));
+            return ValueTask.FromResult(RouteResult.Ok);
+        }
+    }
+}
