@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Security.Claims;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Connections;
@@ -23,7 +22,7 @@ public sealed partial class GatewayConnection
     private const int InitialReceiveBuffer = 4096;
 
     private readonly ConnectionServices _services;
-    private readonly Channel<OutboundMessage> _queue;
+    private readonly SendQueue _queue;
     private readonly long _connectedTicks;
     private WebSocket? _socket;
     private ConnectionStream? _stream;
@@ -60,12 +59,7 @@ public sealed partial class GatewayConnection
         _lastActiveTicks = _connectedTicks;
         _pingRequestedTicks = _connectedTicks;
         _messageTokens = MessageBurst(services.Options);
-        _queue = Channel.CreateBounded<OutboundMessage>(new BoundedChannelOptions(services.Options.SendQueueLimit)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _queue = new SendQueue(services.Options.SendQueueLimit);
     }
 
     /// <summary>The connection id.</summary>
@@ -196,7 +190,7 @@ public sealed partial class GatewayConnection
     public long MessagesReceived => Interlocked.Read(ref _messagesReceived);
 
     /// <summary>Messages waiting in the send queue.</summary>
-    public int QueuedMessages => _queue.Reader.CanCount ? _queue.Reader.Count : 0;
+    public int QueuedMessages => _queue.Count;
 
     /// <summary>Cancelled as soon as the connection starts closing, however it closes.</summary>
     public CancellationToken Closed
@@ -230,7 +224,7 @@ public sealed partial class GatewayConnection
 
         var size = message.Payload.Length;
         var queued = Interlocked.Add(ref _queuedBytes, size);
-        if ((queued <= _services.Options.SendQueueByteLimit || queued == size) && _queue.Writer.TryWrite(message))
+        if ((queued <= _services.Options.SendQueueByteLimit || queued == size) && _queue.TryWrite(message))
         {
             return SendResult.Sent;
         }
@@ -262,17 +256,14 @@ public sealed partial class GatewayConnection
             return SendResult.Gone;
         }
 
-        try
+        Interlocked.Add(ref _queuedBytes, message.Payload.Length);
+        if (await _queue.WriteAsync(message, cancellationToken))
         {
-            Interlocked.Add(ref _queuedBytes, message.Payload.Length);
-            await _queue.Writer.WriteAsync(message, cancellationToken);
             return SendResult.Sent;
         }
-        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
-        {
-            Interlocked.Add(ref _queuedBytes, -message.Payload.Length);
-            return SendResult.Gone;
-        }
+
+        Interlocked.Add(ref _queuedBytes, -message.Payload.Length);
+        return SendResult.Gone;
     }
 
     /// <summary>Claims one of <paramref name="limit"/> stream slots of this connection; false when all are taken.</summary>
@@ -319,7 +310,7 @@ public sealed partial class GatewayConnection
     private bool TryBeginClose(CloseRecord record)
     {
         var won = Interlocked.CompareExchange(ref _close, record, null) is null;
-        _queue.Writer.TryComplete();
+        _queue.Complete();
         if (won && Volatile.Read(ref _closedSource) is { } source)
         {
             // Handlers waiting on Closed run on the thread pool, never inside a send or a sweep.
@@ -511,13 +502,13 @@ public sealed partial class GatewayConnection
     {
         var socket = _socket!;
         var stream = _stream!;
-        var reader = _queue.Reader;
+        var queue = _queue;
         try
         {
             var stop = false;
-            while (!stop && await reader.WaitToReadAsync())
+            while (!stop && await queue.WaitToReadAsync())
             {
-                while (reader.TryRead(out var message))
+                while (queue.TryRead(out var message))
                 {
                     if (Volatile.Read(ref _close) is { FlushQueued: false })
                     {
