@@ -5,13 +5,15 @@ namespace Gateway.Connections;
 /// <summary>
 /// A connection's send queue: many producers, one reader (the writer loop), at most <c>limit</c> messages.
 /// It does what a bounded channel did here at a fraction of the memory an idle connection pays for it: one
-/// object, a ring of messages made on first use, and the reader's wait built in (no object per wait).
+/// object, which holds a lone message itself (the usual case: a reply, a push, a ping), a ring made only when
+/// two or more wait at once, and the reader's wait built in (no object per wait).
 /// Producers that must wait for room (stream relays) are rare and get a task each only while they wait.
 /// </summary>
 internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
 {
     private const int InitialCapacity = 4;
 
+    private OutboundMessage _single;
     private OutboundMessage[]? _items;
     private int _head;
     private int _count;
@@ -83,7 +85,15 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
                 return false;
             }
 
-            var items = _items!;
+            if (_items is not { } items)
+            {
+                message = _single;
+                _single = default;
+                Volatile.Write(ref _count, 0);
+                SignalRoom();
+                return true;
+            }
+
             message = items[_head];
             items[_head] = default;
             _head = (_head + 1) % items.Length;
@@ -95,12 +105,16 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
                 _head = 0;
             }
 
-            if (_roomWaiters is { Count: > 0 } waiters)
-            {
-                waiters.Dequeue().TrySetResult();
-            }
-
+            SignalRoom();
             return true;
+        }
+    }
+
+    private void SignalRoom()
+    {
+        if (_roomWaiters is { Count: > 0 } waiters)
+        {
+            waiters.Dequeue().TrySetResult();
         }
     }
 
@@ -154,7 +168,36 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
 
     private void Enqueue(in OutboundMessage message)
     {
-        var items = _items ??= new OutboundMessage[Math.Min(InitialCapacity, limit)];
+        if (_items is null && _count == 0)
+        {
+            _single = message;
+        }
+        else
+        {
+            EnqueueInRing(message);
+        }
+
+        Volatile.Write(ref _count, _count + 1);
+        if (_readerWaiting)
+        {
+            // The reader resumes on the thread pool, never inside the producer (a fan-out writes to thousands of queues).
+            _readerWaiting = false;
+            _readerWait.SetResult(true);
+        }
+    }
+
+    private void EnqueueInRing(in OutboundMessage message)
+    {
+        if (_items is null)
+        {
+            // A second message while one waits alone: both move to a ring.
+            _items = new OutboundMessage[Math.Max(2, Math.Min(InitialCapacity, limit))];
+            _items[0] = _single;
+            _single = default;
+            _head = 0;
+        }
+
+        var items = _items;
         if (_count == items.Length)
         {
             var larger = new OutboundMessage[Math.Min(items.Length * 2, limit)];
@@ -168,13 +211,6 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
         }
 
         items[(_head + _count) % items.Length] = message;
-        Volatile.Write(ref _count, _count + 1);
-        if (_readerWaiting)
-        {
-            // The reader resumes on the thread pool, never inside the producer (a fan-out writes to thousands of queues).
-            _readerWaiting = false;
-            _readerWait.SetResult(true);
-        }
     }
 
     bool IValueTaskSource<bool>.GetResult(short token) => _readerWait.GetResult(token);
