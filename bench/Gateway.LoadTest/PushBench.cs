@@ -122,6 +122,9 @@ public static class PushBench
 
         var lost = sentOk - received + failed;
         return new RunResult(server.Target, round, settings.Connections, window.Seconds, windowDelivered, window.ServerCpu, window.ClientCpu, latency, lost, BackendCpu: window.BackendCpu,
-            RedisCommandsPerOperation: redisBefore == 0 && redisAfter == 0 ? double.NaN : (redisAfter - redisBefore) / (double)Math.Max(1, windowDelivered));
+            RedisCommandsPerOperation: redisBefore == 0 && redisAfter == 0 ? double.NaN : (redisAfter - redisBefore) / (double)Math.Max(1, windowDelivered))
+        {
+            NodeCpu = window.NodeCpu,
+        };
     }
 }

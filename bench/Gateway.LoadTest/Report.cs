@@ -58,6 +58,11 @@ public static class Report
         {
             sb.AppendLine();
             sb.AppendLine(C, $"Push through Redis with two nodes (CPU of both gateway processes and redis-server): same node {same.Average(r => r.ServerCpuMicrosPerOperation):F1} µs per push, p50 {same.Average(r => r.Latency.PercentileMicros(50)):F0} µs, p99 {same.Average(r => r.Latency.PercentileMicros(99)):F0} µs, {same.Average(r => r.RedisCommandsPerOperation):F2} Redis commands per push; another node {other.Average(r => r.ServerCpuMicrosPerOperation):F1} µs, p50 {other.Average(r => r.Latency.PercentileMicros(50)):F0} µs, p99 {other.Average(r => r.Latency.PercentileMicros(99)):F0} µs, {other.Average(r => r.RedisCommandsPerOperation):F2} Redis commands per push: **{other.Average(r => r.ServerCpuMicrosPerOperation) / same.Average(r => r.ServerCpuMicrosPerOperation):F2}×** the CPU of a same-node push.");
+            if (other.All(r => r.NodeCpu.Length >= 2))
+            {
+                double Per(RunResult r, TimeSpan cpu) => cpu.TotalMilliseconds * 1000 / r.Operations;
+                sb.AppendLine(C, $"Where a cross-node push's CPU goes: the node that takes the HTTP call {other.Average(r => Per(r, r.NodeCpu[1])):F1} µs, the node that holds the connection {other.Average(r => Per(r, r.NodeCpu[0])):F1} µs, redis-server {other.Average(r => r.BackendCpuMicrosPerOperation):F1} µs (same node: {same.Average(r => Per(r, r.NodeCpu[0])):F1} µs on the one node).");
+            }
         }
 
         var single = results.Where(r => r.Target == Target.LocalFanout).ToList();

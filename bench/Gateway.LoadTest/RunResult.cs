@@ -17,6 +17,9 @@ public sealed record RunResult(
 {
     public double PerSecond => Operations / Seconds;
 
+    /// <summary>CPU of each gateway process over the window (the clients' node first), when there are several.</summary>
+    public TimeSpan[] NodeCpu { get; init; } = [];
+
     /// <summary>The gateway's runtime counters over the window (lock contention, thread pool), when read.</summary>
     public string? Runtime { get; init; }
 

@@ -296,6 +296,9 @@ public sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>User plus system CPU time the server has used, from /proc/&lt;pid&gt;/stat (with two nodes: both, and Redis).</summary>
     public TimeSpan CpuTime() => CpuTime(Pid) + _otherNodes.Aggregate(TimeSpan.Zero, (sum, p) => sum + CpuTime(p.Id)) + (_redis is null ? TimeSpan.Zero : CpuTime(_redis.Id));
 
+    /// <summary>CPU time of each gateway process: the first node (the clients' node), then the others.</summary>
+    public TimeSpan[] NodeCpuTimes() => [CpuTime(Pid), .. _otherNodes.Select(p => CpuTime(p.Id))];
+
     /// <summary>CPU time of the integration backend, or of redis-server with two nodes (also counted in <see cref="CpuTime()"/>); zero when there is none.</summary>
     public TimeSpan BackendCpuTime() => _backend is not null ? CpuTime(_backend.Id) : _redis is not null ? CpuTime(_redis.Id) : TimeSpan.Zero;
 
