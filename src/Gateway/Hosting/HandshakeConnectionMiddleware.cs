@@ -78,6 +78,12 @@ internal sealed partial class HandshakeConnectionMiddleware(ConnectionDelegate n
         {
             session = await setup.Endpoint.AcceptAsync(new DefaultHttpContext(features.Collection), head.Stage);
         }
+        catch (OperationCanceledException) when (connection.ConnectionClosed.IsCancellationRequested)
+        {
+            // The client left during the handshake (an authorizer or $connect still running): nobody to answer.
+            Log.HandshakeAbandoned(setup.Logger, connection.ConnectionId);
+            return (false, null);
+        }
         catch (Exception ex)
         {
             Log.HandshakeFailed(setup.Logger, ex, connection.ConnectionId);
@@ -141,6 +147,9 @@ internal sealed partial class HandshakeConnectionMiddleware(ConnectionDelegate n
     {
         [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Connection {TransportConnectionId}: the WebSocket handshake failed")]
         public static partial void HandshakeFailed(ILogger logger, Exception exception, string transportConnectionId);
+
+        [LoggerMessage(EventId = 1006, Level = LogLevel.Debug, Message = "Connection {TransportConnectionId}: the client left during the WebSocket handshake")]
+        public static partial void HandshakeAbandoned(ILogger logger, string transportConnectionId);
     }
 
     /// <summary>

@@ -108,6 +108,30 @@ public class ConnectionLevelHandshakeTests
     }
 
     [Fact]
+    public async Task A_client_that_leaves_during_connect_costs_nothing_and_its_disconnect_runs_once()
+    {
+        await using var host = await GatewayHost.StartAsync(gateway: g => g.MapRoute<HandshakeTests.GatedConnect>("$connect"));
+        var gate = host.Services.GetRequiredService<HandshakeTests.GatedConnect>();
+        var raw = await RawClient.OpenAsync(host.ClientEndPoint);
+        await raw.WriteAsync(Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {Key}\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+        await gate.Entered.Task.WithTimeout();
+        await raw.DisposeAsync();
+
+        // $connect accepts after the client has gone: the upgrade finds no one, the connection ends as lost (1006),
+        // and $disconnect runs once.
+        gate.Open.SetResult();
+        var disconnect = await host.Events.WaitForAsync(e => e.Type == RouteEventType.Disconnect);
+        Assert.Equal(1006, disconnect.StatusCode);
+        await Wait.UntilAsync(() => host.Registry.SlotsInUse == 0, "the slot was released");
+        Assert.Single(host.Events.All, e => e.Type == RouteEventType.Disconnect);
+
+        // The node carries on.
+        await using var next = await host.ConnectAsync();
+        await next.SendTextAsync("still here");
+        Assert.Equal("still here", await next.ReceiveTextAsync());
+    }
+
+    [Fact]
     public async Task Wss_on_an_https_client_listener_is_answered_after_tls()
     {
         using var certificates = TestCertificates.Create();
