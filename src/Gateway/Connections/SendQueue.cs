@@ -69,6 +69,16 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
             }
             catch (OperationCanceledException)
             {
+                // Marked as given up, so that the next read's signal goes to a writer still waiting. When the signal
+                // reached this one first, it is passed on.
+                if (!room.TrySetCanceled(cancellationToken))
+                {
+                    lock (this)
+                    {
+                        SignalRoom();
+                    }
+                }
+
                 return false;
             }
         }
@@ -112,9 +122,9 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
 
     private void SignalRoom()
     {
-        if (_roomWaiters is { Count: > 0 } waiters)
+        // Writers that gave up (cancelled) are skipped: the signal goes to the first one still waiting.
+        while (_roomWaiters is { Count: > 0 } waiters && !waiters.Dequeue().TrySetResult())
         {
-            waiters.Dequeue().TrySetResult();
         }
     }
 

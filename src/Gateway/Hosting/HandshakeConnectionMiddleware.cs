@@ -44,32 +44,39 @@ internal sealed partial class HandshakeConnectionMiddleware(ConnectionDelegate n
     private async Task<(bool PassOn, UpgradedConnection? Session)> AcceptAsync(ConnectionContext connection, Setup setup)
     {
         HandshakeRequestHead? head;
+        HeadOutcome outcome;
         try
         {
-            head = await ReadHeadAsync(connection.Transport.Input, setup);
-        }
-        catch (OperationCanceledException)
-        {
-            // The head did not arrive within Kestrel's RequestHeadersTimeout: answered as the web server would.
-            try
-            {
-                await connection.Transport.Output.WriteAsync(TimeoutResponse);
-            }
-            catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException or InvalidOperationException)
-            {
-                // Gone already.
-            }
-
-            return (false, null);
+            (outcome, head) = await ReadHeadAsync(connection, setup);
         }
         catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException or InvalidOperationException)
         {
             return (false, null);
         }
 
+        switch (outcome)
+        {
+            case HeadOutcome.PassOn:
+                return (true, null);
+            case HeadOutcome.Close:
+                return (false, null);
+            case HeadOutcome.TimedOut:
+                // The head did not arrive within Kestrel's RequestHeadersTimeout: answered as the web server would.
+                try
+                {
+                    await connection.Transport.Output.WriteAsync(TimeoutResponse);
+                }
+                catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException or InvalidOperationException)
+                {
+                    // Gone already.
+                }
+
+                return (false, null);
+        }
+
         if (head is null)
         {
-            return (true, null);
+            return (false, null);
         }
 
         var features = new HandshakeFeatures(connection, head, services);
@@ -103,44 +110,123 @@ internal sealed partial class HandshakeConnectionMiddleware(ConnectionDelegate n
         return (false, session);
     }
 
-    private static async ValueTask<HandshakeRequestHead?> ReadHeadAsync(PipeReader input, Setup setup)
+    private static async ValueTask<(HeadOutcome Outcome, HandshakeRequestHead? Head)> ReadHeadAsync(ConnectionContext connection, Setup setup)
     {
-        // Kestrel's own limit, on the clock Kestrel keeps it with (real time), as for every other request head on the listener.
-        using var timeout = new CancellationTokenSource(setup.HeadersTimeout);
+        if (setup.PassEverything)
+        {
+            return (HeadOutcome.PassOn, null);
+        }
+
+        // Kestrel's own limits, on the clock Kestrel keeps them with (real time): until the first byte its keep-alive
+        // timeout (a connection that says nothing is closed without an answer), then its request headers timeout (408).
+        // A shutdown closes a connection still waiting for its head at once, as Kestrel does.
+        var input = connection.Transport.Input;
+        var closing = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(closing);
+        timeout.CancelAfter(Setup.Timer(setup.Limits.KeepAliveTimeout));
+        var started = false;
         while (true)
         {
-            var result = await input.ReadAsync(timeout.Token);
-            var buffer = result.Buffer;
-            switch (HandshakeRequestHead.TryRead(buffer, setup.Stage, setup.Limits, out var head, out var length))
+            ReadResult result;
+            try
             {
-                case HeadVerdict.Handshake:
+                result = await input.ReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                return (started && !closing.IsCancellationRequested ? HeadOutcome.TimedOut : HeadOutcome.Close, null);
+            }
+
+            var buffer = result.Buffer;
+            if (!started && !buffer.IsEmpty)
+            {
+                started = true;
+                timeout.CancelAfter(Setup.Timer(setup.Limits.RequestHeadersTimeout));
+            }
+
+            switch (HandshakeRequestHead.TryRead(buffer, setup.Stage, setup.HeadLimits, out var head, out var length))
+            {
+                case HeadVerdict.Handshake when setup.AllowsHost(head!.Headers["Host"].ToString()):
                     input.AdvanceTo(buffer.GetPosition(length));
-                    return head;
+                    return (HeadOutcome.Handshake, head);
                 case HeadVerdict.Incomplete when !result.IsCompleted && !result.IsCanceled:
                     input.AdvanceTo(buffer.Start, buffer.End);
                     continue;
                 default:
-                    // Nothing consumed and nothing examined: the web server reads the same bytes at once.
+                    // Nothing consumed and nothing examined: the web server reads the same bytes at once. That includes a
+                    // handshake naming a host the application's AllowedHosts does not list: its host filtering answers.
                     input.AdvanceTo(buffer.Start);
-                    return null;
+                    return (result.IsCompleted && buffer.IsEmpty ? HeadOutcome.Close : HeadOutcome.PassOn, null);
             }
         }
     }
 
-    /// <summary>What every connection needs, resolved on the first connection (the services exist by then).</summary>
-    private sealed class Setup(IServiceProvider services)
+    private enum HeadOutcome
     {
-        private readonly KestrelServerOptions _kestrel = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
+        Handshake,
+        PassOn,
+        TimedOut,
+        Close,
+    }
 
-        public GatewayEndpoint Endpoint { get; } = services.GetRequiredService<GatewayEndpoint>();
+    /// <summary>What every connection needs, resolved on the first connection (the services exist by then).</summary>
+    private sealed class Setup
+    {
+        private static readonly TimeSpan LongestTimer = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+        private readonly string[] _allowedHosts;
 
-        public string Stage { get; } = services.GetRequiredService<IOptions<GatewayOptions>>().Value.Stage;
+        public Setup(IServiceProvider services)
+        {
+            Limits = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
+            Endpoint = services.GetRequiredService<GatewayEndpoint>();
+            Stage = services.GetRequiredService<IOptions<GatewayOptions>>().Value.Stage;
+            Logger = services.GetRequiredService<ILogger<HandshakeConnectionMiddleware>>();
+            HeadLimits = HandshakeRequestHead.HeadLimits.Within(Limits);
 
-        public ILogger Logger { get; } = services.GetRequiredService<ILogger<HandshakeConnectionMiddleware>>();
+            // With Kestrel's own cap on upgraded connections, every upgrade goes through Kestrel, which counts them.
+            PassEverything = Limits.MaxConcurrentUpgradedConnections is not null;
+            var hosts = services.GetService<IOptions<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>>()?.Value.AllowedHosts ?? [];
+            _allowedHosts = hosts.Contains("*") ? [] : [.. hosts];
+        }
 
-        public TimeSpan HeadersTimeout => _kestrel.Limits.RequestHeadersTimeout;
+        public KestrelServerLimits Limits { get; }
 
-        public HandshakeRequestHead.HeadLimits Limits => HandshakeRequestHead.HeadLimits.Within(_kestrel.Limits);
+        public GatewayEndpoint Endpoint { get; }
+
+        public string Stage { get; }
+
+        public ILogger Logger { get; }
+
+        public HandshakeRequestHead.HeadLimits HeadLimits { get; }
+
+        public bool PassEverything { get; }
+
+        /// <summary>A Kestrel timeout as a timer's due time: anything past a timer's range (Kestrel's "infinite") never fires.</summary>
+        public static TimeSpan Timer(TimeSpan timeout) => timeout >= LongestTimer || timeout < TimeSpan.Zero ? Timeout.InfiniteTimeSpan : timeout;
+
+        /// <summary>True when the application's <c>AllowedHosts</c> admits <paramref name="host"/> (or lists no hosts).</summary>
+        public bool AllowsHost(string host)
+        {
+            if (_allowedHosts.Length == 0)
+            {
+                return true;
+            }
+
+            // The host without its port: "name:port", "[v6]:port".
+            var name = host.StartsWith('[') ? host[..(host.IndexOf(']', StringComparison.Ordinal) + 1)]
+                : host.IndexOf(':', StringComparison.Ordinal) is var colon and >= 0 ? host[..colon] : host;
+            foreach (var allowed in _allowedHosts)
+            {
+                if (allowed.StartsWith("*.", StringComparison.Ordinal)
+                    ? name.EndsWith(allowed[1..], StringComparison.OrdinalIgnoreCase)
+                    : name.Equals(allowed, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
     private static partial class Log

@@ -146,7 +146,7 @@ internal sealed class HandshakeRequestHead
         }
 
         // The web server answers a request with a body, without a Host, or without an upgrade (426 from the gateway).
-        if (headers.ContainsKey("Content-Length") || headers.ContainsKey("Transfer-Encoding") || headers["Host"].Count != 1
+        if (headers.ContainsKey("Content-Length") || headers.ContainsKey("Transfer-Encoding") || headers["Host"].Count != 1 || !IsPlainHost(headers["Host"].ToString())
             || !HasToken(headers["Connection"], "upgrade") || !HasToken(headers["Upgrade"], "websocket"))
         {
             return HeadVerdict.NotOurs;
@@ -239,16 +239,26 @@ internal sealed class HandshakeRequestHead
         return true;
     }
 
-    // Headers every handshake carries take their canonical names (as the web server reports them), and the values most
-    // clients share (Host, Upgrade, the version...) one string between connections: an idle connection keeps its
-    // handshake's headers, so each string saved here is saved per connection.
+    // The request headers Kestrel knows take the spelling Kestrel gives them (whatever case the client sent), so that
+    // handlers and backends see the same names whichever way the handshake was served; other names keep the client's.
+    // Values most clients share (Host, Upgrade, the version, the user agent...) share one string between connections:
+    // an idle connection keeps its handshake's headers, so each string saved here is saved per connection.
     private static readonly (string Name, bool SameForMost)[] KnownNames =
     [
-        ("Host", true), ("Connection", true), ("Upgrade", true), ("Sec-WebSocket-Key", false), ("Sec-WebSocket-Version", true),
-        ("Sec-WebSocket-Extensions", true), ("Sec-WebSocket-Protocol", false), ("User-Agent", true), ("Origin", true),
-        ("Authorization", false), ("Cookie", false), ("Accept-Encoding", true), ("Accept-Language", true), ("Cache-Control", true),
-        ("Pragma", true), ("X-Forwarded-For", false), ("X-Forwarded-Proto", true), ("X-Forwarded-Port", true), ("X-Forwarded-Host", true),
-        ("X-Real-IP", false), ("X-Amz-Date", false), ("X-Amz-Security-Token", false), ("X-Amz-Content-Sha256", true),
+        ("Accept", true), ("Accept-Charset", true), ("Accept-Encoding", true), ("Accept-Language", true),
+        ("Access-Control-Request-Headers", false), ("Access-Control-Request-Method", false), ("Allow", false),
+        ("Authorization", false), ("Cache-Control", true), ("Connection", true), ("Content-Encoding", false),
+        ("Content-Language", false), ("Content-Location", false), ("Content-MD5", false), ("Content-Range", false),
+        ("Content-Type", false), ("Cookie", false), ("Correlation-Context", false), ("DNT", true), ("Date", false),
+        ("Expect", false), ("Expires", false), ("From", false), ("Grpc-Accept-Encoding", false),
+        ("Grpc-Encoding", false), ("Grpc-Timeout", false), ("Host", true), ("If-Match", false),
+        ("If-Modified-Since", false), ("If-None-Match", false), ("If-Range", false), ("If-Unmodified-Since", false),
+        ("Keep-Alive", false), ("Last-Modified", false), ("Max-Forwards", false), ("Origin", true), ("Pragma", true),
+        ("Proxy-Authorization", false), ("Range", false), ("Referer", false), ("Request-Id", false),
+        ("Sec-WebSocket-Extensions", true), ("Sec-WebSocket-Key", false), ("Sec-WebSocket-Protocol", false),
+        ("Sec-WebSocket-Version", true), ("TE", false), ("Trailer", false), ("Translate", false), ("Upgrade", true),
+        ("Upgrade-Insecure-Requests", true), ("User-Agent", true), ("Via", true), ("Warning", false),
+        ("baggage", false), ("traceparent", false), ("tracestate", false),
     ];
 
     private static readonly string?[] LastValues = new string?[KnownNames.Length];
@@ -279,6 +289,42 @@ internal sealed class HandshakeRequestHead
         var text = Encoding.ASCII.GetString(value);
         Volatile.Write(ref LastValues[known], text);
         return text;
+    }
+
+    /// <summary>
+    /// A host the plain way: a name or IPv4 address of letters, digits, '-', '.', '_' and '~', or an IPv6 address in
+    /// brackets, then an optional port. Anything else (empty, encoded, user info, odd characters) is Kestrel's to judge.
+    /// </summary>
+    private static readonly System.Buffers.SearchValues<char> Ipv6Chars = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF:.");
+    private static readonly System.Buffers.SearchValues<char> HostNameChars = System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~");
+
+    private static bool IsPlainHost(string host)
+    {
+        var rest = host.AsSpan();
+        if (rest.StartsWith('['))
+        {
+            var close = rest.IndexOf(']');
+            if (close < 3 || rest[1..close].ContainsAnyExcept(Ipv6Chars))
+            {
+                return false;
+            }
+
+            rest = rest[(close + 1)..];
+        }
+        else
+        {
+            var end = rest.IndexOf(':');
+            var name = end < 0 ? rest : rest[..end];
+            if (name.IsEmpty || name.ContainsAnyExcept(HostNameChars))
+            {
+                return false;
+            }
+
+            rest = end < 0 ? default : rest[end..];
+        }
+
+        // Nothing more, or ":" and one to five digits.
+        return rest.IsEmpty || (rest.Length is >= 2 and <= 6 && rest[0] == ':' && !rest[1..].ContainsAnyExceptInRange('0', '9'));
     }
 
     private static bool IsTokenChar(byte b) =>

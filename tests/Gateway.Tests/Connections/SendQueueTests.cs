@@ -71,6 +71,26 @@ public class SendQueueTests
     }
 
     [Fact]
+    public async Task A_writer_that_gave_up_does_not_take_the_room_meant_for_one_still_waiting()
+    {
+        var queue = new SendQueue(1);
+        Assert.True(queue.TryWrite(Message(0)));
+        using var cancel = new CancellationTokenSource();
+        var gaveUp = queue.WriteAsync(Message(1), cancel.Token).AsTask();
+        var waiting = queue.WriteAsync(Message(2), CancellationToken.None).AsTask();
+        await cancel.CancelAsync();
+        Assert.False(await gaveUp.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // One read makes room for one message: it goes to the writer still waiting.
+        Assert.True(queue.TryRead(out var first));
+        Assert.Equal(0, Number(first));
+        Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(queue.TryRead(out var second));
+        Assert.Equal(2, Number(second));
+        Assert.False(queue.TryRead(out _));
+    }
+
+    [Fact]
     public async Task Completing_keeps_what_was_queued_and_wakes_the_reader_and_the_writers()
     {
         var queue = new SendQueue(1);

@@ -60,6 +60,40 @@ public class ConnectionLevelHandshakeTests
     }
 
     [Fact]
+    public async Task Header_names_are_spelled_as_kestrel_spells_them_either_way()
+    {
+        // Lower-case names, known to Kestrel and not: each way must report the same spelling.
+        string[] names =
+        [
+            "accept", "accept-charset", "accept-encoding", "accept-language", "access-control-request-headers", "access-control-request-method",
+            "authorization", "baggage", "cache-control", "cookie", "correlation-context", "date", "expect", "from", "grpc-accept-encoding",
+            "grpc-encoding", "grpc-timeout", "if-match", "if-modified-since", "if-none-match", "if-range", "if-unmodified-since", "keep-alive",
+            "max-forwards", "origin", "pragma", "proxy-authorization", "range", "referer", "request-id", "te", "traceparent", "tracestate",
+            "translate", "upgrade-insecure-requests", "user-agent", "via", "warning", "sec-websocket-protocol", "sec-websocket-extensions",
+            "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-host", "x-real-ip", "x-amz-date", "x-amz-security-token",
+            "x-amz-content-sha256", "x-request-id", "dnt", "content-type", "content-encoding", "content-language", "content-location", "content-md5",
+            "content-range", "allow", "expires", "last-modified", "trailer",
+        ];
+        await using var host = await GatewayHost.StartAsync(gateway: g => g.MapRoute<HandshakeRecorder>("$connect"));
+        var seen = host.Services.GetRequiredService<HandshakeRecorder>().Seen;
+        var reported = new List<string>();
+        foreach (var target in new[] { "/", "/%70rod" })
+        {
+            await using var raw = await RawClient.OpenAsync(host.ClientEndPoint);
+            var head = $"GET {target} HTTP/1.1\r\nhost: 127.0.0.1\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: {Key}\r\nsec-websocket-version: 13\r\n"
+                + string.Concat(names.Select(n => $"{n}: v\r\n")) + "\r\n";
+            await raw.WriteAsync(Encoding.ASCII.GetBytes(head));
+            var (status, _) = await raw.ReadResponseHeadAsync();
+            Assert.Equal(101, status);
+            await Wait.UntilAsync(() => !seen.IsEmpty, "$connect saw the handshake");
+            Assert.True(seen.TryDequeue(out var one));
+            reported.Add(one.Headers);
+        }
+
+        Assert.Equal(reported[1], reported[0]);
+    }
+
+    [Fact]
     public async Task A_second_request_on_a_kept_alive_connection_can_be_the_upgrade()
     {
         await using var host = await GatewayHost.StartAsync();
@@ -129,6 +163,75 @@ public class ConnectionLevelHandshakeTests
         await using var next = await host.ConnectAsync();
         await next.SendTextAsync("still here");
         Assert.Equal("still here", await next.ReceiveTextAsync());
+    }
+
+    [Fact]
+    public async Task Connections_still_waiting_for_their_head_do_not_hold_up_a_shutdown()
+    {
+        // Kestrel's timeouts far longer than the wait below: the shutdown must not wait for them.
+        var host = await GatewayHost.StartAsync(kestrel: k =>
+        {
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromMinutes(5);
+            k.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(5);
+        });
+        await using var silent = await RawClient.OpenAsync(host.ClientEndPoint);
+        await using var partial = await RawClient.OpenAsync(host.ClientEndPoint);
+        await partial.WriteAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+        await using var connected = await host.ConnectAsync();
+
+        await host.DisposeAsync().AsTask().WithTimeout(TimeSpan.FromSeconds(15));
+        Assert.True(await silent.ReadToEndAsync());
+        Assert.True(await partial.ReadToEndAsync());
+    }
+
+    [Fact]
+    public async Task Infinite_kestrel_timeouts_are_taken_as_infinite()
+    {
+        await using var host = await GatewayHost.StartAsync(kestrel: k =>
+        {
+            k.Limits.RequestHeadersTimeout = Timeout.InfiniteTimeSpan;
+            k.Limits.KeepAliveTimeout = Timeout.InfiniteTimeSpan;
+        });
+        await using var client = await host.ConnectAsync();
+        await client.SendTextAsync("no timer limit");
+        Assert.Equal("no timer limit", await client.ReceiveTextAsync());
+        using var http = new HttpClient();
+        Assert.Equal("Healthy", await http.GetStringAsync(new Uri($"http://127.0.0.1:{host.ClientEndPoint.Port}/healthz")));
+    }
+
+    [Fact]
+    public async Task AllowedHosts_still_applies_to_handshakes()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["AllowedHosts"] = "gateway.example.com;*.example.org" });
+        foreach (var (hostHeader, expected, byKestrel) in new[]
+        {
+            ("gateway.example.com", 101, false),
+            ("gateway.example.com:8080", 101, false),
+            ("ws.example.org", 101, false),
+            ("127.0.0.1", 400, true),
+            ("example.com", 400, true),
+        })
+        {
+            await using var raw = await RawClient.OpenAsync(host.ClientEndPoint);
+            await raw.WriteAsync(Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: {hostHeader}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {Key}\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+            var (status, head) = await raw.ReadResponseHeadAsync();
+            Assert.True(expected == status, $"{hostHeader}: {status}");
+            Assert.Equal(byKestrel, head.Contains("Server: Kestrel", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task With_kestrels_cap_on_upgraded_connections_every_upgrade_goes_through_kestrel()
+    {
+        await using var host = await GatewayHost.StartAsync(kestrel: k => k.Limits.MaxConcurrentUpgradedConnections = 1);
+        await using var raw = await RawClient.OpenAsync(host.ClientEndPoint);
+        var (status, head) = await raw.HandshakeAsync(host.ClientEndPoint, "/");
+        Assert.Equal(101, status);
+        Assert.Contains("Server: Kestrel", head, StringComparison.Ordinal);
+
+        // Kestrel counts it: a second upgrade is over the cap.
+        using var second = new ClientWebSocket();
+        await Assert.ThrowsAnyAsync<WebSocketException>(() => second.ConnectAsync(host.ClientUri("/"), CancellationToken.None));
     }
 
     [Fact]

@@ -13,6 +13,8 @@ public class HandshakeRequestHeadTests
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\n" + Upgrade + "\r\n", null)]
     [InlineData("GET /prod HTTP/1.1\r\nHost: a\r\n" + Upgrade + "\r\n", "prod")]
     [InlineData("GET /Prod/?a=1 HTTP/1.1\r\nHost: a\r\n" + Upgrade + "\r\n", "prod")]
+    [InlineData("GET / HTTP/1.1\r\nHost: gateway.example.com:8080\r\n" + Upgrade + "\r\n", null)]
+    [InlineData("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n" + Upgrade + "\r\n", null)]
     public void A_plain_handshake_is_taken(string request, string? stage)
     {
         Assert.Equal(HeadVerdict.Handshake, Read(request, out var head, out var length));
@@ -31,6 +33,12 @@ public class HandshakeRequestHeadTests
     [InlineData("GET /  HTTP/1.1\r\nHost: a\r\n" + Upgrade + "\r\n")] // two spaces
     [InlineData("GET / HTTP/1.1\r\n" + Upgrade + "\r\n")] // no Host
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n" + Upgrade + "\r\n")] // two Hosts
+    [InlineData("GET / HTTP/1.1\r\nHost: evil host/<script>@x\r\n" + Upgrade + "\r\n")] // not a host: Kestrel answers 400
+    [InlineData("GET / HTTP/1.1\r\nHost: user@a\r\n" + Upgrade + "\r\n")]
+    [InlineData("GET / HTTP/1.1\r\nHost: \r\n" + Upgrade + "\r\n")]
+    [InlineData("GET / HTTP/1.1\r\nHost: a:port\r\n" + Upgrade + "\r\n")]
+    [InlineData("GET / HTTP/1.1\r\nHost: a:1234567\r\n" + Upgrade + "\r\n")]
+    [InlineData("GET / HTTP/1.1\r\nHost: [zz::1]\r\n" + Upgrade + "\r\n")]
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n" + Upgrade + "\r\n")] // a body
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n" + Upgrade + "\r\n")]
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n b\r\n" + Upgrade + "\r\n")] // obs-fold
