@@ -49,7 +49,12 @@ internal sealed record BackplaneMessage(BackplaneOperation Operation, long Corre
     public static BackplaneMessage? FromBytes(byte[] bytes)
     {
         ArgumentNullException.ThrowIfNull(bytes);
-        var span = bytes.AsSpan();
+        return FromBytes(bytes.AsSpan());
+    }
+
+    /// <summary>Reads a message; null when the bytes are not one.</summary>
+    public static BackplaneMessage? FromBytes(ReadOnlySpan<byte> span)
+    {
         if (span.Length < 9)
         {
             return null;

@@ -32,7 +32,9 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     private readonly RedisChannel _events;
     private readonly RedisChannel _history;
     private readonly string _eventsPrefix;
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<BackplaneMessage>> _pending = new();
+    private readonly ConcurrentDictionary<long, PendingRequest> _pending = new();
+    private ITimer? _expiry;
+    private readonly DirectedOutbox _outbox;
     private ConnectionMultiplexer? _redis;
     private ITimer? _heartbeat;
     private long _nextCorrelation;
@@ -61,6 +63,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         _eventsPrefix = $"{_options.ChannelPrefix}:events:";
         _events = RedisChannel.Pattern(_eventsPrefix + "*");
         _history = Channel($"{_options.ChannelPrefix}:history");
+        _outbox = new DirectedOutbox((nodeId, bytes) => Subscriber.PublishAsync(NodeChannel(nodeId), bytes));
     }
 
     /// <summary>True while Redis is connected and this node's own channel is subscribed.</summary>
@@ -88,12 +91,15 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         };
         await AnnounceAsync();
         _heartbeat = _time.CreateTimer(static state => _ = ((RedisBackplane)state!).AnnounceAsync(), this, _options.HeartbeatInterval, _options.HeartbeatInterval);
+        var sweep = TimeSpan.FromTicks(Math.Clamp(_options.RequestTimeout.Ticks / 10, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+        _expiry = _time.CreateTimer(static state => ((RedisBackplane)state!).ExpireRequests(), this, sweep, sweep);
     }
 
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _heartbeat?.Dispose();
+        _expiry?.Dispose();
         if (_redis is { IsConnected: true } redis)
         {
             try
@@ -115,6 +121,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     public async ValueTask DisposeAsync()
     {
         _heartbeat?.Dispose();
+        _expiry?.Dispose();
         if (_redis is not null)
         {
             await _redis.DisposeAsync();
@@ -433,14 +440,15 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     private async ValueTask<BackplaneMessage?> ExchangeAsync(string nodeId, string target, BackplaneOperation operation, string text, byte kind, byte[] payload, CancellationToken cancellationToken)
     {
         var correlation = Interlocked.Increment(ref _nextCorrelation);
-        var reply = new TaskCompletionSource<BackplaneMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[correlation] = reply;
+        var reply = new TaskCompletionSource<BackplaneMessage>();
+        _pending[correlation] = new PendingRequest(reply, Environment.TickCount64 + (long)_options.RequestTimeout.TotalMilliseconds);
         try
         {
             long receivers;
             try
             {
-                receivers = await Subscriber.PublishAsync(NodeChannel(nodeId), new BackplaneMessage(operation, correlation, _node.Id, target, text, kind, payload).ToBytes());
+                // Requests to one node that meet before the next flush go in one publish (see DirectedOutbox).
+                receivers = await _outbox.Enqueue(nodeId, new BackplaneMessage(operation, correlation, _node.Id, target, text, kind, payload).ToBytes());
             }
             catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException)
             {
@@ -458,8 +466,8 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
 
             try
             {
-                // One timer on the injected clock, and no cancellation sources of our own, per request.
-                return await reply.Task.WaitAsync(_options.RequestTimeout, _time, cancellationToken);
+                // No timer per request: one sweep fails every request past its deadline (see ExpireRequests).
+                return await reply.Task.WaitAsync(cancellationToken);
             }
             catch (TimeoutException)
             {
@@ -473,6 +481,22 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
             _pending.TryRemove(correlation, out _);
         }
     }
+
+    /// <summary>Fails every request whose answer is overdue; its caller then asks whether the node is still alive.</summary>
+    private void ExpireRequests()
+    {
+        var now = Environment.TickCount64;
+        foreach (var (correlation, pending) in _pending)
+        {
+            if (now >= pending.Deadline && _pending.TryRemove(correlation, out var expired))
+            {
+                expired.Reply.TrySetException(new TimeoutException());
+            }
+        }
+    }
+
+    /// <summary>A request waiting for its answer, and when it stops waiting (<see cref="Environment.TickCount64"/>).</summary>
+    private readonly record struct PendingRequest(TaskCompletionSource<BackplaneMessage> Reply, long Deadline);
 
     private async Task<bool> NodeAliveAsync(string nodeId)
     {
@@ -500,8 +524,17 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
 
     private void OnMessage(RedisValue value)
     {
+        // Requests and replies from one node may come several in one publish.
+        foreach (var one in DirectedOutbox.Split((byte[])value!))
+        {
+            OnMessage(BackplaneMessage.FromBytes(one.AsSpan()));
+        }
+    }
+
+    private void OnMessage(BackplaneMessage? received)
+    {
         // This node's own broadcasts, user sends and publishes come back too, and are delivered here like anywhere.
-        if (BackplaneMessage.FromBytes((byte[])value!) is not { } message
+        if (received is not { } message
             || (message.Origin == _node.Id && message.Operation is not (BackplaneOperation.Reply or BackplaneOperation.Broadcast or BackplaneOperation.User or BackplaneOperation.Publish)))
         {
             return;
@@ -514,7 +547,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
                 case BackplaneOperation.Reply:
                     if (_pending.TryRemove(message.Correlation, out var waiting))
                     {
-                        waiting.TrySetResult(message);
+                        waiting.Reply.TrySetResult(message);
                     }
 
                     break;
@@ -660,7 +693,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     {
         try
         {
-            await Subscriber.PublishAsync(NodeChannel(nodeId), reply);
+            await _outbox.Enqueue(nodeId, reply);
         }
         catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException or BackplaneUnavailableException)
         {

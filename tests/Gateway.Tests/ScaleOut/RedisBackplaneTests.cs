@@ -224,6 +224,30 @@ public sealed class RedisBackplaneTests
     }
 
     [Fact]
+    public async Task A_node_that_listens_but_does_not_answer_gives_503_at_the_request_timeout_then_410_once_gone()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var b = await NodeAsync(redis, ("Gateway:Redis:RequestTimeout", "00:00:01"));
+
+        // A "node" that subscribes to its channel and keeps its heartbeat, but never answers.
+        const string Silent = "ZZZZZZZZ";
+        await using var mute = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        await mute.GetSubscriber().SubscribeAsync(StackExchange.Redis.RedisChannel.Sharded($"gw:node:{{{Silent}}}"), (_, _) => { });
+        await mute.GetDatabase().StringSetAsync($"gw:node:{Silent}:alive", Silent);
+        var id = Gateway.Connections.ConnectionId.Mint(Silent, 7);
+        using var viaB = Management(b);
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var pushes = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => viaB.PostAsync(new Uri($"/@connections/{id}", UriKind.Relative), new StringContent("x"))));
+        Assert.All(pushes, p => Assert.Equal(HttpStatusCode.ServiceUnavailable, p.StatusCode));
+        Assert.True(started.Elapsed >= TimeSpan.FromSeconds(0.9), $"answered after {started.Elapsed}, before the request timeout");
+
+        // Its heartbeat gone, the same silence means the node is gone.
+        await mute.GetDatabase().KeyDeleteAsync($"gw:node:{Silent}:alive");
+        Assert.Equal(HttpStatusCode.Gone, (await viaB.PostAsync(new Uri($"/@connections/{id}", UriKind.Relative), new StringContent("x"))).StatusCode);
+    }
+
+    [Fact]
     public async Task A_node_killed_with_SIGKILL_turns_its_connections_into_410_once_its_heartbeat_lapses()
     {
         await using var redis = await RedisServer.StartAsync();
