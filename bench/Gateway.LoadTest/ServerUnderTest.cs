@@ -400,10 +400,23 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     private const int ClockTicksPerSecond = 100; // USER_HZ on Linux
 
+    // Below the ephemeral range (32768–60999 here), which the load client's own connections and their TIME_WAIT
+    // leftovers draw from: a port taken from it could be in use again by the time the server binds it.
     private static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: try another.
+            }
+        }
     }
 }
