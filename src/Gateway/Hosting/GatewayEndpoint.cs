@@ -330,7 +330,8 @@ public sealed partial class GatewayEndpoint(
         return true;
     }
 
-    private static bool HasToken(Microsoft.Extensions.Primitives.StringValues values, string token)
+    /// <summary>True when a comma-separated header (<c>Connection</c>, <c>Upgrade</c>) lists <paramref name="token"/>, in any case.</summary>
+    internal static bool HasToken(Microsoft.Extensions.Primitives.StringValues values, string token)
     {
         foreach (var value in values)
         {

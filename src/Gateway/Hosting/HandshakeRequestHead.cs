@@ -147,7 +147,7 @@ internal sealed class HandshakeRequestHead
 
         // The web server answers a request with a body, without a Host, or without an upgrade (426 from the gateway).
         if (headers.ContainsKey("Content-Length") || headers.ContainsKey("Transfer-Encoding") || headers["Host"].Count != 1 || !IsPlainHost(headers["Host"].ToString())
-            || !HasToken(headers["Connection"], "upgrade") || !HasToken(headers["Upgrade"], "websocket"))
+            || !GatewayEndpoint.HasToken(headers["Connection"], "upgrade") || !GatewayEndpoint.HasToken(headers["Upgrade"], "websocket"))
         {
             return HeadVerdict.NotOurs;
         }
@@ -331,20 +331,4 @@ internal sealed class HandshakeRequestHead
         b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9')
             or (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*' or (byte)'+' or (byte)'-' or (byte)'.'
             or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
-
-    private static bool HasToken(Microsoft.Extensions.Primitives.StringValues values, string token)
-    {
-        foreach (var value in values)
-        {
-            foreach (var part in (value ?? "").Split(',', StringSplitOptions.TrimEntries))
-            {
-                if (part.Equals(token, StringComparison.OrdinalIgnoreCase))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
 }
