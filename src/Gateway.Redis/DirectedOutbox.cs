@@ -5,17 +5,24 @@ namespace Gateway.Redis;
 /// <summary>
 /// Requests and replies on their way to other nodes' channels. Messages for one node that arrive before the
 /// outbox is next flushed (one flush is scheduled on the thread pool when the first arrives) leave together in one
-/// publish: one Redis command, and one delivery to wake the node, for all of them. Nothing waits for a batch to
-/// fill, and a flush never waits for the previous one, so concurrent publishes stay pipelined.
+/// publish (up to <see cref="MaxBatchBytes"/>): one Redis command, and one delivery to wake the node, for all of them.
+/// Nothing waits for a batch to fill, and no flush waits for the previous publish to complete, so publishes stay
+/// pipelined; flushes start their publishes one after another, so messages leave in the order they were queued.
+/// A node that does not read batches (an earlier version) gets each message in a publish of its own.
 /// </summary>
 /// <param name="publish">Publishes bytes to a node's channel; the task gives the number of receivers.</param>
+/// <param name="takesBatches">Whether a node reads batches.</param>
 /// <param name="schedule">Runs a flush later; the thread pool unless a test gives its own.</param>
-internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, Action<Action>? schedule = null)
+internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, Func<string, bool> takesBatches, Action<Action>? schedule = null)
 {
     /// <summary>The first byte of a batch: no single message starts with it (operations are 1–9).</summary>
     public const byte BatchMarker = 0xBA;
 
+    /// <summary>The largest batch: messages past it go in the next publish.</summary>
+    public const int MaxBatchBytes = 1024 * 1024;
+
     private readonly Lock _gate = new();
+    private readonly Lock _flushing = new();
     private Dictionary<string, Pending>? _pending;
 
     /// <summary>Queues a message for <paramref name="nodeId"/>; the task gives the number of nodes that received its publish.</summary>
@@ -50,24 +57,56 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, A
 
     private void Flush()
     {
-        Dictionary<string, Pending> batch;
-        lock (_gate)
+        // Held until this flush's publishes have started (not completed): a later flush, which can only have taken
+        // later messages, starts its publishes after these, so Redis gets every node's messages in queue order.
+        lock (_flushing)
         {
-            batch = _pending!;
-            _pending = null;
-        }
+            Dictionary<string, Pending> batch;
+            lock (_gate)
+            {
+                batch = _pending!;
+                _pending = null;
+            }
 
-        foreach (var (nodeId, pending) in batch)
-        {
-            _ = PublishAsync(nodeId, pending);
+            foreach (var (nodeId, pending) in batch)
+            {
+                _ = PublishAsync(nodeId, pending, takesBatches(nodeId) ? MaxBatchBytes : 0);
+            }
         }
     }
 
-    private async Task PublishAsync(string nodeId, Pending pending)
+    private async Task PublishAsync(string nodeId, Pending pending, int maxBatchBytes)
     {
         try
         {
-            pending.Received.TrySetResult(await publish(nodeId, pending.Messages.Count == 1 ? pending.Messages[0] : Join(pending.Messages)));
+            // Everything up to the first await runs in the flush, in order: each publish is started here.
+            var messages = pending.Messages;
+            Task<long>? only = null;
+            List<Task<long>>? several = null;
+            for (var from = 0; from < messages.Count;)
+            {
+                var to = from + 1;
+                var size = messages[from].Length;
+                while (to < messages.Count && size + messages[to].Length + (4 * (to - from + 1)) + 1 <= maxBatchBytes)
+                {
+                    size += messages[to].Length;
+                    to++;
+                }
+
+                var sent = publish(nodeId, to - from == 1 ? messages[from] : Join(messages, from, to - from));
+                if (only is null)
+                {
+                    only = sent;
+                }
+                else
+                {
+                    (several ??= [only]).Add(sent);
+                }
+
+                from = to;
+            }
+
+            pending.Received.TrySetResult(several is null ? await only! : (await Task.WhenAll(several)).Min());
         }
 #pragma warning disable CA1031 // Every waiting caller gets the publish's failure, whatever it is.
         catch (Exception ex)
@@ -78,19 +117,23 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, A
     }
 
     /// <summary>A batch: the marker, then each message after its length (32-bit little-endian).</summary>
-    public static byte[] Join(List<byte[]> messages)
+    public static byte[] Join(List<byte[]> messages) => Join(messages, 0, messages?.Count ?? 0);
+
+    private static byte[] Join(List<byte[]> messages, int from, int count)
     {
+        ArgumentNullException.ThrowIfNull(messages);
         var size = 1;
-        foreach (var message in messages)
+        for (var i = from; i < from + count; i++)
         {
-            size += 4 + message.Length;
+            size += 4 + messages[i].Length;
         }
 
         var bytes = new byte[size];
         bytes[0] = BatchMarker;
         var at = 1;
-        foreach (var message in messages)
+        for (var i = from; i < from + count; i++)
         {
+            var message = messages[i];
             BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(at), message.Length);
             message.CopyTo(bytes, at + 4);
             at += 4 + message.Length;
@@ -127,7 +170,8 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, A
     {
         public List<byte[]> Messages { get; } = new(2);
 
-        // Completed inline: what waits on it only checks the count and goes back to waiting for its answer.
+        // Completed inline, on the publish's completion: a request waiting on it checks the count and goes back to waiting
+        // for its answer (unless the answer came first); a reply's sender only notes a failure.
         public TaskCompletionSource<long> Received { get; } = new();
     }
 }

@@ -35,6 +35,12 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     private readonly ConcurrentDictionary<long, PendingRequest> _pending = new();
     private ITimer? _expiry;
     private readonly DirectedOutbox _outbox;
+
+    // What this node's heartbeat key holds: that it reads batches on its channel. Earlier versions hold their node id.
+    private const string ReadsBatches = "batches/1";
+
+    // Which other nodes read batches, learnt from their heartbeat keys (bounded: ids come from connection ids).
+    private readonly ConcurrentDictionary<string, bool> _takesBatches = new(StringComparer.Ordinal);
     private ConnectionMultiplexer? _redis;
     private ITimer? _heartbeat;
     private long _nextCorrelation;
@@ -63,7 +69,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         _eventsPrefix = $"{_options.ChannelPrefix}:events:";
         _events = RedisChannel.Pattern(_eventsPrefix + "*");
         _history = Channel($"{_options.ChannelPrefix}:history");
-        _outbox = new DirectedOutbox((nodeId, bytes) => Subscriber.PublishAsync(NodeChannel(nodeId), bytes));
+        _outbox = new DirectedOutbox((nodeId, bytes) => Subscriber.PublishAsync(NodeChannel(nodeId), bytes), TakesBatches);
     }
 
     /// <summary>True while Redis is connected and this node's own channel is subscribed.</summary>
@@ -98,8 +104,8 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // The sweep goes on until disposal: calls made while the host stops still end at their timeout.
         _heartbeat?.Dispose();
-        _expiry?.Dispose();
         if (_redis is { IsConnected: true } redis)
         {
             try
@@ -122,6 +128,14 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     {
         _heartbeat?.Dispose();
         _expiry?.Dispose();
+        foreach (var correlation in _pending.Keys)
+        {
+            if (_pending.TryRemove(correlation, out var waiting))
+            {
+                waiting.Reply.TrySetException(new BackplaneUnavailableException("The node is shutting down."));
+            }
+        }
+
         if (_redis is not null)
         {
             await _redis.DisposeAsync();
@@ -409,7 +423,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
                 Log.Announced(_logger, _node.Id);
             }
 
-            await redis.GetDatabase().StringSetAsync(HeartbeatKey(_node.Id), _node.Id, _options.NodeTtl);
+            await redis.GetDatabase().StringSetAsync(HeartbeatKey(_node.Id), ReadsBatches, _options.NodeTtl);
         }
         catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException)
         {
@@ -440,8 +454,9 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     private async ValueTask<BackplaneMessage?> ExchangeAsync(string nodeId, string target, BackplaneOperation operation, string text, byte kind, byte[] payload, CancellationToken cancellationToken)
     {
         var correlation = Interlocked.Increment(ref _nextCorrelation);
-        var reply = new TaskCompletionSource<BackplaneMessage>();
-        _pending[correlation] = new PendingRequest(reply, Environment.TickCount64 + (long)_options.RequestTimeout.TotalMilliseconds);
+        var reply = new TaskCompletionSource<BackplaneMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var deadline = _options.RequestTimeout < TimeSpan.Zero ? long.MaxValue : Environment.TickCount64 + (long)_options.RequestTimeout.TotalMilliseconds;
+        _pending[correlation] = new PendingRequest(reply, deadline);
         try
         {
             long receivers;
@@ -479,6 +494,12 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
         finally
         {
             _pending.TryRemove(correlation, out _);
+
+            // A request that ended before its answer (Redis failed, nobody listened) must not leave a fault unobserved.
+            if (!reply.TrySetCanceled(CancellationToken.None) && reply.Task.IsFaulted)
+            {
+                _ = reply.Task.Exception;
+            }
         }
     }
 
@@ -493,6 +514,48 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
                 expired.Reply.TrySetException(new TimeoutException());
             }
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="nodeId"/> reads batches. Until its heartbeat key has been read, no: one message per
+    /// publish, which every version reads. Learnt once per node (a node id is new at every start).
+    /// </summary>
+    private bool TakesBatches(string nodeId)
+    {
+        if (_takesBatches.TryGetValue(nodeId, out var known))
+        {
+            return known;
+        }
+
+        if (_takesBatches.Count >= 1024)
+        {
+            _takesBatches.Clear();
+        }
+
+        if (_takesBatches.TryAdd(nodeId, false))
+        {
+            _ = LearnAsync(nodeId);
+        }
+
+        return false;
+    }
+
+    private async Task LearnAsync(string nodeId)
+    {
+        try
+        {
+            if (_redis is { } redis && await redis.GetDatabase().StringGetAsync(HeartbeatKey(nodeId)) is { IsNull: false } value)
+            {
+                _takesBatches[nodeId] = value == ReadsBatches;
+                return;
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+        }
+
+        // No heartbeat to read (a node gone, or Redis unreachable): asked again next time.
+        _takesBatches.TryRemove(nodeId, out _);
     }
 
     /// <summary>A request waiting for its answer, and when it stops waiting (<see cref="Environment.TickCount64"/>).</summary>

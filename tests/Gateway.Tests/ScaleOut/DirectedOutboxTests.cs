@@ -32,6 +32,7 @@ public class DirectedOutboxTests
                 published.Enqueue((node, bytes));
                 return Task.FromResult(node == "gone" ? 0L : 1L);
             },
+            _ => true,
             flushes.Enqueue);
         var a = Enumerable.Range(0, 5).Select(i => outbox.Enqueue("a", [(byte)i])).ToList();
         var b = outbox.Enqueue("b", [42]);
@@ -62,7 +63,7 @@ public class DirectedOutboxTests
     public async Task A_failed_publish_fails_every_message_in_it()
     {
         var flushes = new Queue<Action>();
-        var outbox = new DirectedOutbox((_, _) => Task.FromException<long>(new TimeoutException("redis")), flushes.Enqueue);
+        var outbox = new DirectedOutbox((_, _) => Task.FromException<long>(new TimeoutException("redis")), _ => true, flushes.Enqueue);
         var one = outbox.Enqueue("a", [1]);
         var two = outbox.Enqueue("a", [2]);
         flushes.Dequeue()();
@@ -70,9 +71,67 @@ public class DirectedOutboxTests
         await Assert.ThrowsAsync<TimeoutException>(() => two);
 
         // A publish that throws before it starts fails its messages the same way.
-        var throwing = new DirectedOutbox((_, _) => throw new InvalidOperationException("not connected"), flushes.Enqueue);
+        var throwing = new DirectedOutbox((_, _) => throw new InvalidOperationException("not connected"), _ => true, flushes.Enqueue);
         var three = throwing.Enqueue("a", [1]);
         flushes.Dequeue()();
         await Assert.ThrowsAsync<InvalidOperationException>(() => three);
+    }
+
+    [Fact]
+    public async Task A_node_that_does_not_read_batches_gets_one_message_per_publish_and_a_batch_stops_at_its_size()
+    {
+        var published = new ConcurrentQueue<(string Node, byte[] Bytes)>();
+        var flushes = new Queue<Action>();
+        var outbox = new DirectedOutbox(
+            (node, bytes) =>
+            {
+                published.Enqueue((node, bytes));
+                return Task.FromResult(1L);
+            },
+            node => node != "old",
+            flushes.Enqueue);
+        var toOld = Enumerable.Range(0, 3).Select(i => outbox.Enqueue("old", [(byte)i])).ToList();
+        var big = new byte[(DirectedOutbox.MaxBatchBytes / 2) - 100];
+        var toNew = Enumerable.Range(0, 3).Select(_ => outbox.Enqueue("new", big)).ToList();
+        flushes.Dequeue()();
+        await Task.WhenAll(toOld.Concat(toNew));
+
+        Assert.Equal([[0], [1], [2]], published.Where(p => p.Node == "old").Select(p => p.Bytes));
+
+        // Two halves fit in one batch, the third starts the next publish.
+        var toNewPublishes = published.Where(p => p.Node == "new").Select(p => p.Bytes).ToList();
+        Assert.Equal(2, toNewPublishes.Count);
+        Assert.Equal(2, DirectedOutbox.Split(toNewPublishes[0]).Count());
+        Assert.Same(big, toNewPublishes[1]);
+        Assert.True(toNewPublishes[0].Length <= DirectedOutbox.MaxBatchBytes);
+    }
+
+    [Fact]
+    public async Task Messages_reach_the_publisher_in_the_order_they_were_queued_across_flushes()
+    {
+        // The real thread pool: flushes overlap, and a large message makes one flush slow to start its publish.
+        const int Count = 50_000;
+        var seen = new ConcurrentQueue<int>();
+        var outbox = new DirectedOutbox(
+            (_, bytes) =>
+            {
+                foreach (var one in DirectedOutbox.Split(bytes))
+                {
+                    seen.Enqueue(BitConverter.ToInt32(one.AsSpan(0, 4)));
+                }
+
+                return Task.FromResult(1L);
+            },
+            _ => true);
+        var sent = new List<Task<long>>(Count);
+        for (var i = 0; i < Count; i++)
+        {
+            var message = new byte[i % 1000 == 0 ? 64 * 1024 : 8];
+            BitConverter.TryWriteBytes(message, i);
+            sent.Add(outbox.Enqueue("a", message));
+        }
+
+        await Task.WhenAll(sent).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(Enumerable.Range(0, Count), seen);
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -245,6 +246,31 @@ public sealed class RedisBackplaneTests
         // Its heartbeat gone, the same silence means the node is gone.
         await mute.GetDatabase().KeyDeleteAsync($"gw:node:{Silent}:alive");
         Assert.Equal(HttpStatusCode.Gone, (await viaB.PostAsync(new Uri($"/@connections/{id}", UriKind.Relative), new StringContent("x"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_node_of_an_earlier_version_gets_one_message_per_publish_and_nodes_of_this_one_announce_batches()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var b = await NodeAsync(redis, ("Gateway:Redis:RequestTimeout", "00:00:01"));
+        var bId = b.Services.GetRequiredService<Gateway.Connections.GatewayNode>().Id;
+        Assert.Equal("$9\r\nbatches/1", (await redis.CommandAsync("GET", $"gw:node:{bId}:alive")).Trim());
+
+        // An earlier version's heartbeat holds its node id; it reads single messages only.
+        const string Old = "OLDNODE1";
+        await using var old = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var received = new ConcurrentQueue<byte[]>();
+        await old.GetSubscriber().SubscribeAsync(StackExchange.Redis.RedisChannel.Sharded($"gw:node:{{{Old}}}"), (_, value) => received.Enqueue((byte[])value!));
+        await old.GetDatabase().StringSetAsync($"gw:node:{Old}:alive", Old);
+        var id = Gateway.Connections.ConnectionId.Mint(Old, 3);
+        using var viaB = Management(b);
+        for (var wave = 0; wave < 3; wave++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => viaB.PostAsync(new Uri($"/@connections/{id}", UriKind.Relative), new StringContent("x"))));
+        }
+
+        await Wait.UntilAsync(() => received.Count == 300, "every push reached the old node");
+        Assert.All(received, bytes => Assert.NotEqual(Gateway.Redis.DirectedOutbox.BatchMarker, bytes[0]));
     }
 
     [Fact]
