@@ -454,7 +454,8 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     private async ValueTask<BackplaneMessage?> ExchangeAsync(string nodeId, string target, BackplaneOperation operation, string text, byte kind, byte[] payload, CancellationToken cancellationToken)
     {
         var correlation = Interlocked.Increment(ref _nextCorrelation);
-        var reply = new TaskCompletionSource<BackplaneMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed only from a work item of its own on the thread pool (see OnMessage), where its caller resumes inline.
+        var reply = new TaskCompletionSource<BackplaneMessage>();
         var deadline = _options.RequestTimeout < TimeSpan.Zero ? long.MaxValue : Environment.TickCount64 + (long)_options.RequestTimeout.TotalMilliseconds;
         _pending[correlation] = new PendingRequest(reply, deadline);
         try
@@ -507,12 +508,28 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
     private void ExpireRequests()
     {
         var now = Environment.TickCount64;
+        List<TaskCompletionSource<BackplaneMessage>>? overdue = null;
         foreach (var (correlation, pending) in _pending)
         {
             if (now >= pending.Deadline && _pending.TryRemove(correlation, out var expired))
             {
-                expired.Reply.TrySetException(new TimeoutException());
+                (overdue ??= []).Add(expired.Reply);
             }
+        }
+
+        if (overdue is not null)
+        {
+            // Resumed on the thread pool, as answers are, not on the timer's thread.
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static overdue =>
+                {
+                    foreach (var reply in overdue)
+                    {
+                        reply.TrySetException(new TimeoutException());
+                    }
+                },
+                overdue,
+                preferLocal: false);
         }
     }
 
@@ -587,14 +604,31 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
 
     private void OnMessage(RedisValue value)
     {
-        // Requests and replies from one node may come several in one publish.
+        // Requests and replies from one node may come several in one publish. The calls waiting for the answers in it
+        // resume together, in one work item on the thread pool: never on this thread, which reads the node's channel
+        // and must not wait on whatever a caller does next.
+        List<(TaskCompletionSource<BackplaneMessage> Reply, BackplaneMessage Answer)>? answers = null;
         foreach (var one in DirectedOutbox.Split((byte[])value!))
         {
-            OnMessage(BackplaneMessage.FromBytes(one.AsSpan()));
+            OnMessage(BackplaneMessage.FromBytes(one.AsSpan()), ref answers);
+        }
+
+        if (answers is not null)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static answers =>
+                {
+                    foreach (var (reply, answer) in answers)
+                    {
+                        reply.TrySetResult(answer);
+                    }
+                },
+                answers,
+                preferLocal: false);
         }
     }
 
-    private void OnMessage(BackplaneMessage? received)
+    private void OnMessage(BackplaneMessage? received, ref List<(TaskCompletionSource<BackplaneMessage> Reply, BackplaneMessage Answer)>? answers)
     {
         // This node's own broadcasts, user sends and publishes come back too, and are delivered here like anywhere.
         if (received is not { } message
@@ -610,7 +644,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
                 case BackplaneOperation.Reply:
                     if (_pending.TryRemove(message.Correlation, out var waiting))
                     {
-                        waiting.Reply.TrySetResult(message);
+                        (answers ??= []).Add((waiting.Reply, message));
                     }
 
                     break;
