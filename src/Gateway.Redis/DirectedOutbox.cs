@@ -108,7 +108,9 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
 
             pending.Received.TrySetResult(several is null ? await only! : (await Task.WhenAll(several)).Min());
         }
-#pragma warning disable CA1031 // Every waiting caller gets the publish's failure, whatever it is.
+        // This runs in a thread-pool flush: an exception that escaped would end the process. The callers waiting on the
+        // batch get whatever the publish threw instead (a disconnected Redis throws before the publish starts).
+#pragma warning disable CA1031 // Catch-all at a thread-pool boundary; the exception goes to every waiting caller.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
