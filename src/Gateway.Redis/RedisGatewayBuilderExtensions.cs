@@ -1,4 +1,5 @@
 using Gateway.Backplane;
+using Gateway.Configuration;
 using Gateway.Hosting;
 using Gateway.Redis;
 using Microsoft.Extensions.Configuration;
@@ -15,7 +16,7 @@ public static class RedisGatewayBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configuration);
-        builder.Services.AddOptions<RedisOptions>().Bind(configuration).Validate(o => !string.IsNullOrWhiteSpace(o.Configuration), "Gateway:Redis:Configuration is required.").ValidateOnStart();
+        builder.Services.AddOptions<RedisOptions>().BindReportingValueErrors(configuration).Validate(o => !string.IsNullOrWhiteSpace(o.Configuration), "Gateway:Redis:Configuration is required.").ValidateOnStart();
         return AddCore(builder);
     }
 

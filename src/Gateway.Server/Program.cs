@@ -1,33 +1,59 @@
 using Gateway.Server;
 
+// `Gateway.Server --help`: how to run it, without starting it.
+if (Usage.IsRequested(args))
+{
+    await Console.Out.WriteAsync(Usage.Text);
+    return 0;
+}
+
 // `Gateway.Server healthcheck <url>`: the container's health check, without curl in the image.
 if (args is ["healthcheck", var probeUrl])
 {
     return await HealthCheck.RunAsync(new Uri(probeUrl));
 }
 
-var builder = WebApplication.CreateBuilder(args);
-builder.Configuration.AddSettingsFile();
-builder.Configuration.AddDefaultRoutes();
-builder.Services.AddGatewayLogging(builder.Configuration);
-builder.Services.AddGatewayTelemetry(builder.Configuration);
-builder.WebHost.UseGatewayListeners(builder.Services);
-
-// Kestrel:Limits:* (header and request timeouts, sizes) from configuration, as operators expect of a Kestrel server.
-builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
-var gateway = builder.Services.AddWebSocketGateway(builder.Configuration.GetSection("Gateway"));
-
-// N nodes behind a load balancer share one Redis; without it, one node runs alone on the in-memory backplane.
-if (!string.IsNullOrWhiteSpace(builder.Configuration["Gateway:Redis:Configuration"]))
+WebApplication app;
+try
 {
-    gateway.AddRedisBackplane(builder.Configuration.GetSection("Gateway:Redis"));
+    // The content root is the server's own folder, wherever it is started from (a systemd unit, a script, `dotnet run`),
+    // so that its appsettings.json is always read; relative paths a user gives are resolved against the current directory.
+    var builder = WebApplication.CreateBuilder(ServerFolder.Options(args));
+    builder.Configuration.AddSettingsFile();
+    builder.Configuration.AddDefaultRoutes();
+    builder.Services.AddGatewayLogging(builder.Configuration);
+    builder.Services.AddGatewayTelemetry(builder.Configuration);
+    builder.WebHost.UseGatewayListeners(builder.Services);
+
+    // Kestrel:Limits:* (header and request timeouts, sizes) from configuration, as operators expect of a Kestrel server.
+    builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
+    var gateway = builder.Services.AddWebSocketGateway(builder.Configuration.GetSection("Gateway"));
+
+    // N nodes behind a load balancer share one Redis; without it, one node runs alone on the in-memory backplane.
+    if (!string.IsNullOrWhiteSpace(builder.Configuration["Gateway:Redis:Configuration"]))
+    {
+        gateway.AddRedisBackplane(builder.Configuration.GetSection("Gateway:Redis"));
+    }
+
+    app = builder.Build();
+
+    // Every option validated together, before anything reads one of them (the shutdown timeout reads the gateway's),
+    // so that one list names every problem of every part.
+    app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
+    app.MapWebSocketGateway();
+    app.MapGatewayMetrics();
+    app.LogListenerAddresses();
+    await app.StartAsync();
+}
+catch (Exception ex) when (StartupFailure.Describe(ex) is { } description)
+{
+    // A configuration mistake is the user's to fix: say what and where in a few lines, never with a stack trace.
+    await Console.Error.WriteLineAsync(description);
+    return StartupFailure.ExitCode;
 }
 
-var app = builder.Build();
-app.MapWebSocketGateway();
-app.MapGatewayMetrics();
-app.LogListenerAddresses();
-await app.RunAsync();
+await app.WaitForShutdownAsync();
+await app.DisposeAsync();
 return 0;
 
 /// <summary>The gateway executable (public for functional tests).</summary>

@@ -25,7 +25,7 @@ public static class GatewayServiceCollectionExtensions
         var options = services.AddOptions<GatewayOptions>();
         if (configuration is not null)
         {
-            options.Bind(configuration);
+            options.BindReportingValueErrors(configuration);
             options.PostConfigure(o => MergeRouteAliases(o, configuration));
         }
 
@@ -67,7 +67,17 @@ public static class GatewayServiceCollectionExtensions
             // The host's shutdown limit follows the drain: the drain's time, and a little for the server to let go of the
             // sockets whose $disconnect outlived it.
             services.AddOptions<Microsoft.Extensions.Hosting.HostOptions>().Configure<IOptions<GatewayOptions>>((host, gateway) =>
-                host.ShutdownTimeout = gateway.Value.Connections.DrainTimeout + TimeSpan.FromSeconds(2));
+            {
+                try
+                {
+                    host.ShutdownTimeout = gateway.Value.Connections.DrainTimeout + TimeSpan.FromSeconds(2);
+                }
+                catch (OptionsValidationException)
+                {
+                    // The host is built before options are validated: an invalid configuration is reported by the start-up
+                    // validation, with every other problem, rather than here alone.
+                }
+            });
             services.AddHttpClient(HttpIntegration.ClientName)
                 .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
                 {
@@ -98,7 +108,8 @@ public static class GatewayServiceCollectionExtensions
 
             var merged = new RouteOptions();
             var overrides = configuration.GetSection($"Routes:{alias}");
-            configuration.GetSection($"Routes:{key}").Bind(merged);
+            // Values of the wrong type are reported by the main binding; here they only must not throw.
+            ConfigurationValues.Bind(configuration.GetSection($"Routes:{key}"), merged);
 
             // An override that names a handler or an integration replaces the kind of route, not only its values.
             if (overrides.GetSection(nameof(RouteOptions.Handler)).Exists())
@@ -111,7 +122,7 @@ public static class GatewayServiceCollectionExtensions
                 merged.Handler = null;
             }
 
-            overrides.Bind(merged);
+            ConfigurationValues.Bind(overrides, merged);
             options.Routes[key] = merged;
             options.Routes.Remove(alias);
         }

@@ -21,13 +21,26 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     public IReadOnlyCollection<string> Lines => _lines;
 
-    public static ServerProcess Start(IDictionary<string, string> environment)
+    /// <summary>
+    /// Starts the server: by default the one built beside the tests, in its own folder; or <paramref name="serverFolder"/>'s
+    /// (a published copy) started from <paramref name="workingDirectory"/>, with <paramref name="arguments"/>, and as
+    /// <paramref name="user"/> (a uid, through setpriv) when given.
+    /// </summary>
+    public static ServerProcess Start(IDictionary<string, string> environment, string[]? arguments = null, string? serverFolder = null, string? workingDirectory = null, int? user = null)
     {
-        var info = new ProcessStartInfo("dotnet", Path.Combine(AppContext.BaseDirectory, "Gateway.Server.dll"))
+        var dll = Path.Combine(serverFolder ?? AppContext.BaseDirectory, "Gateway.Server.dll");
+        string[] command = ["dotnet", dll, .. arguments ?? []];
+        if (user is { } uid)
+        {
+            var id = uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            command = ["setpriv", $"--reuid={id}", $"--regid={id}", "--clear-groups", "--", .. command];
+        }
+
+        var info = new ProcessStartInfo(command[0], command[1..])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = workingDirectory ?? serverFolder ?? AppContext.BaseDirectory,
         };
         // The log format follows this unless a test sets it: a test run inside a container must not change it.
         info.Environment.Remove("DOTNET_RUNNING_IN_CONTAINER");

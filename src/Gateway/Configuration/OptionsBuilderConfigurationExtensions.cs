@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Configuration;
+
+/// <summary>Binding that reports a value of the wrong type as a validation error instead of throwing.</summary>
+public static class OptionsBuilderConfigurationExtensions
+{
+    /// <summary>
+    /// Binds <paramref name="configuration"/> like <c>Bind</c>, except that a value that does not convert to its option's
+    /// type (<c>IdleTimeout=banana</c>) fails validation with its key, the value and the expected form, together with
+    /// every other validation error, rather than throwing from the binder.
+    /// </summary>
+    public static OptionsBuilder<TOptions> BindReportingValueErrors<TOptions>(this OptionsBuilder<TOptions> builder, IConfiguration configuration)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configuration);
+        builder.Services.TryAddSingleton<ConfigurationValueErrors<TOptions>>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, ConfigurationValueValidator<TOptions>>());
+        builder.Services.AddSingleton<IOptionsChangeTokenSource<TOptions>>(new ConfigurationChangeTokenSource<TOptions>(builder.Name, configuration));
+        builder.Configure<ConfigurationValueErrors<TOptions>>((options, found) => found.Errors = ConfigurationValues.Bind(configuration, options));
+        return builder;
+    }
+}
