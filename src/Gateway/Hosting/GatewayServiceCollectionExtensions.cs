@@ -96,17 +96,17 @@ public static class GatewayServiceCollectionExtensions
                 continue;
             }
 
-            var merged = new RouteOptions();
+            var merged = new GatewayRouteOptions();
             var overrides = configuration.GetSection($"Routes:{alias}");
             configuration.GetSection($"Routes:{key}").Bind(merged);
 
             // An override that names a handler or an integration replaces the kind of route, not only its values.
-            if (overrides.GetSection(nameof(RouteOptions.Handler)).Exists())
+            if (overrides.GetSection(nameof(GatewayRouteOptions.Handler)).Exists())
             {
                 merged.Integration = null;
             }
 
-            if (overrides.GetSection(nameof(RouteOptions.Integration)).Exists())
+            if (overrides.GetSection(nameof(GatewayRouteOptions.Integration)).Exists())
             {
                 merged.Handler = null;
             }
