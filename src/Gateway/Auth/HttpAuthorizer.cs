@@ -132,7 +132,7 @@ public sealed partial class HttpAuthorizer
 
     private async Task<AuthOutcome> AskAsync(GatewayConnection connection, CancellationToken cancellationToken)
     {
-        var context = new RouteContext(connection, RouteKeys.Connect, RouteEventType.Connect, default, false, _sender, _services);
+        var context = new GatewayRouteContext(connection, RouteKeys.Connect, RouteEventType.Connect, default, false, _sender, _services);
         var buffer = new MemoryStream();
         await using (var writer = new Utf8JsonWriter(buffer))
         {

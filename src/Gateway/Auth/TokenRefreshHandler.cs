@@ -11,10 +11,10 @@ namespace Gateway.Auth;
 /// user; the answer is <c>{"type":"refreshed","expiresAt":...,"id":...}</c>, or an <c>unauthorized</c> error frame, and the
 /// connection stays open on its old token either way until that expires.
 /// </summary>
-public sealed partial class TokenRefreshHandler(ConnectAuthenticator authenticator, Connections.ConnectionRegistry registry, ILogger<TokenRefreshHandler> logger) : IRouteHandler
+public sealed partial class TokenRefreshHandler(ConnectAuthenticator authenticator, Connections.ConnectionRegistry registry, ILogger<TokenRefreshHandler> logger) : IGatewayRouteHandler
 {
     /// <inheritdoc />
-    public async ValueTask<RouteResult> HandleAsync(RouteContext context)
+    public async ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         JsonElement id = default;

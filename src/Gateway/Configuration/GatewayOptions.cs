@@ -31,7 +31,7 @@ public sealed class GatewayOptions
     public ConnectionsOptions Connections { get; set; } = new();
 
     /// <summary>Routes by route key (<c>$connect</c>, <c>$disconnect</c>, <c>$default</c>, custom keys).</summary>
-    public Dictionary<string, RouteOptions> Routes { get; set; } = new(StringComparer.Ordinal);
+    public Dictionary<string, GatewayRouteOptions> Routes { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Optional fixed node id (8 URL-safe characters); a random one is minted at start when empty.</summary>
     public string? NodeId { get; set; }

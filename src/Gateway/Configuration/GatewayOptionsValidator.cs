@@ -286,7 +286,7 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
         }
     }
 
-    private void ValidateRoutes(Dictionary<string, RouteOptions> routes, List<string> errors)
+    private void ValidateRoutes(Dictionary<string, GatewayRouteOptions> routes, List<string> errors)
     {
         var names = new HashSet<string>(RouteTable.BuiltInHandlers, StringComparer.Ordinal);
         names.UnionWith(namedHandlers.Select(n => n.Name));

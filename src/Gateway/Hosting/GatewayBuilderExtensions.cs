@@ -11,7 +11,7 @@ public static class GatewayBuilderExtensions
 {
     /// <summary>Maps <paramref name="routeKey"/> to a handler class; wins over a route of the same key in configuration.</summary>
     public static IGatewayBuilder MapRoute<THandler>(this IGatewayBuilder builder, string routeKey)
-        where THandler : class, IRouteHandler
+        where THandler : class, IGatewayRouteHandler
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(routeKey);
@@ -22,7 +22,7 @@ public static class GatewayBuilderExtensions
 
     /// <summary>Lets configuration name a handler class: <c>"Handler": "<paramref name="name"/>"</c>.</summary>
     public static IGatewayBuilder AddRouteHandler<THandler>(this IGatewayBuilder builder, string name)
-        where THandler : class, IRouteHandler
+        where THandler : class, IGatewayRouteHandler
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);

@@ -106,18 +106,18 @@ public static class GatewayServiceCollectionExtensions
                 continue;
             }
 
-            var merged = new RouteOptions();
+            var merged = new GatewayRouteOptions();
             var overrides = configuration.GetSection($"Routes:{alias}");
             // Values of the wrong type are reported by the main binding; here they only must not throw.
             ConfigurationValues.Bind(configuration.GetSection($"Routes:{key}"), merged);
 
             // An override that names a handler or an integration replaces the kind of route, not only its values.
-            if (overrides.GetSection(nameof(RouteOptions.Handler)).Exists())
+            if (overrides.GetSection(nameof(GatewayRouteOptions.Handler)).Exists())
             {
                 merged.Integration = null;
             }
 
-            if (overrides.GetSection(nameof(RouteOptions.Integration)).Exists())
+            if (overrides.GetSection(nameof(GatewayRouteOptions.Integration)).Exists())
             {
                 merged.Handler = null;
             }

@@ -25,7 +25,7 @@ public sealed partial class HttpIntegration(
     Topics.TopicAuthorizer topicAuthorizer,
     Microsoft.Extensions.Options.IOptions<GatewayOptions> gatewayOptions,
     Diagnostics.GatewayMetrics metrics,
-    ILogger<HttpIntegration> logger) : IRouteHandler
+    ILogger<HttpIntegration> logger) : IGatewayRouteHandler
 {
     /// <summary>The name of the pooled client all integrations share.</summary>
     public const string ClientName = "Gateway.Integrations";
@@ -39,7 +39,7 @@ public sealed partial class HttpIntegration(
     private readonly int maxTopicLength = gatewayOptions.Value.Topics.MaxTopicLength;
 
     /// <inheritdoc />
-    public async ValueTask<RouteResult> HandleAsync(RouteContext context)
+    public async ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.EventType == RouteEventType.Connect)
@@ -116,7 +116,7 @@ public sealed partial class HttpIntegration(
         return RouteResult.Ok;
     }
 
-    private async Task<RouteResult> ConnectAsync(RouteContext context)
+    private async Task<RouteResult> ConnectAsync(GatewayRouteContext context)
     {
         try
         {
@@ -135,7 +135,7 @@ public sealed partial class HttpIntegration(
     /// <summary>A stream being relayed to one connection.</summary>
     private sealed record Relay(Connections.GatewayConnection Connection, string RequestId, HttpResponseMessage Response, bool Connector, JsonElement? MessageId, string? Topic);
 
-    private string? StreamTopicOf(string template, RouteContext context)
+    private string? StreamTopicOf(string template, GatewayRouteContext context)
     {
         if (context.IsBinary)
         {
@@ -269,7 +269,7 @@ public sealed partial class HttpIntegration(
         }
     }
 
-    private static JsonElement? ClientMessageId(RouteContext context)
+    private static JsonElement? ClientMessageId(GatewayRouteContext context)
     {
         if (context.IsBinary)
         {
@@ -288,7 +288,7 @@ public sealed partial class HttpIntegration(
     }
 
     /// <summary>Sends the event and returns once the answer's headers are in; failures before then are retried as configured.</summary>
-    private async Task<HttpResponseMessage> SendAsync(RouteContext context, CancellationTokenSource deadline)
+    private async Task<HttpResponseMessage> SendAsync(GatewayRouteContext context, CancellationTokenSource deadline)
     {
         var started = Diagnostics.GatewayMetrics.Start();
         var success = false;
@@ -304,7 +304,7 @@ public sealed partial class HttpIntegration(
         }
     }
 
-    private async Task<HttpResponseMessage> SendWithRetriesAsync(RouteContext context, CancellationTokenSource deadline)
+    private async Task<HttpResponseMessage> SendWithRetriesAsync(GatewayRouteContext context, CancellationTokenSource deadline)
     {
         var client = clients.CreateClient(ClientName);
         var attempts = 1 + Math.Max(0, options.Retries);
@@ -360,7 +360,7 @@ public sealed partial class HttpIntegration(
         }
     }
 
-    private HttpRequestMessage BuildRequest(RouteContext context)
+    private HttpRequestMessage BuildRequest(GatewayRouteContext context)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, _uri);
         if (options.RequestFormat == IntegrationRequestFormat.Raw)

@@ -13,7 +13,7 @@ namespace Gateway.Integrations;
 public static class WebSocketEvent
 {
     /// <summary>Writes the event for <paramref name="context"/> at <paramref name="now"/>.</summary>
-    public static void Write(Utf8JsonWriter writer, RouteContext context, IntegrationEndpoint endpoint, DateTimeOffset now)
+    public static void Write(Utf8JsonWriter writer, GatewayRouteContext context, IntegrationEndpoint endpoint, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(context);
@@ -27,7 +27,7 @@ public static class WebSocketEvent
     /// Writes the event Amazon API Gateway sends a REQUEST authorizer of <c>$connect</c>: <c>type</c>,
     /// <c>methodArn</c>, the handshake's headers and query, <c>stageVariables</c> and the request context.
     /// </summary>
-    public static void WriteAuthorizerRequest(Utf8JsonWriter writer, RouteContext context, IntegrationEndpoint endpoint, DateTimeOffset now)
+    public static void WriteAuthorizerRequest(Utf8JsonWriter writer, GatewayRouteContext context, IntegrationEndpoint endpoint, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(context);
@@ -41,7 +41,7 @@ public static class WebSocketEvent
         writer.WriteEndObject();
     }
 
-    private static void WriteMembers(Utf8JsonWriter writer, RouteContext context, IntegrationEndpoint endpoint, DateTimeOffset now)
+    private static void WriteMembers(Utf8JsonWriter writer, GatewayRouteContext context, IntegrationEndpoint endpoint, DateTimeOffset now)
     {
         var connection = context.Connection;
         switch (context.EventType)

@@ -28,7 +28,7 @@ public sealed partial class MessageDispatcher(
             return RouteResult.Ok;
         }
 
-        var context = new RouteContext(connection, route.Key, RouteEventType.Connect, default, false, sender, services);
+        var context = new GatewayRouteContext(connection, route.Key, RouteEventType.Connect, default, false, sender, services);
         try
         {
             return await route.Handler.HandleAsync(context);
@@ -58,7 +58,7 @@ public sealed partial class MessageDispatcher(
         }
 
         metrics.Received(route.Key, body.Length);
-        var routeContext = new RouteContext(connection, route.Key, RouteEventType.Message, body, binary, sender, services);
+        var routeContext = new GatewayRouteContext(connection, route.Key, RouteEventType.Message, body, binary, sender, services);
         RouteResult result;
         try
         {
@@ -87,7 +87,7 @@ public sealed partial class MessageDispatcher(
             return;
         }
 
-        var context = new RouteContext(connection, route.Key, RouteEventType.Disconnect, default, false, sender, services)
+        var context = new GatewayRouteContext(connection, route.Key, RouteEventType.Disconnect, default, false, sender, services)
         {
             DisconnectStatusCode = info.StatusCode,
             DisconnectReason = info.Reason,

@@ -2,10 +2,10 @@ namespace Gateway.Routing;
 
 /// <summary>A route mapped from code to a handler class (<c>MapRoute&lt;THandler&gt;(key)</c>); it wins over configuration.</summary>
 /// <param name="RouteKey">The route key.</param>
-/// <param name="HandlerType">A class implementing <see cref="IRouteHandler"/>.</param>
+/// <param name="HandlerType">A class implementing <see cref="IGatewayRouteHandler"/>.</param>
 public sealed record RouteRegistration(string RouteKey, Type HandlerType);
 
 /// <summary>A handler class that configuration can name (<c>"Handler": "name"</c>).</summary>
 /// <param name="Name">The name configuration uses.</param>
-/// <param name="HandlerType">A class implementing <see cref="IRouteHandler"/>.</param>
+/// <param name="HandlerType">A class implementing <see cref="IGatewayRouteHandler"/>.</param>
 public sealed record NamedHandlerRegistration(string Name, Type HandlerType);

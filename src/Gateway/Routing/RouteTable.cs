@@ -12,8 +12,8 @@ public sealed class RouteTable
     /// <summary>Names of the handlers every gateway has.</summary>
     public static readonly IReadOnlyCollection<string> BuiltInHandlers = ["echo", "mock", "broadcast"];
 
-    private readonly Dictionary<string, Route> _messageRoutes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Route>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private readonly Dictionary<string, GatewayRoute> _messageRoutes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, GatewayRoute>.AlternateLookup<ReadOnlySpan<char>> _lookup;
 
     /// <summary>Builds the table. Configuration has been validated by then, so every name resolves.</summary>
     public RouteTable(
@@ -31,7 +31,7 @@ public sealed class RouteTable
 
         Selector = selector!;
         var named = namedHandlers.GroupBy(n => n.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().HandlerType, StringComparer.Ordinal);
-        var all = new Dictionary<string, Route>(StringComparer.Ordinal);
+        var all = new Dictionary<string, GatewayRoute>(StringComparer.Ordinal);
         foreach (var (section, route) in o.Routes)
         {
             var key = RouteKeys.FromConfiguration(section, route.RouteKey);
@@ -40,14 +40,14 @@ public sealed class RouteTable
 
         foreach (var registration in registrations)
         {
-            var handler = (IRouteHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, registration.HandlerType);
-            all[registration.RouteKey] = new Route(registration.RouteKey, handler, registration.HandlerType.Name);
+            var handler = (IGatewayRouteHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, registration.HandlerType);
+            all[registration.RouteKey] = new GatewayRoute(registration.RouteKey, handler, registration.HandlerType.Name);
         }
 
         // The token refresh command is built in while JWTs are configured, unless a route of that key exists.
         if (o.Auth.Jwt.Enabled && o.Auth.Jwt.RefreshRoute is { Length: > 0 } refresh && !all.ContainsKey(refresh))
         {
-            all[refresh] = new Route(refresh, ActivatorUtilities.CreateInstance<Auth.TokenRefreshHandler>(services), "refresh");
+            all[refresh] = new GatewayRoute(refresh, ActivatorUtilities.CreateInstance<Auth.TokenRefreshHandler>(services), "refresh");
         }
 
         // The topic commands are built in too, each unless a route of its key exists.
@@ -57,7 +57,7 @@ public sealed class RouteTable
             {
                 if (key.Length > 0 && !all.ContainsKey(key))
                 {
-                    all[key] = new Route(key, (IRouteHandler)ActivatorUtilities.CreateInstance(services, type), type.Name);
+                    all[key] = new GatewayRoute(key, (IGatewayRouteHandler)ActivatorUtilities.CreateInstance(services, type), type.Name);
                 }
             }
         }
@@ -87,19 +87,19 @@ public sealed class RouteTable
     public RouteSelector Selector { get; }
 
     /// <summary>The <c>$connect</c> route, or null (every handshake is accepted).</summary>
-    public Route? Connect { get; }
+    public GatewayRoute? Connect { get; }
 
     /// <summary>The <c>$disconnect</c> route, or null.</summary>
-    public Route? Disconnect { get; }
+    public GatewayRoute? Disconnect { get; }
 
     /// <summary>The <c>$default</c> route, or null.</summary>
-    public Route? Default { get; }
+    public GatewayRoute? Default { get; }
 
     /// <summary>Every route that messages can reach, by key.</summary>
-    public IReadOnlyDictionary<string, Route> MessageRoutes => _messageRoutes;
+    public IReadOnlyDictionary<string, GatewayRoute> MessageRoutes => _messageRoutes;
 
     /// <summary>The route for a text message: its selected key's route, else <c>$default</c> (null when neither exists).</summary>
-    public Route? Select(ReadOnlySpan<byte> utf8)
+    public GatewayRoute? Select(ReadOnlySpan<byte> utf8)
     {
         Span<char> key = stackalloc char[128];
         var length = Selector.Evaluate(utf8, key);
@@ -125,28 +125,28 @@ public sealed class RouteTable
         }
     }
 
-    private static Route FromConfiguration(string key, RouteOptions route, Dictionary<string, Type> named, IServiceProvider services)
+    private static GatewayRoute FromConfiguration(string key, GatewayRouteOptions route, Dictionary<string, Type> named, IServiceProvider services)
     {
         if (route.Integration is { Type: "http" } http)
         {
             var integration = ActivatorUtilities.CreateInstance<Integrations.HttpIntegration>(services, key, http);
-            return new Route(key, integration, "http " + http.Uri);
+            return new GatewayRoute(key, integration, "http " + http.Uri);
         }
 
         if (route.Integration is { } mock)
         {
             // "mock" is the only other type; the validator rejected anything else.
-            return new Route(key, new MockHandler(mock.Response, mock.StatusCode), "mock");
+            return new GatewayRoute(key, new MockHandler(mock.Response, mock.StatusCode), "mock");
         }
 
         var name = route.Handler!;
-        IRouteHandler handler = name switch
+        IGatewayRouteHandler handler = name switch
         {
             "echo" => services.GetService<EchoHandler>() ?? new EchoHandler(),
             "broadcast" => services.GetService<BroadcastHandler>() ?? new BroadcastHandler(),
             "mock" => new MockHandler(route.Response, route.StatusCode),
-            _ => (IRouteHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, named[name]),
+            _ => (IGatewayRouteHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, named[name]),
         };
-        return new Route(key, handler, name);
+        return new GatewayRoute(key, handler, name);
     }
 }

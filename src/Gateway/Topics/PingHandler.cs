@@ -3,10 +3,10 @@ using Gateway.Routing;
 namespace Gateway.Topics;
 
 /// <summary>The built-in <c>ping</c> command: <c>{"type":"pong","id":…}</c>.</summary>
-public sealed class PingHandler : IRouteHandler
+public sealed class PingHandler : IGatewayRouteHandler
 {
     /// <inheritdoc />
-    public ValueTask<RouteResult> HandleAsync(RouteContext context)
+    public ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var command = TopicCommand.Parse(context.Body);

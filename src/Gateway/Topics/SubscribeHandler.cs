@@ -11,12 +11,12 @@ namespace Gateway.Topics;
 /// or an error frame: <c>invalid_request</c> (no or malformed channel), <c>subscription_failed</c> (too long, or too
 /// many subscriptions), <c>unauthorized</c>, <c>internal_error</c> (the subscribe authorizer failed).
 /// </summary>
-public sealed partial class SubscribeHandler(IOptions<GatewayOptions> options, TopicHub hub, TopicAuthorizer authorizer, Backplane.IBackplane backplane, ILogger<SubscribeHandler> logger) : IRouteHandler
+public sealed partial class SubscribeHandler(IOptions<GatewayOptions> options, TopicHub hub, TopicAuthorizer authorizer, Backplane.IBackplane backplane, ILogger<SubscribeHandler> logger) : IGatewayRouteHandler
 {
     private readonly TopicsOptions _options = options.Value.Topics;
 
     /// <inheritdoc />
-    public async ValueTask<RouteResult> HandleAsync(RouteContext context)
+    public async ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var command = TopicCommand.Parse(context.Body);

@@ -3,10 +3,10 @@ using Gateway.Routing;
 namespace Gateway.Topics;
 
 /// <summary>The built-in <c>unsubscribe</c> command: <c>{"type":"unsubscribed","channel":…,"id":…}</c>, also when it was not subscribed.</summary>
-public sealed class UnsubscribeHandler(TopicHub hub) : IRouteHandler
+public sealed class UnsubscribeHandler(TopicHub hub) : IGatewayRouteHandler
 {
     /// <inheritdoc />
-    public ValueTask<RouteResult> HandleAsync(RouteContext context)
+    public ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var command = TopicCommand.Parse(context.Body);

@@ -97,8 +97,8 @@ public sealed class SharedSecretTests
         Assert.Empty(host.Events.All);
     }
 
-    private sealed class RefuseAll : IRouteHandler
+    private sealed class RefuseAll : IGatewayRouteHandler
     {
-        public ValueTask<RouteResult> HandleAsync(RouteContext context) => ValueTask.FromResult(RouteResult.Reject(403));
+        public ValueTask<RouteResult> HandleAsync(GatewayRouteContext context) => ValueTask.FromResult(RouteResult.Reject(403));
     }
 }

@@ -4,9 +4,9 @@ using Gateway.Routing;
 namespace Gateway.Tests.Auth;
 
 /// <summary>Answers with who the caller is, as a C# handler sees it.</summary>
-public sealed class WhoAmI : IRouteHandler
+public sealed class WhoAmI : IGatewayRouteHandler
 {
-    public ValueTask<RouteResult> HandleAsync(RouteContext context) =>
+    public ValueTask<RouteResult> HandleAsync(GatewayRouteContext context) =>
         ValueTask.FromResult(RouteResult.Reply(JsonSerializer.SerializeToUtf8Bytes(new
         {
             userId = context.Connection.UserId,

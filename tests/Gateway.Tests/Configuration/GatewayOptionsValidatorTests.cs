@@ -22,13 +22,13 @@ public class GatewayOptionsValidatorTests
             Connections = { MaxMessageBytes = 0, SendQueueLimit = 0, MaxConnections = 0, PongTimeout = TimeSpan.Zero, IdleTimeout = TimeSpan.FromSeconds(-1), TrustedProxies = { "not-an-ip" } },
             Routes =
             {
-                ["$default"] = new RouteOptions { Handler = "nonesuch" },
-                ["_default"] = new RouteOptions { Handler = "echo" },
-                ["both"] = new RouteOptions { Handler = "echo", Integration = new IntegrationOptions { Type = "mock" } },
-                ["neither"] = new RouteOptions(),
-                ["$custom"] = new RouteOptions { Handler = "echo" },
-                ["weird"] = new RouteOptions { Integration = new IntegrationOptions { Type = "carrier-pigeon" } },
-                ["status"] = new RouteOptions { Handler = "mock", StatusCode = 42 },
+                ["$default"] = new GatewayRouteOptions { Handler = "nonesuch" },
+                ["_default"] = new GatewayRouteOptions { Handler = "echo" },
+                ["both"] = new GatewayRouteOptions { Handler = "echo", Integration = new IntegrationOptions { Type = "mock" } },
+                ["neither"] = new GatewayRouteOptions(),
+                ["$custom"] = new GatewayRouteOptions { Handler = "echo" },
+                ["weird"] = new GatewayRouteOptions { Integration = new IntegrationOptions { Type = "carrier-pigeon" } },
+                ["status"] = new GatewayRouteOptions { Handler = "mock", StatusCode = 42 },
             },
         };
 
@@ -49,7 +49,7 @@ public class GatewayOptionsValidatorTests
     [Fact]
     public void Named_handlers_registered_in_code_are_known()
     {
-        var options = new GatewayOptions { Routes = { ["x"] = new RouteOptions { Handler = "custom" } } };
+        var options = new GatewayOptions { Routes = { ["x"] = new GatewayRouteOptions { Handler = "custom" } } };
         Assert.True(Validator.Validate(null, options).Succeeded);
     }
 

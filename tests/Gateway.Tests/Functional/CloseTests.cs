@@ -249,9 +249,9 @@ public class CloseTests
         }
     }
 
-    public sealed class ReplyThenClose : Gateway.Routing.IRouteHandler
+    public sealed class ReplyThenClose : Gateway.Routing.IGatewayRouteHandler
     {
-        public ValueTask<Gateway.Routing.RouteResult> HandleAsync(Gateway.Routing.RouteContext context)
+        public ValueTask<Gateway.Routing.RouteResult> HandleAsync(Gateway.Routing.GatewayRouteContext context)
         {
             context.Reply("goodbye");
             context.Connection.Close(4000, "asked to quit");
@@ -259,13 +259,13 @@ public class CloseTests
         }
     }
 
-    public sealed class WaitForClose : Gateway.Routing.IRouteHandler
+    public sealed class WaitForClose : Gateway.Routing.IGatewayRouteHandler
     {
         public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public async ValueTask<Gateway.Routing.RouteResult> HandleAsync(Gateway.Routing.RouteContext context)
+        public async ValueTask<Gateway.Routing.RouteResult> HandleAsync(Gateway.Routing.GatewayRouteContext context)
         {
             Entered.TrySetResult();
             try

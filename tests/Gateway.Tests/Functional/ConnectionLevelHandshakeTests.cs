@@ -265,11 +265,11 @@ public class ConnectionLevelHandshakeTests
     public sealed record Seen(string? Stage, string Query, string Headers, string? UserAgent);
 
     /// <summary>Records what each handshake carried, as <c>$connect</c> sees it.</summary>
-    public sealed class HandshakeRecorder : IRouteHandler
+    public sealed class HandshakeRecorder : IGatewayRouteHandler
     {
         public ConcurrentQueue<Seen> Seen { get; } = new();
 
-        public ValueTask<RouteResult> HandleAsync(RouteContext context)
+        public ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
         {
             var handshake = context.Connection.Handshake;
             Seen.Enqueue(new Seen(

@@ -157,13 +157,13 @@ public class HandshakeTests
         await client.DisposeAsync();
     }
 
-    public sealed class StuckDisconnect : IRouteHandler
+    public sealed class StuckDisconnect : IGatewayRouteHandler
     {
         public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public async ValueTask<RouteResult> HandleAsync(RouteContext context)
+        public async ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
         {
             Entered.TrySetResult();
             await Release.Task;
@@ -240,9 +240,9 @@ public class HandshakeTests
     }
 
     /// <summary>Rejects with <c>?deny=status</c>; accepts otherwise, selecting the first requested subprotocol, if any.</summary>
-    public sealed class ConnectGate : IRouteHandler
+    public sealed class ConnectGate : IGatewayRouteHandler
     {
-        public ValueTask<RouteResult> HandleAsync(RouteContext context)
+        public ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
         {
             var deny = int.Parse(context.Connection.Handshake.Query["deny"].FirstOrDefault() ?? "0", System.Globalization.CultureInfo.InvariantCulture);
             var requested = context.Connection.Handshake.Headers.SecWebSocketProtocol.FirstOrDefault();
@@ -250,18 +250,18 @@ public class HandshakeTests
         }
     }
 
-    public sealed class ThrowingHandler : IRouteHandler
+    public sealed class ThrowingHandler : IGatewayRouteHandler
     {
-        public ValueTask<RouteResult> HandleAsync(RouteContext context) => throw new InvalidOperationException("handler crashed");
+        public ValueTask<RouteResult> HandleAsync(GatewayRouteContext context) => throw new InvalidOperationException("handler crashed");
     }
 
-    public sealed class GatedConnect : IRouteHandler
+    public sealed class GatedConnect : IGatewayRouteHandler
     {
         public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public async ValueTask<RouteResult> HandleAsync(RouteContext context)
+        public async ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
         {
             Entered.TrySetResult();
             await Open.Task;

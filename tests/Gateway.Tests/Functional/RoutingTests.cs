@@ -194,16 +194,16 @@ public class RoutingTests
         }
     }
 
-    public sealed class WhoAmI : IRouteHandler
+    public sealed class WhoAmI : IGatewayRouteHandler
     {
-        public ValueTask<RouteResult> HandleAsync(RouteContext context) =>
+        public ValueTask<RouteResult> HandleAsync(GatewayRouteContext context) =>
             ValueTask.FromResult(RouteResult.Reply(Encoding.UTF8.GetBytes(
                 $"{context.ConnectionId} {context.RouteKey} {context.Connection.Handshake.Stage} {context.Connection.SourceIp}")));
     }
 
-    public sealed class Whisperer : IRouteHandler
+    public sealed class Whisperer : IGatewayRouteHandler
     {
-        public async ValueTask<RouteResult> HandleAsync(RouteContext context)
+        public async ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
         {
             using var doc = JsonDocument.Parse(context.Body);
             var to = doc.RootElement.GetProperty("to").GetString()!;
@@ -212,9 +212,9 @@ public class RoutingTests
         }
     }
 
-    public sealed class SlowEcho : IRouteHandler
+    public sealed class SlowEcho : IGatewayRouteHandler
     {
-        public async ValueTask<RouteResult> HandleAsync(RouteContext context)
+        public async ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
         {
             await Task.Yield();
             await Task.Delay(2);

@@ -6,13 +6,13 @@ namespace Gateway.Tests.Infrastructure;
 public sealed record RecordedEvent(RouteEventType Type, string RouteKey, string ConnectionId, string Body, int? StatusCode, string? Reason, string SourceIp);
 
 /// <summary>A route handler that records every event it gets; tests wait for them.</summary>
-public sealed class EventRecorder : IRouteHandler
+public sealed class EventRecorder : IGatewayRouteHandler
 {
     private readonly ConcurrentQueue<RecordedEvent> _all = new();
 
     public IReadOnlyCollection<RecordedEvent> All => _all;
 
-    public ValueTask<RouteResult> HandleAsync(RouteContext context)
+    public ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
     {
         _all.Enqueue(new RecordedEvent(
             context.EventType,

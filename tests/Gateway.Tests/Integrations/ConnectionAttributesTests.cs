@@ -60,9 +60,9 @@ public class ConnectionAttributesTests
         Assert.Equal(HttpStatusCode.Gone, gone.StatusCode);
     }
 
-    public sealed class Login : IRouteHandler
+    public sealed class Login : IGatewayRouteHandler
     {
-        public ValueTask<RouteResult> HandleAsync(RouteContext context)
+        public ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
         {
             using var doc = JsonDocument.Parse(context.Body);
             context.Connection.Attributes["userId"] = doc.RootElement.GetProperty("user").GetString()!;

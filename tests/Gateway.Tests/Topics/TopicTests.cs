@@ -202,9 +202,9 @@ public sealed class TopicTests
         Assert.Equal("""{"delivered":1}""", await speaker.ReceiveTextAsync());
     }
 
-    private sealed class PublishingHandler(IGatewayPublisher publisher) : IRouteHandler
+    private sealed class PublishingHandler(IGatewayPublisher publisher) : IGatewayRouteHandler
     {
-        public async ValueTask<RouteResult> HandleAsync(RouteContext context)
+        public async ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
         {
             var delivered = await publisher.PublishAsync("room.lobby", "announcement", context.Body.ToArray());
             return RouteResult.Reply(Encoding.UTF8.GetBytes($$"""{"delivered":{{delivered}}}"""));

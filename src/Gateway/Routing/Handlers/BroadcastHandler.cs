@@ -3,10 +3,10 @@ using Gateway.Connections;
 namespace Gateway.Routing.Handlers;
 
 /// <summary>The built-in <c>broadcast</c> handler: sends the message to every connection, the sender included.</summary>
-public sealed class BroadcastHandler : IRouteHandler
+public sealed class BroadcastHandler : IGatewayRouteHandler
 {
     /// <inheritdoc />
-    public async ValueTask<RouteResult> HandleAsync(RouteContext context)
+    public async ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.EventType == RouteEventType.Message)

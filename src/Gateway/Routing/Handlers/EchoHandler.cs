@@ -3,10 +3,10 @@ using Gateway.Connections;
 namespace Gateway.Routing.Handlers;
 
 /// <summary>The built-in <c>echo</c> handler: sends the message back as it came, text as text, binary as binary.</summary>
-public sealed class EchoHandler : IRouteHandler
+public sealed class EchoHandler : IGatewayRouteHandler
 {
     /// <inheritdoc />
-    public ValueTask<RouteResult> HandleAsync(RouteContext context)
+    public ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.EventType != RouteEventType.Message)

@@ -6,7 +6,7 @@ namespace Gateway.Routing.Handlers;
 /// The built-in <c>mock</c> handler: answers with a configured static response. On <c>$connect</c> its
 /// status code accepts (2xx) or rejects the handshake.
 /// </summary>
-public sealed class MockHandler : IRouteHandler
+public sealed class MockHandler : IGatewayRouteHandler
 {
     private readonly byte[]? _response;
     private readonly int _statusCode;
@@ -19,7 +19,7 @@ public sealed class MockHandler : IRouteHandler
     }
 
     /// <inheritdoc />
-    public ValueTask<RouteResult> HandleAsync(RouteContext context)
+    public ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var result = new RouteResult

@@ -4,4 +4,4 @@ namespace Gateway.Routing;
 /// <param name="Key">The route key (case-sensitive).</param>
 /// <param name="Handler">The handler.</param>
 /// <param name="HandlerName">The handler's name or type, for logs.</param>
-public sealed record Route(string Key, IRouteHandler Handler, string HandlerName);
+public sealed record GatewayRoute(string Key, IGatewayRouteHandler Handler, string HandlerName);

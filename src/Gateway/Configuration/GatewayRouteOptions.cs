@@ -1,7 +1,7 @@
 namespace Gateway.Configuration;
 
 /// <summary>One route: what handles messages whose route key matches.</summary>
-public sealed class RouteOptions
+public sealed class GatewayRouteOptions
 {
     /// <summary>
     /// The route key, when it cannot be the configuration key itself (for example a key that differs

@@ -6,14 +6,14 @@ using Gateway.Connections;
 namespace Gateway.Routing;
 
 /// <summary>One event for a route handler: who sent it, what it carries, and ways to answer.</summary>
-public sealed class RouteContext
+public sealed class GatewayRouteContext
 {
     private readonly ConnectionSender _sender;
     private string? _requestId;
     private string? _messageId;
 
     /// <summary>Creates the context of one event.</summary>
-    public RouteContext(
+    public GatewayRouteContext(
         GatewayConnection connection,
         string routeKey,
         RouteEventType eventType,
