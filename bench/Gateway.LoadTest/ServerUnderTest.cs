@@ -48,6 +48,12 @@ public sealed class ServerUnderTest : IAsyncDisposable
     private Process? _redis;
     private int _redisPort;
 
+    /// <summary>
+    /// Servers start from a folder of their own, not their install folder, as a systemd unit without WorkingDirectory
+    /// or a script starts them: what users run is what is measured.
+    /// </summary>
+    private static readonly string ElsewhereFolder = Directory.CreateTempSubdirectory("gateway-bench-cwd-").FullName;
+
     private ServerUnderTest(Process process, Target target, bool sendsConnectedFrame, int clientPort, int managementPort)
     {
         _process = process;
@@ -105,7 +111,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         if (target == Target.GatewayHttp)
         {
             var backendDll = Path.Combine(artifacts, "EchoBackend", "EchoBackend.dll");
-            var backendInfo = new ProcessStartInfo("dotnet", [backendDll, "--urls", $"http://127.0.0.1:{backendPort}"]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(backendDll)! };
+            var backendInfo = new ProcessStartInfo("dotnet", [backendDll, "--urls", $"http://127.0.0.1:{backendPort}"]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = ElsewhereFolder };
             backendInfo.Environment["Logging__LogLevel__Default"] = "Warning";
             backend = Process.Start(backendInfo) ?? throw new InvalidOperationException("could not start " + backendDll);
             backend.OutputDataReceived += (_, _) => { };
@@ -114,7 +120,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
             backend.BeginErrorReadLine();
         }
 
-        var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
+        var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = ElsewhereFolder };
         if (target == Target.GatewayHttp)
         {
             info.Environment["Gateway__Routes___default__Integration__Type"] = "http";
@@ -184,7 +190,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         {
             var client = FreePort();
             var management = FreePort();
-            var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
+            var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = ElsewhereFolder };
             info.Environment["Gateway__Listeners__Client"] = $"http://127.0.0.1:{client}";
             info.Environment["Gateway__Listeners__Management"] = $"http://127.0.0.1:{management}";
             info.Environment["Gateway__Redis__Configuration"] = $"127.0.0.1:{redisPort}";
