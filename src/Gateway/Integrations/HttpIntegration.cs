@@ -166,7 +166,7 @@ public sealed partial class HttpIntegration(
             return await StreamRelay.SendAsync(relay.Connection, frame, cancellationToken);
         }
 
-        var data = Topics.TopicData.IsValid(frame) ? frame : JsonSerializer.SerializeToUtf8Bytes(Encoding.UTF8.GetString(frame), Management.ManagementJson.Default.String);
+        var data = Topics.TopicData.IsValid(frame) ? frame : Protocol.FrameJson.StringValue(frame);
         await publisher.PublishAsync(relay.Topic, "message_stream", data, cancellationToken);
         return !relay.Connection.Closed.IsCancellationRequested;
     }
