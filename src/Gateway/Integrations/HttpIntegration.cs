@@ -375,7 +375,7 @@ public sealed partial class HttpIntegration(
         }
 
         var buffer = new ArrayBufferWriter<byte>(512 + context.Body.Length);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, Protocol.FrameJson.WriterOptions))
         {
             WebSocketEvent.Write(writer, context, endpoint, time.GetUtcNow());
         }
