@@ -10,7 +10,7 @@ namespace Gateway.Protocol;
 /// </summary>
 public static class FrameJson
 {
-    /// <summary>The encoder of client frames.</summary>
+    /// <summary>The encoder of client frames, for a handler that writes its own (<c>JsonSerializerOptions.Encoder</c>).</summary>
     public static JavaScriptEncoder Encoder => MinimalJsonEncoder.Instance;
 
     /// <summary>The options of every <see cref="Utf8JsonWriter"/> that writes a frame sent to a client.</summary>

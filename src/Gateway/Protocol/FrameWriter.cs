@@ -5,8 +5,8 @@ namespace Gateway.Protocol;
 
 /// <summary>
 /// A <see cref="Utf8JsonWriter"/> with <see cref="FrameJson.WriterOptions"/> for writing one frame, and its buffer: both kept
-/// per thread, so a frame costs one allocation, its bytes. A ref struct, so it cannot be held across an await (and so
-/// leave its thread while another frame there uses the same buffer).
+/// per thread, so a frame costs one allocation, its bytes. A ref struct: it cannot live across an await, so it gives its
+/// buffer back to the thread it took it from.
 /// </summary>
 public ref struct FrameWriter
 {
@@ -53,8 +53,9 @@ public ref struct FrameWriter
     /// <summary>The frame's bytes, as written so far.</summary>
     public readonly byte[] ToArray()
     {
+        var buffer = _buffer ?? throw new ObjectDisposedException(nameof(FrameWriter));
         Json.Flush();
-        return (_buffer ?? throw new ObjectDisposedException(nameof(FrameWriter))).WrittenSpan.ToArray();
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>Gives the writer and buffer back to this thread.</summary>

@@ -19,8 +19,9 @@ namespace Gateway.Protocol;
 /// <para>
 /// A lone surrogate is replaced rather than escaped as <c>\uD800</c>: RFC 8259 (§8.2) leaves what a parser does with such an
 /// escape open, and some refuse it (System.Text.Json's <c>GetString</c> throws), while U+FFFD reads the same everywhere. It is
-/// also all <see cref="TextEncoder"/> allows: it hands an encoder U+FFFD, never the surrogate. Such text cannot come from a
-/// client (a text frame is valid UTF-8, or the connection is closed with 1007), only from a string the gateway built.
+/// also all <see cref="TextEncoder"/> allows: it hands an encoder U+FFFD, never the surrogate. Such text rarely gets this
+/// far: a client's text frame is valid UTF-8 (or the connection is closed with 1007), and System.Text.Json will not read
+/// an escaped lone surrogate (<c>"\uD800"</c>) into a string.
 /// </para>
 /// <para>
 /// <see cref="System.Text.Json.Utf8JsonWriter"/> relies on its encoder to find invalid UTF-16 and UTF-8: text an encoder
@@ -30,6 +31,8 @@ namespace Gateway.Protocol;
 /// </remarks>
 public sealed class MinimalJsonEncoder : JavaScriptEncoder
 {
+    private const string HexDigits = "0123456789ABCDEF";
+
     // The ASCII characters JSON requires escaped; every other character is written as itself.
     private static readonly SearchValues<char> CharsToEscape = SearchValues.Create(
         "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000A\u000B\u000C\u000D\u000E\u000F" +
@@ -38,8 +41,6 @@ public sealed class MinimalJsonEncoder : JavaScriptEncoder
     private static readonly SearchValues<byte> BytesToEscape = SearchValues.Create(
         [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F,
          0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F, (byte)'"', (byte)'\\']);
-
-    private const string HexDigits = "0123456789ABCDEF";
 
     private MinimalJsonEncoder()
     {

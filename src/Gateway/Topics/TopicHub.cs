@@ -302,7 +302,7 @@ public sealed partial class TopicHub : IDisposable
     /// <inheritdoc />
     public void Dispose() => _index.Dispose();
 
-    /// <summary>Serializes an event frame (serialized once per publish, however many receive it); <paramref name="data"/> must be one valid JSON value.</summary>
+    /// <summary>Serializes an event frame, once per publish however many receive it; <paramref name="data"/> must be one valid JSON value.</summary>
     public static byte[] Frame(string topic, string type, ReadOnlySpan<byte> data, long? offset)
     {
         using var frame = Protocol.FrameJson.Start();
