@@ -41,7 +41,8 @@ public sealed class ConnectionIdentity
     {
         ArgumentNullException.ThrowIfNull(values);
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        // Embedded as it is in integration events, so written as they are (see WebSocketEvent).
+        using (var writer = new Utf8JsonWriter(buffer, Protocol.FrameJson.WriterOptions))
         {
             writer.WriteStartObject();
             if (principalId is null)

@@ -134,7 +134,7 @@ public sealed partial class HttpAuthorizer
     {
         var context = new GatewayRouteContext(connection, RouteKeys.Connect, RouteEventType.Connect, default, false, _sender, _services);
         var buffer = new MemoryStream();
-        await using (var writer = new Utf8JsonWriter(buffer))
+        await using (var writer = new Utf8JsonWriter(buffer, Protocol.FrameJson.WriterOptions))
         {
             WebSocketEvent.WriteAuthorizerRequest(writer, context, _endpoint, _time.GetUtcNow());
         }

@@ -259,7 +259,13 @@ public sealed partial class GatewayEndpoint(
     {
         if (_limits.SendConnectedMessage)
         {
-            connection.TrySendText(Encoding.UTF8.GetBytes($"{{\"type\":\"connected\",\"connectionId\":\"{connection.Id}\"}}"));
+            // Ids are URL-safe, so nothing here needs escaping; still written the one way every client frame is.
+            using var frame = Protocol.FrameJson.Start();
+            frame.Json.WriteStartObject();
+            frame.Json.WriteString("type", "connected");
+            frame.Json.WriteString("connectionId", connection.Id);
+            frame.Json.WriteEndObject();
+            connection.TrySendText(frame.ToArray());
         }
     }
 

@@ -166,7 +166,7 @@ public sealed partial class HttpIntegration(
             return await StreamRelay.SendAsync(relay.Connection, frame, cancellationToken);
         }
 
-        var data = Topics.TopicData.IsValid(frame) ? frame : JsonSerializer.SerializeToUtf8Bytes(Encoding.UTF8.GetString(frame), Management.ManagementJson.Default.String);
+        var data = Topics.TopicData.IsValid(frame) ? frame : Protocol.FrameJson.StringValue(frame);
         await publisher.PublishAsync(relay.Topic, "message_stream", data, cancellationToken);
         return !relay.Connection.Closed.IsCancellationRequested;
     }
@@ -375,7 +375,7 @@ public sealed partial class HttpIntegration(
         }
 
         var buffer = new ArrayBufferWriter<byte>(512 + context.Body.Length);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, Protocol.FrameJson.WriterOptions))
         {
             WebSocketEvent.Write(writer, context, endpoint, time.GetUtcNow());
         }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Gateway.Connections;
@@ -105,29 +104,26 @@ public static class StreamRelay
         }
     }
 
-    /// <summary>Serializes one connector-protocol frame.</summary>
+    /// <summary>Serializes one connector-protocol frame, with <see cref="Protocol.FrameJson"/> (model text reads as written).</summary>
     public static byte[] ConnectorFrame(string type, JsonElement? id, Action<Utf8JsonWriter>? fields = null)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using var frame = Protocol.FrameJson.Start();
+        var writer = frame.Json;
+        writer.WriteStartObject();
+        writer.WriteString("type", type);
+        writer.WritePropertyName("id");
+        if (id is { } value)
         {
-            writer.WriteStartObject();
-            writer.WriteString("type", type);
-            writer.WritePropertyName("id");
-            if (id is { } value)
-            {
-                value.WriteTo(writer);
-            }
-            else
-            {
-                writer.WriteNullValue();
-            }
-
-            fields?.Invoke(writer);
-            writer.WriteEndObject();
+            value.WriteTo(writer);
+        }
+        else
+        {
+            writer.WriteNullValue();
         }
 
-        return buffer.WrittenSpan.ToArray();
+        fields?.Invoke(writer);
+        writer.WriteEndObject();
+        return frame.ToArray();
     }
 
     /// <summary>Sends a frame to the caller, waiting for room in its queue; false when the caller is gone.</summary>

@@ -10,6 +10,12 @@ namespace Gateway.Integrations;
 /// <c>headers</c> and query parameters on <c>$connect</c>, close code and reason on <c>$disconnect</c>, and the
 /// body as text (base64 for a binary frame). Written forward with <see cref="Utf8JsonWriter"/>; no object model.
 /// </summary>
+/// <remarks>
+/// Callers write it with <see cref="Protocol.FrameJson.WriterOptions"/>, only the escapes JSON requires, as Amazon writes
+/// its events: the client's body reaches the backend (and its logs) as the client sent it, <c>&lt;</c>, <c>&amp;</c> and
+/// emoji included, rather than as <c>\u003C</c>. The event is JSON for a JSON parser; a backend that puts any of it into
+/// HTML escapes it there, as it must for Amazon's events.
+/// </remarks>
 public static class WebSocketEvent
 {
     /// <summary>Writes the event for <paramref name="context"/> at <paramref name="now"/>.</summary>

@@ -47,7 +47,6 @@ public sealed record ConnectionListBody(
 /// <summary>Source-generated serialization for the management API's bodies.</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(ErrorBody))]
-[JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(ConnectionBody))]
 [JsonSerializable(typeof(ConnectionListBody))]
 [JsonSerializable(typeof(Dictionary<string, string?>))]

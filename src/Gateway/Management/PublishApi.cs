@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Unicode;
 using Gateway.Connections;
 using Gateway.Topics;
@@ -102,7 +101,8 @@ public sealed partial class PublishApi(IOptions<Configuration.GatewayOptions> op
                 return true;
             }
 
-            data = JsonSerializer.SerializeToUtf8Bytes(System.Text.Encoding.UTF8.GetString(body), ManagementJson.Default.String);
+            // Written as the topic's frames are: only the escapes JSON requires, straight from the UTF-8.
+            data = Protocol.FrameJson.StringValue(body);
             return true;
         }
 

@@ -1,11 +1,12 @@
-using System.Buffers;
 using System.Text.Json;
+using Gateway.Protocol;
 
 namespace Gateway.Routing;
 
 /// <summary>
 /// The frames of the gateway's own client commands (token refresh, and later subscriptions):
-/// <c>{"type":"error","code":...,"message":...,"id":...}</c> and typed answers that echo the request's <c>id</c>.
+/// <c>{"type":"error","code":...,"message":...,"id":...}</c> and typed answers that echo the request's <c>id</c>, written
+/// with <see cref="FrameJson"/> (a channel in a message reads <c>events.org_1.&gt;</c>, and the id comes back as the client wrote it).
 /// </summary>
 public static class ClientFrames
 {
@@ -43,14 +44,10 @@ public static class ClientFrames
 
     private static byte[] Write(Action<Utf8JsonWriter> members)
     {
-        var buffer = new ArrayBufferWriter<byte>(128);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            members(writer);
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
+        using var frame = FrameJson.Start();
+        frame.Json.WriteStartObject();
+        members(frame.Json);
+        frame.Json.WriteEndObject();
+        return frame.ToArray();
     }
 }

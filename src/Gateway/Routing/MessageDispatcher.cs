@@ -103,6 +103,11 @@ public sealed partial class MessageDispatcher(
     }
 
     /// <summary>The frame Amazon API Gateway sends for a failed message, byte for byte.</summary>
+    /// <remarks>
+    /// Text, not <see cref="Protocol.FrameJson"/>: Amazon's spacing (<c>"message": "…"</c>) is part of the byte-for-byte
+    /// contract and a JSON writer cannot reproduce it. Nothing here needs escaping: the message is one of the gateway's
+    /// own, and the ids are URL-safe.
+    /// </remarks>
     public static byte[] ErrorFrame(string message, string connectionId, string requestId) =>
         Encoding.UTF8.GetBytes($"{{\"message\": \"{message}\", \"connectionId\":\"{connectionId}\", \"requestId\":\"{requestId}\"}}");
 

@@ -89,7 +89,8 @@ public sealed partial class TopicAuthorizer(IOptions<GatewayOptions> options, IH
         try
         {
             var buffer = new MemoryStream();
-            await using (var writer = new Utf8JsonWriter(buffer))
+            // Written as the integration events are (see WebSocketEvent): only the escapes JSON requires.
+            await using (var writer = new Utf8JsonWriter(buffer, Protocol.FrameJson.WriterOptions))
             {
                 writer.WriteStartObject();
                 writer.WriteString("connectionId", connection.Id);

@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using System.Text.Json;
 using Gateway.Configuration;
 using Gateway.Connections;
 using Microsoft.Extensions.Logging;
@@ -304,26 +302,25 @@ public sealed partial class TopicHub : IDisposable
     /// <inheritdoc />
     public void Dispose() => _index.Dispose();
 
-    /// <summary>Serializes an event frame; <paramref name="data"/> must be one valid JSON value.</summary>
+    /// <summary>Serializes an event frame, once per publish however many receive it; <paramref name="data"/> must be one valid JSON value.</summary>
     public static byte[] Frame(string topic, string type, ReadOnlySpan<byte> data, long? offset)
     {
-        var buffer = new ArrayBufferWriter<byte>(64 + topic.Length + type.Length + data.Length);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("type", type);
-            writer.WriteString("channel", topic);
-            writer.WritePropertyName("data");
-            writer.WriteRawValue(data, skipInputValidation: true);
-            if (offset is { } n)
-            {
-                writer.WriteNumber("offset", n);
-            }
+        using var frame = Protocol.FrameJson.Start();
+        var writer = frame.Json;
+        writer.WriteStartObject();
+        writer.WriteString("type", type);
+        writer.WriteString("channel", topic);
+        writer.WritePropertyName("data");
 
-            writer.WriteEndObject();
+        // The data is the publisher's JSON, sent as published (its escapes are its own).
+        writer.WriteRawValue(data, skipInputValidation: true);
+        if (offset is { } n)
+        {
+            writer.WriteNumber("offset", n);
         }
 
-        return buffer.WrittenSpan.ToArray();
+        writer.WriteEndObject();
+        return frame.ToArray();
     }
 
     private int Deliver(string topic, byte[] frame)

@@ -1,5 +1,7 @@
 // The Gateway admin dashboard: polls /admin/api/overview and draws it; finds, messages and disconnects connections.
-// Every value from the server is written as text (never as HTML).
+// Every value from the server is written as text (textContent, or setAttribute with numbers computed here; never
+// innerHTML): channel names, user agents and attributes come from clients, and JSON escaping is no HTML escaping (client
+// frames keep `<` as `<`; this API's escapes are not a promise), so escaping for HTML is this page's job.
 'use strict';
 
 const api = 'api/';
