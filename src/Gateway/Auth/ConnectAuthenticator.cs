@@ -167,7 +167,7 @@ public sealed class ConnectAuthenticator
                 reader.Read();
                 if (isSecret && reader.TokenType == JsonTokenType.String)
                 {
-                    return IsSecret(reader.GetString()!) ? SecretIdentity() : null;
+                    return Protocol.JsonStrings.ValueOrNull(ref reader) is { } secret && IsSecret(secret) ? SecretIdentity() : null;
                 }
 
                 reader.Skip();

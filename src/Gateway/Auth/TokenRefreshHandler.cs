@@ -64,7 +64,7 @@ public sealed partial class TokenRefreshHandler(ConnectAuthenticator authenticat
     }
 
     private static string? TokenOf(JsonElement element) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("token", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("token", out var t) ? Protocol.JsonStrings.ValueOrNull(t) : null;
 
     private static partial class Log
     {

@@ -43,7 +43,7 @@ public sealed record TopicCommand(JsonElement Id, string? Channel, RecoveryPosit
     }
 
     private static string? StringOf(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? Protocol.JsonStrings.ValueOrNull(value) : null;
 
     private static RecoveryPosition? SinceOf(JsonElement since) =>
         since.ValueKind == JsonValueKind.Object && since.TryGetProperty("offset", out var offset) && offset.ValueKind == JsonValueKind.Number

@@ -44,7 +44,7 @@ public static class TopicData
             var reader = new Utf8JsonReader(utf8);
             using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var t) || t.ValueKind != JsonValueKind.String || t.GetString() is not { Length: > 0 } named)
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var t) || Protocol.JsonStrings.ValueOrNull(t) is not { Length: > 0 } named)
             {
                 return false;
             }

@@ -61,7 +61,7 @@ public sealed class SharedSecretTests
     public async Task A_wrong_or_late_first_message_gets_an_unauthorized_frame_then_1008_and_no_events()
     {
         await using var host = await GatewayHost.StartAsync(Settings(), g => g.MapRoute<EventRecorder>("$connect"));
-        foreach (var first in new[] { """{"secret":"nope"}""", "hello", """{"action":"sendmessage"}""", """{"secret":42}""", "{" })
+        foreach (var first in new[] { """{"secret":"nope"}""", "hello", """{"action":"sendmessage"}""", """{"secret":42}""", "{", """{"secret":"\uD800"}""" })
         {
             await using var wrong = await host.ConnectAsync(expectConnectedFrame: false);
             await wrong.SendTextAsync(first);

@@ -86,6 +86,18 @@ public sealed class GatewayHost : IAsyncDisposable
         });
         factory.UseKestrel();
         factory.StartServer();
+
+        // The factory's host does not run the start-up validation a real host runs: run it here, as Program does.
+        try
+        {
+            factory.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
+        }
+        catch
+        {
+            factory.Dispose();
+            throw;
+        }
+
         return Task.FromResult(new GatewayHost(factory, time));
     }
 

@@ -49,6 +49,50 @@ public sealed class TopicHardeningTests
     }
 
     [Fact]
+    public async Task Escaped_lone_surrogates_in_commands_and_publishes_are_refused_as_bad_input_not_internal_errors()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret,
+            ["Gateway:Auth:Jwt:Issuer"] = TestTokens.Issuer,
+            ["Gateway:Auth:Jwt:Required"] = "false",
+        });
+        await using var client = await host.ConnectAsync();
+
+        // Valid JSON whose string is not valid Unicode: a channel, a refresh token, a since epoch.
+        foreach (var command in new[]
+        {
+            """{"action":"subscribe","channel":"\uD800","id":1}""",
+            """{"action":"subscribe","data":{"topic":"a\uDC00b"},"id":1}""",
+            """{"action":"subscribe","channel":"a","since":{"offset":1,"epoch":"\uD800"},"id":1}""",
+            """{"action":"unsubscribe","channel":"\uD800","id":1}""",
+        })
+        {
+            await client.SendTextAsync(command);
+            var error = await TopicTests.NextJsonAsync(client);
+            Assert.Equal("error", error.GetProperty("type").GetString());
+            Assert.Equal("invalid_request", error.GetProperty("code").GetString());
+            Assert.Equal(1, error.GetProperty("id").GetInt32());
+        }
+
+        // As a route key it names no route: $default (the demo echo) answers.
+        await client.SendTextAsync("""{"action":"\uD800"}""");
+        Assert.Equal("""{"action":"\uD800"}""", await client.ReceiveTextAsync());
+
+        await client.SendTextAsync("""{"action":"refresh","token":"\uD800","id":1}""");
+        var refused = await TopicTests.NextJsonAsync(client);
+        Assert.Equal("error", refused.GetProperty("type").GetString());
+        Assert.NotEqual("internal_error", refused.GetProperty("code").GetString());
+
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}") };
+        var publish = await http.PostAsync(new Uri("/@topics/t", UriKind.Relative), new StringContent("""{"type":"\uD800","data":1}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, publish.StatusCode);
+
+        await client.SendTextAsync("""{"action":"ping"}""");
+        Assert.Equal("""{"type":"pong"}""", await client.ReceiveTextAsync());
+    }
+
+    [Fact]
     public async Task A_malformed_since_is_invalid_request_and_since_without_history_is_recovered_false()
     {
         await using var host = await GatewayHost.StartAsync();
