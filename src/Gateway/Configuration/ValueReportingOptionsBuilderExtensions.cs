@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Configuration;
 
 /// <summary>Binding that reports a value of the wrong type as a validation error instead of throwing.</summary>
-public static class OptionsBuilderConfigurationExtensions
+public static class ValueReportingOptionsBuilderExtensions
 {
     /// <summary>
     /// Binds <paramref name="configuration"/> like <c>Bind</c>, except that a value that does not convert to its option's
