@@ -821,7 +821,7 @@ public sealed partial class RedisBackplane : IBackplane, IHostedService, IAsyncD
             writer.Write(connection.UserId is not null);
             writer.Write(connection.UserId ?? "");
             writer.Write(connection.Identity?.Method ?? "anonymous");
-            var subscriptions = connection.Subscriptions?.Snapshot() ?? [];
+            var subscriptions = connection.SubscriptionsSnapshot();
             writer.Write(subscriptions.Length);
             foreach (var pattern in subscriptions)
             {

@@ -1,7 +1,7 @@
 using System.Net;
 using Gateway.Configuration;
-using Gateway.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Gateway.Connections;
 
 namespace Gateway.Server;
 

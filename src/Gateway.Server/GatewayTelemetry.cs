@@ -1,6 +1,6 @@
 using Gateway.Diagnostics;
-using Gateway.Hosting;
 using OpenTelemetry.Metrics;
+using Gateway.Connections;
 
 namespace Gateway.Server;
 

@@ -1,3 +1,5 @@
+using Gateway.Connections;
+
 namespace Gateway.Auth;
 
 /// <summary>What client authentication decided about a handshake.</summary>

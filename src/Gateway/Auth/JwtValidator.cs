@@ -3,6 +3,7 @@ using System.Text.Json;
 using Gateway.Configuration;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Gateway.Connections;
 
 namespace Gateway.Auth;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Gateway.Routing;
 using Microsoft.Extensions.Logging;
+using Gateway.Protocol;
 
 namespace Gateway.Auth;
 

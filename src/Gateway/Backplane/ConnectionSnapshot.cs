@@ -28,6 +28,6 @@ public sealed record ConnectionSnapshot(
     {
         ArgumentNullException.ThrowIfNull(connection);
         return new ConnectionSnapshot(connection.Id, connection.ConnectedAt, connection.LastActiveAt, connection.SourceIp, connection.UserAgent,
-            connection.AttributesSnapshot(), connection.UserId, connection.Identity?.Method ?? "anonymous", connection.Subscriptions?.Snapshot() ?? [], connection.QueuedMessages);
+            connection.AttributesSnapshot(), connection.UserId, connection.Identity?.Method ?? "anonymous", connection.SubscriptionsSnapshot(), connection.QueuedMessages);
     }
 }

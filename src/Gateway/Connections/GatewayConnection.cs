@@ -43,10 +43,10 @@ public sealed partial class GatewayConnection
     private CancellationTokenSource? _closedSource;
     private int _messageTokens;
     private ConcurrentDictionary<string, string>? _attributes;
-    private Auth.ConnectionIdentity? _identity;
+    private ConnectionIdentity? _identity;
     private long _authDeadlineTicks;
     private volatile bool _awaitingCredentials;
-    private Topics.ConnectionSubscriptions? _subscriptions;
+    private ConnectionFeatures? _features;
 
     /// <summary>Creates a connection for a handshake that has not been upgraded yet.</summary>
     public GatewayConnection(string id, HandshakeInfo handshake, ConnectionServices services)
@@ -83,18 +83,18 @@ public sealed partial class GatewayConnection
     /// <summary>The authenticated client's claims (an anonymous principal unless authentication is configured).</summary>
     public ClaimsPrincipal User => Volatile.Read(ref _identity)?.Principal ?? new ClaimsPrincipal(new ClaimsIdentity());
 
-    /// <summary>The topic patterns this connection subscribes to, or null when it never subscribed.</summary>
-    public Topics.ConnectionSubscriptions? Subscriptions => Volatile.Read(ref _subscriptions);
+    /// <summary>The state other parts keep on this connection (<see cref="ConnectionFeatures"/>), made on first use.</summary>
+    public ConnectionFeatures Features =>
+        Volatile.Read(ref _features) ?? Interlocked.CompareExchange(ref _features, new(), null) ?? _features!;
 
-    /// <summary>The connection's subscriptions, made on first use.</summary>
-    internal Topics.ConnectionSubscriptions EnsureSubscriptions() =>
-        Volatile.Read(ref _subscriptions) ?? Interlocked.CompareExchange(ref _subscriptions, new(), null) ?? _subscriptions!;
+    /// <summary>The topic patterns this connection follows, as descriptions show them (none when no part keeps any).</summary>
+    public string[] SubscriptionsSnapshot() => Volatile.Read(ref _features)?.Find<ISubscriptionList>()?.Snapshot() ?? [];
 
     /// <summary>Bytes waiting in the send queue.</summary>
     internal long QueuedBytes => Interlocked.Read(ref _queuedBytes);
 
     /// <summary>Who the client authenticated as, or null for an anonymous client.</summary>
-    public Auth.ConnectionIdentity? Identity => Volatile.Read(ref _identity);
+    public ConnectionIdentity? Identity => Volatile.Read(ref _identity);
 
     /// <summary>The user id: the JWT subject, the authorizer's principal id, or the signing access key id; null when anonymous.</summary>
     public string? UserId => Volatile.Read(ref _identity)?.UserId;
@@ -106,7 +106,7 @@ public sealed partial class GatewayConnection
     public bool AwaitingCredentials => _awaitingCredentials;
 
     /// <summary>Sets who the client is; <paramref name="closeAt"/> (UTC) closes the connection with 1008 when reached.</summary>
-    internal void SetIdentity(Auth.ConnectionIdentity? identity, DateTimeOffset? closeAt)
+    internal void SetIdentity(ConnectionIdentity? identity, DateTimeOffset? closeAt)
     {
         Volatile.Write(ref _identity, identity);
         Volatile.Write(ref _authDeadlineTicks, closeAt?.UtcTicks ?? 0);
@@ -584,7 +584,7 @@ public sealed partial class GatewayConnection
         {
             var detail = _awaitingCredentials ? "no credentials arrived in time" : "the token expired";
             Log.CredentialsExpired(s.Logger, Id, detail);
-            TrySendText(Routing.ClientFrames.Error("unauthorized", detail, default));
+            TrySendText(Protocol.ClientFrames.Error("unauthorized", detail, default));
             Close(CloseCodes.PolicyViolation, "Unauthorized");
             return;
         }

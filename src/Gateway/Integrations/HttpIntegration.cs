@@ -6,6 +6,7 @@ using System.Text.Unicode;
 using Gateway.Configuration;
 using Gateway.Routing;
 using Microsoft.Extensions.Logging;
+using Gateway.Protocol;
 
 namespace Gateway.Integrations;
 

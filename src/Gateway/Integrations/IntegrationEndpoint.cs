@@ -1,6 +1,6 @@
 using Gateway.Configuration;
-using Gateway.Hosting;
 using Microsoft.Extensions.Options;
+using Gateway.Connections;
 
 namespace Gateway.Integrations;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Gateway.Backplane;
 using Gateway.Configuration;
 using Gateway.Connections;
-using Gateway.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -4,7 +4,6 @@ using System.Text.Unicode;
 using Gateway.Backplane;
 using Gateway.Configuration;
 using Gateway.Connections;
-using Gateway.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -1,7 +1,7 @@
 namespace Gateway.Topics;
 
 /// <summary>The patterns one connection subscribes to; made on its first subscribe, so idle connections carry none.</summary>
-public sealed class ConnectionSubscriptions
+public sealed class ConnectionSubscriptions : Connections.ISubscriptionList
 {
     private readonly HashSet<string> _patterns = new(StringComparer.Ordinal);
     private bool _closed;

@@ -1,4 +1,5 @@
 using Gateway.Routing;
+using Gateway.Protocol;
 
 namespace Gateway.Topics;
 

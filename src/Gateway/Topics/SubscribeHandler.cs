@@ -2,6 +2,7 @@ using Gateway.Configuration;
 using Gateway.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Gateway.Protocol;
 
 namespace Gateway.Topics;
 

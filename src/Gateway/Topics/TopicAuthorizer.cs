@@ -79,7 +79,7 @@ public sealed partial class TopicAuthorizer(IOptions<GatewayOptions> options, IH
         }
     }
 
-    private static string? Fill(string template, Auth.ConnectionIdentity identity) =>
+    private static string? Fill(string template, ConnectionIdentity identity) =>
         TopicTemplate.Fill(template, name => name is "sub" or "userId" ? identity.UserId ?? identity.Principal.FindFirst(name)?.Value : identity.Principal.FindFirst(name)?.Value);
 
     private async ValueTask<TopicDecision> AskAsync(GatewayConnection connection, string pattern, CancellationToken cancellationToken)

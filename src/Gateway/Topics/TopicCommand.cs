@@ -26,7 +26,7 @@ public sealed record TopicCommand(JsonElement Id, string? Channel, RecoveryPosit
 
             var data = root.TryGetProperty("data", out var d) && d.ValueKind == JsonValueKind.Object ? d : default;
             var channel = StringOf(root, "channel") ?? StringOf(root, "topic") ?? StringOf(data, "channel") ?? StringOf(data, "topic");
-            var id = Routing.ClientFrames.RequestId(root);
+            var id = Protocol.ClientFrames.RequestId(root);
             var sinceElement = root.TryGetProperty("since", out var top) ? top : data.ValueKind == JsonValueKind.Object && data.TryGetProperty("since", out var nested) ? nested : default;
             if (sinceElement.ValueKind == JsonValueKind.Undefined)
             {

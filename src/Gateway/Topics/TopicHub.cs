@@ -61,7 +61,7 @@ public sealed partial class TopicHub : IDisposable
         ArgumentNullException.ThrowIfNull(answer);
         if (TopicName.HasWildcard(pattern) || HistoryOf(pattern) is null)
         {
-            if (!connection.EnsureSubscriptions().TryAdd(pattern, _options.MaxSubscriptionsPerConnection, out var added))
+            if (!Subscriptions(connection).TryAdd(pattern, _options.MaxSubscriptionsPerConnection, out var added))
             {
                 return false;
             }
@@ -85,7 +85,7 @@ public sealed partial class TopicHub : IDisposable
                     continue;
                 }
 
-                if (!connection.EnsureSubscriptions().TryAdd(pattern, _options.MaxSubscriptionsPerConnection, out var added))
+                if (!Subscriptions(connection).TryAdd(pattern, _options.MaxSubscriptionsPerConnection, out var added))
                 {
                     return false;
                 }
@@ -113,7 +113,7 @@ public sealed partial class TopicHub : IDisposable
     public bool Unsubscribe(GatewayConnection connection, string pattern)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        if (connection.Subscriptions?.Remove(pattern) != true)
+        if (connection.Features.Get<ConnectionSubscriptions>()?.Remove(pattern) != true)
         {
             return false;
         }
@@ -122,12 +122,15 @@ public sealed partial class TopicHub : IDisposable
         return true;
     }
 
+    // The connection's subscriptions are a feature of the connection, made on its first subscribe.
+    private static ConnectionSubscriptions Subscriptions(GatewayConnection connection) => connection.Features.GetOrAdd(static () => new ConnectionSubscriptions());
+
     /// <summary>Removes every subscription of a closed connection.</summary>
     public void RemoveAll(GatewayConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
         // Cleared even when it never subscribed, so that it is marked closed to any subscribe that comes later.
-        foreach (var pattern in connection.EnsureSubscriptions().Clear())
+        foreach (var pattern in Subscriptions(connection).Clear())
         {
             _index.Remove(pattern, connection);
         }

@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 
-namespace Gateway.Hosting;
+namespace Gateway.Connections;
 
 /// <summary>
 /// Which local endpoints are the client listener and which the management listener, so each endpoint

@@ -1,7 +1,6 @@
 using System.Text.Json;
-using Gateway.Protocol;
 
-namespace Gateway.Routing;
+namespace Gateway.Protocol;
 
 /// <summary>
 /// The frames of the gateway's own client commands (token refresh, and later subscriptions):

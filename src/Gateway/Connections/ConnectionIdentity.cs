@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 
-namespace Gateway.Auth;
+namespace Gateway.Connections;
 
 /// <summary>Who an authenticated connection is: its claims, its user id, and what integration events carry of it.</summary>
 public sealed class ConnectionIdentity

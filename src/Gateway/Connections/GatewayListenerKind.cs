@@ -1,4 +1,4 @@
-namespace Gateway.Hosting;
+namespace Gateway.Connections;
 
 /// <summary>Which of the gateway's listeners a request arrived on.</summary>
 [Flags]
