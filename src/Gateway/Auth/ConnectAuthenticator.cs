@@ -5,11 +5,10 @@ using System.Text.Json;
 using Gateway.Backplane;
 using Gateway.Configuration;
 using Gateway.Connections;
-using Gateway.Integrations;
-using Gateway.Management;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Gateway.Routing;
 
 namespace Gateway.Auth;
 
@@ -23,7 +22,7 @@ namespace Gateway.Auth;
 public sealed class ConnectAuthenticator
 {
     private readonly AuthOptions _options;
-    private readonly ManagementAccess _credentials;
+    private readonly IAccessKeyStore _credentials;
     private readonly TimeProvider _time;
     private readonly byte[]? _secretHash;
     private readonly HttpAuthorizer? _authorizer;
@@ -31,9 +30,9 @@ public sealed class ConnectAuthenticator
     /// <summary>Creates the authenticator for the configured modes.</summary>
     public ConnectAuthenticator(
         IOptions<GatewayOptions> options,
-        ManagementAccess credentials,
+        IAccessKeyStore credentials,
         IHttpClientFactory http,
-        IntegrationEndpoint endpoint,
+        GatewayIdentity endpoint,
         ConnectionSender sender,
         IServiceProvider services,
         TimeProvider time,

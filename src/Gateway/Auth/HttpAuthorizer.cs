@@ -24,7 +24,7 @@ public sealed partial class HttpAuthorizer
     private readonly AuthorizerOptions _options;
     private readonly Uri _uri;
     private readonly IHttpClientFactory _clients;
-    private readonly IntegrationEndpoint _endpoint;
+    private readonly GatewayIdentity _endpoint;
     private readonly ConnectionSender _sender;
     private readonly IServiceProvider _services;
     private readonly TimeProvider _time;
@@ -34,7 +34,7 @@ public sealed partial class HttpAuthorizer
     private long _cacheHits;
 
     /// <summary>Creates the authorizer.</summary>
-    public HttpAuthorizer(AuthorizerOptions options, IHttpClientFactory clients, IntegrationEndpoint endpoint, ConnectionSender sender, IServiceProvider services, TimeProvider time, ILogger logger)
+    public HttpAuthorizer(AuthorizerOptions options, IHttpClientFactory clients, GatewayIdentity endpoint, ConnectionSender sender, IServiceProvider services, TimeProvider time, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Gateway.Connections;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Diagnostics;
 
@@ -30,10 +28,11 @@ public sealed class GatewayMetrics : IDisposable
     private readonly StripedCounter _receivedTotal = new();
     private readonly StripedCounter _sentTotal = new();
 
-    /// <summary>Creates the instruments; the observed ones read the registry, the topic hub and the backplane.</summary>
-    public GatewayMetrics(IMeterFactory meters, IServiceProvider services)
+    /// <summary>Creates the instruments; the observed ones read <paramref name="sources"/>.</summary>
+    public GatewayMetrics(IMeterFactory meters, GaugeSources sources)
     {
         ArgumentNullException.ThrowIfNull(meters);
+        ArgumentNullException.ThrowIfNull(sources);
         _meter = meters.Create(MeterName);
         _opened = _meter.CreateCounter<long>("gateway.connections.opened", "{connection}", "Connections upgraded.");
         _closed = _meter.CreateCounter<long>("gateway.connections.closed", "{connection}", "Connections closed, by close code.");
@@ -46,11 +45,11 @@ public sealed class GatewayMetrics : IDisposable
         _slowConsumers = _meter.CreateCounter<long>("gateway.slow_consumer.closes", "{connection}", "Connections closed with 1013 for a full send queue.");
         _integration = _meter.CreateHistogram<double>("gateway.integration.duration", "ms", "Time for an http integration to answer, by route and outcome.");
         _backplane = _meter.CreateHistogram<double>("gateway.backplane.duration", "ms", "Time for another node to answer a directed call through the backplane, by operation and outcome.");
-        _meter.CreateObservableUpDownCounter("gateway.connections.active", () => services.GetRequiredService<ConnectionRegistry>().Count, "{connection}", "Open connections on this node.");
-        _meter.CreateObservableGauge("gateway.send_queue.depth", () => services.GetRequiredService<ConnectionRegistry>().All().Sum(c => (long)c.QueuedMessages), "{message}", "Messages waiting in all send queues.");
-        _meter.CreateObservableUpDownCounter("gateway.topics.subscriptions", () => services.GetRequiredService<Topics.TopicHub>().SubscriptionCount, "{subscription}", "Topic subscriptions on this node.");
-        _meter.CreateObservableUpDownCounter("gateway.topics.histories", () => services.GetRequiredService<Topics.TopicHub>().HistoryTopicCount, "{topic}", "Topics keeping history on this node.");
-        _meter.CreateObservableGauge("gateway.backplane.available", () => services.GetRequiredService<Backplane.IBackplane>().IsAvailable ? 1 : 0, "1", "1 while other nodes can be reached (Redis connected).");
+        _meter.CreateObservableUpDownCounter("gateway.connections.active", sources.ActiveConnections, "{connection}", "Open connections on this node.");
+        _meter.CreateObservableGauge("gateway.send_queue.depth", sources.QueuedMessages, "{message}", "Messages waiting in all send queues.");
+        _meter.CreateObservableUpDownCounter("gateway.topics.subscriptions", sources.Subscriptions, "{subscription}", "Topic subscriptions on this node.");
+        _meter.CreateObservableUpDownCounter("gateway.topics.histories", sources.HistoryTopics, "{topic}", "Topics keeping history on this node.");
+        _meter.CreateObservableGauge("gateway.backplane.available", () => sources.BackplaneAvailable() ? 1 : 0, "1", "1 while other nodes can be reached (Redis connected).");
     }
 
     /// <summary>A connection was upgraded.</summary>

@@ -33,7 +33,13 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
-        services.TryAddSingleton<Gateway.Diagnostics.GatewayMetrics>();
+        // The observed instruments read the parts above diagnostics through these delegates, resolved when first read.
+        services.TryAddSingleton(sp => new Gateway.Diagnostics.GatewayMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), new Gateway.Diagnostics.GaugeSources(
+            ActiveConnections: () => sp.GetRequiredService<ConnectionRegistry>().Count,
+            QueuedMessages: () => sp.GetRequiredService<ConnectionRegistry>().All().Sum(c => (long)c.QueuedMessages),
+            Subscriptions: () => sp.GetRequiredService<Gateway.Topics.TopicHub>().SubscriptionCount,
+            HistoryTopics: () => sp.GetRequiredService<Gateway.Topics.TopicHub>().HistoryTopicCount,
+            BackplaneAvailable: () => sp.GetRequiredService<IBackplane>().IsAvailable)));
         services.TryAddSingleton<GatewayNode>();
         services.TryAddSingleton<GatewayListeners>();
         services.TryAddSingleton<ConnectionServices>();
@@ -44,7 +50,8 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<MessageDispatcher>();
         services.TryAddSingleton<GatewayEndpoint>();
         services.TryAddSingleton<ManagementAccess>();
-        services.TryAddSingleton<IntegrationEndpoint>();
+        services.TryAddSingleton<Gateway.Auth.IAccessKeyStore>(sp => sp.GetRequiredService<ManagementAccess>());
+        services.TryAddSingleton<GatewayIdentity>();
         services.TryAddSingleton<ConnectionsApi>();
         services.TryAddSingleton<Gateway.Auth.ConnectAuthenticator>();
         services.TryAddSingleton<Gateway.Topics.TopicHub>();

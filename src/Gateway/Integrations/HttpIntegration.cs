@@ -20,7 +20,7 @@ public sealed partial class HttpIntegration(
     string routeKey,
     IntegrationOptions options,
     IHttpClientFactory clients,
-    IntegrationEndpoint endpoint,
+    GatewayIdentity endpoint,
     TimeProvider time,
     Topics.IGatewayPublisher publisher,
     Topics.TopicAuthorizer topicAuthorizer,

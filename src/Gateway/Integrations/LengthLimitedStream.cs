@@ -1,3 +1,5 @@
+using Gateway.Routing;
+
 namespace Gateway.Integrations;
 
 /// <summary>A read-only view of a stream that fails once more than a set number of bytes has been read.</summary>

@@ -3,6 +3,7 @@ using System.Text;
 using Gateway.Configuration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using Gateway.Auth;
 
 namespace Gateway.Management;
 
@@ -14,7 +15,7 @@ namespace Gateway.Management;
 /// only from the local machine itself, addressed to it by a loopback name, and not from another site's web page; a
 /// request a proxy forwarded is never taken as local. <c>AllowAnonymous</c> opens it to all.
 /// </summary>
-public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvider time)
+public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvider time) : IAccessKeyStore
 {
     private readonly bool _allowAnonymous = options.Value.Management.AllowAnonymous;
     private readonly byte[][] _apiKeys = [.. options.Value.Management.ApiKeys.Select(Encoding.UTF8.GetBytes)];

@@ -67,7 +67,7 @@ public sealed partial class MessageDispatcher(
         catch (Exception ex)
         {
             Log.HandlerFailed(logger, ex, route.Key, connection.Id, connection.SourceIp, routeContext.RequestId);
-            metrics.Error(ex is Integrations.IntegrationFailedException ? "integration" : "execution");
+            metrics.Error(ex is IntegrationFailedException ? "integration" : "execution");
             connection.TrySendText(ErrorFrame("Internal server error", connection.Id, routeContext.RequestId));
             return;
         }

@@ -1,6 +1,9 @@
-namespace Gateway.Integrations;
+namespace Gateway.Routing;
 
-/// <summary>A backend did not answer in time, refused the connection, or answered with a failure status.</summary>
+/// <summary>
+/// A route's backend did not answer in time, refused the connection, or answered with a failure status: counted as an
+/// integration error rather than an execution error, and answered with Amazon's "Internal server error" either way.
+/// </summary>
 public sealed class IntegrationFailedException : Exception
 {
     /// <summary>Creates the exception.</summary>

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Gateway.Routing;
 
-namespace Gateway.Integrations;
+namespace Gateway.Routing;
 
 /// <summary>
 /// The Lambda-proxy WebSocket event, field for field and format for format as Amazon API Gateway sends it:
@@ -19,7 +18,7 @@ namespace Gateway.Integrations;
 public static class WebSocketEvent
 {
     /// <summary>Writes the event for <paramref name="context"/> at <paramref name="now"/>.</summary>
-    public static void Write(Utf8JsonWriter writer, GatewayRouteContext context, IntegrationEndpoint endpoint, DateTimeOffset now)
+    public static void Write(Utf8JsonWriter writer, GatewayRouteContext context, GatewayIdentity endpoint, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(context);
@@ -33,7 +32,7 @@ public static class WebSocketEvent
     /// Writes the event Amazon API Gateway sends a REQUEST authorizer of <c>$connect</c>: <c>type</c>,
     /// <c>methodArn</c>, the handshake's headers and query, <c>stageVariables</c> and the request context.
     /// </summary>
-    public static void WriteAuthorizerRequest(Utf8JsonWriter writer, GatewayRouteContext context, IntegrationEndpoint endpoint, DateTimeOffset now)
+    public static void WriteAuthorizerRequest(Utf8JsonWriter writer, GatewayRouteContext context, GatewayIdentity endpoint, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(context);
@@ -47,7 +46,7 @@ public static class WebSocketEvent
         writer.WriteEndObject();
     }
 
-    private static void WriteMembers(Utf8JsonWriter writer, GatewayRouteContext context, IntegrationEndpoint endpoint, DateTimeOffset now)
+    private static void WriteMembers(Utf8JsonWriter writer, GatewayRouteContext context, GatewayIdentity endpoint, DateTimeOffset now)
     {
         var connection = context.Connection;
         switch (context.EventType)

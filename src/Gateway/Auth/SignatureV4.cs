@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 
-namespace Gateway.Management;
+namespace Gateway.Auth;
 
 /// <summary>
 /// Verifies AWS Signature Version 4 (<c>AWS4-HMAC-SHA256</c>) as the AWS SDKs sign calls to API Gateway's

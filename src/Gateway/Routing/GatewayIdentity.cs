@@ -2,13 +2,13 @@ using Gateway.Configuration;
 using Microsoft.Extensions.Options;
 using Gateway.Connections;
 
-namespace Gateway.Integrations;
+namespace Gateway.Routing;
 
 /// <summary>
 /// What integration events say about this gateway: <c>domainName</c> and <c>stage</c> point at the management API, so
 /// that handler code written for AWS (<c>endpoint: domainName + '/' + stage</c>) reaches it; and the <c>apiId</c>.
 /// </summary>
-public sealed class IntegrationEndpoint(IOptions<GatewayOptions> options, GatewayListeners listeners)
+public sealed class GatewayIdentity(IOptions<GatewayOptions> options, GatewayListeners listeners)
 {
     private readonly GatewayOptions _options = options.Value;
     private string? _domainName;
