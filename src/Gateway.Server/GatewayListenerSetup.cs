@@ -34,7 +34,7 @@ internal static partial class GatewayListenerSetup
     private static void Listen(KestrelServerOptions kestrel, GatewayListeners listeners, string url, GatewayListenerKind kind)
     {
         // An invalid URL is reported with every other configuration error by the options validator.
-        if (!GatewayOptionsValidator.IsListenerUrl(url))
+        if (!ConnectionsOptionsValidator.IsListenerUrl(url))
         {
             return;
         }

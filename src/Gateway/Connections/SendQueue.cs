@@ -8,6 +8,9 @@ namespace Gateway.Connections;
 /// object, which holds a lone message itself (the usual case: a reply, a push, a ping), a ring made only when
 /// two or more wait at once, and the reader's wait built in (no object per wait).
 /// Producers that must wait for room (stream relays) are rare and get a task each only while they wait.
+/// The queue locks on itself, on purpose: a separate lock object would cost every connection another allocation
+/// (about 24 bytes, 2.4 MB at 100,000 connections), and the instance never leaves its <see cref="GatewayConnection"/>
+/// (the type is internal and sealed, the field private), so no other code can ever take the same lock.
 /// </summary>
 internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
 {

@@ -62,6 +62,24 @@ public static class GatewayServiceCollectionExtensions
         services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(o => o.SetParameterPolicy<ManagementPathConstraint>(ManagementPathConstraint.Name));
         if (!services.Any(d => d.ServiceType == typeof(ConnectionSweeper)))
         {
+            // What configuration can name, and the built-in commands, registered by the parts that implement them.
+            services.AddSingleton(new NamedHandlerRegistration("echo", typeof(Gateway.Routing.Handlers.EchoHandler)));
+            services.AddSingleton(new NamedHandlerRegistration("broadcast", typeof(Gateway.Routing.Handlers.BroadcastHandler)));
+            services.AddSingleton(new NamedHandlerRegistration("mock", typeof(Gateway.Routing.Handlers.MockHandler))
+            {
+                Create = static (_, _, route) => new Gateway.Routing.Handlers.MockHandler(route.Response, route.StatusCode),
+            });
+            services.AddSingleton(new IntegrationRegistration("http",
+                static (sp, key, integration) => ActivatorUtilities.CreateInstance<HttpIntegration>(sp, key, integration),
+                static integration => "http " + integration.Uri));
+            services.AddSingleton(new IntegrationRegistration("mock",
+                static (_, _, integration) => new Gateway.Routing.Handlers.MockHandler(integration.Response, integration.StatusCode),
+                static _ => "mock"));
+            services.AddSingleton(new BuiltInRouteRegistration(static o => o.Auth.Jwt.Enabled ? o.Auth.Jwt.RefreshRoute : null, typeof(Gateway.Auth.TokenRefreshHandler), "refresh"));
+            services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled ? o.Topics.Commands.Subscribe : null, typeof(Gateway.Topics.SubscribeHandler), nameof(Gateway.Topics.SubscribeHandler)));
+            services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled ? o.Topics.Commands.Unsubscribe : null, typeof(Gateway.Topics.UnsubscribeHandler), nameof(Gateway.Topics.UnsubscribeHandler)));
+            services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled ? o.Topics.Commands.Ping : null, typeof(Gateway.Topics.PingHandler), nameof(Gateway.Topics.PingHandler)));
+
             services.AddSingleton<ConnectionSweeper>();
             services.AddHostedService(sp => sp.GetRequiredService<ConnectionSweeper>());
             services.AddHostedService<ConnectionDrain>();

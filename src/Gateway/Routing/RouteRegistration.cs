@@ -4,8 +4,3 @@ namespace Gateway.Routing;
 /// <param name="RouteKey">The route key.</param>
 /// <param name="HandlerType">A class implementing <see cref="IGatewayRouteHandler"/>.</param>
 public sealed record RouteRegistration(string RouteKey, Type HandlerType);
-
-/// <summary>A handler class that configuration can name (<c>"Handler": "name"</c>).</summary>
-/// <param name="Name">The name configuration uses.</param>
-/// <param name="HandlerType">A class implementing <see cref="IGatewayRouteHandler"/>.</param>
-public sealed record NamedHandlerRegistration(string Name, Type HandlerType);

@@ -1,6 +1,5 @@
 using System.Buffers;
 using Gateway.Configuration;
-using Gateway.Routing.Handlers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -9,9 +8,6 @@ namespace Gateway.Routing;
 /// <summary>Route key → handler, built once at start from configuration and code registrations.</summary>
 public sealed class RouteTable
 {
-    /// <summary>Names of the handlers every gateway has.</summary>
-    public static readonly IReadOnlyCollection<string> BuiltInHandlers = ["echo", "mock", "broadcast"];
-
     private readonly Dictionary<string, GatewayRoute> _messageRoutes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, GatewayRoute>.AlternateLookup<ReadOnlySpan<char>> _lookup;
 
@@ -20,6 +16,8 @@ public sealed class RouteTable
         IOptions<GatewayOptions> options,
         IEnumerable<RouteRegistration> registrations,
         IEnumerable<NamedHandlerRegistration> namedHandlers,
+        IEnumerable<IntegrationRegistration> integrations,
+        IEnumerable<BuiltInRouteRegistration> builtIns,
         IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -30,12 +28,13 @@ public sealed class RouteTable
         }
 
         Selector = selector!;
-        var named = namedHandlers.GroupBy(n => n.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().HandlerType, StringComparer.Ordinal);
+        var named = namedHandlers.GroupBy(n => n.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+        var types = integrations.GroupBy(i => i.Type, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
         var all = new Dictionary<string, GatewayRoute>(StringComparer.Ordinal);
         foreach (var (section, route) in o.Routes)
         {
             var key = RouteKeys.FromConfiguration(section, route.RouteKey);
-            all[key] = FromConfiguration(key, route, named, services);
+            all[key] = FromConfiguration(key, route, named, types, services);
         }
 
         foreach (var registration in registrations)
@@ -44,21 +43,13 @@ public sealed class RouteTable
             all[registration.RouteKey] = new GatewayRoute(registration.RouteKey, handler, registration.HandlerType.Name);
         }
 
-        // The token refresh command is built in while JWTs are configured, unless a route of that key exists.
-        if (o.Auth.Jwt.Enabled && o.Auth.Jwt.RefreshRoute is { Length: > 0 } refresh && !all.ContainsKey(refresh))
+        // The built-in commands (token refresh while JWTs are configured, the topic commands), each unless a route of
+        // its key exists.
+        foreach (var builtIn in builtIns)
         {
-            all[refresh] = new GatewayRoute(refresh, ActivatorUtilities.CreateInstance<Auth.TokenRefreshHandler>(services), "refresh");
-        }
-
-        // The topic commands are built in too, each unless a route of its key exists.
-        if (o.Topics.Enabled)
-        {
-            foreach (var (key, type) in (ReadOnlySpan<(string, Type)>)[(o.Topics.Commands.Subscribe, typeof(Topics.SubscribeHandler)), (o.Topics.Commands.Unsubscribe, typeof(Topics.UnsubscribeHandler)), (o.Topics.Commands.Ping, typeof(Topics.PingHandler))])
+            if (builtIn.Key(o) is { Length: > 0 } key && !all.ContainsKey(key))
             {
-                if (key.Length > 0 && !all.ContainsKey(key))
-                {
-                    all[key] = new GatewayRoute(key, (IGatewayRouteHandler)ActivatorUtilities.CreateInstance(services, type), type.Name);
-                }
+                all[key] = new GatewayRoute(key, (IGatewayRouteHandler)ActivatorUtilities.CreateInstance(services, builtIn.HandlerType), builtIn.Name);
             }
         }
 
@@ -125,28 +116,17 @@ public sealed class RouteTable
         }
     }
 
-    private static GatewayRoute FromConfiguration(string key, GatewayRouteOptions route, Dictionary<string, Type> named, IServiceProvider services)
+    private static GatewayRoute FromConfiguration(string key, GatewayRouteOptions route, Dictionary<string, NamedHandlerRegistration> named, Dictionary<string, IntegrationRegistration> integrations, IServiceProvider services)
     {
-        if (route.Integration is { Type: "http" } http)
+        if (route.Integration is { } integration)
         {
-            var integration = ActivatorUtilities.CreateInstance<Integrations.HttpIntegration>(services, key, http);
-            return new GatewayRoute(key, integration, "http " + http.Uri);
-        }
-
-        if (route.Integration is { } mock)
-        {
-            // "mock" is the only other type; the validator rejected anything else.
-            return new GatewayRoute(key, new MockHandler(mock.Response, mock.StatusCode), "mock");
+            // The validator rejected types nobody registered.
+            var registration = integrations[integration.Type];
+            return new GatewayRoute(key, registration.Create(services, key, integration), registration.Describe(integration));
         }
 
         var name = route.Handler!;
-        IGatewayRouteHandler handler = name switch
-        {
-            "echo" => services.GetService<EchoHandler>() ?? new EchoHandler(),
-            "broadcast" => services.GetService<BroadcastHandler>() ?? new BroadcastHandler(),
-            "mock" => new MockHandler(route.Response, route.StatusCode),
-            _ => (IGatewayRouteHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, named[name]),
-        };
-        return new GatewayRoute(key, handler, name);
+        var handler = named[name];
+        return new GatewayRoute(key, handler.Create?.Invoke(services, key, route) ?? (IGatewayRouteHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, handler.HandlerType), name);
     }
 }

@@ -152,6 +152,11 @@ public sealed partial class TopicHub : IDisposable
                 return Deliver(topic, Frame(topic, type, data, null));
             }
 
+            // The one place a lock is held while frames are queued (the rule is never to hold one while sending). A topic
+            // with history must hand out offsets and queue its events in one order for every subscriber, and a
+            // recovering subscribe (which replays the missed events, then joins the live ones) must find a cut with no
+            // gap and no duplicate; both take this topic's gate. What runs under it never waits: TrySend only adds to a
+            // bounded queue (a full one closes that connection as a slow consumer), and no socket is written.
             lock (history.Gate)
             {
                 if (history.Retired)

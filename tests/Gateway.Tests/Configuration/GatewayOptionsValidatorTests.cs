@@ -1,11 +1,15 @@
 using Gateway.Configuration;
+using Gateway.Hosting;
 using Gateway.Routing;
 
 namespace Gateway.Tests.Configuration;
 
 public class GatewayOptionsValidatorTests
 {
-    private static readonly GatewayOptionsValidator Validator = new([new NamedHandlerRegistration("custom", typeof(object))]);
+    // The validator as the gateway registers it: the built-in handlers and integrations, and one handler named in code.
+    private static readonly GatewayOptionsValidator Validator = new ServiceCollection()
+        .AddWebSocketGateway().AddRouteHandler<Gateway.Routing.Handlers.EchoHandler>("custom").Services
+        .BuildServiceProvider().GetServices<Microsoft.Extensions.Options.IValidateOptions<GatewayOptions>>().OfType<GatewayOptionsValidator>().Single();
 
     [Fact]
     public void The_defaults_are_valid() => Assert.True(Validator.Validate(null, new GatewayOptions()).Succeeded);

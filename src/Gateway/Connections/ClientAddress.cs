@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 
-namespace Gateway.Hosting;
+namespace Gateway.Connections;
 
 /// <summary>
 /// The client's address: the peer's, or, when the peer is a trusted proxy, the right-most address in

@@ -1,0 +1,106 @@
+using Gateway.Configuration;
+
+namespace Gateway.Connections;
+
+/// <summary>The checks of the listeners, the node id and the connections' limits.</summary>
+public static class ConnectionsOptionsValidator
+{
+    /// <summary>Adds a line to <paramref name="errors"/> for each problem of <paramref name="options"/> this part owns.</summary>
+    public static void Validate(GatewayOptions options, ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(errors);
+        ValidateListeners(options.Listeners, errors);
+        if (!string.IsNullOrEmpty(options.NodeId) && !ConnectionId.IsValidNodeId(options.NodeId))
+        {
+            errors.Add($"Gateway:NodeId '{options.NodeId}' must be {ConnectionId.NodeIdLength} characters of A-Z, a-z, 0-9, '-' and '_'.");
+        }
+
+        ValidateConnections(options.Connections, errors);
+    }
+
+    private static void ValidateListeners(ListenersOptions listeners, ICollection<string> errors)
+    {
+        if (!IsListenerUrl(listeners.Client))
+        {
+            errors.Add($"Gateway:Listeners:Client '{listeners.Client}' must be an http:// or https:// URL with a host and port.");
+        }
+
+        if (!string.IsNullOrEmpty(listeners.Management) && !IsListenerUrl(listeners.Management))
+        {
+            errors.Add($"Gateway:Listeners:Management '{listeners.Management}' must be an http:// or https:// URL with a host and port, or empty to share the client listener.");
+        }
+    }
+
+    /// <summary>True for a URL a listener can bind: http or https, a host (or *, +), and no path.</summary>
+    public static bool IsListenerUrl(string? url)
+    {
+        if (string.IsNullOrWhiteSpace(url))
+        {
+            return false;
+        }
+
+        var normalized = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
+        return Uri.TryCreate(normalized, UriKind.Absolute, out var uri)
+            && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            && uri.AbsolutePath == "/";
+    }
+
+    private static void ValidateConnections(ConnectionsOptions c, ICollection<string> errors)
+    {
+        const string P = "Gateway:Connections:";
+        if (c.MaxMessageBytes < 1 || c.MaxMessageBytes > 64 * 1024 * 1024)
+        {
+            errors.Add($"{P}MaxMessageBytes {c.MaxMessageBytes} must be between 1 and 67108864.");
+        }
+
+        if (c.SendQueueLimit < 1)
+        {
+            errors.Add($"{P}SendQueueLimit {c.SendQueueLimit} must be at least 1.");
+        }
+
+        if (c.SendQueueByteLimit < 1)
+        {
+            errors.Add($"{P}SendQueueByteLimit {c.SendQueueByteLimit} must be at least 1.");
+        }
+
+        if (c.MaxConnections < 1)
+        {
+            errors.Add($"{P}MaxConnections {c.MaxConnections} must be at least 1.");
+        }
+
+        if (c.MessageRateLimit < 0 || c.MessageRateBurst < 0 || c.HandshakeRateLimit < 0)
+        {
+            errors.Add($"{P}MessageRateLimit, MessageRateBurst and HandshakeRateLimit must be 0 (off) or more.");
+        }
+
+        if (c.MaxMessagesPerConnection < 0)
+        {
+            errors.Add($"{P}MaxMessagesPerConnection {c.MaxMessagesPerConnection} must be 0 (off) or more.");
+        }
+
+        foreach (var (name, value, zeroAllowed) in new[]
+        {
+            ("IdleTimeout", c.IdleTimeout, true), ("MaxLifetime", c.MaxLifetime, true), ("PingInterval", c.PingInterval, true),
+            ("PongTimeout", c.PongTimeout, false), ("CloseTimeout", c.CloseTimeout, false), ("SweepInterval", c.SweepInterval, false), ("DrainTimeout", c.DrainTimeout, false),
+        })
+        {
+            if (value < TimeSpan.Zero || (!zeroAllowed && value == TimeSpan.Zero))
+            {
+                errors.Add($"{P}{name} {value} must be {(zeroAllowed ? "zero (off) or positive" : "positive")}.");
+            }
+        }
+
+        foreach (var proxy in c.TrustedProxies)
+        {
+            try
+            {
+                ClientAddress.ParseNetwork(proxy);
+            }
+            catch (FormatException)
+            {
+                errors.Add($"{P}TrustedProxies '{proxy}' is neither an IP address nor a CIDR range.");
+            }
+        }
+    }
+}

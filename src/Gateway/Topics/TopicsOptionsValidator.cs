@@ -1,0 +1,48 @@
+using Gateway.Configuration;
+
+namespace Gateway.Topics;
+
+/// <summary>The checks of topics: limits, authorization, history.</summary>
+public static class TopicsOptionsValidator
+{
+    /// <summary>Adds a line to <paramref name="errors"/> for each problem of <paramref name="options"/> this part owns.</summary>
+    public static void Validate(GatewayOptions options, ICollection<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(errors);
+        ValidateTopics(options.Topics, options.Connections, errors);
+    }
+
+    private static void ValidateTopics(TopicsOptions topics, ConnectionsOptions connections, ICollection<string> errors)
+    {
+        const string P = "Gateway:Topics:";
+        if (topics.MaxSubscriptionsPerConnection < 1 || topics.MaxTopicLength < 1)
+        {
+            errors.Add($"{P}MaxSubscriptionsPerConnection and MaxTopicLength must be at least 1.");
+        }
+
+        foreach (var history in topics.History)
+        {
+            if (!Topics.TopicName.IsValidPattern(history.Pattern, int.MaxValue))
+            {
+                errors.Add($"{P}History: Pattern '{history.Pattern}' is not a topic pattern.");
+            }
+
+            // A recovering client is sent every missed event at once; they must fit its send queue.
+            if (history.Size < 1 || history.Size >= connections.SendQueueLimit || history.Ttl <= TimeSpan.Zero)
+            {
+                errors.Add($"{P}History '{history.Pattern}': Size must be at least 1 and below Connections:SendQueueLimit ({connections.SendQueueLimit}), Ttl positive.");
+            }
+        }
+
+        if (topics.Authorization.Uri is { Length: > 0 } uri && (!System.Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https")))
+        {
+            errors.Add($"{P}Authorization:Uri '{uri}' must be an absolute http:// or https:// URL.");
+        }
+
+        if (topics.Authorization.Timeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{P}Authorization:Timeout must be positive.");
+        }
+    }
+}
