@@ -11,16 +11,3 @@ public readonly record struct OutboundMessage(ReadOnlyMemory<byte> Payload, Outb
     /// <summary>A binary frame.</summary>
     public static OutboundMessage Binary(ReadOnlyMemory<byte> bytes) => new(bytes, OutboundKind.Binary);
 }
-
-/// <summary>What an <see cref="OutboundMessage"/> is.</summary>
-public enum OutboundKind : byte
-{
-    /// <summary>A text data frame.</summary>
-    Text,
-
-    /// <summary>A binary data frame.</summary>
-    Binary,
-
-    /// <summary>A server ping (control frame).</summary>
-    Ping,
-}

@@ -382,8 +382,3 @@ public sealed partial class GatewayEndpoint(
         public static partial void FirstMessageRefused(ILogger logger, string route, string connectionId, string sourceIp);
     }
 }
-
-/// <summary>A connection whose handshake was accepted and answered with 101: what runs until it closes.</summary>
-/// <param name="Connection">The connection.</param>
-/// <param name="Socket">Its WebSocket, disposed when the connection has closed.</param>
-internal sealed record UpgradedConnection(GatewayConnection Connection, WebSocket Socket);

@@ -4,19 +4,6 @@ using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Hosting;
 
-/// <summary>What <see cref="HandshakeRequestHead.TryRead"/> made of the bytes a connection has sent so far.</summary>
-internal enum HeadVerdict
-{
-    /// <summary>More bytes are needed to decide.</summary>
-    Incomplete,
-
-    /// <summary>A WebSocket opening handshake to <c>/</c> or <c>/{Stage}</c>, in the plain form this reader takes.</summary>
-    Handshake,
-
-    /// <summary>Anything else: the web server's own HTTP handling gets the bytes, untouched.</summary>
-    NotOurs,
-}
-
 /// <summary>
 /// The head of a plain HTTP/1.1 WebSocket opening handshake, read at the connection level so that the
 /// upgraded connection keeps no HTTP request state. It takes only the plain form (a <c>GET</c> to <c>/</c> or

@@ -9,19 +9,6 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Topics;
 
-/// <summary>What the topic policy decided about one subscribe.</summary>
-public enum TopicDecision
-{
-    /// <summary>The subscription may go ahead.</summary>
-    Allowed,
-
-    /// <summary>The connection may not subscribe to it (<c>unauthorized</c>).</summary>
-    Denied,
-
-    /// <summary>The subscribe authorizer could not be asked (<c>internal_error</c>).</summary>
-    Failed,
-}
-
 /// <summary>
 /// The topic policy. Client authentication off: every topic is open. On: a connection may subscribe to a pattern only
 /// when a pattern granted to it covers it (the patterns in its <c>Claim</c>, and the <c>Templates</c> filled from its

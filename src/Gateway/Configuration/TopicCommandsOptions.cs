@@ -1,0 +1,14 @@
+namespace Gateway.Configuration;
+
+/// <summary>The route keys of the built-in topic commands.</summary>
+public sealed class TopicCommandsOptions
+{
+    /// <summary>The subscribe command.</summary>
+    public string Subscribe { get; set; } = "subscribe";
+
+    /// <summary>The unsubscribe command.</summary>
+    public string Unsubscribe { get; set; } = "unsubscribe";
+
+    /// <summary>The ping command, answered <c>{"type":"pong"}</c>.</summary>
+    public string Ping { get; set; } = "ping";
+}
