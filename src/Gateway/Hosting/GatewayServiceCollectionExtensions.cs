@@ -45,14 +45,11 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayEndpoint>();
         services.TryAddSingleton<ManagementAccess>();
         services.TryAddSingleton<IntegrationEndpoint>();
-        services.TryAddSingleton<ConnectionsApi>();
         services.TryAddSingleton<Gateway.Auth.ConnectAuthenticator>();
         services.TryAddSingleton<Gateway.Topics.TopicHub>();
         services.TryAddSingleton<Gateway.Topics.TopicAuthorizer>();
         services.TryAddSingleton<Gateway.Topics.IGatewayPublisher, Gateway.Topics.GatewayPublisher>();
-        services.TryAddSingleton<Gateway.Management.PublishApi>();
-        services.TryAddSingleton<Gateway.Management.AdminApi>();
-        services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(o => o.SetParameterPolicy<ManagementPathConstraint>(ManagementPathConstraint.Name));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Hosting.IStartupFilter, ManagementPathNormalizer>());
         if (!services.Any(d => d.ServiceType == typeof(ConnectionSweeper)))
         {
             services.AddSingleton<ConnectionSweeper>();

@@ -7,5 +7,6 @@ namespace Gateway.Management;
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(ConnectionBody))]
 [JsonSerializable(typeof(ConnectionListBody))]
+[JsonSerializable(typeof(DeliveredBody))]
 [JsonSerializable(typeof(Dictionary<string, string?>))]
 internal sealed partial class ManagementJson : JsonSerializerContext;
