@@ -12,10 +12,11 @@ namespace Microsoft.AspNetCore.Builder;
 public static class GatewayEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps the client WebSocket endpoints (<c>/</c> and <c>/{Stage}</c>), the management API (<c>@connections</c>,
-    /// with or without a stage prefix), and <c>/healthz</c> and <c>/readyz</c>, which answer on both listeners so
+    /// Maps the client WebSocket endpoints (<c>/</c> and <c>/{Stage}</c>), the management API (<c>@connections</c>, <c>@topics</c>,
+    /// <c>@users</c>, <c>@broadcast</c>, with or without a stage prefix), the dashboard, and <c>/healthz</c> and <c>/readyz</c>, which answer on both listeners so
     /// that a load balancer can probe the client port (ASP.NET Core health checks; see <see cref="GatewayHealthChecks"/>).
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = "The endpoint without methods ranks after the GET one (routing prefers endpoints with HTTP method metadata), so it takes only the other methods.")]
     public static IEndpointConventionBuilder MapWebSocketGateway(this Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -24,26 +25,23 @@ public static class GatewayEndpointRouteBuilderExtensions
         var gateway = services.GetRequiredService<GatewayEndpoint>();
 
         var group = endpoints.MapGroup("");
-        group.MapGet("/", context => gateway.HandleAsync(context, stage: null));
-        group.MapGet("/" + options.Stage, context => gateway.HandleAsync(context, options.Stage));
-        var connectionsApi = services.GetRequiredService<ConnectionsApi>();
+        foreach (var (path, stage) in new[] { ("/", (string?)null), ("/" + options.Stage, options.Stage) })
+        {
+            group.MapGet(path, context => gateway.HandleAsync(context, stage));
 
-        // One catch-all for the management API, so that doubled slashes and any stage prefix reach it. Its
-        // constraint admits management paths only, and it ranks after every route but a fallback (which ranks last
-        // and would otherwise tie with it), so nothing else of the app is shadowed.
-        group.Map("/{**path:" + ManagementPathConstraint.Name + "}", connectionsApi.HandleAsync).WithOrder(int.MaxValue - 1);
+            // Only a GET can be a handshake: any other method finds nothing here (404), rather than routing's 405,
+            // which would tell of a resource that takes other methods.
+            group.Map(path, () => TypedResults.NotFound());
+        }
+
+        group.MapManagementEndpoints();
         string[] probe = [HttpMethods.Get, HttpMethods.Head];
         var health = new HealthEndpoints(services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>());
         group.MapMethods("/healthz", probe, health.LiveAsync);
         group.MapMethods("/readyz", probe, health.ReadyAsync);
         if (options.Management.Dashboard.Enabled)
         {
-            // Only the dashboard's own paths ("/admin/" also matches "/admin", which is redirected to it): the rest of /admin stays the hosting application's (its routes, its fallback).
-            var admin = services.GetRequiredService<AdminApi>();
-            foreach (var path in (string[])["/", "/dashboard.js", "/dashboard.css", "/api/{**rest}"])
-            {
-                group.Map(AdminApi.Path + path, admin.HandleAsync);
-            }
+            group.MapAdminEndpoints();
         }
 
         return group;

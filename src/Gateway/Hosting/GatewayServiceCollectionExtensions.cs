@@ -52,14 +52,11 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<ManagementAccess>();
         services.TryAddSingleton<Gateway.Auth.IAccessKeyStore>(sp => sp.GetRequiredService<ManagementAccess>());
         services.TryAddSingleton<GatewayIdentity>();
-        services.TryAddSingleton<ConnectionsApi>();
         services.TryAddSingleton<Gateway.Auth.ConnectAuthenticator>();
         services.TryAddSingleton<Gateway.Topics.TopicHub>();
         services.TryAddSingleton<Gateway.Topics.TopicAuthorizer>();
         services.TryAddSingleton<Gateway.Topics.IGatewayPublisher, Gateway.Topics.GatewayPublisher>();
-        services.TryAddSingleton<Gateway.Management.PublishApi>();
-        services.TryAddSingleton<Gateway.Management.AdminApi>();
-        services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(o => o.SetParameterPolicy<ManagementPathConstraint>(ManagementPathConstraint.Name));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Hosting.IStartupFilter, ManagementPathNormalizer>());
         if (!services.Any(d => d.ServiceType == typeof(ConnectionSweeper)))
         {
             // What configuration can name, and the built-in commands, registered by the parts that implement them.

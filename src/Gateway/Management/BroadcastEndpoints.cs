@@ -1,0 +1,34 @@
+using Gateway.Topics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gateway.Management;
+
+/// <summary>
+/// <c>POST /@broadcast</c>: the body to every connection, delivered as it is, as <c>POST /@connections/{id}</c> does.
+/// Answers <c>{"delivered": n}</c>: how many connections of this node took it.
+/// </summary>
+internal static class BroadcastEndpoints
+{
+    private const string Resource = "@broadcast";
+
+    /// <summary>Maps the resource on a group at <c>/@broadcast</c>.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = "The endpoint without methods ranks after those with them (routing prefers endpoints with HTTP method metadata), so it takes only the methods they do not: the resource's own 405 and 404 answers instead of routing's bare 405.")]
+    public static IEndpointRouteBuilder MapBroadcastEndpoints(this IEndpointRouteBuilder group)
+    {
+        group.MapPost("", BroadcastAsync);
+        group.MapPost("/{id}", () => ManagementError.NotFound($"{Resource} takes no id."));
+        group.Map("", NotAllowed);
+        group.Map("/{id}", NotAllowed);
+        return group;
+    }
+
+    private static ManagementError NotAllowed(HttpContext context) => ManagementError.MethodNotAllowed(context.Request.Method, Resource, HttpMethods.Post);
+
+    private static async Task<ManagementJsonResult<DeliveredBody>> BroadcastAsync(HttpContext context, IGatewayPublisher publisher)
+    {
+        var delivered = await publisher.BroadcastAsync(ManagementBody.Message(ManagementBody.Of(context)), context.RequestAborted);
+        return new ManagementJsonResult<DeliveredBody>(new DeliveredBody(delivered), ManagementJson.Default.DeliveredBody);
+    }
+}

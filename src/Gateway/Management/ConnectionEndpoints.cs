@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Text.Json;
+using Gateway.Backplane;
+using Gateway.Configuration;
+using Gateway.Connections;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Management;
+
+/// <summary>
+/// <c>@connections</c>: push to a connection (<c>POST</c>), describe it (<c>GET</c>), close it (<c>DELETE</c>),
+/// wire-compatible with Amazon API Gateway's management API; and, beyond it, set its attributes (<c>PATCH</c>) and
+/// list this node's connections a page at a time (<c>GET /@connections</c>).
+/// </summary>
+internal static class ConnectionEndpoints
+{
+    private const string Allowed = "GET, POST, DELETE, PATCH";
+
+    /// <summary>Maps the resource on a group at <c>/@connections</c>.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = "The endpoint without methods ranks after those with them (routing prefers endpoints with HTTP method metadata), so it takes only the methods they do not: the resource's own 405 and 404 answers instead of routing's bare 405.")]
+    public static IEndpointRouteBuilder MapConnectionEndpoints(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("", List);
+        group.Map("", () => ManagementError.NotFound("A connection id is required."));
+        group.MapPost("/{id}", PostAsync);
+        group.MapGet("/{id}", GetAsync);
+        group.MapDelete("/{id}", DeleteAsync);
+        group.MapPatch("/{id}", PatchAsync);
+
+        // Any other method: a malformed id is still the first thing wrong with the call, as for the methods above.
+        group.Map("/{id}", (string id, HttpContext context) => ConnectionId.IsWellFormed(id)
+            ? ManagementError.MethodNotAllowed(context.Request.Method, "a connection", Allowed)
+            : ManagementError.BadId(id));
+        return group;
+    }
+
+    private static async Task<Results<Ok, ManagementError>> PostAsync(string id, HttpContext context, ConnectionSender sender)
+    {
+        if (!ConnectionId.IsWellFormed(id))
+        {
+            return ManagementError.BadId(id);
+        }
+
+        var result = await sender.SendAsync(id, ManagementBody.Message(ManagementBody.Of(context)), context.RequestAborted);
+        return result == SendResult.Sent ? TypedResults.Ok() : ManagementError.Of(id, result);
+    }
+
+    private static async Task<Results<ManagementJsonResult<ConnectionBody>, ManagementError>> GetAsync(string id, HttpContext context, ConnectionSender sender)
+    {
+        if (!ConnectionId.IsWellFormed(id))
+        {
+            return ManagementError.BadId(id);
+        }
+
+        if (await sender.GetConnectionAsync(id, context.RequestAborted) is not { } snapshot)
+        {
+            return ManagementError.Of(id, SendResult.Gone);
+        }
+
+        var body = new ConnectionBody(Timestamp(snapshot.ConnectedAt), new IdentityBody(snapshot.SourceIp, snapshot.UserAgent), Timestamp(snapshot.LastActiveAt),
+            snapshot.Attributes.Count > 0 ? snapshot.Attributes : null);
+        return new ManagementJsonResult<ConnectionBody>(body, ManagementJson.Default.ConnectionBody);
+    }
+
+    private static async Task<Results<NoContent, ManagementError>> DeleteAsync(string id, HttpContext context, ConnectionSender sender)
+    {
+        if (!ConnectionId.IsWellFormed(id))
+        {
+            return ManagementError.BadId(id);
+        }
+
+        var closed = await sender.DisconnectAsync(id, CloseCodes.Normal, "Deleted", context.RequestAborted);
+        return closed ? TypedResults.NoContent() : ManagementError.Of(id, SendResult.Gone);
+    }
+
+    /// <summary><c>PATCH</c> with a JSON object of string values sets those attributes; a null value removes one.</summary>
+    private static async Task<Results<NoContent, ManagementError>> PatchAsync(string id, HttpContext context, ConnectionSender sender)
+    {
+        if (!ConnectionId.IsWellFormed(id))
+        {
+            return ManagementError.BadId(id);
+        }
+
+        Dictionary<string, string?>? changes;
+        try
+        {
+            changes = JsonSerializer.Deserialize(ManagementBody.Of(context), ManagementJson.Default.DictionaryStringString);
+        }
+        catch (JsonException)
+        {
+            changes = null;
+        }
+
+        if (changes is null)
+        {
+            return ManagementError.BadRequest("The body must be a JSON object of string (or null) values.");
+        }
+
+        var set = await sender.SetAttributesAsync(id, changes, context.RequestAborted);
+        return set ? TypedResults.NoContent() : ManagementError.Of(id, SendResult.Gone);
+    }
+
+    private static ManagementJsonResult<ConnectionListBody> List(HttpContext context, ConnectionRegistry registry, IOptions<GatewayOptions> options)
+    {
+        var query = context.Request.Query;
+        var requested = int.TryParse(query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? l : 100;
+        var limit = Math.Clamp(requested, 1, options.Value.Management.MaxPageSize);
+        var cursor = query["cursor"].FirstOrDefault() ?? "";
+
+        // Id order makes the cursor stable while connections come and go between pages. Closing
+        // connections are neither listed nor counted.
+        var open = registry.All().Where(c => c.IsOpen && !c.AwaitingCredentials).ToList();
+        var page = open
+            .Where(c => string.CompareOrdinal(c.Id, cursor) > 0)
+            .OrderBy(c => c.Id, StringComparer.Ordinal)
+            .Take(limit + 1)
+            .ToList();
+        var items = page.Take(limit)
+            .Select(c => new ConnectionItem(c.Id, Timestamp(c.ConnectedAt), new IdentityBody(c.SourceIp, c.UserAgent), Timestamp(c.LastActiveAt)))
+            .ToList();
+        var next = page.Count > limit ? items[^1].ConnectionId : null;
+        return new ManagementJsonResult<ConnectionListBody>(new ConnectionListBody(open.Count, items, next), ManagementJson.Default.ConnectionListBody);
+    }
+
+    private static string Timestamp(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+}

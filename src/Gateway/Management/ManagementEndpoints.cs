@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
+
+namespace Gateway.Management;
+
+/// <summary>
+/// The management API, one group per resource, each at <c>/@resource</c> and under a stage prefix
+/// (<c>/{stage}/@resource</c>, as Amazon's endpoint <c>https://{api}/{stage}</c> makes SDKs call it), behind the
+/// management listener and the management credentials. A doubled <c>//</c> reaches these routes through
+/// <see cref="ManagementPathNormalizer"/>, and <c>%40</c> because the server decodes the path before routing.
+/// </summary>
+internal static class ManagementEndpoints
+{
+    /// <summary>Maps every management resource; the result takes conventions for all of them.</summary>
+    public static RouteGroupBuilder MapManagementEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        var management = endpoints.MapGroup("");
+        management.AddEndpointFilter<ManagementListenerFilter>();
+
+        // After every route of the application but a fallback (which ranks last and would otherwise tie with these),
+        // so that an application hosting the gateway keeps its own routes.
+        management.WithOrder(int.MaxValue - 1);
+
+        var stage = RoutePatternFactory.Parse("/{stage}", defaults: null, parameterPolicies: new RouteValueDictionary { ["stage"] = ManagementSegmentConstraint.Stage });
+        foreach (var prefix in new[] { management.MapGroup(""), management.MapGroup(stage) })
+        {
+            prefix.MapGroup("/@connections").AddEndpointFilter<ManagementAccessFilter>().MapConnectionEndpoints();
+            prefix.MapGroup("/@topics").AddEndpointFilter<ManagementAccessFilter>().MapTopicEndpoints();
+            prefix.MapGroup("/@users").AddEndpointFilter<ManagementAccessFilter>().MapUserEndpoints();
+            prefix.MapGroup("/@broadcast").AddEndpointFilter<ManagementAccessFilter>().MapBroadcastEndpoints();
+
+            // Any other @resource is the management API's own 404, answered before credentials are asked for.
+            var resource = new RouteValueDictionary { ["resource"] = ManagementSegmentConstraint.Resource };
+            foreach (var pattern in new[] { "/{resource}", "/{resource}/{id}" })
+            {
+                prefix.Map(RoutePatternFactory.Parse(pattern, defaults: null, parameterPolicies: resource), UnknownResource);
+            }
+        }
+
+        return management;
+    }
+
+    private static ManagementError UnknownResource() => ManagementError.NotFound("No such management resource.");
+}

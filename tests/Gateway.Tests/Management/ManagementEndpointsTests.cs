@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Gateway.Management;
+using Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+
+namespace Gateway.Tests.Management;
+
+/// <summary>The management API mapped per resource: every path form reaches every resource, each with its own answers.</summary>
+public class ManagementEndpointsTests
+{
+    [Theory]
+    [InlineData("//@connections/x", "/@connections/x")]
+    [InlineData("/prod//@connections//x/", "/prod/@connections/x")]
+    [InlineData("//@broadcast", "/@broadcast")]
+    [InlineData("/@connections/x", "/@connections/x")]
+    [InlineData("//a//b", "//a//b")]
+    [InlineData("/prod//x//@connections", "/prod//x//@connections")]
+    [InlineData("/@connections/a%2F//b", "/@connections/a%2F//b")]
+    public void Doubled_slashes_are_collapsed_in_management_paths_only(string path, string routed)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Path = new PathString(path);
+        ManagementPathNormalizer.Normalize(context.Request);
+        Assert.Equal(routed, context.Request.Path.Value);
+    }
+
+    [Theory]
+    [InlineData("/@broadcast")]
+    [InlineData("/prod/@broadcast")]
+    [InlineData("//@broadcast")]
+    [InlineData("/prod//@broadcast")]
+    [InlineData("/%40broadcast")]
+    [InlineData("/@users/alice")]
+    [InlineData("/any-stage//%40users/alice")]
+    public async Task Publishing_resources_take_every_path_form(string path)
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret }, realClock: true);
+        await using var client = await host.ConnectAsync($"/?token={TestTokens.Mint(DateTimeOffset.UtcNow, "alice")}");
+        using var http = new HttpClient();
+        var uri = new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}{path}");
+        var response = await http.PostAsync(uri, new StringContent("to all", Encoding.UTF8, "text/plain")).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("""{"delivered":1}""", await response.Content.ReadAsStringAsync().WithTimeout());
+        Assert.Equal("to all", await client.ReceiveTextAsync());
+    }
+
+    [Theory]
+    [InlineData("GET", "/@broadcast", 405, ManagementErrors.MethodNotAllowed)]
+    [InlineData("PUT", "/prod/@topics/news", 405, ManagementErrors.MethodNotAllowed)]
+    [InlineData("DELETE", "/@users/alice", 405, ManagementErrors.MethodNotAllowed)]
+    [InlineData("POST", "/@broadcast/x", 404, ManagementErrors.NotFound)]
+    [InlineData("POST", "/@topics", 404, ManagementErrors.NotFound)]
+    [InlineData("POST", "/@users", 404, ManagementErrors.NotFound)]
+    [InlineData("POST", "/@topics/news.*", 400, ManagementErrors.BadRequest)]
+    [InlineData("GET", "/prod/@nothing", 404, ManagementErrors.NotFound)]
+    public async Task Each_resource_answers_its_own_errors(string method, string path, int status, string errorType)
+    {
+        await using var host = await GatewayHost.StartAsync();
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}{path}"))
+        {
+            Content = method is "GET" or "DELETE" ? null : new StringContent("""{"type":"t","data":1}""", Encoding.UTF8, "application/json"),
+        };
+        var response = await http.SendAsync(request).WithTimeout();
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(errorType, response.Headers.GetValues("x-amzn-ErrorType").Single());
+        if (status == 405)
+        {
+            Assert.Equal("POST", string.Join(",", response.Content.Headers.Allow));
+        }
+    }
+
+    [Fact]
+    public async Task A_stage_is_one_segment_that_names_no_resource()
+    {
+        await using var host = await GatewayHost.StartAsync();
+        await using var client = await host.ConnectAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}") };
+        var asStage = await http.PostAsync(new Uri(string.Create(CultureInfo.InvariantCulture, $"/@x/@connections/{client.Id}"), UriKind.Relative), new StringContent("x")).WithTimeout();
+        Assert.Equal(HttpStatusCode.NotFound, asStage.StatusCode);
+        Assert.False(asStage.Headers.Contains("x-amzn-ErrorType"));
+        Assert.False(client.HasFrame);
+    }
+}
