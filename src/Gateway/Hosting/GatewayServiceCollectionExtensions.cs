@@ -34,6 +34,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<Gateway.Diagnostics.GatewayMetrics>();
+        services.TryAddSingleton<GatewayConfiguration>();
         services.TryAddSingleton<GatewayNode>();
         services.TryAddSingleton<GatewayListeners>();
         services.TryAddSingleton<ConnectionServices>();

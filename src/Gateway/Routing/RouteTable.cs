@@ -6,48 +6,107 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Routing;
 
-/// <summary>Route key → handler, built once at start from configuration and code registrations.</summary>
+/// <summary>
+/// Route key → handler, built at start from configuration and code registrations, and built again when the configuration
+/// is reloaded: a message is routed by the table current when it arrives. Handler instances (registered or created once)
+/// are kept from one table to the next; only integrations, whose settings are the route's, are made anew.
+/// </summary>
 public sealed class RouteTable
 {
     /// <summary>Names of the handlers every gateway has.</summary>
     public static readonly IReadOnlyCollection<string> BuiltInHandlers = ["echo", "mock", "broadcast"];
 
-    private readonly Dictionary<string, GatewayRoute> _messageRoutes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, GatewayRoute>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private readonly IEnumerable<RouteRegistration> _registrations;
+    private readonly Dictionary<string, Type> _named;
+    private readonly IServiceProvider _services;
+
+    // Handlers created here rather than taken from the container, by type: a reload reuses them, so their state stays.
+    private readonly Dictionary<Type, IGatewayRouteHandler> _created = [];
+    private volatile Routes _routes;
 
     /// <summary>Builds the table. Configuration has been validated by then, so every name resolves.</summary>
     public RouteTable(
-        IOptions<GatewayOptions> options,
+        GatewayConfiguration configuration,
         IEnumerable<RouteRegistration> registrations,
         IEnumerable<NamedHandlerRegistration> namedHandlers,
         IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        var o = options.Value;
+        ArgumentNullException.ThrowIfNull(configuration);
+        _registrations = registrations;
+        _named = namedHandlers.GroupBy(n => n.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().HandlerType, StringComparer.Ordinal);
+        _services = services;
+        _routes = Build(configuration.Current);
+        configuration.Changed += options => _routes = Build(options);
+    }
+
+    /// <summary>The route selection expression.</summary>
+    public RouteSelector Selector => _routes.Selector;
+
+    /// <summary>The <c>$connect</c> route, or null (every handshake is accepted).</summary>
+    public GatewayRoute? Connect => _routes.Connect;
+
+    /// <summary>The <c>$disconnect</c> route, or null.</summary>
+    public GatewayRoute? Disconnect => _routes.Disconnect;
+
+    /// <summary>The <c>$default</c> route, or null.</summary>
+    public GatewayRoute? Default => _routes.Default;
+
+    /// <summary>Every route that messages can reach, by key.</summary>
+    public IReadOnlyDictionary<string, GatewayRoute> MessageRoutes => _routes.MessageRoutes;
+
+    /// <summary>The route for a text message: its selected key's route, else <c>$default</c> (null when neither exists).</summary>
+    public GatewayRoute? Select(ReadOnlySpan<byte> utf8)
+    {
+        // One table for the whole decision, even when a reload swaps it meanwhile.
+        var routes = _routes;
+        Span<char> key = stackalloc char[128];
+        var length = routes.Selector.Evaluate(utf8, key);
+        if (length == RouteSelector.NotJson)
+        {
+            return routes.Default;
+        }
+
+        if (length >= 0)
+        {
+            return routes.Lookup.TryGetValue(key[..length], out var route) ? route : routes.Default;
+        }
+
+        var rented = ArrayPool<char>.Shared.Rent(-length);
+        try
+        {
+            length = routes.Selector.Evaluate(utf8, rented);
+            return routes.Lookup.TryGetValue(rented.AsSpan(0, length), out var route) ? route : routes.Default;
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    private Routes Build(GatewayOptions o)
+    {
         if (!RouteSelector.TryParse(o.RouteSelectionExpression, out var selector, out var error))
         {
             throw new OptionsValidationException(GatewayOptions.SectionName, typeof(GatewayOptions), [error!]);
         }
 
-        Selector = selector!;
-        var named = namedHandlers.GroupBy(n => n.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().HandlerType, StringComparer.Ordinal);
         var all = new Dictionary<string, GatewayRoute>(StringComparer.Ordinal);
         foreach (var (section, route) in o.Routes)
         {
             var key = RouteKeys.FromConfiguration(section, route.RouteKey);
-            all[key] = FromConfiguration(key, route, named, services);
+            all[key] = FromConfiguration(key, route);
         }
 
-        foreach (var registration in registrations)
+        foreach (var registration in _registrations)
         {
-            var handler = (IGatewayRouteHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, registration.HandlerType);
+            var handler = Handler(registration.HandlerType, fromContainer: true);
             all[registration.RouteKey] = new GatewayRoute(registration.RouteKey, handler, registration.HandlerType.Name);
         }
 
         // The token refresh command is built in while JWTs are configured, unless a route of that key exists.
         if (o.Auth.Jwt.Enabled && o.Auth.Jwt.RefreshRoute is { Length: > 0 } refresh && !all.ContainsKey(refresh))
         {
-            all[refresh] = new GatewayRoute(refresh, ActivatorUtilities.CreateInstance<Auth.TokenRefreshHandler>(services), "refresh");
+            all[refresh] = new GatewayRoute(refresh, Handler(typeof(Auth.TokenRefreshHandler), fromContainer: false), "refresh");
         }
 
         // The topic commands are built in too, each unless a route of its key exists.
@@ -57,76 +116,56 @@ public sealed class RouteTable
             {
                 if (key.Length > 0 && !all.ContainsKey(key))
                 {
-                    all[key] = new GatewayRoute(key, (IGatewayRouteHandler)ActivatorUtilities.CreateInstance(services, type), type.Name);
+                    all[key] = new GatewayRoute(key, Handler(type, fromContainer: false), type.Name);
                 }
             }
         }
 
+        GatewayRoute? connect = null, disconnect = null;
+        var messageRoutes = new Dictionary<string, GatewayRoute>(StringComparer.Ordinal);
         foreach (var (key, route) in all)
         {
             switch (key)
             {
                 case RouteKeys.Connect:
-                    Connect = route;
+                    connect = route;
                     break;
                 case RouteKeys.Disconnect:
-                    Disconnect = route;
+                    disconnect = route;
                     break;
                 default:
                     // $default is found by name too, which is harmless; $connect and $disconnect never are.
-                    _messageRoutes[key] = route;
+                    messageRoutes[key] = route;
                     break;
             }
         }
 
-        Default = _messageRoutes.GetValueOrDefault(RouteKeys.Default);
-        _lookup = _messageRoutes.GetAlternateLookup<ReadOnlySpan<char>>();
+        return new Routes(selector!, connect, disconnect, messageRoutes);
     }
 
-    /// <summary>The route selection expression.</summary>
-    public RouteSelector Selector { get; }
-
-    /// <summary>The <c>$connect</c> route, or null (every handshake is accepted).</summary>
-    public GatewayRoute? Connect { get; }
-
-    /// <summary>The <c>$disconnect</c> route, or null.</summary>
-    public GatewayRoute? Disconnect { get; }
-
-    /// <summary>The <c>$default</c> route, or null.</summary>
-    public GatewayRoute? Default { get; }
-
-    /// <summary>Every route that messages can reach, by key.</summary>
-    public IReadOnlyDictionary<string, GatewayRoute> MessageRoutes => _messageRoutes;
-
-    /// <summary>The route for a text message: its selected key's route, else <c>$default</c> (null when neither exists).</summary>
-    public GatewayRoute? Select(ReadOnlySpan<byte> utf8)
+    /// <summary>The handler of a type: the container's when it has one (and <paramref name="fromContainer"/>), else one created once.</summary>
+    private IGatewayRouteHandler Handler(Type type, bool fromContainer)
     {
-        Span<char> key = stackalloc char[128];
-        var length = Selector.Evaluate(utf8, key);
-        if (length == RouteSelector.NotJson)
+        if (fromContainer && _services.GetService(type) is IGatewayRouteHandler registered)
         {
-            return Default;
+            return registered;
         }
 
-        if (length >= 0)
+        lock (_created)
         {
-            return _lookup.TryGetValue(key[..length], out var route) ? route : Default;
-        }
+            if (!_created.TryGetValue(type, out var handler))
+            {
+                handler = (IGatewayRouteHandler)ActivatorUtilities.CreateInstance(_services, type);
+                _created[type] = handler;
+            }
 
-        var rented = ArrayPool<char>.Shared.Rent(-length);
-        try
-        {
-            length = Selector.Evaluate(utf8, rented);
-            return _lookup.TryGetValue(rented.AsSpan(0, length), out var route) ? route : Default;
-        }
-        finally
-        {
-            ArrayPool<char>.Shared.Return(rented);
+            return handler;
         }
     }
 
-    private static GatewayRoute FromConfiguration(string key, GatewayRouteOptions route, Dictionary<string, Type> named, IServiceProvider services)
+    private GatewayRoute FromConfiguration(string key, GatewayRouteOptions route)
     {
+        var services = _services;
         if (route.Integration is { Type: "http" } http)
         {
             var integration = ActivatorUtilities.CreateInstance<Integrations.HttpIntegration>(services, key, http);
@@ -145,8 +184,34 @@ public sealed class RouteTable
             "echo" => services.GetService<EchoHandler>() ?? new EchoHandler(),
             "broadcast" => services.GetService<BroadcastHandler>() ?? new BroadcastHandler(),
             "mock" => new MockHandler(route.Response, route.StatusCode),
-            _ => (IGatewayRouteHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, named[name]),
+            _ => Handler(_named[name], fromContainer: true),
         };
         return new GatewayRoute(key, handler, name);
+    }
+
+    /// <summary>One table, never changed once built; a reload builds another.</summary>
+    private sealed class Routes
+    {
+        public Routes(RouteSelector selector, GatewayRoute? connect, GatewayRoute? disconnect, Dictionary<string, GatewayRoute> messageRoutes)
+        {
+            Selector = selector;
+            Connect = connect;
+            Disconnect = disconnect;
+            MessageRoutes = messageRoutes;
+            Default = messageRoutes.GetValueOrDefault(RouteKeys.Default);
+            Lookup = messageRoutes.GetAlternateLookup<ReadOnlySpan<char>>();
+        }
+
+        public RouteSelector Selector { get; }
+
+        public GatewayRoute? Connect { get; }
+
+        public GatewayRoute? Disconnect { get; }
+
+        public GatewayRoute? Default { get; }
+
+        public Dictionary<string, GatewayRoute> MessageRoutes { get; }
+
+        public Dictionary<string, GatewayRoute>.AlternateLookup<ReadOnlySpan<char>> Lookup { get; }
     }
 }
