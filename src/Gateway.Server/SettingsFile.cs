@@ -46,7 +46,8 @@ internal static class SettingsFile
         {
             Path = Path.GetFileName(full),
             Optional = false,
-            ReloadOnChange = false,
+            // Edits apply while the gateway runs (see docs/configuration.md, "What reloads and what needs a restart").
+            ReloadOnChange = true,
             FileProvider = new PhysicalFileProvider(Path.GetDirectoryName(full)!),
         };
         try
