@@ -117,6 +117,26 @@ public sealed class ReloadTests
     }
 
     [Fact]
+    public async Task A_shorter_idle_timeout_applies_to_a_connected_client_from_the_next_sweep()
+    {
+        var settings = new ReloadableSettings(new Dictionary<string, string?>
+        {
+            ["Gateway:Connections:IdleTimeout"] = "00:10:00",
+            ["Gateway:Connections:PingInterval"] = "00:00:00",
+        });
+        await using var host = await GatewayHost.StartAsync(reloadable: settings);
+        await using var client = await host.ConnectAsync();
+        host.Advance(TimeSpan.FromMinutes(2));
+        Assert.False(client.Closed.IsCompleted);
+
+        settings.Apply(new Dictionary<string, string?> { ["Gateway:Connections:IdleTimeout"] = "00:01:00" });
+        host.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(CloseCodes.GoingAway, (await client.Closed.WithTimeout()).CloseStatus);
+        Assert.Equal("Idle timeout", (await host.Events.DisconnectOf(client.Id)).Reason);
+    }
+
+    [Fact]
     public async Task A_bad_reload_logs_every_problem_in_one_event_and_keeps_the_last_good_configuration()
     {
         var log = new RecordingLogger<GatewayConfiguration>();
