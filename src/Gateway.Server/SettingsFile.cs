@@ -42,7 +42,7 @@ internal static class SettingsFile
 
         var sources = configuration.Sources;
         var appsettings = sources.ToList().FindLastIndex(s => s is JsonConfigurationSource { Path: { } p } && p.StartsWith("appsettings", StringComparison.OrdinalIgnoreCase));
-        var source = new JsonConfigurationSource
+        var source = new SettingsFileSource
         {
             Path = Path.GetFileName(full),
             Optional = false,
