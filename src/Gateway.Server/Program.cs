@@ -52,6 +52,8 @@ catch (Exception ex) when (StartupFailure.Describe(ex) is { } description)
     return StartupFailure.ExitCode;
 }
 
+// SIGHUP reloads the configuration, as operators expect; settings files are also watched for changes.
+using var reloadSignal = ReloadSignal.Register(app);
 await app.WaitForShutdownAsync();
 await app.DisposeAsync();
 return 0;

@@ -42,11 +42,12 @@ internal static class SettingsFile
 
         var sources = configuration.Sources;
         var appsettings = sources.ToList().FindLastIndex(s => s is JsonConfigurationSource { Path: { } p } && p.StartsWith("appsettings", StringComparison.OrdinalIgnoreCase));
-        var source = new JsonConfigurationSource
+        var source = new SettingsFileSource
         {
             Path = Path.GetFileName(full),
             Optional = false,
-            ReloadOnChange = false,
+            // Edits apply while the gateway runs (see docs/configuration.md, "What reloads and what needs a restart").
+            ReloadOnChange = true,
             FileProvider = new PhysicalFileProvider(Path.GetDirectoryName(full)!),
         };
         try

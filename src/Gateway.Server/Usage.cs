@@ -31,6 +31,7 @@ internal static class Usage
 
         Every option, its default and meaning: docs/configuration.md in the gateway's repository.
         An invalid configuration stops the gateway at start with every problem listed, and exit code {StartupFailure.ExitCode}.
+        Edited settings files, or SIGHUP, reload the configuration while it runs; an invalid reload keeps the last good one.
 
         """;
 }

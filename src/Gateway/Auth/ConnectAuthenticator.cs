@@ -5,10 +5,9 @@ using System.Text.Json;
 using Gateway.Backplane;
 using Gateway.Configuration;
 using Gateway.Connections;
+using Gateway.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Gateway.Routing;
 
 namespace Gateway.Auth;
 
@@ -21,15 +20,18 @@ namespace Gateway.Auth;
 /// </summary>
 public sealed class ConnectAuthenticator
 {
-    private readonly AuthOptions _options;
     private readonly IAccessKeyStore _credentials;
+    private readonly IHttpClientFactory _http;
     private readonly TimeProvider _time;
-    private readonly byte[]? _secretHash;
+    private readonly ILogger _jwtLogger;
     private readonly HttpAuthorizer? _authorizer;
+    private readonly AuthorizerOptions _authorizerOptions;
+    private readonly GatewayConfiguration _configuration;
+    private Modes _modes;
 
     /// <summary>Creates the authenticator for the configured modes.</summary>
     public ConnectAuthenticator(
-        IOptions<GatewayOptions> options,
+        GatewayConfiguration configuration,
         IAccessKeyStore credentials,
         IHttpClientFactory http,
         GatewayIdentity endpoint,
@@ -38,50 +40,98 @@ public sealed class ConnectAuthenticator
         TimeProvider time,
         ILoggerFactory loggers)
     {
-        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(loggers);
-        _options = options.Value.Auth;
+        _configuration = configuration;
         _credentials = credentials;
+        _http = http;
         _time = time;
-        if (_options.Jwt.Enabled)
+        _jwtLogger = loggers.CreateLogger<JwtValidator>();
+        var auth = configuration.Current.Auth;
+
+        // The HTTP authorizer (and its cache) lives as long as the process: changing it takes a restart.
+        _authorizerOptions = auth.Authorizer;
+        if (_authorizerOptions.Enabled)
         {
-            var logger = loggers.CreateLogger<JwtValidator>();
-            Jwt = new JwtValidator(_options.Jwt, new SigningKeySource(_options.Jwt, http, time, logger), time);
+            _authorizer = new HttpAuthorizer(_authorizerOptions, http, endpoint, sender, services, time, loggers.CreateLogger<HttpAuthorizer>());
         }
 
-        if (_options.SharedSecret.Enabled)
-        {
-            _secretHash = SHA256.HashData(Encoding.UTF8.GetBytes(_options.SharedSecret.Secret!));
-        }
-
-        if (_options.Authorizer.Enabled)
-        {
-            _authorizer = new HttpAuthorizer(_options.Authorizer, http, endpoint, sender, services, time, loggers.CreateLogger<HttpAuthorizer>());
-        }
+        _modes = Build(auth, previous: null);
     }
 
     /// <summary>True when any mode is configured.</summary>
-    public bool Enabled => _options.Enabled;
+    public bool Enabled => Current.Options.Enabled;
 
-    /// <summary>The JWT validator, or null when JWTs are not configured.</summary>
-    public JwtValidator? Jwt { get; }
+    /// <summary>The JWT validator of the configuration now, or null when JWTs are not configured.</summary>
+    public JwtValidator? Jwt => Current.Jwt;
 
     /// <summary>The HTTP authorizer, or null when none is configured.</summary>
     public HttpAuthorizer? Authorizer => _authorizer;
+
+    /// <summary>
+    /// The modes of the configuration now: built again, once, by the first handshake after a reload, so that a handshake
+    /// is checked with the keys and secrets current when it arrives.
+    /// </summary>
+    private Modes Current
+    {
+        get
+        {
+            var modes = Volatile.Read(ref _modes);
+            var auth = _configuration.Current.Auth;
+            if (!ReferenceEquals(auth, modes.Source))
+            {
+                // Two handshakes that race here build the same modes; either may be kept.
+                modes = Build(auth, modes);
+                Volatile.Write(ref _modes, modes);
+            }
+
+            return modes;
+        }
+    }
+
+    private Modes Build(AuthOptions auth, Modes? previous)
+    {
+        // The authorizer stays the one of the start, so that every decision sees the same modes.
+        var options = new AuthOptions { Jwt = auth.Jwt, SharedSecret = auth.SharedSecret, SigV4 = auth.SigV4, Authorizer = _authorizerOptions };
+        JwtValidator? jwt = null;
+        if (options.Jwt.Enabled)
+        {
+            // Keys fetched from a key set stay known when the settings they come from did not change.
+            var keys = previous?.Jwt is { } old && SameKeySource(old.Options, options.Jwt)
+                ? old.Keys
+                : new SigningKeySource(options.Jwt, _http, _time, _jwtLogger);
+            jwt = new JwtValidator(options.Jwt, keys, _time);
+        }
+
+        var secretHash = options.SharedSecret.Enabled ? SHA256.HashData(Encoding.UTF8.GetBytes(options.SharedSecret.Secret!)) : null;
+        return new Modes(auth, options, jwt, secretHash);
+    }
+
+    private static bool SameKeySource(JwtAuthOptions a, JwtAuthOptions b) =>
+        a.SigningKeys.SequenceEqual(b.SigningKeys, StringComparer.Ordinal)
+        && string.Equals(a.JwksUri, b.JwksUri, StringComparison.Ordinal)
+        && string.Equals(a.Authority, b.Authority, StringComparison.Ordinal)
+        && a.RequireHttpsMetadata == b.RequireHttpsMetadata
+        && a.KeyRefreshInterval == b.KeyRefreshInterval
+        && a.MinKeyRefreshInterval == b.MinKeyRefreshInterval;
 
     /// <summary>Authenticates the handshake of <paramref name="connection"/>.</summary>
     public async ValueTask<AuthOutcome> AuthenticateAsync(HttpContext context, GatewayConnection connection)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(connection);
-        if (!_options.Enabled)
+
+        // One set of modes for the whole handshake, even when a reload replaces them meanwhile.
+        var modes = Current;
+        var options = modes.Options;
+        if (!options.Enabled)
         {
             return AuthOutcome.Anonymous;
         }
 
         var request = context.Request;
         var authorization = request.Headers.Authorization.ToString();
-        if (_options.SigV4.Enabled)
+        if (options.SigV4.Enabled)
         {
             var header = authorization.StartsWith("AWS4-HMAC-SHA256 ", StringComparison.Ordinal);
             if (header || request.Query.ContainsKey("X-Amz-Signature"))
@@ -90,29 +140,29 @@ public sealed class ConnectAuthenticator
             }
         }
 
-        if (Jwt is not null && FindToken(request, authorization) is var (token, fromSubprotocol) && token is not null)
+        if (modes.Jwt is { } jwt && FindToken(request, authorization, options.Jwt) is var (token, fromSubprotocol) && token is not null)
         {
-            var (identity, failure) = await Jwt.ValidateAsync(token, context.RequestAborted);
+            var (identity, failure) = await jwt.ValidateAsync(token, context.RequestAborted);
             return identity is null
                 ? AuthOutcome.Reject(StatusCodes.Status401Unauthorized, $"JWT refused: {failure}")
                 : AuthOutcome.Accept(identity) with
                 {
-                    SubProtocol = fromSubprotocol ? _options.Jwt.Subprotocol : null,
+                    SubProtocol = fromSubprotocol ? options.Jwt.Subprotocol : null,
                     SubProtocolToken = fromSubprotocol ? token : null,
                 };
         }
 
-        if (_secretHash is not null)
+        if (modes.SecretHash is not null)
         {
-            var presented = request.Headers[_options.SharedSecret.Header].ToString();
+            var presented = request.Headers[options.SharedSecret.Header].ToString();
             if (presented.Length == 0)
             {
-                presented = request.Query[_options.SharedSecret.QueryParameter].ToString();
+                presented = request.Query[options.SharedSecret.QueryParameter].ToString();
             }
 
             if (presented.Length > 0)
             {
-                return IsSecret(presented)
+                return IsSecret(presented, modes.SecretHash)
                     ? AuthOutcome.Accept(SecretIdentity())
                     : AuthOutcome.Reject(StatusCodes.Status401Unauthorized, "wrong shared secret");
             }
@@ -123,31 +173,35 @@ public sealed class ConnectAuthenticator
             return await _authorizer.AuthorizeAsync(connection, context.RequestAborted);
         }
 
-        if (_secretHash is not null && _options.SharedSecret.FirstMessage)
+        if (modes.SecretHash is not null && options.SharedSecret.FirstMessage)
         {
             return new AuthOutcome { AwaitFirstMessage = true };
         }
 
-        return _options.AllowsAnonymous
+        return options.AllowsAnonymous
             ? AuthOutcome.Anonymous
             : AuthOutcome.Reject(StatusCodes.Status401Unauthorized, _authorizer is not null ? "an identity source is missing" : "no credentials");
     }
 
     /// <summary>When a connection authenticated at <paramref name="identity"/> must be closed, or null for never.</summary>
-    public DateTimeOffset? CloseAt(ConnectionIdentity? identity) =>
-        identity?.ExpiresAt is { } expires && identity.Method == "jwt" && _options.Jwt.CloseOnExpiry && expires < DateTimeOffset.MaxValue - _options.Jwt.ClockSkew
-            ? expires + _options.Jwt.ClockSkew
+    public DateTimeOffset? CloseAt(ConnectionIdentity? identity)
+    {
+        var jwt = Current.Options.Jwt;
+        return identity?.ExpiresAt is { } expires && identity.Method == "jwt" && jwt.CloseOnExpiry && expires < DateTimeOffset.MaxValue - jwt.ClockSkew
+            ? expires + jwt.ClockSkew
             : null;
+    }
 
     /// <summary>When a connection waiting for its first-message secret is closed.</summary>
-    public DateTimeOffset FirstMessageDeadline() => _time.GetUtcNow() + _options.SharedSecret.FirstMessageTimeout;
+    public DateTimeOffset FirstMessageDeadline() => _time.GetUtcNow() + Current.Options.SharedSecret.FirstMessageTimeout;
 
     /// <summary>
     /// Checks a first message <c>{"secret":"..."}</c>; the identity, or null when it is not the secret.
     /// </summary>
     public ConnectionIdentity? CheckFirstMessage(ReadOnlySpan<byte> body, bool binary)
     {
-        if (_secretHash is null || binary)
+        var hash = Current.SecretHash;
+        if (hash is null || binary)
         {
             return null;
         }
@@ -166,7 +220,7 @@ public sealed class ConnectAuthenticator
                 reader.Read();
                 if (isSecret && reader.TokenType == JsonTokenType.String)
                 {
-                    return Protocol.JsonStrings.ValueOrNull(ref reader) is { } secret && IsSecret(secret) ? SecretIdentity() : null;
+                    return Protocol.JsonStrings.ValueOrNull(ref reader) is { } secret && IsSecret(secret, hash) ? SecretIdentity() : null;
                 }
 
                 reader.Skip();
@@ -199,9 +253,9 @@ public sealed class ConnectAuthenticator
         return AuthOutcome.Accept(new ConnectionIdentity("sigv4", principal, accessKeyId, ConnectionIdentity.AuthorizerObject(accessKeyId, []), null));
     }
 
-    private (string? Token, bool FromSubprotocol) FindToken(HttpRequest request, string authorization)
+    private static (string? Token, bool FromSubprotocol) FindToken(HttpRequest request, string authorization, JwtAuthOptions jwt)
     {
-        var query = request.Query[_options.Jwt.QueryParameter].ToString();
+        var query = request.Query[jwt.QueryParameter].ToString();
         if (query.Length > 0)
         {
             return (query, false);
@@ -213,7 +267,7 @@ public sealed class ConnectAuthenticator
         }
 
         // Browsers cannot set headers: new WebSocket(url, ["bearer", token]) offers the token as a second subprotocol.
-        var marker = _options.Jwt.Subprotocol;
+        var marker = jwt.Subprotocol;
         if (marker.Length > 0)
         {
             var offered = request.Headers.SecWebSocketProtocol.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
@@ -227,13 +281,16 @@ public sealed class ConnectAuthenticator
         return (null, false);
     }
 
-    private bool IsSecret(string presented)
+    private static bool IsSecret(string presented, byte[] secretHash)
     {
         // Hashing first makes the comparison take the same time whatever the length presented.
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        return CryptographicOperations.FixedTimeEquals(hash, _secretHash);
+        return CryptographicOperations.FixedTimeEquals(hash, secretHash);
     }
 
     private static ConnectionIdentity SecretIdentity() =>
         new("secret", new ClaimsPrincipal(new ClaimsIdentity("secret")), null, null, null);
+
+    /// <summary>The modes of one configuration. <see cref="Source"/> is the configuration's, to tell when it changed.</summary>
+    private sealed record Modes(AuthOptions Source, AuthOptions Options, JwtValidator? Jwt, byte[]? SecretHash);
 }

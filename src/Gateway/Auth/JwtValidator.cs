@@ -47,6 +47,12 @@ public sealed class JwtValidator
         };
     }
 
+    /// <summary>The settings this validator checks with.</summary>
+    internal JwtAuthOptions Options => _options;
+
+    /// <summary>The keys this validator checks signatures with.</summary>
+    internal SigningKeySource Keys => _keys;
+
     /// <summary>Validates <paramref name="token"/>; the identity, or null and why not.</summary>
     public async ValueTask<(ConnectionIdentity? Identity, string? Failure)> ValidateAsync(string token, CancellationToken cancellationToken)
     {

@@ -11,7 +11,9 @@ public static class ValueReportingOptionsBuilderExtensions
     /// <summary>
     /// Binds <paramref name="configuration"/> like <c>Bind</c>, except that a value that does not convert to its option's
     /// type (<c>IdleTimeout=banana</c>) fails validation with its key, the value and the expected form, together with
-    /// every other validation error, rather than throwing from the binder.
+    /// every other validation error, rather than throwing from the binder. A change of <paramref name="configuration"/> is
+    /// announced through <see cref="ConfigurationReloadSource{TOptions}"/>, not to <c>IOptionsMonitor</c>, so that the values
+    /// validated at start stay until something validates new ones (see <see cref="GatewayConfiguration"/>).
     /// </summary>
     public static OptionsBuilder<TOptions> BindReportingValueErrors<TOptions>(this OptionsBuilder<TOptions> builder, IConfiguration configuration)
         where TOptions : class
@@ -20,7 +22,7 @@ public static class ValueReportingOptionsBuilderExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         builder.Services.TryAddSingleton<ConfigurationValueErrors<TOptions>>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, ConfigurationValueValidator<TOptions>>());
-        builder.Services.AddSingleton<IOptionsChangeTokenSource<TOptions>>(new ConfigurationChangeTokenSource<TOptions>(builder.Name, configuration));
+        builder.Services.AddSingleton(new ConfigurationReloadSource<TOptions>(configuration));
         builder.Configure<ConfigurationValueErrors<TOptions>>((options, found) => found.Errors = ConfigurationValues.Bind(configuration, options));
         return builder;
     }

@@ -1,29 +1,30 @@
 using Gateway.Configuration;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Gateway.Connections;
 
-/// <summary>What every connection of this node shares: limits, the clock and the logger.</summary>
+/// <summary>
+/// What every connection of this node shares: limits, the clock and the logger. The limits are the configuration's
+/// current ones, read where each is applied, so that a reload reaches open connections too: the message size, message cap,
+/// binary handling and message rate from their next message, the idle, lifetime, ping and close deadlines from the next
+/// sweep. Only the send queue's length is fixed when a connection opens.
+/// </summary>
 public sealed class ConnectionServices
 {
-    /// <summary>Creates the shared services from the gateway options.</summary>
-    public ConnectionServices(IOptions<GatewayOptions> options, TimeProvider time, ILogger<GatewayConnection> logger, Diagnostics.GatewayMetrics? metrics = null)
+    private readonly GatewayConfiguration _configuration;
+
+    /// <summary>Creates the shared services from the gateway's configuration.</summary>
+    public ConnectionServices(GatewayConfiguration configuration, TimeProvider time, ILogger<GatewayConnection> logger, Diagnostics.GatewayMetrics? metrics = null)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
+        _configuration = configuration;
         Metrics = metrics;
-        var o = options.Value.Connections;
-        Options = o;
         Time = time;
         Logger = logger;
-        IdleTicks = o.IdleTimeout.Ticks;
-        LifetimeTicks = o.MaxLifetime.Ticks;
-        PingTicks = o.PingInterval.Ticks;
-        PongTicks = o.PongTimeout.Ticks;
-        CloseTicks = o.CloseTimeout.Ticks;
     }
 
-    /// <summary>The connection limits.</summary>
-    public ConnectionsOptions Options { get; }
+    /// <summary>The connection limits now.</summary>
+    public ConnectionsOptions Options => _configuration.Current.Connections;
 
     /// <summary>The clock every deadline is measured on.</summary>
     public TimeProvider Time { get; }
@@ -31,11 +32,11 @@ public sealed class ConnectionServices
     internal ILogger Logger { get; }
 
     internal Diagnostics.GatewayMetrics? Metrics { get; }
-    internal long IdleTicks { get; }
-    internal long LifetimeTicks { get; }
-    internal long PingTicks { get; }
-    internal long PongTicks { get; }
-    internal long CloseTicks { get; }
+    internal long IdleTicks => Options.IdleTimeout.Ticks;
+    internal long LifetimeTicks => Options.MaxLifetime.Ticks;
+    internal long PingTicks => Options.PingInterval.Ticks;
+    internal long PongTicks => Options.PongTimeout.Ticks;
+    internal long CloseTicks => Options.CloseTimeout.Ticks;
 
     internal long NowTicks => Time.GetUtcNow().UtcTicks;
 }

@@ -372,9 +372,6 @@ public sealed partial class GatewayConnection
     private async Task ReceiveLoopAsync(MessageCallback onMessage)
     {
         var socket = _socket!;
-        var max = _services.Options.MaxMessageBytes;
-        var cap = _services.Options.MaxMessagesPerConnection;
-        var rejectBinary = _services.Options.BinaryFrames == Configuration.BinaryFrameHandling.Reject;
         byte[]? buffer = null;
         try
         {
@@ -389,6 +386,11 @@ public sealed partial class GatewayConnection
                     return;
                 }
 
+                // The limits are read for each message, so that a reload applies from the next one.
+                var limits = _services.Options;
+                var max = limits.MaxMessageBytes;
+                var cap = limits.MaxMessagesPerConnection;
+                var rejectBinary = limits.BinaryFrames == Configuration.BinaryFrameHandling.Reject;
                 var binary = result.MessageType == WebSocketMessageType.Binary;
                 var discard = Volatile.Read(ref _close) is not null;
                 var count = 0;

@@ -31,7 +31,7 @@ public sealed partial class GatewayEndpoint(
     ILogger<GatewayEndpoint> logger)
 {
     private static readonly byte[] AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"u8.ToArray();
-    private readonly ConnectionsOptions _limits = options.Value.Connections;
+    // Built once: the trusted proxies, the handshake rate and the allowed origins take a restart to change.
     private readonly ClientAddress _clientAddress = new(options.Value.Connections.TrustedProxies);
     private readonly System.Threading.RateLimiting.PartitionedRateLimiter<string>? _handshakeRate = options.Value.Connections.HandshakeRateLimit <= 0 ? null :
         System.Threading.RateLimiting.PartitionedRateLimiter.Create<string, string>(ip => System.Threading.RateLimiting.RateLimitPartition.GetFixedWindowLimiter(ip, _ =>
@@ -92,7 +92,7 @@ public sealed partial class GatewayEndpoint(
             }
         }
 
-        if (registry.IsDraining || !registry.TryReserveSlot(_limits.MaxConnections))
+        if (registry.IsDraining || !registry.TryReserveSlot(connectionServices.Options.MaxConnections))
         {
             Reject(connectionId, sourceIp, registry.IsDraining ? "draining" : "max_connections", StatusCodes.Status503ServiceUnavailable, registry.IsDraining ? "shutting down" : "MaxConnections reached");
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -258,7 +258,7 @@ public sealed partial class GatewayEndpoint(
 
     private void SendConnectedFrame(GatewayConnection connection)
     {
-        if (_limits.SendConnectedMessage)
+        if (connectionServices.Options.SendConnectedMessage)
         {
             // Ids are URL-safe, so nothing here needs escaping; still written the one way every client frame is.
             using var frame = Protocol.FrameJson.Start();

@@ -40,6 +40,7 @@ public static class GatewayServiceCollectionExtensions
             Subscriptions: () => sp.GetRequiredService<Gateway.Topics.TopicHub>().SubscriptionCount,
             HistoryTopics: () => sp.GetRequiredService<Gateway.Topics.TopicHub>().HistoryTopicCount,
             BackplaneAvailable: () => sp.GetRequiredService<IBackplane>().IsAvailable)));
+        services.TryAddSingleton<GatewayConfiguration>();
         services.TryAddSingleton<GatewayNode>();
         services.TryAddSingleton<GatewayListeners>();
         services.TryAddSingleton<ConnectionServices>();

@@ -15,19 +15,35 @@ namespace Gateway.Management;
 /// only from the local machine itself, addressed to it by a loopback name, and not from another site's web page; a
 /// request a proxy forwarded is never taken as local. <c>AllowAnonymous</c> opens it to all.
 /// </summary>
-public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvider time) : IAccessKeyStore
+public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvider time, GatewayConfiguration? configuration = null) : IAccessKeyStore
 {
-    private readonly bool _allowAnonymous = options.Value.Management.AllowAnonymous;
-    private readonly byte[][] _apiKeys = [.. options.Value.Management.ApiKeys.Select(Encoding.UTF8.GetBytes)];
-    private readonly Dictionary<string, string> _secrets = options.Value.Management.Credentials
-        .GroupBy(c => c.AccessKeyId, StringComparer.Ordinal)
-        .ToDictionary(g => g.Key, g => g.Last().SecretAccessKey, StringComparer.Ordinal);
+    private Keys _keys = new(options.Value.Management);
 
     /// <summary>True when credentials are configured, so that anonymous calls are refused (unless allowed).</summary>
-    public bool RequiresCredentials => _apiKeys.Length > 0 || _secrets.Count > 0;
+    public bool RequiresCredentials => Current.RequiresCredentials;
 
     /// <summary>The secret of a configured access key, or null for an unknown key id.</summary>
-    public string? SecretOf(string accessKeyId) => _secrets.GetValueOrDefault(accessKeyId);
+    public string? SecretOf(string accessKeyId) => Current.Secrets.GetValueOrDefault(accessKeyId);
+
+    /// <summary>
+    /// The keys of the configuration now: built again, once, by the first call after a reload, so that a call is checked
+    /// against the keys current when it arrives.
+    /// </summary>
+    private Keys Current
+    {
+        get
+        {
+            var keys = Volatile.Read(ref _keys);
+            if (configuration?.Current.Management is { } management && !ReferenceEquals(management, keys.Options))
+            {
+                // Two calls that race here build the same keys; either may be kept.
+                keys = new Keys(management);
+                Volatile.Write(ref _keys, keys);
+            }
+
+            return keys;
+        }
+    }
 
     /// <summary>Null when the call may go ahead; otherwise why it is refused (403 <c>ForbiddenException</c>).</summary>
     public string? Refusal(HttpContext context, ReadOnlySpan<byte> body) => Refusal(context, body, allowBasic: false);
@@ -40,22 +56,23 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
     {
         ArgumentNullException.ThrowIfNull(context);
         var headers = context.Request.Headers;
-        if (!RequiresCredentials)
+        var keys = Current;
+        if (!keys.RequiresCredentials)
         {
             // No credentials exist to check against: whatever a client signs with (the SDKs always sign) is
             // ignored, and the anonymous rule decides.
-            return _allowAnonymous ? null : LocalOnly(context);
+            return keys.AllowAnonymous ? null : LocalOnly(context);
         }
 
         var authorization = headers.Authorization.ToString();
         if (authorization.StartsWith("AWS4-HMAC-SHA256 ", StringComparison.Ordinal))
         {
-            return SignatureV4.Verify(context, body, SecretOf, time.GetUtcNow());
+            return SignatureV4.Verify(context, body, keys.Secrets.GetValueOrDefault, time.GetUtcNow());
         }
 
         if (allowBasic && authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
-            return BasicRefusal(authorization["Basic ".Length..].Trim());
+            return BasicRefusal(keys, authorization["Basic ".Length..].Trim());
         }
 
         var key = headers["x-api-key"].ToString();
@@ -66,17 +83,17 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
 
         if (key.Length > 0)
         {
-            return IsApiKey(key) ? null : "unknown API key";
+            return IsApiKey(keys, key) ? null : "unknown API key";
         }
 
-        return _allowAnonymous ? null : CredentialsRequired;
+        return keys.AllowAnonymous ? null : CredentialsRequired;
     }
 
-    private bool IsApiKey(string key)
+    private static bool IsApiKey(Keys keys, string key)
     {
         var presented = Encoding.UTF8.GetBytes(key);
         var match = false;
-        foreach (var known in _apiKeys)
+        foreach (var known in keys.ApiKeys)
         {
             // Constant time, and every key compared, so timing tells nothing about which keys exist.
             match |= CryptographicOperations.FixedTimeEquals(presented, known);
@@ -89,7 +106,7 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
     /// HTTP Basic, which is how a browser carries credentials to the dashboard: an access key id and its secret, or
     /// any user name with an API key as the password.
     /// </summary>
-    private string? BasicRefusal(string encoded)
+    private static string? BasicRefusal(Keys keys, string encoded)
     {
         string decoded;
         try
@@ -108,14 +125,14 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
         }
 
         var (user, password) = (decoded[..colon], decoded[(colon + 1)..]);
-        if (SecretOf(user) is { } secret)
+        if (keys.Secrets.GetValueOrDefault(user) is { } secret)
         {
             return CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(password)), SHA256.HashData(Encoding.UTF8.GetBytes(secret)))
                 ? null
                 : "wrong secret for the access key";
         }
 
-        return IsApiKey(password) ? null : "unknown API key";
+        return IsApiKey(keys, password) ? null : "unknown API key";
     }
 
     /// <summary>The message for a call that carries no credentials where they are required.</summary>
@@ -146,4 +163,20 @@ public sealed class ManagementAccess(IOptions<GatewayOptions> options, TimeProvi
     private static bool IsLoopbackName(string host) =>
         host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
         || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
+
+    /// <summary>The credentials of one configuration, as compared.</summary>
+    private sealed class Keys(ManagementOptions options)
+    {
+        public ManagementOptions Options { get; } = options;
+
+        public bool AllowAnonymous { get; } = options.AllowAnonymous;
+
+        public byte[][] ApiKeys { get; } = [.. options.ApiKeys.Select(Encoding.UTF8.GetBytes)];
+
+        public Dictionary<string, string> Secrets { get; } = options.Credentials
+            .GroupBy(c => c.AccessKeyId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Last().SecretAccessKey, StringComparer.Ordinal);
+
+        public bool RequiresCredentials => ApiKeys.Length > 0 || Secrets.Count > 0;
+    }
 }

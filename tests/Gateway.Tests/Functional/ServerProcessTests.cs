@@ -90,6 +90,73 @@ public class ServerProcessTests
     }
 
     [Fact]
+    public async Task An_edited_settings_file_applies_on_SIGHUP_to_a_connected_client_and_a_bad_edit_keeps_the_last_good_one()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"gateway-settings-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, """
+            { "Gateway": { "Routes": {
+                "$default": { "Handler": "mock", "Response": "default" },
+                "hello": { "Handler": "mock", "Response": "hello v1" } } } }
+            """);
+        try
+        {
+            await using var server = ServerProcess.Start(new Dictionary<string, string>
+            {
+                ["GATEWAY_SETTINGS"] = file,
+                ["Gateway__LogFormat"] = "json",
+            });
+            var (client, _) = await server.WaitForListenersAsync();
+            await using var c = await TestClient.ConnectAsync(client);
+            await c.SendTextAsync("""{"action":"hello"}""");
+            Assert.Equal("hello v1", await c.ReceiveTextAsync());
+
+            await File.WriteAllTextAsync(file, """
+                { "Gateway": { "Routes": {
+                    "$default": { "Handler": "mock", "Response": "default" },
+                    "hello": { "Handler": "mock", "Response": "hello v2" },
+                    "added": { "Handler": "mock", "Response": "added v2" } } } }
+                """);
+            await server.HangUpAsync();
+            await Wait.UntilAsync(() => Events(server, 1804).Count > 0 && Events(server, 1801).Count > 0, "the server reloaded on SIGHUP", TimeSpan.FromSeconds(30));
+            await c.SendTextAsync("""{"action":"hello"}""");
+            Assert.Equal("hello v2", await c.ReceiveTextAsync());
+            await c.SendTextAsync("""{"action":"added"}""");
+            Assert.Equal("added v2", await c.ReceiveTextAsync());
+
+            await File.WriteAllTextAsync(file, """
+                { "Gateway": {
+                    "Connections": { "MaxMessageBytes": 0, "IdleTimeout": "banana" },
+                    "Routes": { "$default": { "Handler": "mock", "Response": "default" }, "hello": { "Handler": "mock", "Response": "hello v3" } } } }
+                """);
+            await server.HangUpAsync();
+            await Wait.UntilAsync(() => Events(server, 1802).Count > 0, "the bad reload was logged", TimeSpan.FromSeconds(30));
+
+            // Each refusal (the file watcher may see the edit too) names every problem at once.
+            foreach (var refused in Events(server, 1802))
+            {
+                var problems = refused.GetProperty("Problems").GetString();
+                Assert.Contains("Gateway:Connections:MaxMessageBytes 0", problems, StringComparison.Ordinal);
+                Assert.Contains("Gateway:Connections:IdleTimeout: 'banana'", problems, StringComparison.Ordinal);
+            }
+
+            await c.SendTextAsync("""{"action":"hello"}""");
+            Assert.Equal("hello v2", await c.ReceiveTextAsync());
+            Assert.Equal(0, await server.StopAsync());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>The compact JSON events of the server with the event id <paramref name="id"/>.</summary>
+    private static List<JsonElement> Events(ServerProcess server, int id) =>
+        [.. server.Lines
+            .Where(l => l.StartsWith('{'))
+            .Select(l => JsonElement.Parse(l))
+            .Where(e => e.TryGetProperty("EventId", out var eventId) && eventId.TryGetProperty("Id", out var value) && value.GetInt32() == id)];
+
+    [Fact]
     public async Task Tokens_and_keys_never_reach_the_log_even_with_framework_logging_at_Information()
     {
         const string ApiKey = "k3y-that-must-not-leak";

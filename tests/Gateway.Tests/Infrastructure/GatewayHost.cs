@@ -43,13 +43,15 @@ public sealed class GatewayHost : IAsyncDisposable
     /// Starts a gateway. <paramref name="settings"/> are configuration keys (as in appsettings, colon-separated).
     /// Unless <paramref name="recordDisconnect"/> is false, <c>$disconnect</c> is recorded by <see cref="EventRecorder"/>.
     /// <paramref name="kestrel"/> sets Kestrel's options (its limits, which the host does not read from configuration).
+    /// <paramref name="reloadable"/> adds settings the test can change while the host runs.
     /// </summary>
     public static Task<GatewayHost> StartAsync(
         IDictionary<string, string?>? settings = null,
         Action<IGatewayBuilder>? gateway = null,
         bool recordDisconnect = true,
         bool realClock = false,
-        Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null)
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null,
+        ReloadableSettings? reloadable = null)
     {
         var time = realClock ? null : new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
@@ -60,6 +62,11 @@ public sealed class GatewayHost : IAsyncDisposable
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             {
                 builder.UseSetting(key, value);
+            }
+
+            if (reloadable is not null)
+            {
+                builder.ConfigureAppConfiguration((_, configuration) => configuration.Add(reloadable));
             }
 
             if (kestrel is not null)

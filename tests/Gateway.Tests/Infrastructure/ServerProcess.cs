@@ -118,6 +118,13 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>SIGHUP, as an operator sends it to have the configuration read again.</summary>
+    public async Task HangUpAsync()
+    {
+        using var kill = Process.Start("kill", ["-HUP", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync().WithTimeout();
+    }
+
     /// <summary>SIGKILL: the process dies at once, as with <c>kill -9</c>.</summary>
     public async Task KillAsync()
     {
