@@ -26,9 +26,14 @@ public sealed class HaproxyProcess : IAsyncDisposable
     {
         var clientPort = NodeProcess.FreePort();
         var managementPort = NodeProcess.FreePort();
+        var statsPort = NodeProcess.FreePort();
         var config = new StringBuilder()
             .AppendLine("global\n    maxconn 4000")
-            .AppendLine("defaults\n    mode http\n    option http-server-close\n    option redispatch 1\n    retries 3\n    timeout connect 5s\n    timeout client 65s\n    timeout server 65s\n    timeout tunnel 1h\n    timeout client-fin 5s")
+            // A check counts as failed when the node refuses the connection or answers non-200 (a killed node is seen at once),
+            // not when a loaded machine is slow to answer it: without "timeout check", the 300 ms interval is the check's
+            // whole time limit, and with "fall 1" one slow answer took a live node out.
+            .AppendLine("defaults\n    mode http\n    option http-server-close\n    option redispatch 1\n    retries 3\n    timeout connect 5s\n    timeout check 5s\n    timeout client 65s\n    timeout server 65s\n    timeout tunnel 1h\n    timeout client-fin 5s")
+            .AppendLine(CultureInfo.InvariantCulture, $"frontend stats\n    bind 127.0.0.1:{statsPort}\n    stats enable\n    stats uri /stats")
             .AppendLine(CultureInfo.InvariantCulture, $"frontend clients\n    bind 127.0.0.1:{clientPort}\n    default_backend gateway_clients")
             .AppendLine(CultureInfo.InvariantCulture, $"frontend management\n    bind 127.0.0.1:{managementPort}\n    default_backend gateway_management")
             .AppendLine("backend gateway_clients\n    balance roundrobin\n    retry-on conn-failure empty-response 503\n    option httpchk GET \"/readyz?scope=local\"\n    http-check expect status 200");
@@ -64,6 +69,14 @@ public sealed class HaproxyProcess : IAsyncDisposable
                 return false;
             }
         }, "haproxy forwarded to a ready node");
+
+        // Every server of both backends up (its own checks passed), as a load balancer is before it takes traffic.
+        await Wait.UntilAsync(async () =>
+        {
+            var csv = await http.GetStringAsync(new Uri($"http://127.0.0.1:{statsPort}/stats;csv"));
+            var servers = csv.Split('\n').Select(l => l.Split(',')).Where(f => f.Length > 17 && f[1].StartsWith("gw", StringComparison.Ordinal)).ToList();
+            return servers.Count == 2 * nodes.Count && servers.All(f => f[17] == "UP");
+        }, "haproxy saw every node up", TimeSpan.FromSeconds(30));
         return haproxy;
     }
 
