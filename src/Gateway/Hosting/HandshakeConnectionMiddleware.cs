@@ -37,7 +37,7 @@ internal sealed partial class HandshakeConnectionMiddleware(ConnectionDelegate n
         }
         else if (session is not null)
         {
-            await setup.Endpoint.RunAsync(session);
+            await setup.Clients.RunAsync(session);
         }
     }
 
@@ -83,7 +83,7 @@ internal sealed partial class HandshakeConnectionMiddleware(ConnectionDelegate n
         UpgradedConnection? session = null;
         try
         {
-            session = await setup.Endpoint.AcceptAsync(new DefaultHttpContext(features.Collection), head.Stage);
+            session = await setup.Clients.AcceptAsync(new DefaultHttpContext(features.Collection), head.Stage);
         }
         catch (OperationCanceledException) when (connection.ConnectionClosed.IsCancellationRequested)
         {
@@ -178,7 +178,7 @@ internal sealed partial class HandshakeConnectionMiddleware(ConnectionDelegate n
         public Setup(IServiceProvider services)
         {
             Limits = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
-            Endpoint = services.GetRequiredService<GatewayEndpoint>();
+            Clients = services.GetRequiredService<ClientLifecycle>();
             Stage = services.GetRequiredService<IOptions<GatewayOptions>>().Value.Stage;
             Logger = services.GetRequiredService<ILogger<HandshakeConnectionMiddleware>>();
             HeadLimits = HandshakeRequestHead.HeadLimits.Within(Limits);
@@ -191,7 +191,7 @@ internal sealed partial class HandshakeConnectionMiddleware(ConnectionDelegate n
 
         public KestrelServerLimits Limits { get; }
 
-        public GatewayEndpoint Endpoint { get; }
+        public ClientLifecycle Clients { get; }
 
         public string Stage { get; }
 
