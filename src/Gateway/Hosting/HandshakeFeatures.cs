@@ -1,11 +1,9 @@
 using System.IO.Pipelines;
 using System.Net;
-using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.WebUtilities;
 
 namespace Gateway.Hosting;
 
@@ -152,34 +150,6 @@ internal sealed class HandshakeFeatures :
         }
     }
 
-    private async Task WriteHeadAsync(long? contentLength)
-    {
-        var head = new StringBuilder(256);
-        head.Append("HTTP/1.1 ").Append(StatusCode).Append(' ').Append(ReasonPhrase ?? ReasonPhrases.GetReasonPhrase(StatusCode)).Append("\r\n");
-        foreach (var (name, values) in ResponseHeaders)
-        {
-            if (contentLength is not null && (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || name.Equals("Connection", StringComparison.OrdinalIgnoreCase)))
-            {
-                continue;
-            }
-
-            foreach (var value in values)
-            {
-                // Response headers are set by this library only; a line break in one would be a defect, never sent.
-                if (value is not null && !value.AsSpan().ContainsAny('\r', '\n'))
-                {
-                    head.Append(name).Append(": ").Append(value).Append("\r\n");
-                }
-            }
-        }
-
-        if (contentLength is { } length)
-        {
-            head.Append("Content-Length: ").Append(length).Append("\r\nConnection: close\r\n");
-        }
-
-        head.Append("\r\n");
-        var bytes = Encoding.ASCII.GetBytes(head.ToString());
-        await _connection.Transport.Output.WriteAsync(bytes);
-    }
+    private async Task WriteHeadAsync(long? contentLength) =>
+        await _connection.Transport.Output.WriteAsync(HandshakeResponseHead.Format(StatusCode, ReasonPhrase, ResponseHeaders, contentLength));
 }
