@@ -6,8 +6,8 @@ namespace Gateway.Topics;
 
 /// <summary>
 /// This node's histories, one per topic that keeps history: made on first use with a new epoch (or the backplane's),
-/// retired when the backplane replaces the epoch, and swept when they have all expired. Publishing and subscribing
-/// under a history's gate is <see cref="TopicHub"/>'s.
+/// filled from the backplane's copy, retired when the backplane replaces the epoch, and swept when they have all expired.
+/// Publishing and subscribing under a history's gate is <see cref="TopicHub"/>'s.
 /// </summary>
 internal sealed class TopicHistories(TopicsOptions options, TimeProvider time)
 {
@@ -68,7 +68,7 @@ internal sealed class TopicHistories(TopicsOptions options, TimeProvider time)
     }
 
     /// <summary>This node's copy of a shared history, made with the backplane's <paramref name="epoch"/> on first use; null for a topic without a rule.</summary>
-    public TopicHistory? GetOrAddShared(string topic, string epoch)
+    private TopicHistory? GetOrAddShared(string topic, string epoch)
     {
         if (_histories.TryGetValue(topic, out var existing))
         {
@@ -86,6 +86,37 @@ internal sealed class TopicHistories(TopicsOptions options, TimeProvider time)
     {
         history.Retired = true;
         _histories.TryRemove(new KeyValuePair<string, TopicHistory>(topic, history));
+    }
+
+    /// <summary>Fills this node's copy of a shared history with what the backplane keeps; a copy of another epoch is replaced.</summary>
+    public void Load(string topic, Backplane.SharedTopicHistory shared)
+    {
+        while (true)
+        {
+            var history = GetOrAddShared(topic, shared.Epoch);
+            if (history is null)
+            {
+                return;
+            }
+
+            lock (history.Gate)
+            {
+                if (history.Retired)
+                {
+                    continue;
+                }
+
+                if (history.Epoch != shared.Epoch)
+                {
+                    Retire(topic, history);
+                    continue;
+                }
+
+                history.Backfill([.. shared.Events.Select(e => (e.Offset, e.At.UtcTicks, e.Frame))], shared.LastOffset, time.GetUtcNow().UtcTicks);
+                history.Loaded = true;
+                return;
+            }
+        }
     }
 
     /// <summary>

@@ -239,32 +239,7 @@ public sealed partial class TopicHub : IDisposable
     public void LoadShared(string topic, Backplane.SharedTopicHistory shared)
     {
         ArgumentNullException.ThrowIfNull(shared);
-        while (true)
-        {
-            var history = _histories.GetOrAddShared(topic, shared.Epoch);
-            if (history is null)
-            {
-                return;
-            }
-
-            lock (history.Gate)
-            {
-                if (history.Retired)
-                {
-                    continue;
-                }
-
-                if (history.Epoch != shared.Epoch)
-                {
-                    _histories.Retire(topic, history);
-                    continue;
-                }
-
-                history.Backfill([.. shared.Events.Select(e => (e.Offset, e.At.UtcTicks, e.Frame))], shared.LastOffset, _time.GetUtcNow().UtcTicks);
-                history.Loaded = true;
-                return;
-            }
-        }
+        _histories.Load(topic, shared);
     }
 
     /// <inheritdoc />
