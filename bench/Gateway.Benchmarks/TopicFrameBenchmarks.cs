@@ -10,5 +10,5 @@ public class TopicFrameBenchmarks
     private readonly byte[] _data = """{"text":"a message of ordinary length for a chat application","author":"user-1","at":1764000000}"""u8.ToArray();
 
     [Benchmark]
-    public byte[] Frame() => TopicHub.Frame("events.org_1.conversations.message_posted.conv_9", "message_posted", _data, 42);
+    public byte[] Frame() => TopicFrames.Event("events.org_1.conversations.message_posted.conv_9", "message_posted", _data, 42);
 }

@@ -7,7 +7,7 @@ namespace Gateway.Connections;
 /// One timer for the whole node that checks every connection's idle, lifetime, ping and close deadlines,
 /// instead of a timer per connection.
 /// </summary>
-public sealed partial class ConnectionSweeper(ConnectionRegistry registry, ConnectionServices services) : IHostedService, IDisposable
+public sealed partial class ConnectionSweeper(ConnectionRegistry registry, ConnectionRuntime runtime) : IHostedService, IDisposable
 {
     private ITimer? _timer;
     private int _running;
@@ -15,8 +15,8 @@ public sealed partial class ConnectionSweeper(ConnectionRegistry registry, Conne
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var period = services.Options.SweepInterval;
-        _timer = services.Time.CreateTimer(static state => ((ConnectionSweeper)state!).Sweep(), this, period, period);
+        var period = runtime.Options.SweepInterval;
+        _timer = runtime.Time.CreateTimer(static state => ((ConnectionSweeper)state!).Sweep(), this, period, period);
         return Task.CompletedTask;
     }
 
@@ -38,7 +38,7 @@ public sealed partial class ConnectionSweeper(ConnectionRegistry registry, Conne
 
         try
         {
-            var now = services.NowTicks;
+            var now = runtime.NowTicks;
             foreach (var connection in registry.All())
             {
                 try
@@ -48,7 +48,7 @@ public sealed partial class ConnectionSweeper(ConnectionRegistry registry, Conne
                 catch (Exception ex)
                 {
                     // An exception in a timer callback would end the process; one connection's must not.
-                    Log.SweepFailed(services.Logger, ex, connection.Id);
+                    Log.SweepFailed(runtime.Logger, ex, connection.Id);
                 }
             }
         }

@@ -21,7 +21,7 @@ public sealed partial class GatewayConnection
 {
     private const int InitialReceiveBuffer = 4096;
 
-    private readonly ConnectionServices _services;
+    private readonly ConnectionRuntime _runtime;
     private readonly SendQueue _queue;
     private readonly long _connectedTicks;
     private WebSocket? _socket;
@@ -49,17 +49,17 @@ public sealed partial class GatewayConnection
     private ConnectionFeatures? _features;
 
     /// <summary>Creates a connection for a handshake that has not been upgraded yet.</summary>
-    public GatewayConnection(string id, HandshakeInfo handshake, ConnectionServices services)
+    public GatewayConnection(string id, HandshakeInfo handshake, ConnectionRuntime runtime)
     {
-        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(runtime);
         Id = id;
         Handshake = handshake;
-        _services = services;
-        _connectedTicks = services.NowTicks;
+        _runtime = runtime;
+        _connectedTicks = runtime.NowTicks;
         _lastActiveTicks = _connectedTicks;
         _pingRequestedTicks = _connectedTicks;
-        _messageTokens = MessageBurst(services.Options);
-        _queue = new SendQueue(services.Options.SendQueueLimit);
+        _messageTokens = MessageBurst(runtime.Options);
+        _queue = new SendQueue(runtime.Options.SendQueueLimit);
     }
 
     /// <summary>The connection id.</summary>
@@ -145,7 +145,7 @@ public sealed partial class GatewayConnection
     /// <summary>Takes a token for one message; false when the connection is over its message rate.</summary>
     public bool TryTakeMessageToken()
     {
-        if (_services.Options.MessageRateLimit <= 0)
+        if (_runtime.Options.MessageRateLimit <= 0)
         {
             return true;
         }
@@ -170,7 +170,7 @@ public sealed partial class GatewayConnection
 
     private void RefillMessageTokens()
     {
-        var o = _services.Options;
+        var o = _runtime.Options;
         var burst = MessageBurst(o);
         var add = Math.Max(1, (int)Math.Round(o.MessageRateLimit * o.SweepInterval.TotalSeconds));
         var tokens = Volatile.Read(ref _messageTokens);
@@ -224,7 +224,7 @@ public sealed partial class GatewayConnection
 
         var size = message.Payload.Length;
         var queued = Interlocked.Add(ref _queuedBytes, size);
-        if ((queued <= _services.Options.SendQueueByteLimit || queued == size) && _queue.TryWrite(message))
+        if ((queued <= _runtime.Options.SendQueueByteLimit || queued == size) && _queue.TryWrite(message))
         {
             return SendResult.Sent;
         }
@@ -232,13 +232,13 @@ public sealed partial class GatewayConnection
         Interlocked.Add(ref _queuedBytes, -size);
 
         // A full queue, or one completed by a close that raced this send.
-        if (!TryBeginClose(new CloseRecord(CloseCodes.TryAgainLater, "Slow consumer", _services.NowTicks, SendFrame: true, FlushQueued: false)))
+        if (!TryBeginClose(new CloseRecord(CloseCodes.TryAgainLater, "Slow consumer", _runtime.NowTicks, SendFrame: true, FlushQueued: false)))
         {
             return SendResult.Gone;
         }
 
-        Log.SlowConsumer(_services.Logger, Id, SourceIp, _services.Options.SendQueueLimit, queued - size);
-        _services.Metrics?.SlowConsumer();
+        Log.SlowConsumer(_runtime.Logger, Id, SourceIp, _runtime.Options.SendQueueLimit, queued - size);
+        _runtime.Metrics?.SlowConsumer();
         return SendResult.QueueFull;
     }
 
@@ -293,7 +293,7 @@ public sealed partial class GatewayConnection
             throw new ArgumentOutOfRangeException(nameof(status), status, "not a close code that may be sent in a close frame");
         }
 
-        return TryBeginClose(new CloseRecord(status, reason ?? "", _services.NowTicks, SendFrame: true, FlushQueued: true));
+        return TryBeginClose(new CloseRecord(status, reason ?? "", _runtime.NowTicks, SendFrame: true, FlushQueued: true));
     }
 
     /// <summary>True for a code a close frame may carry (RFC 6455 §7.4).</summary>
@@ -303,7 +303,7 @@ public sealed partial class GatewayConnection
     /// <summary>Drops the socket without a close handshake, recording <paramref name="status"/> as the reason it ended.</summary>
     internal void Abort(int status, string reason)
     {
-        TryBeginClose(new CloseRecord(status, reason, _services.NowTicks, SendFrame: false, FlushQueued: false));
+        TryBeginClose(new CloseRecord(status, reason, _runtime.NowTicks, SendFrame: false, FlushQueued: false));
         DropTransport();
     }
 
@@ -347,8 +347,8 @@ public sealed partial class GatewayConnection
         catch (Exception ex)
         {
             // A failure of our own (not the peer's): never let it skip the close, the writer or $disconnect.
-            Log.ReceiveLoopFailed(_services.Logger, ex, Id, SourceIp);
-            TryBeginClose(new CloseRecord(CloseCodes.InternalError, "Internal error", _services.NowTicks, SendFrame: true, FlushQueued: false));
+            Log.ReceiveLoopFailed(_runtime.Logger, ex, Id, SourceIp);
+            TryBeginClose(new CloseRecord(CloseCodes.InternalError, "Internal error", _runtime.NowTicks, SendFrame: true, FlushQueued: false));
         }
 
         try
@@ -361,7 +361,7 @@ public sealed partial class GatewayConnection
             Volatile.Write(ref _abortTransport, null);
             if (Volatile.Read(ref _close) is null)
             {
-                TryBeginClose(new CloseRecord(CloseCodes.Abnormal, "Connection lost", _services.NowTicks, SendFrame: false, FlushQueued: false));
+                TryBeginClose(new CloseRecord(CloseCodes.Abnormal, "Connection lost", _runtime.NowTicks, SendFrame: false, FlushQueued: false));
             }
         }
 
@@ -387,7 +387,7 @@ public sealed partial class GatewayConnection
                 }
 
                 // The limits are read for each message, so that a reload applies from the next one.
-                var limits = _services.Options;
+                var limits = _runtime.Options;
                 var max = limits.MaxMessageBytes;
                 var cap = limits.MaxMessagesPerConnection;
                 var rejectBinary = limits.BinaryFrames == Configuration.BinaryFrameHandling.Reject;
@@ -422,7 +422,7 @@ public sealed partial class GatewayConnection
                     count += result.Count;
                     if (count > max && !discard)
                     {
-                        Log.MessageTooBig(_services.Logger, Id, SourceIp, max);
+                        Log.MessageTooBig(_runtime.Logger, Id, SourceIp, max);
                         Close(CloseCodes.MessageTooBig, "Message too big");
                         discard = true;
                         count = 0;
@@ -433,12 +433,12 @@ public sealed partial class GatewayConnection
                 {
                     if (Interlocked.Increment(ref _messagesReceived) > cap && cap > 0)
                     {
-                        Log.MessageCapReached(_services.Logger, Id, cap);
+                        Log.MessageCapReached(_runtime.Logger, Id, cap);
                         Close(CloseCodes.PolicyViolation, "Message limit reached");
                     }
                     else if (binary && rejectBinary)
                     {
-                        Log.BinaryRejected(_services.Logger, Id, SourceIp);
+                        Log.BinaryRejected(_runtime.Logger, Id, SourceIp);
                         Close(CloseCodes.UnsupportedData, "Binary frames are not accepted");
                     }
                     else
@@ -480,7 +480,7 @@ public sealed partial class GatewayConnection
         var reason = socket.CloseStatusDescription ?? "";
 
         // The client spoke first: the writer echoes its close frame, and $disconnect reports its code.
-        TryBeginClose(new CloseRecord(status, reason, _services.NowTicks, SendFrame: true, FlushQueued: false) { InitiatedByClient = true });
+        TryBeginClose(new CloseRecord(status, reason, _runtime.NowTicks, SendFrame: true, FlushQueued: false) { InitiatedByClient = true });
     }
 
     private void OnReceiveFailed(Exception ex)
@@ -490,11 +490,11 @@ public sealed partial class GatewayConnection
         // stuck on the peer is cut off by the sweeper when the close deadline passes.
         var sent = _stream?.SentCloseStatus ?? 0;
         var record = sent is CloseCodes.ProtocolError or CloseCodes.InvalidPayload
-            ? new CloseRecord(sent, sent == CloseCodes.InvalidPayload ? "Invalid UTF-8 in a text message" : "Protocol error", _services.NowTicks, SendFrame: false, FlushQueued: false)
-            : new CloseRecord(CloseCodes.Abnormal, "Connection lost", _services.NowTicks, SendFrame: false, FlushQueued: false);
+            ? new CloseRecord(sent, sent == CloseCodes.InvalidPayload ? "Invalid UTF-8 in a text message" : "Protocol error", _runtime.NowTicks, SendFrame: false, FlushQueued: false)
+            : new CloseRecord(CloseCodes.Abnormal, "Connection lost", _runtime.NowTicks, SendFrame: false, FlushQueued: false);
         if (TryBeginClose(record) && record.Status != CloseCodes.Abnormal)
         {
-            Log.ProtocolViolation(_services.Logger, Id, SourceIp, record.Status, ex.Message);
+            Log.ProtocolViolation(_runtime.Logger, Id, SourceIp, record.Status, ex.Message);
         }
 
         _socket?.Abort();
@@ -521,7 +521,7 @@ public sealed partial class GatewayConnection
                     if (message.Kind == OutboundKind.Ping)
                     {
                         // The pong deadline counts from here, not from when the ping was queued behind data.
-                        Volatile.Write(ref _pingWrittenTicks, _services.NowTicks);
+                        Volatile.Write(ref _pingWrittenTicks, _runtime.NowTicks);
                         await stream.WritePingAsync(CancellationToken.None);
                         continue;
                     }
@@ -529,7 +529,7 @@ public sealed partial class GatewayConnection
                     var type = message.Kind == OutboundKind.Binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
                     await socket.SendAsync(message.Payload, type, endOfMessage: true, CancellationToken.None);
                     Interlocked.Add(ref _queuedBytes, -message.Payload.Length);
-                    _services.Metrics?.Sent(message.Payload.Length);
+                    _runtime.Metrics?.Sent(message.Payload.Length);
                     Touch();
                 }
             }
@@ -542,7 +542,7 @@ public sealed partial class GatewayConnection
         }
         catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or ArgumentException)
         {
-            Log.WriteFailed(_services.Logger, Id, ex.Message);
+            Log.WriteFailed(_runtime.Logger, Id, ex.Message);
 
             // A write fails once the protocol layer has closed with its own frame (1002, 1007) while replies were
             // still queued. The receive loop records that close and leaves the transport to flush the frame; dropping
@@ -554,12 +554,12 @@ public sealed partial class GatewayConnection
         }
     }
 
-    private void Touch() => Volatile.Write(ref _lastActiveTicks, _services.NowTicks);
+    private void Touch() => Volatile.Write(ref _lastActiveTicks, _runtime.NowTicks);
 
     /// <summary>Checks lifetime, idle and ping deadlines. Called only by the sweeper, one call at a time.</summary>
     internal void CheckDeadlines(long now)
     {
-        var s = _services;
+        var s = _runtime;
         if (_finished || _stream is null)
         {
             return;

@@ -22,7 +22,7 @@ public static class GatewayEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         var services = endpoints.ServiceProvider;
         var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-        var gateway = services.GetRequiredService<GatewayEndpoint>();
+        var gateway = services.GetRequiredService<ClientLifecycle>();
 
         var group = endpoints.MapGroup("");
         foreach (var (path, stage) in new[] { ("/", (string?)null), ("/" + options.Stage, options.Stage) })

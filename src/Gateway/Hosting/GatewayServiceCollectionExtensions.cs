@@ -43,13 +43,13 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayConfiguration>();
         services.TryAddSingleton<GatewayNode>();
         services.TryAddSingleton<GatewayListeners>();
-        services.TryAddSingleton<ConnectionServices>();
+        services.TryAddSingleton<ConnectionRuntime>();
         services.TryAddSingleton<ConnectionRegistry>();
         services.TryAddSingleton<IBackplane, InMemoryBackplane>();
         services.TryAddSingleton<ConnectionSender>();
         services.TryAddSingleton<RouteTable>();
         services.TryAddSingleton<MessageDispatcher>();
-        services.TryAddSingleton<GatewayEndpoint>();
+        services.TryAddSingleton<ClientLifecycle>();
         services.TryAddSingleton<ManagementAccess>();
         services.TryAddSingleton<Gateway.Auth.IAccessKeyStore>(sp => sp.GetRequiredService<ManagementAccess>());
         services.TryAddSingleton<GatewayIdentity>();

@@ -134,7 +134,7 @@ internal sealed class HandshakeRequestHead
 
         // The web server answers a request with a body, without a Host, or without an upgrade (426 from the gateway).
         if (headers.ContainsKey("Content-Length") || headers.ContainsKey("Transfer-Encoding") || headers["Host"].Count != 1 || !IsPlainHost(headers["Host"].ToString())
-            || !GatewayEndpoint.HasToken(headers["Connection"], "upgrade") || !GatewayEndpoint.HasToken(headers["Upgrade"], "websocket"))
+            || !ClientLifecycle.HasToken(headers["Connection"], "upgrade") || !ClientLifecycle.HasToken(headers["Upgrade"], "websocket"))
         {
             return HeadVerdict.NotOurs;
         }

@@ -56,10 +56,10 @@ public sealed class GatewayRouteContext
     public ClaimsPrincipal User => Connection.User;
 
     /// <summary>A unique id of this event, as in integration events and error frames.</summary>
-    public string RequestId => _requestId ??= Routing.RequestId.Next();
+    public string RequestId => _requestId ??= RequestIds.Next();
 
     /// <summary>A unique id of this message (messages only), as integration events carry it.</summary>
-    public string MessageId => _messageId ??= Routing.RequestId.Next();
+    public string MessageId => _messageId ??= RequestIds.Next();
 
     /// <summary>On <c>$disconnect</c>: the close code.</summary>
     public int? DisconnectStatusCode { get; init; }

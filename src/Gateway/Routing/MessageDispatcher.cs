@@ -117,7 +117,7 @@ public sealed partial class MessageDispatcher(
     /// </summary>
     private void Refuse(GatewayConnection connection, ReadOnlyMemory<byte> body, bool binary, string message, Action<ILogger, string, string, string, string> log)
     {
-        var requestId = RequestId.Next();
+        var requestId = RequestIds.Next();
         if (logger.IsEnabled(LogLevel.Information))
         {
             var asked = binary ? null : routes.Selector.Select(body.Span);

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Gateway.Configuration;
 using Gateway.Connections;
 using Microsoft.Extensions.Logging;
@@ -15,8 +13,6 @@ namespace Gateway.Topics;
 /// </summary>
 public sealed partial class TopicHub : IDisposable
 {
-    private const int MaxHistoryTopicsBeforeSweep = 10_000;
-
     [ThreadStatic]
     private static HashSet<GatewayConnection>? t_matched;
 
@@ -25,9 +21,7 @@ public sealed partial class TopicHub : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SubscriptionIndex<GatewayConnection> _index = new();
-    private readonly ConcurrentDictionary<string, TopicHistory> _histories = new(StringComparer.Ordinal);
-    private int _sweepAt = MaxHistoryTopicsBeforeSweep;
-    private int _sweeping;
+    private readonly TopicHistories _histories;
 
     /// <summary>Creates the hub.</summary>
     public TopicHub(IOptions<GatewayOptions> options, TimeProvider time, ILogger<TopicHub> logger)
@@ -37,6 +31,7 @@ public sealed partial class TopicHub : IDisposable
         _connections = options.Value.Connections;
         _time = time;
         _logger = logger;
+        _histories = new TopicHistories(_options, time);
     }
 
     /// <summary>Subscriptions held on this node.</summary>
@@ -59,7 +54,7 @@ public sealed partial class TopicHub : IDisposable
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(pattern);
         ArgumentNullException.ThrowIfNull(answer);
-        if (TopicName.HasWildcard(pattern) || HistoryOf(pattern) is null)
+        if (TopicName.HasWildcard(pattern) || _histories.GetOrAdd(pattern) is null)
         {
             if (!Subscriptions(connection).TryAdd(pattern, _options.MaxSubscriptionsPerConnection, out var added))
             {
@@ -77,7 +72,7 @@ public sealed partial class TopicHub : IDisposable
 
         while (true)
         {
-            var history = HistoryOf(pattern)!;
+            var history = _histories.GetOrAdd(pattern)!;
             lock (history.Gate)
             {
                 if (history.Retired)
@@ -146,10 +141,10 @@ public sealed partial class TopicHub : IDisposable
         ArgumentNullException.ThrowIfNull(type);
         while (true)
         {
-            var history = HistoryOf(topic);
+            var history = _histories.GetOrAdd(topic);
             if (history is null)
             {
-                return Deliver(topic, Frame(topic, type, data, null));
+                return Deliver(topic, TopicFrames.Event(topic, type, data, null));
             }
 
             // The one place a lock is held while frames are queued (the rule is never to hold one while sending). A topic
@@ -165,7 +160,7 @@ public sealed partial class TopicHub : IDisposable
                 }
 
                 var offset = history.NextOffset();
-                var frame = Frame(topic, type, data, offset);
+                var frame = TopicFrames.Event(topic, type, data, offset);
                 history.Append(offset, _time.GetUtcNow().UtcTicks, frame);
                 return Deliver(topic, frame);
             }
@@ -176,15 +171,7 @@ public sealed partial class TopicHub : IDisposable
     public TopicHistoryOptions? HistoryRule(string topic)
     {
         ArgumentNullException.ThrowIfNull(topic);
-        foreach (var candidate in _options.History)
-        {
-            if (TopicName.Matches(candidate.Pattern, topic))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
+        return _histories.RuleOf(topic);
     }
 
     /// <summary>How many of this node's connections a publish to <paramref name="topic"/> reaches now.</summary>
@@ -196,7 +183,7 @@ public sealed partial class TopicHub : IDisposable
     }
 
     /// <summary>Delivers an event live, without offset or history (events a service published straight into the backplane).</summary>
-    public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data) => Deliver(topic, Frame(topic, type, data, null));
+    public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data) => Deliver(topic, TopicFrames.Event(topic, type, data, null));
 
     /// <summary>
     /// An event of a shared history, as the backplane hands it to every node in offset order: kept in this node's copy
@@ -210,7 +197,7 @@ public sealed partial class TopicHub : IDisposable
         {
             // A node keeps a copy only of topics its own clients subscribe to; the others it just delivers (to nobody,
             // usually), and reads the shared history when a client subscribes.
-            var history = _histories.TryGetValue(topic, out var existing) ? existing : null;
+            var history = _histories.Find(topic);
             if (history is null)
             {
                 return Deliver(topic, frame);
@@ -225,7 +212,7 @@ public sealed partial class TopicHub : IDisposable
 
                 if (history.Epoch != epoch)
                 {
-                    Replace(topic, history);
+                    _histories.Retire(topic, history);
                     continue;
                 }
 
@@ -246,90 +233,17 @@ public sealed partial class TopicHub : IDisposable
     }
 
     /// <summary>Whether this node's copy of a shared history has been read from the backplane.</summary>
-    public bool IsSharedHistoryLoaded(string topic) => _histories.TryGetValue(topic, out var history) && history.Loaded;
+    public bool IsSharedHistoryLoaded(string topic) => _histories.Find(topic) is { Loaded: true };
 
     /// <summary>Fills this node's copy of a shared history with what the backplane keeps (before a recovering subscribe).</summary>
     public void LoadShared(string topic, Backplane.SharedTopicHistory shared)
     {
         ArgumentNullException.ThrowIfNull(shared);
-        while (true)
-        {
-            var history = SharedHistoryOf(topic, shared.Epoch);
-            if (history is null)
-            {
-                return;
-            }
-
-            lock (history.Gate)
-            {
-                if (history.Retired)
-                {
-                    continue;
-                }
-
-                if (history.Epoch != shared.Epoch)
-                {
-                    Replace(topic, history);
-                    continue;
-                }
-
-                history.Backfill([.. shared.Events.Select(e => (e.Offset, e.At.UtcTicks, e.Frame))], shared.LastOffset, _time.GetUtcNow().UtcTicks);
-                history.Loaded = true;
-                return;
-            }
-        }
-    }
-
-    /// <summary>The frame of an event without its closing brace, for a backplane that appends the offset it assigns.</summary>
-    public static byte[] FramePrefix(string topic, string type, ReadOnlySpan<byte> data)
-    {
-        var frame = Frame(topic, type, data, null);
-        return frame[..^1];
-    }
-
-    private TopicHistory? SharedHistoryOf(string topic, string epoch)
-    {
-        if (_histories.TryGetValue(topic, out var existing))
-        {
-            return existing;
-        }
-
-        var rule = HistoryRule(topic);
-        return rule is null
-            ? null
-            : _histories.GetOrAdd(topic, static (_, state) => new TopicHistory(state.Rule.Size, state.Rule.Ttl.Ticks, state.Epoch, state.Now), (Rule: rule, Epoch: epoch, Now: _time.GetUtcNow().UtcTicks));
-    }
-
-    /// <summary>Retires a copy whose epoch the backplane replaced (call under its gate).</summary>
-    private void Replace(string topic, TopicHistory history)
-    {
-        history.Retired = true;
-        _histories.TryRemove(new KeyValuePair<string, TopicHistory>(topic, history));
+        _histories.Load(topic, shared);
     }
 
     /// <inheritdoc />
     public void Dispose() => _index.Dispose();
-
-    /// <summary>Serializes an event frame, once per publish however many receive it; <paramref name="data"/> must be one valid JSON value.</summary>
-    public static byte[] Frame(string topic, string type, ReadOnlySpan<byte> data, long? offset)
-    {
-        using var frame = Protocol.FrameJson.Start();
-        var writer = frame.Json;
-        writer.WriteStartObject();
-        writer.WriteString("type", type);
-        writer.WriteString("channel", topic);
-        writer.WritePropertyName("data");
-
-        // The data is the publisher's JSON, sent as published (its escapes are its own).
-        writer.WriteRawValue(data, skipInputValidation: true);
-        if (offset is { } n)
-        {
-            writer.WriteNumber("offset", n);
-        }
-
-        writer.WriteEndObject();
-        return frame.ToArray();
-    }
 
     private int Deliver(string topic, byte[] frame)
     {
@@ -362,65 +276,4 @@ public sealed partial class TopicHub : IDisposable
             }
         }
     }
-
-    private TopicHistory? HistoryOf(string topic)
-    {
-        if (_histories.TryGetValue(topic, out var existing))
-        {
-            return existing;
-        }
-
-        TopicHistoryOptions? rule = null;
-        foreach (var candidate in _options.History)
-        {
-            if (TopicName.Matches(candidate.Pattern, topic))
-            {
-                rule = candidate;
-                break;
-            }
-        }
-
-        if (rule is null)
-        {
-            return null;
-        }
-
-        if (_histories.Count >= Volatile.Read(ref _sweepAt) && Interlocked.Exchange(ref _sweeping, 1) == 0)
-        {
-            try
-            {
-                Sweep();
-            }
-            finally
-            {
-                Volatile.Write(ref _sweeping, 0);
-            }
-        }
-
-        var created = _time.GetUtcNow().UtcTicks;
-        return _histories.GetOrAdd(topic, static (_, state) => new TopicHistory(state.Rule.Size, state.Rule.Ttl.Ticks, NewEpoch(), state.Created), (Rule: rule, Created: created));
-    }
-
-    /// <summary>
-    /// Forgets topics whose events have all expired and that saw nothing for a whole TTL (a client coming back to one is
-    /// told recovered: false). Runs when the count passes a mark that then doubles, so its cost is spread thin.
-    /// </summary>
-    private void Sweep()
-    {
-        var now = _time.GetUtcNow().UtcTicks;
-        foreach (var (name, history) in _histories)
-        {
-            lock (history.Gate)
-            {
-                if (history.IsStale(now) && _histories.TryRemove(new KeyValuePair<string, TopicHistory>(name, history)))
-                {
-                    history.Retired = true;
-                }
-            }
-        }
-
-        Volatile.Write(ref _sweepAt, Math.Max(MaxHistoryTopicsBeforeSweep, _histories.Count * 2));
-    }
-
-    private static string NewEpoch() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
 }

@@ -4,17 +4,17 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Connections;
 
 /// <summary>
-/// What every connection of this node shares: limits, the clock and the logger. The limits are the configuration's
+/// What every connection of this node shares: limits, the clock, the logger and the metrics. The limits are the configuration's
 /// current ones, read where each is applied, so that a reload reaches open connections too: the message size, message cap,
 /// binary handling and message rate from their next message, the idle, lifetime, ping and close deadlines from the next
 /// sweep. Only the send queue's length is fixed when a connection opens.
 /// </summary>
-public sealed class ConnectionServices
+public sealed class ConnectionRuntime
 {
     private readonly GatewayConfiguration _configuration;
 
-    /// <summary>Creates the shared services from the gateway's configuration.</summary>
-    public ConnectionServices(GatewayConfiguration configuration, TimeProvider time, ILogger<GatewayConnection> logger, Diagnostics.GatewayMetrics? metrics = null)
+    /// <summary>Creates the runtime from the gateway's configuration.</summary>
+    public ConnectionRuntime(GatewayConfiguration configuration, TimeProvider time, ILogger<GatewayConnection> logger, Diagnostics.GatewayMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         _configuration = configuration;

@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 namespace Gateway.Routing;
 
 /// <summary>Request ids: 16 URL-safe characters, a random per-process prefix and a counter, unique without coordination.</summary>
-public static class RequestId
+public static class RequestIds
 {
     private static readonly uint Prefix = (uint)RandomNumberGenerator.GetInt32(int.MaxValue);
     private static long _counter;

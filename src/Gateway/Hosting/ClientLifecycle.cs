@@ -18,17 +18,17 @@ namespace Gateway.Hosting;
 /// A client's life on this node: the opening handshake (limits, <c>$connect</c>), the upgrade, the
 /// connection's loops, and <c>$disconnect</c> after the close.
 /// </summary>
-public sealed partial class GatewayEndpoint(
+public sealed partial class ClientLifecycle(
     IOptions<GatewayOptions> options,
     GatewayNode node,
     ConnectionRegistry registry,
-    ConnectionServices connectionServices,
+    ConnectionRuntime connectionRuntime,
     MessageDispatcher dispatcher,
     ConnectAuthenticator authenticator,
     Topics.TopicHub topics,
     GatewayListeners listeners,
     Diagnostics.GatewayMetrics metrics,
-    ILogger<GatewayEndpoint> logger)
+    ILogger<ClientLifecycle> logger)
 {
     private static readonly byte[] AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"u8.ToArray();
     // Built once: the trusted proxies, the handshake rate and the allowed origins take a restart to change.
@@ -92,7 +92,7 @@ public sealed partial class GatewayEndpoint(
             }
         }
 
-        if (registry.IsDraining || !registry.TryReserveSlot(connectionServices.Options.MaxConnections))
+        if (registry.IsDraining || !registry.TryReserveSlot(connectionRuntime.Options.MaxConnections))
         {
             Reject(connectionId, sourceIp, registry.IsDraining ? "draining" : "max_connections", StatusCodes.Status503ServiceUnavailable, registry.IsDraining ? "shutting down" : "MaxConnections reached");
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -104,7 +104,7 @@ public sealed partial class GatewayEndpoint(
         try
         {
             var handshake = new HandshakeInfo(sourceIp, context.Request.Headers.UserAgent.FirstOrDefault(), stage, context.Request.Headers, context.Request.Query);
-            var connection = new GatewayConnection(connectionId, handshake, connectionServices);
+            var connection = new GatewayConnection(connectionId, handshake, connectionRuntime);
             var auth = await authenticator.AuthenticateAsync(context, connection);
             if (!auth.IsAccepted)
             {
@@ -258,7 +258,7 @@ public sealed partial class GatewayEndpoint(
 
     private void SendConnectedFrame(GatewayConnection connection)
     {
-        if (connectionServices.Options.SendConnectedMessage)
+        if (connectionRuntime.Options.SendConnectedMessage)
         {
             // Ids are URL-safe, so nothing here needs escaping; still written the one way every client frame is.
             using var frame = Protocol.FrameJson.Start();
