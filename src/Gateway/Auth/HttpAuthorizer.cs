@@ -6,7 +6,6 @@ using System.Text.Json;
 using Gateway.Backplane;
 using Gateway.Configuration;
 using Gateway.Connections;
-using Gateway.Integrations;
 using Gateway.Routing;
 using Microsoft.Extensions.Logging;
 
@@ -145,7 +144,7 @@ public sealed partial class HttpAuthorizer
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, _uri) { Content = new ByteArrayContent(buffer.GetBuffer(), 0, (int)buffer.Length) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            using var response = await _clients.CreateClient(HttpIntegration.ClientName).SendAsync(request, deadline.Token);
+            using var response = await _clients.CreateClient(BackendHttpClient.Name).SendAsync(request, deadline.Token);
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
                 Log.Refused(_logger, connection.Id, (int)response.StatusCode);

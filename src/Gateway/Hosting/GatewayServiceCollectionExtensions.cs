@@ -101,7 +101,7 @@ public static class GatewayServiceCollectionExtensions
                     // validation, with every other problem, rather than here alone.
                 }
             });
-            services.AddHttpClient(HttpIntegration.ClientName)
+            services.AddHttpClient(BackendHttpClient.Name)
                 .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
                 {
                     PooledConnectionLifetime = TimeSpan.FromMinutes(2),

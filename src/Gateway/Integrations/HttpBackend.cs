@@ -67,7 +67,7 @@ internal sealed partial class HttpBackend(
 
     private async Task<HttpResponseMessage> SendWithRetriesAsync(GatewayRouteContext context, CancellationTokenSource deadline)
     {
-        var client = clients.CreateClient(HttpIntegration.ClientName);
+        var client = clients.CreateClient(BackendHttpClient.Name);
         var attempts = 1 + Math.Max(0, options.Retries);
         for (var attempt = 1; ; attempt++)
         {

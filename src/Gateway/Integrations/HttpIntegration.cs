@@ -26,9 +26,6 @@ public sealed partial class HttpIntegration(
     Diagnostics.GatewayMetrics metrics,
     ILogger<HttpIntegration> logger) : IGatewayRouteHandler
 {
-    /// <summary>The name of the pooled client all integrations share.</summary>
-    public const string ClientName = "Gateway.Integrations";
-
     /// <summary>Largest plain answer a backend may give.</summary>
     public const int MaxAnswerBytes = 16 * 1024 * 1024;
 

@@ -1,9 +1,9 @@
+using Gateway.Routing;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Gateway.Configuration;
 using Gateway.Connections;
-using Gateway.Integrations;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -94,7 +94,7 @@ public sealed partial class TopicAuthorizer(IOptions<GatewayOptions> options, IH
 
             using var request = new HttpRequestMessage(HttpMethod.Post, _uri) { Content = new ByteArrayContent(buffer.GetBuffer(), 0, (int)buffer.Length) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            using var response = await clients.CreateClient(HttpIntegration.ClientName).SendAsync(request, deadline.Token);
+            using var response = await clients.CreateClient(BackendHttpClient.Name).SendAsync(request, deadline.Token);
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
                 return TopicDecision.Denied;

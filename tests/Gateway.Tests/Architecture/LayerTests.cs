@@ -49,6 +49,38 @@ public class LayerTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void No_source_file_imports_a_namespace_above_its_own()
+    {
+        // Constants are copied into their callers by the compiler, so a reference to one leaves no trace in the built
+        // assembly; the using directives and qualified names of the source still show it.
+        var violations = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(Infrastructure.Repository.PathOf("src", "Gateway"), "*.cs", SearchOption.AllDirectories))
+        {
+            if (file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal) || file.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var text = File.ReadAllText(file);
+            var own = System.Text.RegularExpressions.Regex.Match(text, @"^namespace ([\w.]+);", System.Text.RegularExpressions.RegexOptions.Multiline).Groups[1].Value;
+            if (PartOf(own) is not { } from || Rank(from) is not { } fromRank)
+            {
+                continue;
+            }
+
+            foreach (System.Text.RegularExpressions.Match used in System.Text.RegularExpressions.Regex.Matches(text, @"^using (Gateway[\w.]*);", System.Text.RegularExpressions.RegexOptions.Multiline))
+            {
+                if (Rank(used.Groups[1].Value) is { } toRank && toRank.CompareTo(fromRank) > 0)
+                {
+                    violations.Add($"{Path.GetRelativePath(Infrastructure.Repository.Root, file)} ({from}) imports {used.Groups[1].Value}");
+                }
+            }
+        }
+
+        Assert.True(violations.Count == 0, string.Join('\n', violations));
+    }
+
+    [Fact]
     public void The_core_references_no_backplane_client()
     {
         var referenced = Core.GetReferencedAssemblies().Select(a => a.Name!).ToList();
