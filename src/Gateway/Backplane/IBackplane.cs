@@ -64,6 +64,13 @@ public interface IBackplane
     ValueTask<IReadOnlyList<NodeReport>> OtherNodesAsync(CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<NodeReport>>([]);
 
+    /// <summary>
+    /// Asks every other live node <paramref name="query"/> and gathers the answers that come before
+    /// <paramref name="deadline"/>, with the nodes that did not answer (none when the node runs alone).
+    /// </summary>
+    ValueTask<ClusterAnswers> QueryAllAsync(ClusterQuery query, TimeSpan deadline, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(new ClusterAnswers([], true, []));
+
     /// <summary>The ids of <paramref name="userId"/>'s connections on the other nodes, and the nodes that did not answer.</summary>
     ValueTask<UserConnections> UserConnectionsAsync(string userId, CancellationToken cancellationToken) =>
         ValueTask.FromResult(new UserConnections([], []));

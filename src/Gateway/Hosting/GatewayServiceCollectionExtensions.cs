@@ -48,6 +48,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<ConnectionsApi>();
         services.TryAddSingleton<Gateway.Auth.ConnectAuthenticator>();
         services.TryAddSingleton<Gateway.Topics.TopicHub>();
+        services.TryAddSingleton<ILocalTopicDelivery, Gateway.Topics.TopicDelivery>();
         services.TryAddSingleton<Gateway.Topics.TopicAuthorizer>();
         services.TryAddSingleton<Gateway.Topics.IGatewayPublisher, Gateway.Topics.GatewayPublisher>();
         services.TryAddSingleton<Gateway.Management.PublishApi>();
