@@ -21,6 +21,11 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
     private string _nodeId = "";
     private int _subscribed;
 
+    // On a Redis Cluster a script may SPUBLISH only to a channel of its own shard, and the history channel's shard is
+    // seldom the topic's: there the history channel is a classic one (PUBLISH from the topic's shard reaches every
+    // node, a topic's events in order).
+    private bool _shardedHistory;
+
     private string Prefix => _options.ChannelPrefix;
 
     /// <inheritdoc />
@@ -63,6 +68,7 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
             {
                 var subscriber = redis.GetSubscriber();
                 var receiver = _receiver!;
+                _shardedHistory = _options.ShardedPubSub && !redis.GetServers().Any(server => server.ServerType == ServerType.Cluster);
 
                 // Message queues deliver in order, one at a time: pushes to one connection keep their order.
                 (await subscriber.SubscribeAsync(NodeChannel(_nodeId))).OnMessage(m => receiver.OnMessage((byte[])m.Message!));
@@ -73,7 +79,7 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
                 (await subscriber.SubscribeAsync(RedisChannel.Pattern(events + "*"))).OnMessage(m => receiver.OnBusEvent(m.Channel.ToString()[events.Length..], (byte[]?)m.Message ?? []));
 
                 // Events of topics with history, numbered by the publish script, in offset order.
-                (await subscriber.SubscribeAsync(Channel($"{Prefix}:history"))).OnMessage(m =>
+                (await subscriber.SubscribeAsync(HistoryChannel)).OnMessage(m =>
                 {
                     if (SharedTopicEvent.FromBytes((byte[])m.Message!) is { } sharedEvent)
                     {
@@ -175,7 +181,7 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
         size,
         ttl = (long)ttl.TotalMilliseconds,
         channel = (RedisValue)$"{Prefix}:history",
-        publish = _options.ShardedPubSub ? "SPUBLISH" : "PUBLISH",
+        publish = _shardedHistory ? "SPUBLISH" : "PUBLISH",
         topic,
     }));
 
@@ -236,6 +242,8 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
     private RedisChannel NodeChannel(string nodeId) => Channel($"{Prefix}:node:{{{nodeId}}}");
 
     private RedisChannel Channel(string name) => _options.ShardedPubSub ? RedisChannel.Sharded(name) : RedisChannel.Literal(name);
+
+    private RedisChannel HistoryChannel => _shardedHistory ? RedisChannel.Sharded($"{Prefix}:history") : RedisChannel.Literal($"{Prefix}:history");
 
     private RedisKey AliveKey(string nodeId) => $"{Prefix}:node:{nodeId}:alive";
 
