@@ -23,10 +23,13 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
 
     // On a Redis Cluster a script may SPUBLISH only to a channel of its own shard, and the history channel's shard is
     // seldom the topic's: there the history channel is a classic one (PUBLISH from the topic's shard reaches every
-    // node, a topic's events in order).
-    private bool _shardedHistory;
+    // node, a topic's events in order). Learnt from the first connected call.
+    private bool? _cluster;
 
     private string Prefix => _options.ChannelPrefix;
+
+    /// <inheritdoc />
+    public string Engine => "redis";
 
     /// <inheritdoc />
     public bool IsConnected =>
@@ -68,7 +71,6 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
             {
                 var subscriber = redis.GetSubscriber();
                 var receiver = _receiver!;
-                _shardedHistory = _options.ShardedPubSub && !redis.GetServers().Any(server => server.ServerType == ServerType.Cluster);
 
                 // Message queues deliver in order, one at a time: pushes to one connection keep their order.
                 (await subscriber.SubscribeAsync(NodeChannel(_nodeId))).OnMessage(m => receiver.OnMessage((byte[])m.Message!));
@@ -79,7 +81,7 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
                 (await subscriber.SubscribeAsync(RedisChannel.Pattern(events + "*"))).OnMessage(m => receiver.OnBusEvent(m.Channel.ToString()[events.Length..], (byte[]?)m.Message ?? []));
 
                 // Events of topics with history, numbered by the publish script, in offset order.
-                (await subscriber.SubscribeAsync(HistoryChannel)).OnMessage(m =>
+                (await subscriber.SubscribeAsync(HistoryChannel(redis))).OnMessage(m =>
                 {
                     if (SharedTopicEvent.FromBytes((byte[])m.Message!) is { } sharedEvent)
                     {
@@ -181,7 +183,7 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
         size,
         ttl = (long)ttl.TotalMilliseconds,
         channel = (RedisValue)$"{Prefix}:history",
-        publish = _shardedHistory ? "SPUBLISH" : "PUBLISH",
+        publish = ShardedHistory(redis) ? "SPUBLISH" : "PUBLISH",
         topic,
     }));
 
@@ -243,7 +245,9 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
 
     private RedisChannel Channel(string name) => _options.ShardedPubSub ? RedisChannel.Sharded(name) : RedisChannel.Literal(name);
 
-    private RedisChannel HistoryChannel => _shardedHistory ? RedisChannel.Sharded($"{Prefix}:history") : RedisChannel.Literal($"{Prefix}:history");
+    private bool ShardedHistory(ConnectionMultiplexer redis) => _options.ShardedPubSub && !(_cluster ??= redis.GetServers().Any(s => s.ServerType == ServerType.Cluster));
+
+    private RedisChannel HistoryChannel(ConnectionMultiplexer redis) => ShardedHistory(redis) ? RedisChannel.Sharded($"{Prefix}:history") : RedisChannel.Literal($"{Prefix}:history");
 
     private RedisKey AliveKey(string nodeId) => $"{Prefix}:node:{nodeId}:alive";
 
