@@ -83,6 +83,9 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     public bool IsAvailable => IsConnected;
 
     /// <inheritdoc />
+    public string Engine => _transport.Engine;
+
+    /// <inheritdoc />
     public bool SharesHistory => true;
 
     /// <inheritdoc />

@@ -11,6 +11,9 @@ public interface IBackplane
     /// <summary>True while other nodes can be reached (always for the single-node backplane); readiness reports it.</summary>
     bool IsAvailable => true;
 
+    /// <summary>The engine that joins the nodes, as the dashboard names it (<c>redis</c>); <c>none</c> for a node alone.</summary>
+    string Engine => "none";
+
     /// <summary>Sends to a connection owned by another node.</summary>
     ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken);
 

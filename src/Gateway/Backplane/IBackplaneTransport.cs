@@ -8,6 +8,9 @@ namespace Gateway.Backplane;
 /// </summary>
 public interface IBackplaneTransport
 {
+    /// <summary>The store's name in lower case (<c>redis</c>), as the dashboard shows it.</summary>
+    string Engine { get; }
+
     /// <summary>True while the store is reachable and this node's channels are subscribed; readiness reports it.</summary>
     bool IsConnected { get; }
 

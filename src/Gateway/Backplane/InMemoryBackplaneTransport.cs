@@ -21,6 +21,9 @@ public sealed class InMemoryBackplaneTransport : IBackplaneTransport, IAsyncDisp
     internal InMemoryBackplaneTransport(InMemoryBackplaneNetwork network) => _network = network;
 
     /// <inheritdoc />
+    public string Engine => "in-memory";
+
+    /// <inheritdoc />
     public bool IsConnected => _subscribed && !_network.IsDown;
 
     /// <inheritdoc />

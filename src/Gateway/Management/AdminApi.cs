@@ -217,7 +217,7 @@ public sealed partial class AdminApi(
         await WriteAsync(context, StatusCodes.Status200OK, json =>
         {
             json.WriteString("node", node.Id);
-            json.WriteString("backplane", backplane is InMemoryBackplane ? "none" : backplane.GetType().Name.Replace("Backplane", "", StringComparison.Ordinal).ToLowerInvariant());
+            json.WriteString("backplane", backplane.Engine);
             json.WriteBoolean("backplaneAvailable", backplane.IsAvailable);
             json.WriteBoolean("draining", registry.IsDraining);
             json.WriteNumber("sampleIntervalSeconds", _options.Dashboard.SampleInterval.TotalSeconds);
