@@ -28,6 +28,9 @@ public abstract class BackplaneSpec : IAsyncLifetime
     /// <summary>A bare transport on the store, not yet connected.</summary>
     protected abstract IBackplaneTransport CreateTransport();
 
+    /// <summary>Publishes <paramref name="body"/> into the store's event bus for <paramref name="topic"/>, as a service would.</summary>
+    protected abstract Task PublishToEventBusAsync(string topic, string body);
+
     public virtual Task InitializeAsync() => Task.CompletedTask;
 
     public virtual async Task DisposeAsync()
@@ -160,6 +163,30 @@ public abstract class BackplaneSpec : IAsyncLifetime
         foreach (var client in new[] { onA, onB })
         {
             Assert.Equal("""{"type":"headline","channel":"news.today","data":1}""", await client.ReceiveTextAsync());
+        }
+
+        await AssertNothingMoreAsync(onA, onB);
+    }
+
+    [Fact]
+    public async Task An_event_a_service_publishes_into_the_event_bus_reaches_the_subscribers_of_every_node_and_a_bad_one_is_dropped()
+    {
+        var a = await NodeAsync();
+        var b = await NodeAsync();
+        await using var onA = await a.ConnectAsync();
+        await using var onB = await b.ConnectAsync();
+        foreach (var client in new[] { onA, onB })
+        {
+            await client.SendTextAsync("""{"action":"subscribe","channel":"bus.room"}""");
+            await TopicTests.NextJsonAsync(client);
+        }
+
+        await PublishToEventBusAsync("bus.room", "not json");
+        await PublishToEventBusAsync("bus.*", """{"type":"x"}""");
+        await PublishToEventBusAsync("bus.room", """{"type":"posted","data":{"n":1}}""");
+        foreach (var client in new[] { onA, onB })
+        {
+            Assert.Equal("""{"type":"posted","channel":"bus.room","data":{"n":1}}""", await client.ReceiveTextAsync());
         }
 
         await AssertNothingMoreAsync(onA, onB);

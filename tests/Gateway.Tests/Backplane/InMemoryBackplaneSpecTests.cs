@@ -18,4 +18,10 @@ public sealed class InMemoryBackplaneSpecTests : BackplaneSpec
         }, realClock: true);
 
     protected override IBackplaneTransport CreateTransport() => _network.Connect();
+
+    protected override Task PublishToEventBusAsync(string topic, string body)
+    {
+        _network.PublishBusEvent(topic, System.Text.Encoding.UTF8.GetBytes(body));
+        return Task.CompletedTask;
+    }
 }

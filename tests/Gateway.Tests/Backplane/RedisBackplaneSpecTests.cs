@@ -33,4 +33,6 @@ public sealed class RedisBackplaneSpecTests(SharedRedisServer redis) : Backplane
     }
 
     protected override IBackplaneTransport CreateTransport() => Transport(redis.Server.Configuration, Prefix);
+
+    protected override Task PublishToEventBusAsync(string topic, string body) => redis.Server.CommandAsync("PUBLISH", $"{Prefix}:events:{topic}", body);
 }
