@@ -31,13 +31,9 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Diagnostics.GatewayMetrics? _metrics;
-    private readonly PendingRequests _pending;
-    private readonly DirectedOutbox _outbox;
+    private readonly NodeRequests _requests;
     private readonly Dictionary<string, Func<string, byte[]>> _queries = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _announcing = new(1, 1);
-
-    // Which other nodes read batches, learnt from their liveness records (bounded: ids come from connection ids).
-    private readonly ConcurrentDictionary<string, bool> _takesBatches = new(StringComparer.Ordinal);
 
     // This node's presence members: topic → members.
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> _presence = new(StringComparer.Ordinal);
@@ -65,8 +61,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         _time = time;
         _logger = logger;
         _metrics = metrics;
-        _pending = new PendingRequests(time);
-        _outbox = new DirectedOutbox(transport.PublishToNodeAsync, TakesBatches);
+        _requests = new NodeRequests(transport, node.Id, time);
         foreach (var handler in queries ?? [])
         {
             _queries[handler.Name] = handler.Answer;
@@ -100,7 +95,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         await _transport.ConnectAsync(_node.Id, this, cancellationToken);
         await AnnounceAsync();
         _heartbeat = _time.CreateTimer(static state => _ = ((ClusterBackplane)state!).AnnounceAsync(), this, _options.HeartbeatInterval, _options.HeartbeatInterval);
-        _pending.Start(_options.RequestTimeout);
+        _requests.Start(_options.RequestTimeout);
     }
 
     /// <inheritdoc />
@@ -125,7 +120,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     public ValueTask DisposeAsync()
     {
         _heartbeat?.Dispose();
-        _pending.Dispose();
+        _requests.Dispose();
         return ValueTask.CompletedTask;
     }
 
@@ -214,7 +209,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
             try
             {
                 // Null: the node left since it was listed, and has nothing to say.
-                var answer = await ExchangeAsync(nodeId, query.Argument, operation, query.Name, 0, [], deadline, cancellationToken);
+                var answer = await _requests.ExchangeAsync(nodeId, query.Argument, operation, query.Name, 0, [], deadline, cancellationToken);
                 return (nodeId, Answered: answer is null || operation == BackplaneOperation.UserConnections || answer.Kind == 1, Payload: answer?.Payload ?? []);
             }
             catch (BackplaneUnavailableException)
@@ -323,12 +318,12 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         try
         {
             var owner = connectionId[..ConnectionId.NodeIdLength];
-            var answer = await ExchangeAsync(owner, connectionId, operation, "", kind, payload, _options.RequestTimeout, cancellationToken);
+            var answer = await _requests.ExchangeAsync(owner, connectionId, operation, "", kind, payload, _options.RequestTimeout, cancellationToken);
             if (answer is null && await MovedToAsync(connectionId) is { } moved && moved != owner)
             {
                 // The id's own node is gone, but its session lives on elsewhere.
                 var request = new BackplaneMessage(operation, 0, _node.Id, connectionId, "", kind, payload);
-                answer = moved == _node.Id ? Carry(request) : await ExchangeAsync(moved, connectionId, operation, "", kind, payload, _options.RequestTimeout, cancellationToken);
+                answer = moved == _node.Id ? Carry(request) : await _requests.ExchangeAsync(moved, connectionId, operation, "", kind, payload, _options.RequestTimeout, cancellationToken);
             }
 
             outcome = answer is null ? "gone" : "answered";
@@ -350,93 +345,6 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         {
             return null;
         }
-    }
-
-    private async ValueTask<BackplaneMessage?> ExchangeAsync(string nodeId, string target, BackplaneOperation operation, string text, byte kind, byte[] payload, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var (correlation, reply) = _pending.Add(timeout);
-        try
-        {
-            // Requests to one node that meet before the next flush go in one publish (see DirectedOutbox).
-            var receivers = await _outbox.Enqueue(nodeId, new BackplaneMessage(operation, correlation, _node.Id, target, text, kind, payload).ToBytes());
-            if (receivers == 0)
-            {
-                // Nobody listens on that channel: the node is gone (410) once its liveness lapsed or it left; until
-                // then it may only be reconnecting (503).
-                return await NodeAliveAsync(nodeId)
-                    ? throw new BackplaneUnavailableException($"Node {nodeId} is not listening right now.")
-                    : null;
-            }
-
-            try
-            {
-                return await reply.Task.WaitAsync(cancellationToken);
-            }
-            catch (TimeoutException)
-            {
-                return await NodeAliveAsync(nodeId)
-                    ? throw new BackplaneUnavailableException($"Node {nodeId} did not answer within {timeout}.")
-                    : null;
-            }
-        }
-        finally
-        {
-            _pending.Remove(correlation, reply);
-        }
-    }
-
-    private async Task<bool> NodeAliveAsync(string nodeId)
-    {
-        try
-        {
-            return await _transport.ReadLivenessAsync(nodeId) is not null;
-        }
-        catch (BackplaneUnavailableException)
-        {
-            return true;
-        }
-    }
-
-    /// <summary>
-    /// Whether <paramref name="nodeId"/> reads batches. Until its liveness record has been read, no: one message per
-    /// publish, which every version reads. Learnt once per node (a node id is new at every start).
-    /// </summary>
-    private bool TakesBatches(string nodeId)
-    {
-        if (_takesBatches.TryGetValue(nodeId, out var known))
-        {
-            return known;
-        }
-
-        if (_takesBatches.Count >= 1024)
-        {
-            _takesBatches.Clear();
-        }
-
-        if (_takesBatches.TryAdd(nodeId, false))
-        {
-            _ = LearnAsync(nodeId);
-        }
-
-        return false;
-    }
-
-    private async Task LearnAsync(string nodeId)
-    {
-        try
-        {
-            if (await _transport.ReadLivenessAsync(nodeId) is { } value)
-            {
-                _takesBatches[nodeId] = value == ReadsBatches;
-                return;
-            }
-        }
-        catch (BackplaneUnavailableException)
-        {
-        }
-
-        // No record to read (a node gone, or the store unreachable): asked again next time.
-        _takesBatches.TryRemove(nodeId, out _);
     }
 
     private async ValueTask FanOutAsync(BackplaneMessage message) => await _transport.PublishToAllAsync(message.ToBytes());
@@ -473,7 +381,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
             switch (message.Operation)
             {
                 case BackplaneOperation.Reply:
-                    if (_pending.TryTake(message.Correlation, out var waiting))
+                    if (_requests.TryTake(message.Correlation, out var waiting))
                     {
                         (answers ??= []).Add((waiting, message));
                     }
@@ -540,7 +448,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     {
         try
         {
-            await _outbox.Enqueue(nodeId, reply);
+            await _requests.AnswerAsync(nodeId, reply);
         }
         catch (BackplaneUnavailableException ex)
         {
