@@ -4,6 +4,7 @@ using Gateway.Hosting;
 using Gateway.Redis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 // Registration lives in the DI namespace so that AddRedisBackplane() is found where AddX() calls are.
 namespace Microsoft.Extensions.DependencyInjection;
@@ -11,7 +12,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Scale-out on Redis.</summary>
 public static class RedisGatewayBuilderExtensions
 {
-    /// <summary>Replaces the single-node backplane with <see cref="RedisBackplane"/>, bound to <paramref name="configuration"/> (the <c>Gateway:Redis</c> section).</summary>
+    /// <summary>Replaces the single-node backplane with a <see cref="ClusterBackplane"/> on Redis, bound to <paramref name="configuration"/> (the <c>Gateway:Redis</c> section).</summary>
     public static IGatewayBuilder AddRedisBackplane(this IGatewayBuilder builder, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -20,7 +21,7 @@ public static class RedisGatewayBuilderExtensions
         return AddCore(builder);
     }
 
-    /// <summary>Replaces the single-node backplane with <see cref="RedisBackplane"/>, configured in code.</summary>
+    /// <summary>Replaces the single-node backplane with a <see cref="ClusterBackplane"/> on Redis, configured in code.</summary>
     public static IGatewayBuilder AddRedisBackplane(this IGatewayBuilder builder, Action<RedisOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -30,9 +31,16 @@ public static class RedisGatewayBuilderExtensions
 
     private static IGatewayBuilder AddCore(IGatewayBuilder builder)
     {
-        builder.Services.TryAddSingleton<RedisBackplane>();
-        builder.Services.Replace(ServiceDescriptor.Singleton<IBackplane>(sp => sp.GetRequiredService<RedisBackplane>()));
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisBackplane>());
+        builder.Services.TryAddSingleton<RedisBackplaneTransport>();
+        builder.Services.AddClusterBackplane(
+            sp => sp.GetRequiredService<RedisBackplaneTransport>(),
+            sp =>
+            {
+                var o = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
+                return new ClusterBackplaneOptions { HeartbeatInterval = o.HeartbeatInterval, NodeTtl = o.NodeTtl, RequestTimeout = o.RequestTimeout };
+            },
+            // Redis's key TTLs run on the wall clock: the heartbeats and deadlines measured against them must too.
+            _ => TimeProvider.System);
         return builder;
     }
 }

@@ -8,6 +8,8 @@ namespace Gateway.Backplane;
 /// </summary>
 public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry registry, IBackplane backplane)
 {
+    private readonly LocalConnections _local = new(registry);
+
     /// <summary>Sends to a connection on any node.</summary>
     public ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken = default)
     {
@@ -19,7 +21,7 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
 
         if (node.Owns(connectionId))
         {
-            return ValueTask.FromResult(registry.TryGet(connectionId, out var connection) ? connection.TrySend(message) : SendResult.Gone);
+            return ValueTask.FromResult(_local.Send(connectionId, message));
         }
 
         return backplane.SendAsync(connectionId, message, cancellationToken);
@@ -31,7 +33,7 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
         ArgumentNullException.ThrowIfNull(connectionId);
         if (node.Owns(connectionId))
         {
-            return ValueTask.FromResult(registry.TryGet(connectionId, out var connection) && connection.Close(status, reason));
+            return ValueTask.FromResult(_local.Disconnect(connectionId, status, reason));
         }
 
         return ConnectionId.IsWellFormed(connectionId) ? backplane.DisconnectAsync(connectionId, cancellationToken) : ValueTask.FromResult(false);
@@ -43,9 +45,7 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
         ArgumentNullException.ThrowIfNull(connectionId);
         if (node.Owns(connectionId))
         {
-            return ValueTask.FromResult(registry.TryGet(connectionId, out var c) && c.IsOpen
-                ? ConnectionSnapshot.Of(c)
-                : null);
+            return ValueTask.FromResult(_local.Describe(connectionId));
         }
 
         return ConnectionId.IsWellFormed(connectionId)
@@ -60,24 +60,7 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
         ArgumentNullException.ThrowIfNull(changes);
         if (node.Owns(connectionId))
         {
-            if (!registry.TryGet(connectionId, out var connection) || !connection.IsOpen)
-            {
-                return ValueTask.FromResult(false);
-            }
-
-            foreach (var (key, value) in changes)
-            {
-                if (value is null)
-                {
-                    connection.Attributes.Remove(key);
-                }
-                else
-                {
-                    connection.Attributes[key] = value;
-                }
-            }
-
-            return ValueTask.FromResult(true);
+            return ValueTask.FromResult(_local.SetAttributes(connectionId, changes));
         }
 
         return ConnectionId.IsWellFormed(connectionId) ? backplane.SetAttributesAsync(connectionId, changes, cancellationToken) : ValueTask.FromResult(false);
@@ -94,15 +77,7 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
             return reached;
         }
 
-        var delivered = 0;
-        foreach (var connection in registry.All())
-        {
-            if (!connection.AwaitingCredentials && connection.TrySend(message) == SendResult.Sent)
-            {
-                delivered++;
-            }
-        }
-
+        var delivered = _local.Broadcast(message);
         await backplane.BroadcastAsync(message, cancellationToken);
         return delivered;
     }

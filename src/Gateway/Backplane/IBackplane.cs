@@ -11,6 +11,9 @@ public interface IBackplane
     /// <summary>True while other nodes can be reached (always for the single-node backplane); readiness reports it.</summary>
     bool IsAvailable => true;
 
+    /// <summary>The engine that joins the nodes, as the dashboard names it (<c>redis</c>); <c>none</c> for a node alone.</summary>
+    string Engine => "none";
+
     /// <summary>Sends to a connection owned by another node.</summary>
     ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken);
 
@@ -63,6 +66,13 @@ public interface IBackplane
     /// <summary>The latest reports of the other live nodes (none when the node runs alone).</summary>
     ValueTask<IReadOnlyList<NodeReport>> OtherNodesAsync(CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<NodeReport>>([]);
+
+    /// <summary>
+    /// Asks every other live node <paramref name="query"/> and gathers the answers that come before
+    /// <paramref name="deadline"/>, with the nodes that did not answer (none when the node runs alone).
+    /// </summary>
+    ValueTask<ClusterAnswers> QueryAllAsync(ClusterQuery query, TimeSpan deadline, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(new ClusterAnswers([], true, []));
 
     /// <summary>The ids of <paramref name="userId"/>'s connections on the other nodes, and the nodes that did not answer.</summary>
     ValueTask<UserConnections> UserConnectionsAsync(string userId, CancellationToken cancellationToken) =>

@@ -55,6 +55,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayIdentity>();
         services.TryAddSingleton<Gateway.Auth.ConnectAuthenticator>();
         services.TryAddSingleton<Gateway.Topics.TopicHub>();
+        services.TryAddSingleton<ILocalTopicDelivery, Gateway.Topics.TopicDelivery>();
         services.TryAddSingleton<Gateway.Topics.TopicAuthorizer>();
         services.TryAddSingleton<Gateway.Topics.IGatewayPublisher, Gateway.Topics.GatewayPublisher>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Hosting.IStartupFilter, ManagementPathNormalizer>());

@@ -228,18 +228,8 @@ internal static partial class AdminEndpoints
         });
     }
 
-    /// <summary>
-    /// The engine's name as the dashboard shows it: the backplane's type name without <c>Backplane</c>, in lower case,
-    /// and <c>none</c> for the single-node in-memory default, which shares nothing. Taken from the name so that the
-    /// dashboard depends on no engine's type.
-    /// </summary>
-    internal static string EngineName(IBackplane backplane)
-    {
-        const string Suffix = "Backplane";
-        var name = backplane.GetType().Name;
-        var engine = name.EndsWith(Suffix, StringComparison.Ordinal) ? name[..^Suffix.Length] : name;
-        return engine == "InMemory" ? "none" : engine.ToLowerInvariant();
-    }
+    /// <summary>The engine's name as the dashboard shows it: <c>none</c> for the single node, else the backplane's own (<c>redis</c>).</summary>
+    internal static string EngineName(IBackplane backplane) => backplane.Engine;
 
     private static void WriteConnection(Utf8JsonWriter json, ConnectionSnapshot snapshot)
     {

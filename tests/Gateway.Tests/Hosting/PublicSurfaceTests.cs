@@ -19,7 +19,7 @@ public class PublicSurfaceTests
         var framework = FrameworkTypeNames();
         Assert.Contains("WebApplication", framework.Keys); // the framework's folders were found and read
 
-        var collisions = new[] { typeof(GatewayServiceCollectionExtensions).Assembly, typeof(RedisBackplane).Assembly }
+        var collisions = new[] { typeof(GatewayServiceCollectionExtensions).Assembly, typeof(RedisBackplaneTransport).Assembly }
             .SelectMany(assembly => assembly.GetExportedTypes())
             .Where(type => !type.IsNested && framework.ContainsKey(type.Name))
             .Select(type => $"{type.FullName} (also {string.Join(", ", framework[type.Name].Order(StringComparer.Ordinal))})")

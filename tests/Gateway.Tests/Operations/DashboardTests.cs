@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Gateway.Redis;
 using Gateway.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -38,7 +37,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
     private static async Task<GatewayHost> NodeAsync(RedisServer redis)
     {
         var host = await GatewayHost.StartAsync(Settings(redis), realClock: true, recordDisconnect: false);
-        await Wait.UntilAsync(() => host.Services.GetRequiredService<RedisBackplane>().IsConnected, "the node announced itself on Redis");
+        await Wait.UntilAsync(() => host.Services.GetRequiredService<Gateway.Backplane.ClusterBackplane>().IsConnected, "the node announced itself on Redis");
         return host;
     }
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Gateway.Redis;
+using Gateway.Backplane;
 
 namespace Gateway.Tests.ScaleOut;
 

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Gateway.Redis;
+using Gateway.Backplane;
 
 namespace Gateway.Tests.ScaleOut;
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Gateway.Redis;
 using Gateway.Tests.Infrastructure;
 using Gateway.Tests.Topics;
 
@@ -26,7 +25,7 @@ public sealed class RedisBackplaneTests
     private static async Task<GatewayHost> StartReadyAsync(Dictionary<string, string?> settings)
     {
         var host = await GatewayHost.StartAsync(settings);
-        await Wait.UntilAsync(() => host.Services.GetRequiredService<RedisBackplane>().IsConnected, "the node announced itself on Redis");
+        await Wait.UntilAsync(() => host.Services.GetRequiredService<Gateway.Backplane.ClusterBackplane>().IsConnected, "the node announced itself on Redis");
         return host;
     }
 
@@ -270,7 +269,7 @@ public sealed class RedisBackplaneTests
         }
 
         await Wait.UntilAsync(() => received.Count == 300, "every push reached the old node");
-        Assert.All(received, bytes => Assert.NotEqual(Gateway.Redis.DirectedOutbox.BatchMarker, bytes[0]));
+        Assert.All(received, bytes => Assert.NotEqual(Gateway.Backplane.DirectedOutbox.BatchMarker, bytes[0]));
     }
 
     [Fact]
@@ -309,7 +308,7 @@ public sealed class RedisBackplaneTests
 
         Assert.Equal(HttpStatusCode.OK, (await viaA.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
         await redis.StopAsync();
-        await Wait.UntilAsync(() => !a.Services.GetRequiredService<RedisBackplane>().IsConnected, "node A noticed Redis is gone");
+        await Wait.UntilAsync(() => !a.Services.GetRequiredService<Gateway.Backplane.ClusterBackplane>().IsConnected, "node A noticed Redis is gone");
         using (var ready = await viaA.GetAsync(new Uri("/readyz", UriKind.Relative)))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
@@ -342,7 +341,7 @@ public sealed class RedisBackplaneTests
         await redis.StartAgainAsync();
         foreach (var node in new[] { a, b })
         {
-            await Wait.UntilAsync(() => node.Services.GetRequiredService<RedisBackplane>().IsConnected, "the node reconnected and re-announced itself", TimeSpan.FromSeconds(30));
+            await Wait.UntilAsync(() => node.Services.GetRequiredService<Gateway.Backplane.ClusterBackplane>().IsConnected, "the node reconnected and re-announced itself", TimeSpan.FromSeconds(30));
         }
 
         Assert.Equal(HttpStatusCode.OK, (await viaA.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);

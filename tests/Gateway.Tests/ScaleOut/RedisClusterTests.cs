@@ -1,5 +1,4 @@
 using System.Net;
-using Gateway.Redis;
 using Gateway.Tests.Infrastructure;
 using Gateway.Tests.Topics;
 
@@ -16,7 +15,7 @@ public sealed class RedisClusterTests
             ["Gateway:Redis:Configuration"] = cluster.Configuration,
             ["Gateway:Topics:History:0:Pattern"] = "events.>",
         });
-        await Wait.UntilAsync(() => host.Services.GetRequiredService<RedisBackplane>().IsConnected, "the node announced itself on the cluster", TimeSpan.FromSeconds(20));
+        await Wait.UntilAsync(() => host.Services.GetRequiredService<Gateway.Backplane.ClusterBackplane>().IsConnected, "the node announced itself on the cluster", TimeSpan.FromSeconds(20));
         return host;
     }
 

@@ -1,21 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Gateway.Redis;
-
-/// <summary>What one node asks of another, or of all others.</summary>
-internal enum BackplaneOperation : byte
-{
-    Send = 1,
-    Disconnect = 2,
-    Get = 3,
-    SetAttributes = 4,
-    Reply = 5,
-    Broadcast = 6,
-    User = 7,
-    Publish = 8,
-    UserConnections = 9,
-}
+namespace Gateway.Backplane;
 
 /// <summary>
 /// One message on a node's channel or the shared one, in a compact binary form: the operation, a correlation id for

@@ -1,0 +1,24 @@
+namespace Gateway.Backplane;
+
+/// <summary>What one node asks of another, or of all others. The values are on the wire: never renumber one.</summary>
+internal enum BackplaneOperation : byte
+{
+    Send = 1,
+    Disconnect = 2,
+    Get = 3,
+    SetAttributes = 4,
+    Reply = 5,
+    Broadcast = 6,
+    User = 7,
+    Publish = 8,
+    UserConnections = 9,
+
+    /// <summary>A cluster-wide query other than <see cref="UserConnections"/>: its name in the text, its argument in the target.</summary>
+    Query = 10,
+
+    /// <summary>A member joined a topic's presence on the sending node: the topic in the target, the member in the text.</summary>
+    PresenceJoin = 11,
+
+    /// <summary>A member left a topic's presence on the sending node.</summary>
+    PresenceLeave = 12,
+}

@@ -1,0 +1,502 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Gateway.Connections;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Backplane;
+
+/// <summary>
+/// N nodes joined by a distributed store (<see cref="IBackplaneTransport"/>): the protocol every adapter shares. Each
+/// node listens on a channel of its own for operations directed at its connections and the answers to its own
+/// requests, and on one shared channel for broadcasts, user sends, topic publishes and presence, which every node
+/// carries out on its own connections. A node renews a liveness record with a TTL. A directed operation that no node
+/// receives answers "gone" at once when the node's record lapsed, else "unavailable"; so does one the node does not
+/// answer in time. An id whose own node says "gone" is looked up once in <c>session:{connectionId}</c>, the node its
+/// session moved to. With the store down, local traffic goes on and cross-node operations fail fast.
+/// </summary>
+public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, IHostedService, IAsyncDisposable
+{
+    /// <summary>What this node's liveness record holds: that it reads batches on its channel. Earlier versions hold their node id.</summary>
+    public const string ReadsBatches = "batches/1";
+
+    // The largest event a service may publish straight into the event bus.
+    private const long MaxEventBytes = 1024 * 1024;
+
+    private readonly IBackplaneTransport _transport;
+    private readonly ClusterBackplaneOptions _options;
+    private readonly GatewayNode _node;
+    private readonly LocalConnections _local;
+    private readonly ILocalTopicDelivery _topics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Diagnostics.GatewayMetrics? _metrics;
+    private readonly NodeRequests _requests;
+    private readonly Dictionary<string, Func<string, byte[]>> _queries = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _announcing = new(1, 1);
+
+    // This node's presence members: topic → members.
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> _presence = new(StringComparer.Ordinal);
+    private ITimer? _heartbeat;
+    private int _announced;
+
+    /// <summary>Creates the backplane; it connects when the host starts. <paramref name="time"/> runs heartbeats and request deadlines.</summary>
+    public ClusterBackplane(
+        IBackplaneTransport transport,
+        ClusterBackplaneOptions options,
+        GatewayNode node,
+        ConnectionRegistry registry,
+        ILocalTopicDelivery topics,
+        TimeProvider time,
+        ILogger<ClusterBackplane> logger,
+        IEnumerable<IClusterQueryHandler>? queries = null,
+        Diagnostics.GatewayMetrics? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        _transport = transport;
+        _options = options;
+        _node = node;
+        _local = new LocalConnections(registry);
+        _topics = topics;
+        _time = time;
+        _logger = logger;
+        _metrics = metrics;
+        _requests = new NodeRequests(transport, node.Id, time);
+        foreach (var handler in queries ?? [])
+        {
+            _queries[handler.Name] = handler.Answer;
+        }
+
+        _queries[ClusterQuery.UserConnections] = user => Encoding.UTF8.GetBytes(string.Join('\n', _local.OfUser(user)));
+        _queries[ClusterQuery.Presence] = topic => Encoding.UTF8.GetBytes(string.Join('\n', _presence.TryGetValue(topic, out var members) ? members.Keys : []));
+    }
+
+    /// <summary>True while the store is connected and this node's channels are subscribed.</summary>
+    public bool IsConnected => _transport.IsConnected;
+
+    /// <inheritdoc />
+    public bool IsAvailable => IsConnected;
+
+    /// <inheritdoc />
+    public string Engine => _transport.Engine;
+
+    /// <inheritdoc />
+    public bool SharesHistory => true;
+
+    /// <inheritdoc />
+    public bool EchoesFanOut => true;
+
+    /// <summary>A member joined or left a topic's presence on another node.</summary>
+    public event EventHandler<PresenceChange>? PresenceChanged;
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _transport.ConnectAsync(_node.Id, this, cancellationToken);
+        await AnnounceAsync();
+        _heartbeat = _time.CreateTimer(static state => _ = ((ClusterBackplane)state!).AnnounceAsync(), this, _options.HeartbeatInterval, _options.HeartbeatInterval);
+        _requests.Start(_options.RequestTimeout);
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // The sweep goes on until disposal: calls made while the host stops still end at their timeout.
+        _heartbeat?.Dispose();
+        if (_transport.IsConnected)
+        {
+            try
+            {
+                await Task.WhenAll(_transport.RemoveLivenessAsync(_node.Id), _transport.DeleteKeyAsync(ReportKey(_node.Id)));
+            }
+            catch (BackplaneUnavailableException ex)
+            {
+                Log.AnnounceFailed(_logger, ex.Message);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        _heartbeat?.Dispose();
+        _requests.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var answer = await RequestAsync(connectionId, BackplaneOperation.Send, (byte)message.Kind, message.Payload.ToArray(), cancellationToken);
+            return answer is null ? SendResult.Gone : (SendResult)answer.Kind;
+        }
+        catch (BackplaneUnavailableException)
+        {
+            return SendResult.Unavailable;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> DisconnectAsync(string connectionId, CancellationToken cancellationToken) =>
+        await RequestAsync(connectionId, BackplaneOperation.Disconnect, 0, [], cancellationToken) is { Kind: 1 };
+
+    /// <inheritdoc />
+    public async ValueTask<ConnectionSnapshot?> GetConnectionAsync(string connectionId, CancellationToken cancellationToken) =>
+        await RequestAsync(connectionId, BackplaneOperation.Get, 0, [], cancellationToken) is { Kind: 1 } answer ? SnapshotEncoding.Read(answer.Payload) : null;
+
+    /// <inheritdoc />
+    public async ValueTask<bool> SetAttributesAsync(string connectionId, IReadOnlyDictionary<string, string?> changes, CancellationToken cancellationToken) =>
+        await RequestAsync(connectionId, BackplaneOperation.SetAttributes, 0, SnapshotEncoding.WriteChanges(changes), cancellationToken) is { Kind: 1 };
+
+    /// <inheritdoc />
+    public ValueTask BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken) =>
+        FanOutAsync(new BackplaneMessage(BackplaneOperation.Broadcast, 0, _node.Id, "", "", (byte)message.Kind, message.Payload.ToArray()));
+
+    /// <inheritdoc />
+    public ValueTask SendToUserAsync(string userId, OutboundMessage message, CancellationToken cancellationToken) =>
+        FanOutAsync(new BackplaneMessage(BackplaneOperation.User, 0, _node.Id, userId, "", (byte)message.Kind, message.Payload.ToArray()));
+
+    /// <inheritdoc />
+    public ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        FanOutAsync(new BackplaneMessage(BackplaneOperation.Publish, 0, _node.Id, topic, type, 0, data.ToArray()));
+
+    /// <inheritdoc />
+    public async ValueTask PublishWithHistoryAsync(string topic, ReadOnlyMemory<byte> framePrefix, int size, TimeSpan ttl, CancellationToken cancellationToken) =>
+        await _transport.AppendHistoryAsync(topic, framePrefix.ToArray(), size, ttl);
+
+    /// <inheritdoc />
+    public async ValueTask<SharedTopicHistory?> ReadHistoryAsync(string topic, TimeSpan ttl, CancellationToken cancellationToken) =>
+        await _transport.ReadHistoryAsync(topic, ttl);
+
+    /// <inheritdoc />
+    public async ValueTask ReportAsync(NodeReport report, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        if (_transport.IsConnected)
+        {
+            // The report expires: a node that stops reporting drops out of the dashboards by itself.
+            await _transport.SetKeyAsync(ReportKey(_node.Id), report.ToJson(), lifetime, onlyIfAbsent: false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<NodeReport>> OtherNodesAsync(CancellationToken cancellationToken)
+    {
+        var others = await OtherLiveNodesAsync();
+        var values = await Task.WhenAll(others.Select(id => _transport.GetKeyAsync(ReportKey(id))));
+        return [.. values.Select(v => v is null ? null : NodeReport.FromJson(v)).OfType<NodeReport>()];
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<UserConnections> UserConnectionsAsync(string userId, CancellationToken cancellationToken)
+    {
+        var answers = await QueryAllAsync(new ClusterQuery(ClusterQuery.UserConnections, userId), _options.RequestTimeout, cancellationToken);
+        return new UserConnections([.. Lines(answers.Answers.Select(a => a.Value))], answers.MissingNodes);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<ClusterAnswers> QueryAllAsync(ClusterQuery query, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+
+        // Earlier versions know the user-connections question by its own operation, and no other.
+        var operation = query.Name == ClusterQuery.UserConnections ? BackplaneOperation.UserConnections : BackplaneOperation.Query;
+        var nodes = await OtherLiveNodesAsync();
+        var outcomes = await Task.WhenAll(nodes.Select(async nodeId =>
+        {
+            try
+            {
+                // Null: the node left since it was listed, and has nothing to say.
+                var answer = await _requests.ExchangeAsync(nodeId, query.Argument, operation, query.Name, 0, [], deadline, cancellationToken);
+                return (nodeId, Answered: answer is null || operation == BackplaneOperation.UserConnections || answer.Kind == 1, Payload: answer?.Payload ?? []);
+            }
+            catch (BackplaneUnavailableException)
+            {
+                // A node that cannot answer now (or in time): the others still count.
+                return (nodeId, Answered: false, Payload: Array.Empty<byte>());
+            }
+        }));
+        var missing = outcomes.Where(o => !o.Answered).Select(o => o.nodeId).ToList();
+        return new ClusterAnswers([.. outcomes.Where(o => o.Answered).Select(o => KeyValuePair.Create(o.nodeId, o.Payload))], missing.Count == 0, missing);
+    }
+
+    /// <summary>Adds <paramref name="member"/> to <paramref name="topic"/>'s presence on this node, and tells the other nodes.</summary>
+    public ValueTask JoinPresenceAsync(string topic, string member, CancellationToken cancellationToken)
+    {
+        _presence.GetOrAdd(topic, static _ => new(StringComparer.Ordinal))[member] = 0;
+        return FanOutAsync(new BackplaneMessage(BackplaneOperation.PresenceJoin, 0, _node.Id, topic, member, 0, []));
+    }
+
+    /// <summary>Removes <paramref name="member"/> from <paramref name="topic"/>'s presence on this node, and tells the other nodes.</summary>
+    public ValueTask LeavePresenceAsync(string topic, string member, CancellationToken cancellationToken)
+    {
+        if (_presence.TryGetValue(topic, out var members))
+        {
+            members.TryRemove(member, out _);
+        }
+
+        return FanOutAsync(new BackplaneMessage(BackplaneOperation.PresenceLeave, 0, _node.Id, topic, member, 0, []));
+    }
+
+    /// <summary>
+    /// The members of <paramref name="topic"/>'s presence on every live node: a node that died is not asked, so its
+    /// members are gone with it.
+    /// </summary>
+    public async ValueTask<PresenceMembers> PresenceAsync(string topic, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        var answers = await QueryAllAsync(new ClusterQuery(ClusterQuery.Presence, topic), deadline, cancellationToken);
+        var members = new SortedSet<string>(Lines(answers.Answers.Select(a => a.Value)), StringComparer.Ordinal);
+        if (_presence.TryGetValue(topic, out var local))
+        {
+            members.UnionWith(local.Keys);
+        }
+
+        return new PresenceMembers([.. members], answers.Complete, answers.MissingNodes);
+    }
+
+    /// <summary>Sets a key every node reads for <paramref name="ttl"/>; with <paramref name="onlyIfAbsent"/> only when none is there. Returns whether it was set.</summary>
+    public async ValueTask<bool> SetKeyAsync(string key, ReadOnlyMemory<byte> value, TimeSpan ttl, bool onlyIfAbsent, CancellationToken cancellationToken) =>
+        await _transport.SetKeyAsync(key, value.ToArray(), ttl, onlyIfAbsent);
+
+    /// <summary>The value of a key every node reads, or null.</summary>
+    public async ValueTask<byte[]?> GetKeyAsync(string key, CancellationToken cancellationToken) => await _transport.GetKeyAsync(key);
+
+    /// <summary>Deletes a key every node reads.</summary>
+    public async ValueTask DeleteKeyAsync(string key, CancellationToken cancellationToken) => await _transport.DeleteKeyAsync(key);
+
+    /// <summary>Records that <paramref name="connectionId"/>'s session now lives on <paramref name="nodeId"/>, for <paramref name="ttl"/>.</summary>
+    public ValueTask<bool> MoveSessionAsync(string connectionId, string nodeId, TimeSpan ttl, CancellationToken cancellationToken) =>
+        SetKeyAsync(SessionKey(connectionId), Encoding.UTF8.GetBytes(nodeId), ttl, onlyIfAbsent: false, cancellationToken);
+
+    /// <summary>The key that names the node a session moved to.</summary>
+    public static string SessionKey(string connectionId) => "session:" + connectionId;
+
+    private static string ReportKey(string nodeId) => $"node:{nodeId}:report";
+
+    private static IEnumerable<string> Lines(IEnumerable<byte[]> payloads) =>
+        payloads.Where(p => p.Length > 0).SelectMany(p => Encoding.UTF8.GetString(p).Split('\n'));
+
+    private async Task<List<string>> OtherLiveNodesAsync() =>
+        _transport.IsConnected
+            ? [.. (await _transport.LiveNodesAsync()).Where(id => id != _node.Id)]
+            : throw new BackplaneUnavailableException("The store is not connected.");
+
+    /// <summary>Subscribes this node's channels when they are not (at start, after an outage), and renews its liveness.</summary>
+    private async Task AnnounceAsync()
+    {
+        if (!await _announcing.WaitAsync(0))
+        {
+            return;
+        }
+
+        try
+        {
+            await _transport.SubscribeAsync();
+            if (Interlocked.Exchange(ref _announced, 1) == 0)
+            {
+                Log.Announced(_logger, _node.Id);
+            }
+
+            await _transport.RenewLivenessAsync(_node.Id, ReadsBatches, _options.NodeTtl);
+        }
+        catch (BackplaneUnavailableException ex)
+        {
+            Log.AnnounceFailed(_logger, ex.Message);
+        }
+        finally
+        {
+            _announcing.Release();
+        }
+    }
+
+    private async ValueTask<BackplaneMessage?> RequestAsync(string connectionId, BackplaneOperation operation, byte kind, byte[] payload, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var outcome = "unavailable";
+        try
+        {
+            var owner = connectionId[..ConnectionId.NodeIdLength];
+            var answer = await _requests.ExchangeAsync(owner, connectionId, operation, "", kind, payload, _options.RequestTimeout, cancellationToken);
+            if (answer is null && await MovedToAsync(connectionId) is { } moved && moved != owner)
+            {
+                // The id's own node is gone, but its session lives on elsewhere.
+                var request = new BackplaneMessage(operation, 0, _node.Id, connectionId, "", kind, payload);
+                answer = moved == _node.Id ? Carry(request) : await _requests.ExchangeAsync(moved, connectionId, operation, "", kind, payload, _options.RequestTimeout, cancellationToken);
+            }
+
+            outcome = answer is null ? "gone" : "answered";
+            return answer;
+        }
+        finally
+        {
+            _metrics?.Backplane(operation.ToString(), outcome, _time.GetElapsedTime(started));
+        }
+    }
+
+    private async Task<string?> MovedToAsync(string connectionId)
+    {
+        try
+        {
+            return await _transport.GetKeyAsync(SessionKey(connectionId)) is { } node ? Encoding.UTF8.GetString(node) : null;
+        }
+        catch (BackplaneUnavailableException)
+        {
+            return null;
+        }
+    }
+
+    private async ValueTask FanOutAsync(BackplaneMessage message) => await _transport.PublishToAllAsync(message.ToBytes());
+
+    /// <inheritdoc />
+    void IBackplaneReceiver.OnMessage(byte[] message)
+    {
+        // Requests and replies from one node may come several in one publish. The calls waiting for the answers in it
+        // resume together, in one work item on the thread pool: never on this thread, which reads the node's channel
+        // and must not wait on whatever a caller does next.
+        List<(TaskCompletionSource<BackplaneMessage> Reply, BackplaneMessage Answer)>? answers = null;
+        foreach (var one in DirectedOutbox.Split(message))
+        {
+            OnMessage(BackplaneMessage.FromBytes(one.AsSpan()), ref answers);
+        }
+
+        if (answers is not null)
+        {
+            PendingRequests.Complete(answers);
+        }
+    }
+
+    private void OnMessage(BackplaneMessage? received, ref List<(TaskCompletionSource<BackplaneMessage> Reply, BackplaneMessage Answer)>? answers)
+    {
+        // This node's own broadcasts, user sends and publishes come back too, and are delivered here like anywhere.
+        if (received is not { } message
+            || (message.Origin == _node.Id && message.Operation is not (BackplaneOperation.Reply or BackplaneOperation.Broadcast or BackplaneOperation.User or BackplaneOperation.Publish)))
+        {
+            return;
+        }
+
+        try
+        {
+            switch (message.Operation)
+            {
+                case BackplaneOperation.Reply:
+                    if (_requests.TryTake(message.Correlation, out var waiting))
+                    {
+                        (answers ??= []).Add((waiting, message));
+                    }
+
+                    break;
+                case BackplaneOperation.Broadcast:
+                    _local.Broadcast(new OutboundMessage(message.Payload, (OutboundKind)message.Kind));
+                    break;
+                case BackplaneOperation.User:
+                    _local.SendToUser(message.Target, new OutboundMessage(message.Payload, (OutboundKind)message.Kind));
+                    break;
+                case BackplaneOperation.Publish:
+                    _topics.Publish(message.Target, message.Text, message.Payload);
+                    break;
+                case BackplaneOperation.PresenceJoin or BackplaneOperation.PresenceLeave:
+                    PresenceChanged?.Invoke(this, new PresenceChange(message.Target, message.Text, message.Origin, message.Operation == BackplaneOperation.PresenceJoin));
+                    break;
+                default:
+                    _ = ReplyAsync(message.Origin, Carry(message).ToBytes());
+                    break;
+            }
+        }
+#pragma warning disable CA1031 // A handler that threw would stop this node's channel; one bad message must not.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.MessageFailed(_logger, ex, message.Operation.ToString());
+        }
+    }
+
+    /// <summary>Carries out a request on this node's connections, as a call made here would, and makes its answer.</summary>
+    private BackplaneMessage Carry(BackplaneMessage request)
+    {
+        byte kind = 0;
+        byte[] payload = [];
+        switch (request.Operation)
+        {
+            case BackplaneOperation.Send:
+                kind = (byte)_local.Send(request.Target, new OutboundMessage(request.Payload, (OutboundKind)request.Kind));
+                break;
+            case BackplaneOperation.Disconnect:
+                kind = (byte)(_local.Disconnect(request.Target, CloseCodes.Normal, "Deleted") ? 1 : 0);
+                break;
+            case BackplaneOperation.Get when _local.Describe(request.Target) is { } snapshot:
+                kind = 1;
+                payload = SnapshotEncoding.Write(snapshot);
+                break;
+            case BackplaneOperation.SetAttributes:
+                kind = (byte)(_local.SetAttributes(request.Target, SnapshotEncoding.ReadChanges(request.Payload)) ? 1 : 0);
+                break;
+            case BackplaneOperation.UserConnections:
+                payload = _queries[ClusterQuery.UserConnections](request.Target);
+                break;
+            case BackplaneOperation.Query when _queries.TryGetValue(request.Text, out var answer):
+                kind = 1;
+                payload = answer(request.Target);
+                break;
+        }
+
+        return new BackplaneMessage(BackplaneOperation.Reply, request.Correlation, _node.Id, "", "", kind, payload);
+    }
+
+    private async Task ReplyAsync(string nodeId, byte[] reply)
+    {
+        try
+        {
+            await _requests.AnswerAsync(nodeId, reply);
+        }
+        catch (BackplaneUnavailableException ex)
+        {
+            Log.ReplyFailed(_logger, nodeId, ex.Message);
+        }
+    }
+
+    /// <inheritdoc />
+    void IBackplaneReceiver.OnSharedEvent(SharedTopicEvent sharedEvent)
+    {
+        try
+        {
+            _topics.ApplyShared(sharedEvent);
+        }
+        catch (ArgumentException ex)
+        {
+            Log.MessageFailed(_logger, ex, "history event");
+        }
+    }
+
+    /// <inheritdoc />
+    void IBackplaneReceiver.OnBusEvent(string topic, byte[] body)
+    {
+        var refused = body.Length > MaxEventBytes ? "not a concrete topic name" : _topics.DeliverBusEvent(topic, body);
+        if (refused is not null)
+        {
+            Log.EventRefused(_logger, topic, refused);
+        }
+    }
+
+    /// <inheritdoc />
+    void IBackplaneReceiver.OnReconnected() => _ = AnnounceAsync();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Node {NodeId} announced on the backplane (channels subscribed, liveness set)")]
+        public static partial void Announced(ILogger logger, string nodeId);
+
+        [LoggerMessage(EventId = 1604, Level = LogLevel.Warning, Message = "Announcing this node on the backplane failed ({Reason}); retrying on the next heartbeat")]
+        public static partial void AnnounceFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 1605, Level = LogLevel.Warning, Message = "Answering node {NodeId} failed ({Reason})")]
+        public static partial void ReplyFailed(ILogger logger, string nodeId, string reason);
+
+        [LoggerMessage(EventId = 1606, Level = LogLevel.Error, Message = "A backplane message ({Operation}) could not be handled")]
+        public static partial void MessageFailed(ILogger logger, Exception exception, string operation);
+
+        [LoggerMessage(EventId = 1607, Level = LogLevel.Warning, Message = "An event published to the event bus for topic {Topic} was dropped: {Reason}")]
+        public static partial void EventRefused(ILogger logger, string topic, string reason);
+    }
+}

@@ -1,0 +1,36 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Gateway.Backplane;
+
+/// <summary>Registration of <see cref="ClusterBackplane"/> over an adapter's transport.</summary>
+public static class ClusterBackplaneServiceCollectionExtensions
+{
+    /// <summary>
+    /// Replaces the single-node backplane with <see cref="ClusterBackplane"/> over <paramref name="transport"/>, run as
+    /// a hosted service. <paramref name="clock"/> runs its heartbeats and deadlines (default: the registered
+    /// <see cref="TimeProvider"/>); a store whose TTLs run on the wall clock passes <see cref="TimeProvider.System"/>.
+    /// </summary>
+    public static IServiceCollection AddClusterBackplane(
+        this IServiceCollection services,
+        Func<IServiceProvider, IBackplaneTransport> transport,
+        Func<IServiceProvider, ClusterBackplaneOptions> options,
+        Func<IServiceProvider, TimeProvider>? clock = null)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(options);
+        services.TryAddSingleton(sp => new ClusterBackplane(
+            transport(sp),
+            options(sp),
+            sp.GetRequiredService<Connections.GatewayNode>(),
+            sp.GetRequiredService<Connections.ConnectionRegistry>(),
+            sp.GetRequiredService<ILocalTopicDelivery>(),
+            clock?.Invoke(sp) ?? sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ClusterBackplane>>(),
+            sp.GetServices<IClusterQueryHandler>(),
+            sp.GetService<Diagnostics.GatewayMetrics>()));
+        services.Replace(ServiceDescriptor.Singleton<IBackplane>(sp => sp.GetRequiredService<ClusterBackplane>()));
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterBackplane>());
+        return services;
+    }
+}

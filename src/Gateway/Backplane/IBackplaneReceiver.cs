@@ -1,0 +1,17 @@
+namespace Gateway.Backplane;
+
+/// <summary>What a <see cref="IBackplaneTransport"/> hands to the protocol. Each call returns quickly: the caller reads a channel.</summary>
+public interface IBackplaneReceiver
+{
+    /// <summary>Bytes that arrived on this node's channel or the all-nodes channel.</summary>
+    void OnMessage(byte[] message);
+
+    /// <summary>An event of a shared history, numbered by <see cref="IBackplaneTransport.AppendHistoryAsync"/>.</summary>
+    void OnSharedEvent(SharedTopicEvent sharedEvent);
+
+    /// <summary>An event a service published straight into the store's event bus for <paramref name="topic"/> (not yet validated).</summary>
+    void OnBusEvent(string topic, byte[] body);
+
+    /// <summary>The store came back after an outage: the node announces itself again at once.</summary>
+    void OnReconnected();
+}

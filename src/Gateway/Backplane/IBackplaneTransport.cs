@@ -1,0 +1,77 @@
+namespace Gateway.Backplane;
+
+/// <summary>
+/// What <see cref="ClusterBackplane"/> needs of a distributed store to join N nodes: it moves bytes and keeps a few
+/// keys, and knows nothing of connections, requests or topics. Every method that reaches the store throws
+/// <see cref="BackplaneUnavailableException"/> (and nothing else) when the store cannot be reached; none of them waits
+/// for the store to come back. An adapter passes the spec suite (<c>BackplaneSpec</c>) to be an adapter.
+/// </summary>
+public interface IBackplaneTransport
+{
+    /// <summary>The store's name in lower case (<c>redis</c>), as the dashboard shows it.</summary>
+    string Engine { get; }
+
+    /// <summary>True while the store is reachable and this node's channels are subscribed; readiness reports it.</summary>
+    bool IsConnected { get; }
+
+    /// <summary>
+    /// Connects as <paramref name="nodeId"/>; what arrives later goes to <paramref name="receiver"/>. Must not fail
+    /// because the store is down: the node serves its own clients meanwhile, and the transport reconnects by itself
+    /// (calling <see cref="IBackplaneReceiver.OnReconnected"/>).
+    /// </summary>
+    Task ConnectAsync(string nodeId, IBackplaneReceiver receiver, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Subscribes this node's channel, the all-nodes channel, the shared-history channel and the event bus, once:
+    /// called again (every heartbeat) when already subscribed it does nothing, and it never adds a second handler.
+    /// Messages of one channel reach the receiver one at a time, in the order they were published.
+    /// </summary>
+    Task SubscribeAsync();
+
+    /// <summary>
+    /// Publishes <paramref name="message"/> to <paramref name="nodeId"/>'s channel; the task gives how many receivers
+    /// got it, exactly: 0 means nobody listens on that channel (no subscriber, or no responder), which the protocol
+    /// reads as "the node is gone or reconnecting".
+    /// </summary>
+    Task<long> PublishToNodeAsync(string nodeId, byte[] message);
+
+    /// <summary>Publishes <paramref name="message"/> to every node's all-nodes subscription, this node's included.</summary>
+    Task PublishToAllAsync(byte[] message);
+
+    /// <summary>Sets (or renews) <paramref name="nodeId"/>'s liveness record to <paramref name="value"/> for <paramref name="ttl"/>, and lists the node among the live ones.</summary>
+    Task RenewLivenessAsync(string nodeId, string value, TimeSpan ttl);
+
+    /// <summary>The value of <paramref name="nodeId"/>'s liveness record, or null once it lapsed or was removed.</summary>
+    Task<string?> ReadLivenessAsync(string nodeId);
+
+    /// <summary>Removes <paramref name="nodeId"/>'s liveness record: the node left (its ids answer 410 at once).</summary>
+    Task RemoveLivenessAsync(string nodeId);
+
+    /// <summary>The nodes whose liveness record has not lapsed (in no particular order).</summary>
+    Task<IReadOnlyList<string>> LiveNodesAsync();
+
+    /// <summary>
+    /// Sets a shared key for <paramref name="ttl"/>; with <paramref name="onlyIfAbsent"/>, only when no live value is
+    /// there, atomically (the claim of an idempotency key). Returns whether it was set. Keys are protocol names such
+    /// as <c>session:{connectionId}</c>; the adapter may prefix them, never change them otherwise.
+    /// </summary>
+    Task<bool> SetKeyAsync(string key, byte[] value, TimeSpan ttl, bool onlyIfAbsent);
+
+    /// <summary>The value of a shared key, or null when it is absent or expired.</summary>
+    Task<byte[]?> GetKeyAsync(string key);
+
+    /// <summary>Deletes a shared key (nothing when it is absent).</summary>
+    Task DeleteKeyAsync(string key);
+
+    /// <summary>
+    /// In one atomic step: numbers an event of <paramref name="topic"/> (1, 2, … within the topic's epoch; a lapsed
+    /// history starts a new epoch at 1), makes its frame (<paramref name="framePrefix"/> then <c>,"offset":n}</c>),
+    /// keeps the last <paramref name="size"/> events for <paramref name="ttl"/> (renewed by each event), and hands it
+    /// as a <see cref="SharedTopicEvent"/> to every node's <see cref="IBackplaneReceiver.OnSharedEvent"/>, this one
+    /// included, in offset order. Returns the offset.
+    /// </summary>
+    Task<long> AppendHistoryAsync(string topic, byte[] framePrefix, int size, TimeSpan ttl);
+
+    /// <summary>A topic's history: its epoch (made now, for <paramref name="ttl"/>, when it has none), last offset and kept events.</summary>
+    Task<SharedTopicHistory> ReadHistoryAsync(string topic, TimeSpan ttl);
+}

@@ -1,0 +1,17 @@
+namespace Gateway.Backplane;
+
+/// <summary>
+/// This node's topic subscribers, as the backplane reaches them with what other nodes and services published. The
+/// topics part implements it (the backplane sits below topics and knows no topic rules).
+/// </summary>
+public interface ILocalTopicDelivery
+{
+    /// <summary>Delivers an event another node published (numbered by this node's history when the topic keeps one); false when the topic or data is not valid.</summary>
+    bool Publish(string topic, string type, byte[] data);
+
+    /// <summary>Validates and delivers, live, an event a service published straight into the event bus; returns why it was refused, or null.</summary>
+    string? DeliverBusEvent(string topic, ReadOnlySpan<byte> body);
+
+    /// <summary>Keeps an event of a shared history in this node's copy and delivers it to this node's subscribers.</summary>
+    void ApplyShared(SharedTopicEvent sharedEvent);
+}

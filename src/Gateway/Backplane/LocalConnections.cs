@@ -1,0 +1,79 @@
+using Gateway.Connections;
+
+namespace Gateway.Backplane;
+
+/// <summary>
+/// The operations on this node's own connections: one code path for a call made here (<see cref="ConnectionSender"/>)
+/// and for one another node asked this node to carry out (<see cref="ClusterBackplane"/>).
+/// </summary>
+public sealed class LocalConnections(ConnectionRegistry registry)
+{
+    /// <summary>Queues a message to a connection of this node; gone when it is not here.</summary>
+    public SendResult Send(string connectionId, OutboundMessage message) =>
+        registry.TryGet(connectionId, out var connection) ? connection.TrySend(message) : SendResult.Gone;
+
+    /// <summary>Closes a connection of this node; false when it is not here or already closing.</summary>
+    public bool Disconnect(string connectionId, int status, string? reason) =>
+        registry.TryGet(connectionId, out var connection) && connection.Close(status, reason);
+
+    /// <summary>Describes an open connection of this node, or null.</summary>
+    public ConnectionSnapshot? Describe(string connectionId) =>
+        registry.TryGet(connectionId, out var connection) && connection.IsOpen ? ConnectionSnapshot.Of(connection) : null;
+
+    /// <summary>Sets (or, with a null value, removes) attributes of an open connection of this node; false when it is not here.</summary>
+    public bool SetAttributes(string connectionId, IEnumerable<KeyValuePair<string, string?>> changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        if (!registry.TryGet(connectionId, out var connection) || !connection.IsOpen)
+        {
+            return false;
+        }
+
+        foreach (var (key, value) in changes)
+        {
+            if (value is null)
+            {
+                connection.Attributes.Remove(key);
+            }
+            else
+            {
+                connection.Attributes[key] = value;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Queues one message to every connection of this node past its handshake; returns how many took it.</summary>
+    public int Broadcast(OutboundMessage message)
+    {
+        var delivered = 0;
+        foreach (var connection in registry.All())
+        {
+            if (!connection.AwaitingCredentials && connection.TrySend(message) == SendResult.Sent)
+            {
+                delivered++;
+            }
+        }
+
+        return delivered;
+    }
+
+    /// <summary>Queues one message to every connection of <paramref name="userId"/> on this node; returns how many took it.</summary>
+    public int SendToUser(string userId, OutboundMessage message)
+    {
+        var delivered = 0;
+        foreach (var connection in registry.OfUser(userId))
+        {
+            if (connection.TrySend(message) == SendResult.Sent)
+            {
+                delivered++;
+            }
+        }
+
+        return delivered;
+    }
+
+    /// <summary>The ids of <paramref name="userId"/>'s open connections on this node.</summary>
+    public IEnumerable<string> OfUser(string userId) => registry.OfUser(userId).Where(c => c.IsOpen).Select(c => c.Id);
+}
