@@ -51,6 +51,9 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<MessageDispatcher>();
         services.TryAddSingleton<ClientLifecycle>();
         services.TryAddSingleton<ManagementAccess>();
+        services.TryAddSingleton<ManagementListenerFilter>();
+        services.TryAddSingleton<ManagementAccessFilter>();
+        services.TryAddSingleton<DashboardAccessFilter>();
         services.TryAddSingleton<Gateway.Auth.IAccessKeyStore>(sp => sp.GetRequiredService<ManagementAccess>());
         services.TryAddSingleton<GatewayIdentity>();
         services.TryAddSingleton<Gateway.Auth.ConnectAuthenticator>();

@@ -28,7 +28,7 @@ internal static partial class AdminEndpoints
     public static RouteGroupBuilder MapAdminEndpoints(this IEndpointRouteBuilder endpoints)
     {
         var admin = endpoints.MapGroup(Path);
-        admin.AddEndpointFilter<ManagementListenerFilter>().AddEndpointFilter<DashboardAccessFilter>();
+        admin.AddSingletonFilter<RouteGroupBuilder, ManagementListenerFilter>().AddSingletonFilter<RouteGroupBuilder, DashboardAccessFilter>();
         string[] read = [HttpMethods.Get, HttpMethods.Head];
 
         // "/admin/" also matches "/admin", which is sent to "/admin/" so that the page's relative links resolve.

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 
@@ -17,7 +16,7 @@ internal static class ManagementEndpoints
     public static RouteGroupBuilder MapManagementEndpoints(this IEndpointRouteBuilder endpoints)
     {
         var management = endpoints.MapGroup("");
-        management.AddEndpointFilter<ManagementListenerFilter>();
+        management.AddSingletonFilter<RouteGroupBuilder, ManagementListenerFilter>();
 
         // After every route of the application but a fallback (which ranks last and would otherwise tie with these),
         // so that an application hosting the gateway keeps its own routes.
@@ -26,10 +25,10 @@ internal static class ManagementEndpoints
         var stage = RoutePatternFactory.Parse("/{stage}", defaults: null, parameterPolicies: new RouteValueDictionary { ["stage"] = ManagementSegmentConstraint.Stage });
         foreach (var prefix in new[] { management.MapGroup(""), management.MapGroup(stage) })
         {
-            prefix.MapGroup("/@connections").AddEndpointFilter<ManagementAccessFilter>().MapConnectionEndpoints();
-            prefix.MapGroup("/@topics").AddEndpointFilter<ManagementAccessFilter>().MapTopicEndpoints();
-            prefix.MapGroup("/@users").AddEndpointFilter<ManagementAccessFilter>().MapUserEndpoints();
-            prefix.MapGroup("/@broadcast").AddEndpointFilter<ManagementAccessFilter>().MapBroadcastEndpoints();
+            prefix.MapGroup("/@connections").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapConnectionEndpoints();
+            prefix.MapGroup("/@topics").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapTopicEndpoints();
+            prefix.MapGroup("/@users").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapUserEndpoints();
+            prefix.MapGroup("/@broadcast").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapBroadcastEndpoints();
 
             // Any other @resource is the management API's own 404, answered before credentials are asked for.
             var resource = new RouteValueDictionary { ["resource"] = ManagementSegmentConstraint.Resource };
