@@ -60,7 +60,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<Gateway.Topics.TopicHub>();
         services.TryAddSingleton<ILocalTopicDelivery, Gateway.Topics.TopicDelivery>();
         services.TryAddSingleton<Gateway.Topics.TopicAuthorizer>();
-        services.TryAddSingleton<Gateway.Topics.IGatewayPublisher, Gateway.Topics.GatewayPublisher>();
+        services.TryAddSingleton<Gateway.Backplane.IGatewayPublisher, Gateway.Topics.GatewayPublisher>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Hosting.IStartupFilter, ManagementPathNormalizer>());
         if (!services.Any(d => d.ServiceType == typeof(ConnectionSweeper)))
         {

@@ -20,7 +20,7 @@ public sealed partial class HttpIntegration(
     IHttpClientFactory clients,
     GatewayIdentity endpoint,
     TimeProvider time,
-    Topics.IGatewayPublisher publisher,
+    Backplane.IGatewayPublisher publisher,
     Topics.TopicAuthorizer topicAuthorizer,
     Microsoft.Extensions.Options.IOptions<GatewayOptions> gatewayOptions,
     Diagnostics.GatewayMetrics metrics,

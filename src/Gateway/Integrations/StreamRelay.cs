@@ -17,7 +17,7 @@ internal sealed partial class StreamRelay(
     string routeKey,
     IntegrationOptions options,
     TimeProvider time,
-    Topics.IGatewayPublisher publisher,
+    Backplane.IGatewayPublisher publisher,
     ILogger logger)
 {
     /// <summary>Relays <paramref name="response"/>, which it owns, to the end; ends the connection's stream when done.</summary>

@@ -1,7 +1,7 @@
-using Gateway.Topics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Gateway.Backplane;
 
 namespace Gateway.Management;
 

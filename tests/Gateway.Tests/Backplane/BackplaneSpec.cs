@@ -3,7 +3,6 @@ using Gateway.Backplane;
 using Gateway.Connections;
 using Gateway.Tests.Infrastructure;
 using Gateway.Tests.Topics;
-using Gateway.Topics;
 using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Tests.Backplane;

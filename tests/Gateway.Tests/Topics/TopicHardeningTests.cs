@@ -5,6 +5,7 @@ using Gateway.Topics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Gateway.Backplane;
 
 namespace Gateway.Tests.Topics;
 

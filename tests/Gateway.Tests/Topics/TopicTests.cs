@@ -4,6 +4,7 @@ using System.Text.Json;
 using Gateway.Routing;
 using Gateway.Tests.Infrastructure;
 using Gateway.Topics;
+using Gateway.Backplane;
 
 namespace Gateway.Tests.Topics;
 

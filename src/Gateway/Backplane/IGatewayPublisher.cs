@@ -1,6 +1,6 @@
 using Gateway.Connections;
 
-namespace Gateway.Topics;
+namespace Gateway.Backplane;
 
 /// <summary>Publishing from in-process code: to topic subscribers, to all connections of a user, to everyone.</summary>
 public interface IGatewayPublisher
