@@ -21,7 +21,7 @@ internal static class ConnectionEndpoints
     private const string Allowed = "GET, POST, DELETE, PATCH";
 
     /// <summary>Maps the resource on a group at <c>/@connections</c>.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = "The endpoint without methods ranks after those with them (routing prefers endpoints with HTTP method metadata), so it takes only the methods they do not: the resource's own 405 and 404 answers instead of routing's bare 405.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = ManagementEndpoints.AnyMethodFallback)]
     public static IEndpointRouteBuilder MapConnectionEndpoints(this IEndpointRouteBuilder group)
     {
         group.MapGet("", List);

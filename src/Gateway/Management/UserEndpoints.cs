@@ -14,7 +14,7 @@ internal static class UserEndpoints
     private const string Resource = "@users";
 
     /// <summary>Maps the resource on a group at <c>/@users</c>.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = "The endpoint without methods ranks after those with them (routing prefers endpoints with HTTP method metadata), so it takes only the methods they do not: the resource's own 405 and 404 answers instead of routing's bare 405.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = ManagementEndpoints.AnyMethodFallback)]
     public static IEndpointRouteBuilder MapUserEndpoints(this IEndpointRouteBuilder group)
     {
         group.MapPost("/{userId}", SendAsync);
