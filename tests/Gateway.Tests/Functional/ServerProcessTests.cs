@@ -118,8 +118,17 @@ public class ServerProcessTests
                 """);
             await server.HangUpAsync();
             await Wait.UntilAsync(() => Events(server, 1804).Count > 0 && Events(server, 1801).Count > 0, "the server reloaded on SIGHUP", TimeSpan.FromSeconds(30));
-            await c.SendTextAsync("""{"action":"hello"}""");
-            Assert.Equal("hello v2", await c.ReceiveTextAsync());
+
+            // The file watcher may have seen the edit first (an 1801 of its own, possibly of the file still being written),
+            // so the client asks until the SIGHUP's reload has been applied, and no longer.
+            var answer = "";
+            await Wait.UntilAsync(async () =>
+            {
+                await c.SendTextAsync("""{"action":"hello"}""");
+                answer = await c.ReceiveTextAsync();
+                return answer == "hello v2";
+            }, "the connected client is routed by the reloaded file", TimeSpan.FromSeconds(30));
+            Assert.Equal("hello v2", answer);
             await c.SendTextAsync("""{"action":"added"}""");
             Assert.Equal("added v2", await c.ReceiveTextAsync());
 
