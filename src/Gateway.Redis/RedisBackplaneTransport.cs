@@ -78,7 +78,7 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
 
                 // Redis as the event bus: services PUBLISH {prefix}:events:{topic} {"type":…,"data":…} themselves.
                 var events = $"{Prefix}:events:";
-                (await subscriber.SubscribeAsync(RedisChannel.Pattern(events + "*"))).OnMessage(m => receiver.OnBusEvent(m.Channel.ToString()[events.Length..], (byte[]?)m.Message ?? []));
+                (await subscriber.SubscribeAsync(RedisChannel.Pattern(events + "*"))).OnMessage(m => receiver.OnBusEvent(new BusEvent(m.Channel.ToString()[events.Length..], (byte[]?)m.Message ?? [], BusEventForm.Envelope)));
 
                 // Events of topics with history, numbered by the publish script, in offset order.
                 (await subscriber.SubscribeAsync(HistoryChannel(redis))).OnMessage(m =>
@@ -173,19 +173,24 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
         """);
 
     /// <inheritdoc />
-    public Task<long> AppendHistoryAsync(string topic, byte[] framePrefix, int size, TimeSpan ttl) => RunAsync(async redis => (long)await redis.GetDatabase().ScriptEvaluateAsync(PublishScript, new
+    public Task<long> AppendHistoryAsync(HistoryEvent historyEvent)
     {
-        epochKey = HistoryKey(topic, "epoch"),
-        offsetKey = HistoryKey(topic, "offset"),
-        streamKey = HistoryKey(topic, "events"),
-        newEpoch = NewEpoch(),
-        prefix = (RedisValue)framePrefix,
-        size,
-        ttl = (long)ttl.TotalMilliseconds,
-        channel = (RedisValue)$"{Prefix}:history",
-        publish = ShardedHistory(redis) ? "SPUBLISH" : "PUBLISH",
-        topic,
-    }));
+        ArgumentNullException.ThrowIfNull(historyEvent);
+        var topic = historyEvent.Topic;
+        return RunAsync(async redis => (long)await redis.GetDatabase().ScriptEvaluateAsync(PublishScript, new
+        {
+            epochKey = HistoryKey(topic, "epoch"),
+            offsetKey = HistoryKey(topic, "offset"),
+            streamKey = HistoryKey(topic, "events"),
+            newEpoch = NewEpoch(),
+            prefix = (RedisValue)historyEvent.FramePrefix,
+            size = historyEvent.Size,
+            ttl = (long)historyEvent.Ttl.TotalMilliseconds,
+            channel = (RedisValue)$"{Prefix}:history",
+            publish = ShardedHistory(redis) ? "SPUBLISH" : "PUBLISH",
+            topic,
+        }));
+    }
 
     /// <inheritdoc />
     public Task<SharedTopicHistory> ReadHistoryAsync(string topic, TimeSpan ttl) => RunAsync(async redis =>

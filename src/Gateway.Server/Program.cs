@@ -29,10 +29,15 @@ try
     builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
     var gateway = builder.Services.AddWebSocketGateway(builder.Configuration.GetSection("Gateway"));
 
-    // N nodes behind a load balancer share one Redis; without it, one node runs alone on the in-memory backplane.
-    if (!string.IsNullOrWhiteSpace(builder.Configuration["Gateway:Redis:Configuration"]))
+    // N nodes behind a load balancer share one Redis or one NATS; with neither, one node runs alone on the in-memory backplane.
+    switch (BackplaneEngine.Choose(builder.Configuration))
     {
-        gateway.AddRedisBackplane(builder.Configuration.GetSection("Gateway:Redis"));
+        case "redis":
+            gateway.AddRedisBackplane(builder.Configuration.GetSection("Gateway:Redis"));
+            break;
+        case "nats":
+            gateway.AddNatsBackplane(builder.Configuration.GetSection("Gateway:Nats"));
+            break;
     }
 
     app = builder.Build();

@@ -20,9 +20,6 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     /// <summary>What this node's liveness record holds: that it reads batches on its channel. Earlier versions hold their node id.</summary>
     public const string ReadsBatches = "batches/1";
 
-    // The largest event a service may publish straight into the event bus.
-    private const long MaxEventBytes = 1024 * 1024;
-
     private readonly IBackplaneTransport _transport;
     private readonly ClusterBackplaneOptions _options;
     private readonly GatewayNode _node;
@@ -34,6 +31,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     private readonly NodeRequests _requests;
     private readonly Dictionary<string, Func<string, byte[]>> _queries = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _announcing = new(1, 1);
+    private readonly BusIngest _bus;
 
     // This node's presence members: topic → members.
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> _presence = new(StringComparer.Ordinal);
@@ -62,6 +60,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         _logger = logger;
         _metrics = metrics;
         _requests = new NodeRequests(transport, node.Id, time);
+        _bus = new BusIngest(transport, topics, node.Id, time, logger, metrics);
         foreach (var handler in queries ?? [])
         {
             _queries[handler.Name] = handler.Answer;
@@ -107,7 +106,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         {
             try
             {
-                await Task.WhenAll(_transport.RemoveLivenessAsync(_node.Id), _transport.DeleteKeyAsync(ReportKey(_node.Id)));
+                await Task.WhenAll(_transport.RemoveLivenessAsync(_node.Id), _transport.DeleteKeyAsync(ReportKey(_node.Id)), _bus.ReleaseLeaseAsync());
             }
             catch (BackplaneUnavailableException ex)
             {
@@ -159,12 +158,20 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         FanOutAsync(new BackplaneMessage(BackplaneOperation.User, 0, _node.Id, userId, "", (byte)message.Kind, message.Payload.ToArray()));
 
     /// <inheritdoc />
-    public ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
-        FanOutAsync(new BackplaneMessage(BackplaneOperation.Publish, 0, _node.Id, topic, type, 0, data.ToArray()));
+    public async ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        // On the event bus when the transport carries gateway publishes there (every node takes it in from there),
+        // else on the all-nodes channel.
+        var bytes = data.ToArray();
+        if (!await _transport.PublishEventAsync(topic, type, bytes))
+        {
+            await FanOutAsync(new BackplaneMessage(BackplaneOperation.Publish, 0, _node.Id, topic, type, 0, bytes));
+        }
+    }
 
     /// <inheritdoc />
-    public async ValueTask PublishWithHistoryAsync(string topic, ReadOnlyMemory<byte> framePrefix, int size, TimeSpan ttl, CancellationToken cancellationToken) =>
-        await _transport.AppendHistoryAsync(topic, framePrefix.ToArray(), size, ttl);
+    public async ValueTask PublishWithHistoryAsync(HistoryEvent historyEvent, CancellationToken cancellationToken) =>
+        await _transport.AppendHistoryAsync(historyEvent);
 
     /// <inheritdoc />
     public async ValueTask<SharedTopicHistory?> ReadHistoryAsync(string topic, TimeSpan ttl, CancellationToken cancellationToken) =>
@@ -300,6 +307,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
             }
 
             await _transport.RenewLivenessAsync(_node.Id, ReadsBatches, _options.NodeTtl);
+            await _bus.RenewLeaseAsync(_options.NodeTtl);
         }
         catch (BackplaneUnavailableException ex)
         {
@@ -462,6 +470,11 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         try
         {
             _topics.ApplyShared(sharedEvent);
+            if (_transport.NumbersBusEvents)
+            {
+                // The store numbers what is published on its bus, the gateway's publishes and services' alike.
+                _bus.Ingested();
+            }
         }
         catch (ArgumentException ex)
         {
@@ -470,14 +483,10 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     }
 
     /// <inheritdoc />
-    void IBackplaneReceiver.OnBusEvent(string topic, byte[] body)
-    {
-        var refused = body.Length > MaxEventBytes ? "not a concrete topic name" : _topics.DeliverBusEvent(topic, body);
-        if (refused is not null)
-        {
-            Log.EventRefused(_logger, topic, refused);
-        }
-    }
+    void IBackplaneReceiver.OnBusEvent(BusEvent busEvent) => _bus.OnBusEvent(busEvent);
+
+    /// <inheritdoc />
+    void IBackplaneReceiver.OnBusEventRefused(string topic, string reason) => _bus.Refused(topic, reason);
 
     /// <inheritdoc />
     void IBackplaneReceiver.OnReconnected() => _ = AnnounceAsync();
@@ -495,8 +504,5 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
 
         [LoggerMessage(EventId = 1606, Level = LogLevel.Error, Message = "A backplane message ({Operation}) could not be handled")]
         public static partial void MessageFailed(ILogger logger, Exception exception, string operation);
-
-        [LoggerMessage(EventId = 1607, Level = LogLevel.Warning, Message = "An event published to the event bus for topic {Topic} was dropped: {Reason}")]
-        public static partial void EventRefused(ILogger logger, string topic, string reason);
     }
 }

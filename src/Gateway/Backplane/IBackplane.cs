@@ -44,10 +44,9 @@ public interface IBackplane
 
     /// <summary>
     /// Publishes an event of a topic with history: the backplane assigns its offset (in the topic's shared epoch),
-    /// appends <c>,"offset":n}</c> to <paramref name="framePrefix"/>, keeps it, and hands it to every node, this one
-    /// included, in offset order.
+    /// makes its frame, keeps it, and hands it to every node, this one included, in offset order.
     /// </summary>
-    ValueTask PublishWithHistoryAsync(string topic, ReadOnlyMemory<byte> framePrefix, int size, TimeSpan ttl, CancellationToken cancellationToken) =>
+    ValueTask PublishWithHistoryAsync(HistoryEvent historyEvent, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this backplane keeps no shared history");
 
     /// <summary>Reads a topic's shared history (making its epoch if it has none yet).</summary>

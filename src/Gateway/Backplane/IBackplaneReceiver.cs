@@ -9,8 +9,11 @@ public interface IBackplaneReceiver
     /// <summary>An event of a shared history, numbered by <see cref="IBackplaneTransport.AppendHistoryAsync"/>.</summary>
     void OnSharedEvent(SharedTopicEvent sharedEvent);
 
-    /// <summary>An event a service published straight into the store's event bus for <paramref name="topic"/> (not yet validated).</summary>
-    void OnBusEvent(string topic, byte[] body);
+    /// <summary>An event published straight into the store's event bus (not yet validated).</summary>
+    void OnBusEvent(BusEvent busEvent);
+
+    /// <summary>An event of the event bus the transport read and refused itself (one of a history it numbers), for <paramref name="reason"/>.</summary>
+    void OnBusEventRefused(string topic, string reason);
 
     /// <summary>The store came back after an outage: the node announces itself again at once.</summary>
     void OnReconnected();

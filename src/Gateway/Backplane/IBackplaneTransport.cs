@@ -64,13 +64,25 @@ public interface IBackplaneTransport
     Task DeleteKeyAsync(string key);
 
     /// <summary>
-    /// In one atomic step: numbers an event of <paramref name="topic"/> (1, 2, … within the topic's epoch; a lapsed
-    /// history starts a new epoch at 1), makes its frame (<paramref name="framePrefix"/> then <c>,"offset":n}</c>),
-    /// keeps the last <paramref name="size"/> events for <paramref name="ttl"/> (renewed by each event), and hands it
-    /// as a <see cref="SharedTopicEvent"/> to every node's <see cref="IBackplaneReceiver.OnSharedEvent"/>, this one
-    /// included, in offset order. Returns the offset.
+    /// In one atomic step: numbers an event of a topic (increasing within the topic's epoch; a lapsed history starts a
+    /// new epoch), makes its frame (the frame prefix then <c>,"offset":n}</c>), keeps the topic's last events within
+    /// the event's size and TTL, and hands it as a <see cref="SharedTopicEvent"/> to every node's
+    /// <see cref="IBackplaneReceiver.OnSharedEvent"/>, this one included, in offset order. Returns the offset.
     /// </summary>
-    Task<long> AppendHistoryAsync(string topic, byte[] framePrefix, int size, TimeSpan ttl);
+    Task<long> AppendHistoryAsync(HistoryEvent historyEvent);
+
+    /// <summary>
+    /// Puts a gateway-side publish of a topic without history on the store's event bus, where every node (this one
+    /// included) takes it in like a service's event and services subscribed to the bus see it too. False when this
+    /// transport does not carry it there: it then goes to the nodes on the all-nodes channel.
+    /// </summary>
+    Task<bool> PublishEventAsync(string topic, string type, byte[] data) => Task.FromResult(false);
+
+    /// <summary>
+    /// True when the store numbers the events services publish for topics with history itself, and hands them to
+    /// every node as shared events (JetStream); false when one node, holding the numbering lease, numbers them.
+    /// </summary>
+    bool NumbersBusEvents => false;
 
     /// <summary>A topic's history: its epoch (made now, for <paramref name="ttl"/>, when it has none), last offset and kept events.</summary>
     Task<SharedTopicHistory> ReadHistoryAsync(string topic, TimeSpan ttl);

@@ -9,8 +9,12 @@ public interface ILocalTopicDelivery
     /// <summary>Delivers an event another node published (numbered by this node's history when the topic keeps one); false when the topic or data is not valid.</summary>
     bool Publish(string topic, string type, byte[] data);
 
-    /// <summary>Validates and delivers, live, an event a service published straight into the event bus; returns why it was refused, or null.</summary>
-    string? DeliverBusEvent(string topic, ReadOnlySpan<byte> body);
+    /// <summary>
+    /// Validates an event a service published straight into the event bus and delivers it live; when its topic keeps
+    /// a history, nothing is delivered and the event is returned to be numbered (every node then delivers it from the
+    /// shared history, in offset order).
+    /// </summary>
+    BusDelivery DeliverBusEvent(BusEvent busEvent);
 
     /// <summary>Keeps an event of a shared history in this node's copy and delivers it to this node's subscribers.</summary>
     void ApplyShared(SharedTopicEvent sharedEvent);

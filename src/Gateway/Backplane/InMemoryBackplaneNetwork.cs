@@ -29,7 +29,7 @@ public sealed class InMemoryBackplaneNetwork(TimeProvider? time = null)
     {
         foreach (var listener in _listeners.Values)
         {
-            listener.Deliver(r => r.OnBusEvent(topic, body));
+            listener.Deliver(r => r.OnBusEvent(new BusEvent(topic, body, BusEventForm.Envelope)));
         }
 
         return true;

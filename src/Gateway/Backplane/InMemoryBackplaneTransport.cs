@@ -84,7 +84,11 @@ public sealed class InMemoryBackplaneTransport : IBackplaneTransport, IAsyncDisp
     }
 
     /// <inheritdoc />
-    public Task<long> AppendHistoryAsync(string topic, byte[] framePrefix, int size, TimeSpan ttl) => Task.FromResult(_network.Append(topic, framePrefix, size, ttl));
+    public Task<long> AppendHistoryAsync(HistoryEvent historyEvent)
+    {
+        ArgumentNullException.ThrowIfNull(historyEvent);
+        return Task.FromResult(_network.Append(historyEvent.Topic, historyEvent.FramePrefix, historyEvent.Size, historyEvent.Ttl));
+    }
 
     /// <inheritdoc />
     public Task<SharedTopicHistory> ReadHistoryAsync(string topic, TimeSpan ttl) => Task.FromResult(_network.Read(topic, ttl));

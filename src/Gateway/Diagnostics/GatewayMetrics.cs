@@ -25,6 +25,8 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _slowConsumers;
     private readonly Histogram<double> _integration;
     private readonly Histogram<double> _backplane;
+    private readonly Counter<long> _busIngested;
+    private readonly Counter<long> _busDropped;
     private readonly StripedCounter _receivedTotal = new();
     private readonly StripedCounter _sentTotal = new();
 
@@ -49,7 +51,9 @@ public sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableGauge("gateway.send_queue.depth", sources.QueuedMessages, "{message}", "Messages waiting in all send queues.");
         _meter.CreateObservableUpDownCounter("gateway.topics.subscriptions", sources.Subscriptions, "{subscription}", "Topic subscriptions on this node.");
         _meter.CreateObservableUpDownCounter("gateway.topics.histories", sources.HistoryTopics, "{topic}", "Topics keeping history on this node.");
-        _meter.CreateObservableGauge("gateway.backplane.available", () => sources.BackplaneAvailable() ? 1 : 0, "1", "1 while other nodes can be reached (Redis connected).");
+        _busIngested = _meter.CreateCounter<long>("gateway.bus.events.ingested", "{event}", "Events services published into the engine's event bus (and the gateway's own, on NATS) taken in for delivery, by engine.");
+        _busDropped = _meter.CreateCounter<long>("gateway.bus.events.dropped", "{event}", "Events of the event bus refused, by engine and reason (topic, size, utf8, json, type, header).");
+        _meter.CreateObservableGauge("gateway.backplane.available", () => new Measurement<int>(sources.BackplaneAvailable() ? 1 : 0, new KeyValuePair<string, object?>("engine", sources.BackplaneEngine())), "1", "1 while other nodes can be reached (the engine, Redis or NATS, connected), by engine.");
     }
 
     /// <summary>A connection was upgraded.</summary>
@@ -98,6 +102,13 @@ public sealed class GatewayMetrics : IDisposable
     /// <summary>A directed call to another node took <paramref name="elapsed"/>.</summary>
     public void Backplane(string operation, string outcome, TimeSpan elapsed) =>
         _backplane.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>An event of the engine's event bus was taken in for delivery.</summary>
+    public void BusEventIngested(string engine) => _busIngested.Add(1, new KeyValuePair<string, object?>("engine", engine));
+
+    /// <summary>An event of the engine's event bus was refused for <paramref name="reason"/>.</summary>
+    public void BusEventDropped(string engine, string reason) =>
+        _busDropped.Add(1, new KeyValuePair<string, object?>("engine", engine), new KeyValuePair<string, object?>("reason", reason));
 
     /// <summary>Ticks for measuring an integration call.</summary>
     public static long Start() => Stopwatch.GetTimestamp();

@@ -9,9 +9,11 @@ namespace Gateway.Diagnostics;
 /// <param name="Subscriptions">Topic subscriptions on this node.</param>
 /// <param name="HistoryTopics">Topics keeping history on this node.</param>
 /// <param name="BackplaneAvailable">Whether other nodes can be reached.</param>
+/// <param name="BackplaneEngine">The engine that joins the nodes (<c>none</c>, <c>redis</c>, <c>nats</c>).</param>
 public sealed record GaugeSources(
     Func<long> ActiveConnections,
     Func<long> QueuedMessages,
     Func<long> Subscriptions,
     Func<long> HistoryTopics,
-    Func<bool> BackplaneAvailable);
+    Func<bool> BackplaneAvailable,
+    Func<string> BackplaneEngine);

@@ -39,7 +39,8 @@ public static class GatewayServiceCollectionExtensions
             QueuedMessages: () => sp.GetRequiredService<ConnectionRegistry>().All().Sum(c => (long)c.QueuedMessages),
             Subscriptions: () => sp.GetRequiredService<Gateway.Topics.TopicHub>().SubscriptionCount,
             HistoryTopics: () => sp.GetRequiredService<Gateway.Topics.TopicHub>().HistoryTopicCount,
-            BackplaneAvailable: () => sp.GetRequiredService<IBackplane>().IsAvailable)));
+            BackplaneAvailable: () => sp.GetRequiredService<IBackplane>().IsAvailable,
+            BackplaneEngine: () => sp.GetRequiredService<IBackplane>().Engine)));
         services.TryAddSingleton<GatewayConfiguration>();
         services.TryAddSingleton<GatewayNode>();
         services.TryAddSingleton<GatewayListeners>();

@@ -24,7 +24,7 @@ public sealed class GatewayPublisher(TopicHub topics, ConnectionRegistry registr
         {
             // The backplane numbers the event and hands it to every node, this one included, in offset order.
             var delivered = topics.CountSubscribers(topic);
-            await backplane.PublishWithHistoryAsync(topic, TopicFrames.EventPrefix(topic, type, data.Span), rule.Size, rule.Ttl, cancellationToken);
+            await backplane.PublishWithHistoryAsync(new HistoryEvent(topic, type, data.ToArray(), TopicFrames.EventPrefix(topic, type, data.Span), rule.Size, rule.Ttl), cancellationToken);
             return delivered;
         }
 

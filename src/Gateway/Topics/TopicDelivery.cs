@@ -18,29 +18,23 @@ public sealed class TopicDelivery(TopicHub topics) : ILocalTopicDelivery
     }
 
     /// <inheritdoc />
-    public string? DeliverBusEvent(string topic, ReadOnlySpan<byte> body)
+    public BusDelivery DeliverBusEvent(BusEvent busEvent)
     {
-        if (!TopicName.IsValidName(topic, int.MaxValue) || body.IsEmpty)
+        ArgumentNullException.ThrowIfNull(busEvent);
+        if (BusEventReader.TryRead(busEvent, out var type, out var data) is { } refused)
         {
-            return "not a concrete topic name";
+            return BusDelivery.Refuse(refused);
         }
 
-        if (!TopicData.TryReadEvent(body, out var type, out var data))
+        var topic = busEvent.Topic;
+        if (topics.HistoryRule(topic) is { } rule)
         {
-            return "the message must be {\"type\": \"…\", \"data\": …} in UTF-8";
+            // Numbered like a gateway-side publish: one node numbers it in the shared history, every node delivers it from there.
+            return new BusDelivery(null, new HistoryEvent(topic, type, data, TopicFrames.EventPrefix(topic, type, data), rule.Size, rule.Ttl));
         }
 
-        try
-        {
-            // Delivered live: numbering it for history would need one node to do it for all, which a service
-            // publishing directly does not ask of any.
-            topics.DeliverLive(topic, type, data);
-            return null;
-        }
-        catch (ArgumentException)
-        {
-            return "the message could not be delivered";
-        }
+        topics.DeliverLive(topic, type, data);
+        return BusDelivery.Delivered;
     }
 
     /// <inheritdoc />

@@ -13,7 +13,11 @@ public sealed class SilentReceiver : IBackplaneReceiver
     {
     }
 
-    public void OnBusEvent(string topic, byte[] body)
+    public void OnBusEvent(BusEvent busEvent)
+    {
+    }
+
+    public void OnBusEventRefused(string topic, string reason)
     {
     }
 

@@ -1,0 +1,360 @@
+using Gateway.Backplane;
+using Gateway.Configuration;
+using Gateway.Topics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
+
+namespace Gateway.Nats;
+
+/// <summary>
+/// The backplane's transport on NATS. Each node subscribes to a subject of its own (<c>{prefix}.node.{nodeId}</c>),
+/// reached by request/reply: the node acknowledges each request on receipt, so "no responders" tells at once that
+/// nobody listens there. Broadcasts, user sends and presence go on <c>{prefix}.all</c>. Liveness and shared keys are
+/// key-value buckets (<see cref="NatsKeyValues"/>); topic history is on JetStream streams
+/// (<see cref="NatsHistoryStreams"/>). The event bus is NATS itself: the subjects of
+/// <see cref="NatsOptions.EventSubjects"/> are topics, delivered to every node by a plain subscription (at most once),
+/// except the subjects of history streams, which every node reads from the stream.
+/// </summary>
+public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsyncDisposable
+{
+    private readonly NatsOptions _options;
+    private readonly IReadOnlyList<TopicHistoryOptions> _rules;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _subscribing = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private NatsConnection? _nats;
+    private NatsKVContext? _kv;
+    private NatsKeyValues? _keys;
+    private NatsHistoryStreams? _streams;
+    private IBackplaneReceiver? _receiver;
+    private string _nodeId = "";
+    private int _subscribed;
+    private int _assetsReady;
+    private int _opened;
+
+    /// <summary>Creates the transport; it connects when the backplane starts.</summary>
+    public NatsBackplaneTransport(IOptions<NatsOptions> options, IOptions<GatewayOptions> gateway, TimeProvider time, ILogger<NatsBackplaneTransport> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(gateway);
+        _options = options.Value;
+        _rules = [.. gateway.Value.Topics.History];
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public string Engine => "nats";
+
+    /// <inheritdoc />
+    public bool IsConnected => _nats is { ConnectionState: NatsConnectionState.Open } && Volatile.Read(ref _subscribed) == 1 && Volatile.Read(ref _assetsReady) == 1;
+
+    /// <inheritdoc />
+    public bool NumbersBusEvents => true;
+
+    private string Prefix => _options.SubjectPrefix;
+
+    /// <inheritdoc />
+    public async Task ConnectAsync(string nodeId, IBackplaneReceiver receiver, CancellationToken cancellationToken)
+    {
+        _nodeId = nodeId;
+        _receiver = receiver;
+        var nats = new NatsConnection(NatsConnectionOptions.Create(_options, nodeId));
+        nats.ConnectionOpened += (_, _) =>
+        {
+            if (Interlocked.Exchange(ref _opened, 1) == 1)
+            {
+                // Subscriptions come back by themselves; streams and buckets are made again in case the servers lost them.
+                Log.NatsRestored(_logger);
+                Volatile.Write(ref _assetsReady, 0);
+                receiver.OnReconnected();
+            }
+
+            return ValueTask.CompletedTask;
+        };
+        nats.ConnectionDisconnected += (_, e) =>
+        {
+            Log.NatsLost(_logger, e.Message);
+            return ValueTask.CompletedTask;
+        };
+        _nats = nats;
+        var js = new NatsJSContext(nats);
+        var kv = new NatsKVContext(js);
+        _streams = new NatsHistoryStreams(js, _options, _rules, _logger);
+        _kv = kv;
+
+        // With NATS down the first attempt fails and the client goes on trying by itself; the node starts meanwhile.
+        var connecting = nats.ConnectAsync().AsTask();
+        if (await Task.WhenAny(connecting, Task.Delay(TimeSpan.FromSeconds(2), _time, cancellationToken)) == connecting)
+        {
+            try
+            {
+                await connecting;
+                Interlocked.Exchange(ref _opened, 1);
+            }
+            catch (NatsException ex)
+            {
+                Log.NatsLost(_logger, ex.Message);
+            }
+        }
+        else
+        {
+            _ = connecting.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task SubscribeAsync()
+    {
+        if ((Volatile.Read(ref _subscribed) == 1 && Volatile.Read(ref _assetsReady) == 1) || !await _subscribing.WaitAsync(0))
+        {
+            return;
+        }
+
+        try
+        {
+            var nats = Connected();
+            if (Volatile.Read(ref _assetsReady) == 0)
+            {
+                await RunAsync(async () =>
+                {
+                    // Buckets and streams first: a node listed as live must be able to keep its promises.
+                    var replicas = _options.JetStream.Replicas;
+                    var nodes = await _kv!.CreateOrUpdateStoreAsync(NatsKeyValues.NodesBucket(Prefix, _options.NodeTtl, replicas));
+                    var keys = await _kv.CreateOrUpdateStoreAsync(NatsKeyValues.KeysBucket(Prefix, replicas));
+                    _keys = new NatsKeyValues(nodes, keys, _time);
+                    await _streams!.EnsureAsync(_stopping.Token);
+                    Volatile.Write(ref _assetsReady, 1);
+                    return true;
+                });
+            }
+
+            if (Volatile.Read(ref _subscribed) == 0)
+            {
+                // Subscribed once: the client subscribes again by itself after an outage.
+                var receiver = _receiver!;
+                var node = await nats.SubscribeCoreAsync<byte[]>(NodeSubject(_nodeId));
+                var all = await nats.SubscribeCoreAsync<byte[]>($"{Prefix}.all");
+                var events = new List<INatsSub<byte[]>>();
+                foreach (var subject in _options.IngestedSubjects)
+                {
+                    events.Add(await nats.SubscribeCoreAsync<byte[]>(subject));
+                }
+
+                _ = ReadNodeAsync(node, receiver);
+                _ = ReadAllAsync(all, receiver);
+                foreach (var sub in events)
+                {
+                    _ = ReadEventsAsync(sub, receiver);
+                }
+
+                _streams!.Start(receiver, _stopping.Token);
+                Volatile.Write(ref _subscribed, 1);
+            }
+        }
+        finally
+        {
+            _subscribing.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<long> PublishToNodeAsync(string nodeId, byte[] message) => RunAsync(async () =>
+    {
+        try
+        {
+            var ack = await Connected().RequestAsync<byte[], byte[]>(NodeSubject(nodeId), message, replyOpts: new NatsSubOpts { Timeout = _options.RequestTimeout });
+            return ack.HasNoResponders ? 0L : 1L;
+        }
+        catch (NatsNoRespondersException)
+        {
+            return 0L;
+        }
+    });
+
+    /// <inheritdoc />
+    public Task PublishToAllAsync(byte[] message) => RunAsync(async () =>
+    {
+        await Connected().PublishAsync($"{Prefix}.all", message);
+        return true;
+    });
+
+    /// <inheritdoc />
+    public Task RenewLivenessAsync(string nodeId, string value, TimeSpan ttl) => RunAsync(async () =>
+    {
+        await Keys().RenewLivenessAsync(nodeId, value);
+        return true;
+    });
+
+    /// <inheritdoc />
+    public Task<string?> ReadLivenessAsync(string nodeId) => RunAsync(() => Keys().ReadLivenessAsync(nodeId));
+
+    /// <inheritdoc />
+    public Task RemoveLivenessAsync(string nodeId) => RunAsync(async () =>
+    {
+        await Keys().RemoveLivenessAsync(nodeId);
+        return true;
+    });
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> LiveNodesAsync() => RunAsync(() => Keys().LiveNodesAsync());
+
+    /// <inheritdoc />
+    public Task<bool> SetKeyAsync(string key, byte[] value, TimeSpan ttl, bool onlyIfAbsent) => RunAsync(() => Keys().SetKeyAsync(key, value, ttl, onlyIfAbsent));
+
+    /// <inheritdoc />
+    public Task<byte[]?> GetKeyAsync(string key) => RunAsync(() => Keys().GetKeyAsync(key));
+
+    /// <inheritdoc />
+    public Task DeleteKeyAsync(string key) => RunAsync(async () =>
+    {
+        await Keys().DeleteKeyAsync(key);
+        return true;
+    });
+
+    /// <inheritdoc />
+    public Task<long> AppendHistoryAsync(HistoryEvent historyEvent) => RunAsync(() => _streams!.AppendAsync(historyEvent, _stopping.Token));
+
+    /// <inheritdoc />
+    public Task<SharedTopicHistory> ReadHistoryAsync(string topic, TimeSpan ttl) => RunAsync(() => _streams!.ReadAsync(topic, _stopping.Token));
+
+    /// <inheritdoc />
+    public async Task<bool> PublishEventAsync(string topic, string type, byte[] data)
+    {
+        if (!_options.PublishToBus || !Ingests(topic))
+        {
+            return false;
+        }
+
+        return await RunAsync(async () =>
+        {
+            // As a service publishes it: every node, this one included, takes it in from the bus.
+            await Connected().PublishAsync(topic, data, headers: new NatsHeaders { [_options.TypeHeader] = type });
+            return true;
+        });
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        if (_nats is not null)
+        {
+            await _nats.DisposeAsync();
+        }
+
+        _stopping.Dispose();
+        _subscribing.Dispose();
+    }
+
+    /// <summary>True when a subject is one the gateway takes in from the bus as a topic.</summary>
+    private bool Ingests(string subject)
+    {
+        if (IsOwn(subject))
+        {
+            return false;
+        }
+
+        foreach (var pattern in _options.IngestedSubjects)
+        {
+            if (TopicName.Matches(pattern, subject))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // The gateway's own subjects, JetStream's and replies are never topics, whatever the ingested patterns say.
+    private bool IsOwn(string subject) =>
+        subject.StartsWith(Prefix + ".", StringComparison.Ordinal) || subject.StartsWith('$') || subject.StartsWith("_INBOX.", StringComparison.Ordinal);
+
+    private string NodeSubject(string nodeId) => $"{Prefix}.node.{nodeId}";
+
+    private async Task ReadNodeAsync(INatsSub<byte[]> sub, IBackplaneReceiver receiver)
+    {
+        try
+        {
+            await foreach (var msg in sub.Msgs.ReadAllAsync(_stopping.Token))
+            {
+                if (msg.ReplyTo is not null)
+                {
+                    // The acknowledgement that someone listens here; the answer itself comes later, on the asker's subject.
+                    await msg.ReplyAsync(headers: null, cancellationToken: _stopping.Token);
+                }
+
+                receiver.OnMessage(msg.Data ?? []);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task ReadAllAsync(INatsSub<byte[]> sub, IBackplaneReceiver receiver)
+    {
+        try
+        {
+            await foreach (var msg in sub.Msgs.ReadAllAsync(_stopping.Token))
+            {
+                receiver.OnMessage(msg.Data ?? []);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task ReadEventsAsync(INatsSub<byte[]> sub, IBackplaneReceiver receiver)
+    {
+        try
+        {
+            await foreach (var msg in sub.Msgs.ReadAllAsync(_stopping.Token))
+            {
+                // A subject of a history stream comes from the stream, numbered; the gateway's own subjects never.
+                if (IsOwn(msg.Subject) || _streams!.Covers(msg.Subject))
+                {
+                    continue;
+                }
+
+                receiver.OnBusEvent(new BusEvent(msg.Subject, msg.Data ?? [], BusEventForm.Body, NatsHistoryStreams.TypeOf(msg.Headers, _options.TypeHeader)));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private NatsConnection Connected() =>
+        _nats is { ConnectionState: NatsConnectionState.Open } nats ? nats : throw new BackplaneUnavailableException("NATS is not connected.");
+
+    private NatsKeyValues Keys() => _keys ?? throw new BackplaneUnavailableException("The key-value buckets are not made yet.");
+
+    /// <summary>Runs a call on a connected NATS; fails fast, as the seam requires, when NATS is known to be down or the call fails.</summary>
+    private async Task<T> RunAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            Connected();
+            return await call();
+        }
+        catch (Exception ex) when (ex is NatsException or TimeoutException or ObjectDisposedException || (ex is OperationCanceledException && !_stopping.IsCancellationRequested))
+        {
+            throw new BackplaneUnavailableException("NATS cannot be reached: " + ex.GetType().Name + ": " + ex.Message, ex);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1700, Level = LogLevel.Warning, Message = "NATS connection lost ({Reason}); local connections go on, cross-node operations answer 503")]
+        public static partial void NatsLost(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 1701, Level = LogLevel.Information, Message = "NATS connection restored; re-announcing this node")]
+        public static partial void NatsRestored(ILogger logger);
+    }
+}

@@ -1,0 +1,8 @@
+namespace Gateway.Backplane;
+
+/// <summary>An event a service published into the engine's event bus, as the transport received it: not yet validated.</summary>
+/// <param name="Topic">The topic it was published for (the subject on NATS, the channel's tail on Redis).</param>
+/// <param name="Body">The message's bytes.</param>
+/// <param name="Form">How the body carries the event's type and data.</param>
+/// <param name="TypeHeader">The value of the header that names the event's type (NATS), or null when there is none.</param>
+public sealed record BusEvent(string Topic, byte[] Body, BusEventForm Form, string? TypeHeader = null);
