@@ -35,6 +35,7 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
     private int _subscribed;
     private int _assetsReady;
     private int _opened;
+    private int _disposed;
 
     /// <summary>Creates the transport; it connects when the backplane starts.</summary>
     public NatsBackplaneTransport(IOptions<NatsOptions> options, IOptions<GatewayOptions> gateway, TimeProvider time, ILogger<NatsBackplaneTransport> logger)
@@ -94,7 +95,6 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
             try
             {
                 await connecting;
-                Interlocked.Exchange(ref _opened, 1);
             }
             catch (NatsException ex)
             {
@@ -241,6 +241,11 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync();
         if (_nats is not null)
         {

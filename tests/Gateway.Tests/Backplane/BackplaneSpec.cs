@@ -28,7 +28,22 @@ public abstract class BackplaneSpec : IAsyncLifetime
     protected abstract IBackplaneTransport CreateTransport();
 
     /// <summary>Publishes <paramref name="body"/> into the store's event bus for <paramref name="topic"/>, as a service would.</summary>
-    protected abstract Task PublishToEventBusAsync(string topic, string body);
+    protected abstract Task PublishRawToEventBusAsync(string topic, string body);
+
+    /// <summary>
+    /// Publishes an event of <paramref name="type"/> with <paramref name="data"/> (JSON) into the store's event bus for
+    /// <paramref name="topic"/>, as a service would, in the store's form: <c>{"type","data"}</c> unless the store says otherwise.
+    /// </summary>
+    protected virtual Task PublishToEventBusAsync(string topic, string type, string data) =>
+        PublishRawToEventBusAsync(topic, $$"""{"type":"{{type}}","data":{{data}}}""");
+
+    /// <summary>Publishes into the store's event bus what the gateway must refuse, as a service might: for <paramref name="topic"/>, and for a channel that is no topic.</summary>
+    protected virtual async Task PublishBadEventsToEventBusAsync(string topic)
+    {
+        await PublishRawToEventBusAsync(topic, "not json");
+        await PublishRawToEventBusAsync(topic, """{"data":1}""");
+        await PublishRawToEventBusAsync("bus.*", """{"type":"x"}""");
+    }
 
     public virtual Task InitializeAsync() => Task.CompletedTask;
 
@@ -180,9 +195,8 @@ public abstract class BackplaneSpec : IAsyncLifetime
             await TopicTests.NextJsonAsync(client);
         }
 
-        await PublishToEventBusAsync("bus.room", "not json");
-        await PublishToEventBusAsync("bus.*", """{"type":"x"}""");
-        await PublishToEventBusAsync("bus.room", """{"type":"posted","data":{"n":1}}""");
+        await PublishBadEventsToEventBusAsync("bus.room");
+        await PublishToEventBusAsync("bus.room", "posted", """{"n":1}""");
         foreach (var client in new[] { onA, onB })
         {
             Assert.Equal("""{"type":"posted","channel":"bus.room","data":{"n":1}}""", await client.ReceiveTextAsync());

@@ -19,7 +19,7 @@ public sealed class InMemoryBackplaneSpecTests : BackplaneSpec
 
     protected override IBackplaneTransport CreateTransport() => _network.Connect();
 
-    protected override Task PublishToEventBusAsync(string topic, string body)
+    protected override Task PublishRawToEventBusAsync(string topic, string body)
     {
         _network.PublishBusEvent(topic, System.Text.Encoding.UTF8.GetBytes(body));
         return Task.CompletedTask;

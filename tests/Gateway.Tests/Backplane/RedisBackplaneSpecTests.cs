@@ -34,5 +34,5 @@ public sealed class RedisBackplaneSpecTests(SharedRedisServer redis) : Backplane
 
     protected override IBackplaneTransport CreateTransport() => Transport(redis.Server.Configuration, Prefix);
 
-    protected override Task PublishToEventBusAsync(string topic, string body) => redis.Server.CommandAsync("PUBLISH", $"{Prefix}:events:{topic}", body);
+    protected override Task PublishRawToEventBusAsync(string topic, string body) => redis.Server.CommandAsync("PUBLISH", $"{Prefix}:events:{topic}", body);
 }

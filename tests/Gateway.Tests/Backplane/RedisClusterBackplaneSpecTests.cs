@@ -19,6 +19,6 @@ public sealed class RedisClusterBackplaneSpecTests(SharedRedisCluster cluster) :
 
     protected override IBackplaneTransport CreateTransport() => RedisBackplaneSpecTests.Transport(cluster.Cluster.Configuration, Prefix);
 
-    protected override Task PublishToEventBusAsync(string topic, string body) =>
+    protected override Task PublishRawToEventBusAsync(string topic, string body) =>
         RedisCluster.CliAsync(["-c", "-p", cluster.Cluster.Ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture), "PUBLISH", $"{Prefix}:events:{topic}", body]);
 }

@@ -1,0 +1,82 @@
+using Gateway.Backplane;
+using Gateway.Configuration;
+using Gateway.Nats;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using NATS.Client.Core;
+
+namespace Gateway.Tests.Backplane;
+
+/// <summary>The backplane spec on <see cref="NatsBackplaneTransport"/> and one real nats-server (JetStream on) on loopback.</summary>
+[Collection(SerialProcesses.Name)]
+public sealed class NatsBackplaneSpecTests(SharedNatsServer nats) : BackplaneSpec, IClassFixture<SharedNatsServer>
+{
+    internal static Dictionary<string, string?> Timing(string url, string prefix) => new()
+    {
+        ["Gateway:Nats:Url"] = url,
+        ["Gateway:Nats:SubjectPrefix"] = prefix,
+        ["Gateway:Nats:HeartbeatInterval"] = "00:00:00.3",
+        ["Gateway:Nats:NodeTtl"] = "00:00:03",
+        ["Gateway:Nats:RequestTimeout"] = "00:00:01",
+        ["Gateway:Nats:EventSubjects:0"] = "bus.>",
+        ["Gateway:Nats:EventSubjects:1"] = "events.>",
+    };
+
+    internal static NatsBackplaneTransport Transport(string url, string prefix) =>
+        new(
+            Options.Create(new NatsOptions { Url = url, SubjectPrefix = prefix, NodeTtl = TimeSpan.FromSeconds(3), RequestTimeout = TimeSpan.FromSeconds(1) }),
+            Options.Create(new GatewayOptions()),
+            TimeProvider.System,
+            NullLogger<NatsBackplaneTransport>.Instance);
+
+    protected override Task<GatewayHost> StartHostAsync(Dictionary<string, string?> settings)
+    {
+        foreach (var (key, value) in Timing(nats.Server.Url, Prefix))
+        {
+            settings[key] = value;
+        }
+
+        return GatewayHost.StartAsync(settings, realClock: true);
+    }
+
+    /// <summary>
+    /// Removes the history streams earlier tests made: every test keeps history for <c>events.&gt;</c>, and JetStream
+    /// refuses a stream whose subjects overlap another's.
+    /// </summary>
+    public override async Task InitializeAsync()
+    {
+        await using var client = new NatsConnection(new NatsOpts { Url = nats.Server.Url });
+        var js = new NATS.Client.JetStream.NatsJSContext(client);
+        await foreach (var name in js.ListStreamNamesAsync())
+        {
+            if (name.Contains("_history_", StringComparison.Ordinal))
+            {
+                await js.DeleteStreamAsync(name);
+            }
+        }
+    }
+
+    protected override IBackplaneTransport CreateTransport() => Transport(nats.Server.Url, Prefix);
+
+    protected override Task PublishRawToEventBusAsync(string topic, string body) => PublishAsync(topic, System.Text.Encoding.UTF8.GetBytes(body), null);
+
+    // On NATS the body is the data, and the type is a header.
+    protected override Task PublishToEventBusAsync(string topic, string type, string data) =>
+        PublishAsync(topic, System.Text.Encoding.UTF8.GetBytes(data), new NatsHeaders { ["Gateway-Type"] = type });
+
+    protected override async Task PublishBadEventsToEventBusAsync(string topic)
+    {
+        // No type anywhere; an empty type header; a type given twice.
+        await PublishAsync(topic, "not json"u8.ToArray(), null);
+        await PublishAsync(topic, """{"data":1}"""u8.ToArray(), new NatsHeaders { ["Gateway-Type"] = "" });
+        await PublishAsync(topic, "1"u8.ToArray(), new NatsHeaders { ["Gateway-Type"] = new Microsoft.Extensions.Primitives.StringValues(["a", "b"]) });
+    }
+
+    private async Task PublishAsync(string subject, byte[] body, NatsHeaders? headers)
+    {
+        await using var client = new NatsConnection(new NatsOpts { Url = nats.Server.Url });
+        await client.PublishAsync(subject, body, headers: headers);
+        await client.PingAsync();
+    }
+}
