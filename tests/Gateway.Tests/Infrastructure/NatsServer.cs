@@ -50,6 +50,11 @@ public sealed class NatsServer : IAsyncDisposable
     /// <summary>Starts the server (again, after <see cref="StopAsync"/>) on the same port, with the same store.</summary>
     public async Task StartAgainAsync()
     {
+        if (_process is { HasExited: false })
+        {
+            throw new InvalidOperationException($"nats-server is running on port {Port}");
+        }
+
         var config = Path.Combine(_directory.FullName, "nats.conf");
         var store = Path.Combine(_directory.FullName, "store");
         await File.WriteAllTextAsync(config, string.Create(CultureInfo.InvariantCulture, $$"""
