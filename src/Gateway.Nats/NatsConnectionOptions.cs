@@ -55,6 +55,9 @@ internal static class NatsConnectionOptions
             SubPendingChannelCapacity = 64 * 1024,
             SubPendingChannelFullMode = System.Threading.Channels.BoundedChannelFullMode.Wait,
             RequestTimeout = options.RequestTimeout,
+
+            // Event types are any text: headers in UTF-8, as subjects are.
+            HeaderEncoding = System.Text.Encoding.UTF8,
         };
     }
 
