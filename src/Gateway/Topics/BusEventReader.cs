@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using Gateway.Backplane;
@@ -71,7 +70,7 @@ public static class BusEventReader
             type = field;
         }
 
-        data = isJson ? body : JsonSerializer.SerializeToUtf8Bytes(isText ? Encoding.UTF8.GetString(body) : Convert.ToBase64String(body));
+        data = isJson ? body : isText ? Protocol.FrameJson.StringValue(body) : Protocol.FrameJson.StringValue(Convert.ToBase64String(body));
         return null;
     }
 
