@@ -144,6 +144,47 @@ public sealed class RedisBackplaneTests
     }
 
     [Fact]
+    public async Task A_service_event_for_a_topic_with_history_is_numbered_like_a_gateway_publish_and_reaches_each_subscriber_once()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var history = new[] { ("Gateway:Topics:History:0:Pattern", (string?)"events.>"), ("Gateway:Topics:History:0:Size", (string?)"50") };
+        await using var a = await NodeAsync(redis, history);
+        await using var b = await NodeAsync(redis, history);
+
+        // One node holds the numbering lease (taken with the first heartbeat).
+        await Wait.UntilAsync(async () => (await redis.CommandAsync("EXISTS", "gw:bus-numbering")).StartsWith(":1", StringComparison.Ordinal), "a node took the numbering lease");
+        await using var onA = await a.ConnectAsync();
+        await using var onB = await b.ConnectAsync();
+        foreach (var client in new[] { onA, onB })
+        {
+            await client.SendTextAsync("""{"action":"subscribe","channel":"events.room"}""");
+            await TopicTests.NextJsonAsync(client);
+        }
+
+        await redis.CommandAsync("PUBLISH", "gw:events:events.room", """{"type":"from_service","data":1}""");
+        foreach (var client in new[] { onA, onB })
+        {
+            Assert.Equal("""{"type":"from_service","channel":"events.room","data":1,"offset":1}""", await client.ReceiveTextAsync());
+        }
+
+        await TopicTests.PostAsync(b, "/@topics/events.room", """{"type":"from_gateway","data":2}""");
+        await redis.CommandAsync("PUBLISH", "gw:events:events.room", """{"type":"from_service","data":3}""");
+        foreach (var client in new[] { onA, onB })
+        {
+            Assert.Equal("""{"type":"from_gateway","channel":"events.room","data":2,"offset":2}""", await client.ReceiveTextAsync());
+            Assert.Equal("""{"type":"from_service","channel":"events.room","data":3,"offset":3}""", await client.ReceiveTextAsync());
+        }
+
+        // Nothing more: each event reached each subscriber once.
+        await Task.Delay(300);
+        foreach (var client in new[] { onA, onB })
+        {
+            await client.SendTextAsync("""{"action":"ping"}""");
+            Assert.Equal("""{"type":"pong"}""", await client.ReceiveTextAsync());
+        }
+    }
+
+    [Fact]
     public async Task A_client_that_reconnects_to_another_node_recovers_exactly_what_it_missed()
     {
         await using var redis = await RedisServer.StartAsync();
