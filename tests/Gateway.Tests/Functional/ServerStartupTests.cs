@@ -123,6 +123,34 @@ public class ServerStartupTests
         Assert.Equal($"Gateway did not start: Failed to bind to address http://127.0.0.1:{port}: address already in use. Set Gateway:Listeners:Client or Gateway:Listeners:Management to another address.", line);
     }
 
+    [Fact]
+    public async Task Redis_and_NATS_both_configured_is_named_in_one_line()
+    {
+        var line = await StartFailingAsync(new() { ["Gateway__Redis__Configuration"] = "127.0.0.1:1", ["Gateway__Nats__Url"] = "nats://127.0.0.1:1" }, AppContext.BaseDirectory);
+        Assert.Equal("Gateway did not start: both Gateway:Redis:Configuration and Gateway:Nats:Url are set. The nodes of one gateway share one engine: remove one of them.", line);
+    }
+
+    [Fact]
+    public async Task Invalid_NATS_options_are_listed_with_their_keys()
+    {
+        await using var server = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["Gateway__Nats__Url"] = "http://127.0.0.1:1",
+            ["Gateway__Nats__SubjectPrefix"] = "gw.prod",
+            ["Gateway__Nats__EventSubjects__0"] = "events.>",
+            ["Gateway__Nats__EventSubjects__1"] = "events.org_1.*",
+            ["Gateway__Nats__JetStream__Replicas"] = "7",
+        });
+        Assert.Equal(78, await server.WaitForExitAsync());
+        var output = string.Join('\n', server.Lines);
+        Assert.Contains("the configuration has 4 problems", output, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Nats:Url: 'http://127.0.0.1:1' is not a NATS URL", output, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Nats:SubjectPrefix: 'gw.prod' must be one subject token", output, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Nats:EventSubjects:0 'events.>' and :1 'events.org_1.*' overlap", output, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Nats:JetStream:Replicas: 7 must be from 1 to 5", output, StringComparison.Ordinal);
+        AssertNoStackTrace(output);
+    }
+
     [Theory]
     [InlineData("--help")]
     [InlineData("-h")]

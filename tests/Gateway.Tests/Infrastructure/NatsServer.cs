@@ -19,6 +19,8 @@ public sealed class NatsServer : IAsyncDisposable
     }
 
     /// <summary>The client port.</summary>
+    private string _extraConfig = "";
+
     public int Port { get; }
 
     /// <summary>The HTTP monitoring port (<c>/varz</c>, <c>/jsz</c>, <c>/healthz</c>...).</summary>
@@ -30,10 +32,11 @@ public sealed class NatsServer : IAsyncDisposable
     /// <summary>The last lines the server printed, for failure messages.</summary>
     public string Output => _process?.Output ?? "";
 
-    public static async Task<NatsServer> StartAsync()
+    /// <summary>Starts a server; <paramref name="extraConfig"/> is added to its configuration file (an <c>authorization</c> block, for example).</summary>
+    public static async Task<NatsServer> StartAsync(string extraConfig = "")
     {
         var ports = NatsProcess.FreePorts(2);
-        var server = new NatsServer(ports[0], ports[1]);
+        var server = new NatsServer(ports[0], ports[1]) { _extraConfig = extraConfig };
         try
         {
             await server.StartAgainAsync();
@@ -64,6 +67,7 @@ public sealed class NatsServer : IAsyncDisposable
             jetstream {
               store_dir: "{{store}}"
             }
+            {{_extraConfig}}
             """));
         _process?.Dispose();
         var process = _process = NatsProcess.Start(config);
