@@ -84,6 +84,9 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     public bool SharesHistory => true;
 
     /// <inheritdoc />
+    public bool ConsecutiveOffsets => _transport.ConsecutiveOffsets;
+
+    /// <inheritdoc />
     public bool EchoesFanOut => true;
 
     /// <summary>A member joined or left a topic's presence on another node.</summary>

@@ -15,6 +15,12 @@ public interface IBackplaneTransport
     bool IsConnected { get; }
 
     /// <summary>
+    /// True when a topic's offsets go 1, 2, 3 … within an epoch, so that a jump means events were missed; false when
+    /// they are increasing with gaps, as a JetStream stream sequence shared by many topics is.
+    /// </summary>
+    bool ConsecutiveOffsets => true;
+
+    /// <summary>
     /// Connects as <paramref name="nodeId"/>; what arrives later goes to <paramref name="receiver"/>. Must not fail
     /// because the store is down: the node serves its own clients meanwhile, and the transport reconnects by itself
     /// (calling <see cref="IBackplaneReceiver.OnReconnected"/>).
