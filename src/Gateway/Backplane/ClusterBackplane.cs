@@ -483,7 +483,11 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     }
 
     /// <inheritdoc />
-    void IBackplaneReceiver.OnReconnected() => _ = AnnounceAsync();
+    void IBackplaneReceiver.OnReconnected()
+    {
+        _topics.SharedEventsInterrupted();
+        _ = AnnounceAsync();
+    }
 
     private static partial class Log
     {

@@ -12,6 +12,10 @@ public interface IBackplaneReceiver
     /// <summary>An event a service published straight into the store's event bus for <paramref name="topic"/> (not yet validated).</summary>
     void OnBusEvent(string topic, byte[] body);
 
-    /// <summary>The store came back after an outage: the node announces itself again at once.</summary>
+    /// <summary>
+    /// The store came back after an outage (or, with offsets that have gaps, shared events may have been missed): the
+    /// node announces itself again at once, and reads shared histories whose offsets have gaps again before a client
+    /// recovers from them.
+    /// </summary>
     void OnReconnected();
 }

@@ -16,7 +16,9 @@ public interface IBackplaneTransport
 
     /// <summary>
     /// True when a topic's offsets go 1, 2, 3 … within an epoch, so that a jump means events were missed; false when
-    /// they are increasing with gaps, as a JetStream stream sequence shared by many topics is.
+    /// they are increasing with gaps, as a JetStream stream sequence shared by many topics is. A transport with gaps
+    /// cannot show a missed event by its offset: it calls <see cref="IBackplaneReceiver.OnReconnected"/> whenever
+    /// shared events may have been missed (a reconnect, a message it dropped).
     /// </summary>
     bool ConsecutiveOffsets => true;
 
@@ -70,14 +72,17 @@ public interface IBackplaneTransport
     Task DeleteKeyAsync(string key);
 
     /// <summary>
-    /// In one atomic step: numbers an event of <paramref name="topic"/> (1, 2, … within the topic's epoch; a lapsed
-    /// history starts a new epoch at 1), makes its frame (<paramref name="framePrefix"/> then <c>,"offset":n}</c>),
+    /// In one atomic step: numbers an event of <paramref name="topic"/> (increasing within the topic's epoch: 1, 2, …
+    /// with <see cref="ConsecutiveOffsets"/>, with gaps without; a lapsed history starts a new epoch), makes its frame (<paramref name="framePrefix"/> then <c>,"offset":n}</c>),
     /// keeps the last <paramref name="size"/> events for <paramref name="ttl"/> (renewed by each event), and hands it
     /// as a <see cref="SharedTopicEvent"/> to every node's <see cref="IBackplaneReceiver.OnSharedEvent"/>, this one
     /// included, in offset order. Returns the offset.
     /// </summary>
     Task<long> AppendHistoryAsync(string topic, byte[] framePrefix, int size, TimeSpan ttl);
 
-    /// <summary>A topic's history: its epoch (made now, for <paramref name="ttl"/>, when it has none), last offset and kept events.</summary>
+    /// <summary>
+    /// A topic's history: its epoch (made now, for <paramref name="ttl"/>, when it has none), last offset, kept events,
+    /// and whether none of the epoch's events was dropped before the first one kept (<see cref="SharedTopicHistory.Complete"/>).
+    /// </summary>
     Task<SharedTopicHistory> ReadHistoryAsync(string topic, TimeSpan ttl);
 }
