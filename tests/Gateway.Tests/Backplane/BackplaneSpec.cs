@@ -9,7 +9,8 @@ namespace Gateway.Tests.Backplane;
 
 /// <summary>
 /// The cluster protocol as every backplane adapter must carry it: two (or three) real gateway nodes on one store.
-/// A subclass names the store; an adapter that passes this suite is an adapter.
+/// A subclass names the store; an adapter that passes this suite is an adapter. A topic's offsets increase and are
+/// not consecutive on every engine: the suite asserts + 1 only where the engine says its offsets are consecutive.
 /// </summary>
 public abstract class BackplaneSpec : IAsyncLifetime
 {
