@@ -1,4 +1,8 @@
+using System.Text;
 using Gateway.Backplane;
+using Gateway.Tests.Infrastructure;
+using Gateway.Tests.Topics;
+using Gateway.Topics;
 
 namespace Gateway.Tests.Backplane;
 
@@ -23,5 +27,44 @@ public sealed class InMemoryGappedBackplaneSpecTests() : InMemoryBackplaneSpecTe
         Assert.Equal(t2, history.LastOffset);
         Assert.Equal([t1, t2], history.Events.Select(e => e.Offset));
         Assert.True(history.Complete);
+    }
+
+    [Fact]
+    public async Task After_the_backplane_reconnects_a_node_reads_a_history_with_gaps_again_before_a_client_recovers_from_it()
+    {
+        await using var node = await StartHostAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret,
+            ["Gateway:Auth:Jwt:Required"] = "false",
+            ["Gateway:Topics:Authorization:AllowAll"] = "true",
+            ["Gateway:Topics:History:0:Pattern"] = "events.>",
+        });
+        var cluster = node.Services.GetRequiredService<ClusterBackplane>();
+        await Wait.UntilAsync(() => cluster.IsConnected, "the node announced itself", TimeSpan.FromSeconds(20));
+        var hub = node.Services.GetRequiredService<TopicHub>();
+        var publisher = node.Services.GetRequiredService<IGatewayPublisher>();
+
+        await using var watcher = await node.ConnectAsync();
+        await watcher.SendTextAsync("""{"action":"subscribe","channel":"events.r"}""");
+        var epoch = (await TopicTests.NextJsonAsync(watcher)).GetProperty("epoch").GetString()!;
+        var offsets = new List<long>();
+        for (var n = 1; n <= 2; n++)
+        {
+            await publisher.PublishAsync("events.other", "tick", "0"u8.ToArray()).AsTask().WithTimeout();
+            await publisher.PublishAsync("events.r", "tick", Encoding.UTF8.GetBytes($"{n}")).AsTask().WithTimeout();
+            offsets.Add((await TopicTests.NextJsonAsync(watcher)).GetProperty("offset").GetInt64());
+        }
+
+        Assert.True(hub.IsSharedHistoryLoaded("events.r"));
+        ((IBackplaneReceiver)cluster).OnReconnected();
+        Assert.False(hub.IsSharedHistoryLoaded("events.r"));
+
+        await using var back = await node.ConnectAsync();
+        await back.SendTextAsync($$$"""{"action":"subscribe","channel":"events.r","since":{"offset":{{{offsets[0]}}},"epoch":"{{{epoch}}}"}}""");
+        Assert.True((await TopicTests.NextJsonAsync(back)).GetProperty("recovered").GetBoolean());
+        var recovered = await TopicTests.NextJsonAsync(back);
+        Assert.Equal(offsets[1], recovered.GetProperty("offset").GetInt64());
+        Assert.Equal(2, recovered.GetProperty("data").GetInt32());
+        Assert.True(hub.IsSharedHistoryLoaded("events.r"));
     }
 }
