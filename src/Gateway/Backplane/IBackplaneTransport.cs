@@ -73,10 +73,10 @@ public interface IBackplaneTransport
 
     /// <summary>
     /// In one atomic step: numbers an event of <paramref name="topic"/> (increasing within the topic's epoch: 1, 2, …
-    /// with <see cref="ConsecutiveOffsets"/>, with gaps without; a lapsed history starts a new epoch), makes its frame (<paramref name="framePrefix"/> then <c>,"offset":n}</c>),
-    /// keeps the last <paramref name="size"/> events for <paramref name="ttl"/> (renewed by each event), and hands it
-    /// as a <see cref="SharedTopicEvent"/> to every node's <see cref="IBackplaneReceiver.OnSharedEvent"/>, this one
-    /// included, in offset order. Returns the offset.
+    /// with <see cref="ConsecutiveOffsets"/>, with gaps without; a lapsed history starts a new epoch), makes its frame
+    /// (<paramref name="framePrefix"/> then <c>,"offset":n}</c>), keeps the last <paramref name="size"/> events for
+    /// <paramref name="ttl"/> (renewed by each event), and hands it as a <see cref="SharedTopicEvent"/> to every node's
+    /// <see cref="IBackplaneReceiver.OnSharedEvent"/>, this one included, in offset order. Returns the offset.
     /// </summary>
     Task<long> AppendHistoryAsync(string topic, byte[] framePrefix, int size, TimeSpan ttl);
 
