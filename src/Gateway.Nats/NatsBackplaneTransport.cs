@@ -57,6 +57,9 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
     /// <inheritdoc />
     public bool NumbersBusEvents => true;
 
+    /// <summary>Offsets are stream sequences, which the topics of one stream share: increasing, with gaps.</summary>
+    public bool ConsecutiveOffsets => false;
+
     private string Prefix => _options.SubjectPrefix;
 
     /// <inheritdoc />

@@ -40,7 +40,7 @@ internal sealed class NatsOptionsValidator : IValidateOptions<NatsOptions>
 
             for (var j = 0; j < i; j++)
             {
-                if (TopicName.IsValidPattern(subjects[j], 1024) && Overlaps(subjects[i], subjects[j]))
+                if (TopicName.IsValidPattern(subjects[j], 1024) && TopicName.Overlaps(subjects[i], subjects[j]))
                 {
                     failures.Add($"Gateway:Nats:EventSubjects:{j} '{subjects[j]}' and :{i} '{subjects[i]}' overlap: an event on a subject both match would be delivered twice.");
                 }
@@ -68,34 +68,5 @@ internal sealed class NatsOptionsValidator : IValidateOptions<NatsOptions>
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    // Two patterns overlap when some subject matches both.
-    private static bool Overlaps(string a, string b)
-    {
-        var x = a.Split('.');
-        var y = b.Split('.');
-        for (var i = 0; ; i++)
-        {
-            if (i < x.Length && x[i] == ">")
-            {
-                return y.Length > i;
-            }
-
-            if (i < y.Length && y[i] == ">")
-            {
-                return x.Length > i;
-            }
-
-            if (i == x.Length || i == y.Length)
-            {
-                return x.Length == y.Length;
-            }
-
-            if (x[i] != "*" && y[i] != "*" && x[i] != y[i])
-            {
-                return false;
-            }
-        }
     }
 }

@@ -226,7 +226,9 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
             events.Add((long.Parse(((string)parts[0]!).Split('-')[0], CultureInfo.InvariantCulture), DateTimeOffset.FromUnixTimeMilliseconds(ms), frame));
         }
 
-        return new SharedTopicHistory((string)result[0]!, long.Parse((string)result[1]!, CultureInfo.InvariantCulture), events);
+        // Offsets count 1, 2, …: nothing of the epoch was dropped when the first kept is 1, or none was ever numbered.
+        var lastOffset = long.Parse((string)result[1]!, CultureInfo.InvariantCulture);
+        return new SharedTopicHistory((string)result[0]!, lastOffset, events, Complete: events.Count > 0 ? events[0].Item1 == 1 : lastOffset == 0);
     });
 
     /// <inheritdoc />

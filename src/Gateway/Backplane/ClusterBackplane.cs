@@ -83,6 +83,9 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     public bool SharesHistory => true;
 
     /// <inheritdoc />
+    public bool ConsecutiveOffsets => _transport.ConsecutiveOffsets;
+
+    /// <inheritdoc />
     public bool EchoesFanOut => true;
 
     /// <summary>A member joined or left a topic's presence on another node.</summary>
@@ -489,7 +492,11 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     void IBackplaneReceiver.OnBusEventRefused(string topic, string reason) => _bus.Refused(topic, reason);
 
     /// <inheritdoc />
-    void IBackplaneReceiver.OnReconnected() => _ = AnnounceAsync();
+    void IBackplaneReceiver.OnReconnected()
+    {
+        _topics.SharedEventsInterrupted();
+        _ = AnnounceAsync();
+    }
 
     private static partial class Log
     {

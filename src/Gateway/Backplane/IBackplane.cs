@@ -43,6 +43,12 @@ public interface IBackplane
     bool SharesHistory => false;
 
     /// <summary>
+    /// True when a topic's offsets go 1, 2, 3 … within an epoch, so that a jump means events were missed; false when
+    /// they are increasing with gaps, as a JetStream stream sequence shared by many topics is.
+    /// </summary>
+    bool ConsecutiveOffsets => true;
+
+    /// <summary>
     /// Publishes an event of a topic with history: the backplane assigns its offset (in the topic's shared epoch),
     /// makes its frame, keeps it, and hands it to every node, this one included, in offset order.
     /// </summary>

@@ -15,6 +15,10 @@ public interface IBackplaneReceiver
     /// <summary>An event of the event bus the transport read and refused itself (one of a history it numbers), for <paramref name="reason"/>.</summary>
     void OnBusEventRefused(string topic, string reason);
 
-    /// <summary>The store came back after an outage: the node announces itself again at once.</summary>
+    /// <summary>
+    /// The store came back after an outage (or, with offsets that have gaps, shared events may have been missed): the
+    /// node announces itself again at once, and reads shared histories whose offsets have gaps again before a client
+    /// recovers from them.
+    /// </summary>
     void OnReconnected();
 }

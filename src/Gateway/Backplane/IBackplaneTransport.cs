@@ -15,6 +15,14 @@ public interface IBackplaneTransport
     bool IsConnected { get; }
 
     /// <summary>
+    /// True when a topic's offsets go 1, 2, 3 … within an epoch, so that a jump means events were missed; false when
+    /// they are increasing with gaps, as a JetStream stream sequence shared by many topics is. A transport with gaps
+    /// cannot show a missed event by its offset: it calls <see cref="IBackplaneReceiver.OnReconnected"/> whenever
+    /// shared events may have been missed (a reconnect, a message it dropped).
+    /// </summary>
+    bool ConsecutiveOffsets => true;
+
+    /// <summary>
     /// Connects as <paramref name="nodeId"/>; what arrives later goes to <paramref name="receiver"/>. Must not fail
     /// because the store is down: the node serves its own clients meanwhile, and the transport reconnects by itself
     /// (calling <see cref="IBackplaneReceiver.OnReconnected"/>).
@@ -64,9 +72,10 @@ public interface IBackplaneTransport
     Task DeleteKeyAsync(string key);
 
     /// <summary>
-    /// In one atomic step: numbers an event of a topic (increasing within the topic's epoch; a lapsed history starts a
-    /// new epoch), makes its frame (the frame prefix then <c>,"offset":n}</c>), keeps the topic's last events within
-    /// the event's size and TTL, and hands it as a <see cref="SharedTopicEvent"/> to every node's
+    /// In one atomic step: numbers an event of a topic (increasing within the topic's epoch: 1, 2, … with
+    /// <see cref="ConsecutiveOffsets"/>, with gaps without; a lapsed history starts a new epoch), makes its frame (the
+    /// frame prefix then <c>,"offset":n}</c>), keeps the topic's last events within the event's size and TTL, and
+    /// hands it as a <see cref="SharedTopicEvent"/> to every node's
     /// <see cref="IBackplaneReceiver.OnSharedEvent"/>, this one included, in offset order. Returns the offset.
     /// </summary>
     Task<long> AppendHistoryAsync(HistoryEvent historyEvent);
@@ -84,6 +93,9 @@ public interface IBackplaneTransport
     /// </summary>
     bool NumbersBusEvents => false;
 
-    /// <summary>A topic's history: its epoch (made now, for <paramref name="ttl"/>, when it has none), last offset and kept events.</summary>
+    /// <summary>
+    /// A topic's history: its epoch (made now, for <paramref name="ttl"/>, when it has none), last offset, kept events,
+    /// and whether none of the epoch's events was dropped before the first one kept (<see cref="SharedTopicHistory.Complete"/>).
+    /// </summary>
     Task<SharedTopicHistory> ReadHistoryAsync(string topic, TimeSpan ttl);
 }

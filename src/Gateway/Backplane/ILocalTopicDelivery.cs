@@ -18,4 +18,12 @@ public interface ILocalTopicDelivery
 
     /// <summary>Keeps an event of a shared history in this node's copy and delivers it to this node's subscribers.</summary>
     void ApplyShared(SharedTopicEvent sharedEvent);
+
+    /// <summary>
+    /// The backplane reconnected: events of shared histories may have been missed meanwhile. Copies whose offsets have
+    /// gaps (which cannot show a miss by a jump) must be read again before a client recovers from them.
+    /// </summary>
+    void SharedEventsInterrupted()
+    {
+    }
 }

@@ -4,8 +4,10 @@ namespace Gateway.Backplane;
 /// A store shared by N nodes in one process, for <see cref="InMemoryBackplaneTransport"/>: node channels, an
 /// all-nodes channel, keys with a TTL, liveness records and numbered topic histories, on the given clock. It runs the
 /// cluster protocol without a server (tests of the protocol, a demonstration of an adapter); it is not durable.
+/// With <paramref name="consecutiveOffsets"/> false, one sequence numbers the events of every topic, as a JetStream
+/// stream does, so each topic's offsets increase with gaps.
 /// </summary>
-public sealed class InMemoryBackplaneNetwork(TimeProvider? time = null)
+public sealed class InMemoryBackplaneNetwork(TimeProvider? time = null, bool consecutiveOffsets = true)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _gate = new();
@@ -13,6 +15,12 @@ public sealed class InMemoryBackplaneNetwork(TimeProvider? time = null)
     private readonly Dictionary<string, (byte[] Value, DateTimeOffset Expires)> _keys = new(StringComparer.Ordinal);
     private readonly Dictionary<string, History> _histories = new(StringComparer.Ordinal);
     private bool _down;
+
+    // The last number taken when one sequence numbers every topic's events.
+    private long _sequence;
+
+    /// <summary>True when each topic numbers its events 1, 2, 3 …; false when one sequence numbers those of every topic.</summary>
+    public bool ConsecutiveOffsets { get; } = consecutiveOffsets;
 
     /// <summary>A new node's transport on this network.</summary>
     public InMemoryBackplaneTransport Connect() => new(this);
@@ -91,13 +99,14 @@ public sealed class InMemoryBackplaneNetwork(TimeProvider? time = null)
     internal long Append(string topic, byte[] framePrefix, int size, TimeSpan ttl) => Run(() =>
     {
         var history = CurrentHistory(topic, ttl);
-        var offset = ++history.Offset;
+        var offset = history.Offset = ConsecutiveOffsets ? history.Offset + 1 : ++_sequence;
         var at = _time.GetUtcNow();
         byte[] frame = [.. framePrefix, .. System.Text.Encoding.UTF8.GetBytes($",\"offset\":{offset}}}")];
         history.Events.Add((offset, at, frame));
         if (history.Events.Count > size)
         {
             history.Events.RemoveRange(0, history.Events.Count - size);
+            history.Dropped = true;
         }
 
         history.Expires = at + ttl;
@@ -113,7 +122,7 @@ public sealed class InMemoryBackplaneNetwork(TimeProvider? time = null)
     internal SharedTopicHistory Read(string topic, TimeSpan ttl) => Run(() =>
     {
         var history = CurrentHistory(topic, ttl);
-        return new SharedTopicHistory(history.Epoch, history.Offset, [.. history.Events]);
+        return new SharedTopicHistory(history.Epoch, history.Offset, [.. history.Events], Complete: !history.Dropped);
     });
 
     // A lapsed history starts again in a new epoch, as the store's keys would have expired.
@@ -160,6 +169,8 @@ public sealed class InMemoryBackplaneNetwork(TimeProvider? time = null)
         public long Offset { get; set; }
 
         public List<(long Offset, DateTimeOffset At, byte[] Frame)> Events { get; } = [];
+
+        public bool Dropped { get; set; }
 
         public DateTimeOffset Expires { get; set; }
     }

@@ -27,6 +27,9 @@ public sealed class InMemoryBackplaneTransport : IBackplaneTransport, IAsyncDisp
     public bool IsConnected => _subscribed && !_network.IsDown;
 
     /// <inheritdoc />
+    public bool ConsecutiveOffsets => _network.ConsecutiveOffsets;
+
+    /// <inheritdoc />
     public Task ConnectAsync(string nodeId, IBackplaneReceiver receiver, CancellationToken cancellationToken)
     {
         _nodeId = nodeId;

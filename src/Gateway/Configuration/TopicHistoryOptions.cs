@@ -3,7 +3,7 @@ namespace Gateway.Configuration;
 /// <summary>History kept for the topics a pattern matches.</summary>
 public sealed class TopicHistoryOptions
 {
-    /// <summary>The topics (a pattern) this applies to; the first entry that matches a topic is its.</summary>
+    /// <summary>The topics (a pattern) this applies to. No topic may match two entries: patterns that overlap are refused at start-up.</summary>
     public string Pattern { get; set; } = "";
 
     /// <summary>Events kept per topic.</summary>

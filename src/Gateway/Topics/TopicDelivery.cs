@@ -43,4 +43,7 @@ public sealed class TopicDelivery(TopicHub topics) : ILocalTopicDelivery
         ArgumentNullException.ThrowIfNull(sharedEvent);
         topics.ApplyShared(sharedEvent.Topic, sharedEvent.Epoch, sharedEvent.Offset, sharedEvent.At, sharedEvent.Frame);
     }
+
+    /// <inheritdoc />
+    public void SharedEventsInterrupted() => topics.InterruptShared();
 }

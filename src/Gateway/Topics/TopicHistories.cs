@@ -6,7 +6,9 @@ namespace Gateway.Topics;
 
 /// <summary>
 /// This node's histories, one per topic that keeps history: made on first use with a new epoch (or the backplane's),
-/// filled from the backplane's copy, retired when the backplane replaces the epoch, and swept when they have all expired.
+/// filled from the backplane's copy by a read that began after the copy started keeping what the backplane delivers
+/// (so that no event falls between the two), retired when the backplane replaces the epoch, and swept when they have
+/// all expired.
 /// Publishing and subscribing under a history's gate is <see cref="TopicHub"/>'s.
 /// </summary>
 internal sealed class TopicHistories(TopicsOptions options, TimeProvider time)
@@ -16,6 +18,7 @@ internal sealed class TopicHistories(TopicsOptions options, TimeProvider time)
     private readonly ConcurrentDictionary<string, TopicHistory> _histories = new(StringComparer.Ordinal);
     private int _sweepAt = MaxHistoryTopicsBeforeSweep;
     private int _sweeping;
+    private long _marks;
 
     /// <summary>Topics keeping history on this node.</summary>
     public int Count => _histories.Count;
@@ -68,7 +71,7 @@ internal sealed class TopicHistories(TopicsOptions options, TimeProvider time)
     }
 
     /// <summary>This node's copy of a shared history, made with the backplane's <paramref name="epoch"/> on first use; null for a topic without a rule.</summary>
-    private TopicHistory? GetOrAddShared(string topic, string epoch)
+    private TopicHistory? GetOrAddShared(string topic, string epoch, bool consecutiveOffsets)
     {
         if (_histories.TryGetValue(topic, out var existing))
         {
@@ -78,8 +81,14 @@ internal sealed class TopicHistories(TopicsOptions options, TimeProvider time)
         var rule = RuleOf(topic);
         return rule is null
             ? null
-            : _histories.GetOrAdd(topic, static (_, state) => new TopicHistory(state.Rule.Size, state.Rule.Ttl.Ticks, state.Epoch, state.Now), (Rule: rule, Epoch: epoch, Now: time.GetUtcNow().UtcTicks));
+            : _histories.GetOrAdd(topic, static (_, state) => new TopicHistory(state.Rule.Size, state.Rule.Ttl.Ticks, state.Epoch, state.Now, state.Consecutive), (Rule: rule, Epoch: epoch, Now: time.GetUtcNow().UtcTicks, Consecutive: consecutiveOffsets));
     }
+
+    /// <summary>
+    /// A mark in this node's order of events: take one before reading a shared history, so that
+    /// <see cref="Load"/> can tell whether the copy was already keeping what the backplane delivered when the read began.
+    /// </summary>
+    public long Mark() => Interlocked.Increment(ref _marks);
 
     /// <summary>Retires a copy whose epoch the backplane replaced (call under its gate).</summary>
     public void Retire(string topic, TopicHistory history)
@@ -88,15 +97,20 @@ internal sealed class TopicHistories(TopicsOptions options, TimeProvider time)
         _histories.TryRemove(new KeyValuePair<string, TopicHistory>(topic, history));
     }
 
-    /// <summary>Fills this node's copy of a shared history with what the backplane keeps; a copy of another epoch is replaced.</summary>
-    public void Load(string topic, Backplane.SharedTopicHistory shared)
+    /// <summary>
+    /// Fills this node's copy of a shared history with what the backplane keeps, read after <paramref name="mark"/>;
+    /// a copy of another epoch is replaced. True when the copy is loaded (or the topic keeps no history). False when the
+    /// copy was made, or its events were interrupted, after the read began: events delivered in between could be in
+    /// neither, so it keeps what arrives from now on and the history must be read again.
+    /// </summary>
+    public bool Load(string topic, Backplane.SharedTopicHistory shared, bool consecutiveOffsets, long mark)
     {
         while (true)
         {
-            var history = GetOrAddShared(topic, shared.Epoch);
+            var history = GetOrAddShared(topic, shared.Epoch, consecutiveOffsets);
             if (history is null)
             {
-                return;
+                return true;
             }
 
             lock (history.Gate)
@@ -112,9 +126,48 @@ internal sealed class TopicHistories(TopicsOptions options, TimeProvider time)
                     continue;
                 }
 
-                history.Backfill([.. shared.Events.Select(e => (e.Offset, e.At.UtcTicks, e.Frame))], shared.LastOffset, time.GetUtcNow().UtcTicks);
+                if (history.Loaded)
+                {
+                    return true;
+                }
+
+                if (history.CollectingSince == long.MaxValue)
+                {
+                    // Made just now (by this load or another): it keeps what is delivered from here on.
+                    history.CollectingSince = Mark();
+                }
+
+                if (history.CollectingSince > mark)
+                {
+                    return false;
+                }
+
+                history.Backfill([.. shared.Events.Select(e => (e.Offset, e.At.UtcTicks, e.Frame))], shared.LastOffset, shared.Complete, time.GetUtcNow().UtcTicks);
                 history.Loaded = true;
-                return;
+                return true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The backplane's events may have been missed (it reconnected): copies of shared histories with gaps in their
+    /// offsets, which cannot see a miss, drop what they keep and are read again before a client recovers from them.
+    /// </summary>
+    public void Interrupt()
+    {
+        foreach (var (_, history) in _histories)
+        {
+            if (history.ConsecutiveOffsets)
+            {
+                continue;
+            }
+
+            lock (history.Gate)
+            {
+                if (!history.Retired)
+                {
+                    history.Interrupt(Mark());
+                }
             }
         }
     }

@@ -223,7 +223,8 @@ public sealed partial class TopicHub : IDisposable
 
                 if (!history.Append(offset, at.UtcTicks, frame))
                 {
-                    // Events were missed (this node was cut off from Redis): read the shared history again on the next subscribe.
+                    // Events were missed (this node was cut off from the backplane): read the shared history again on
+                    // the next subscribe. Only consecutive offsets show it; with gaps, the backplane's reconnect does.
                     history.Loaded = false;
                 }
 
@@ -235,12 +236,27 @@ public sealed partial class TopicHub : IDisposable
     /// <summary>Whether this node's copy of a shared history has been read from the backplane.</summary>
     public bool IsSharedHistoryLoaded(string topic) => _histories.Find(topic) is { Loaded: true };
 
-    /// <summary>Fills this node's copy of a shared history with what the backplane keeps (before a recovering subscribe).</summary>
-    public void LoadShared(string topic, Backplane.SharedTopicHistory shared)
+    /// <summary>A mark to take just before reading a topic's shared history, and to hand to <see cref="LoadShared"/> with what was read.</summary>
+    public long SharedReadMark() => _histories.Mark();
+
+    /// <summary>
+    /// Fills this node's copy of a shared history with what the backplane keeps (before a subscribe), read after
+    /// <paramref name="mark"/> (<see cref="SharedReadMark"/>); <paramref name="consecutiveOffsets"/> is the backplane's
+    /// <see cref="Backplane.IBackplane.ConsecutiveOffsets"/>. False when the history must be read again: the copy was
+    /// made (the first time a client of this node subscribes to the topic) or interrupted after the read began, and
+    /// keeps what the backplane delivers from now on.
+    /// </summary>
+    public bool LoadShared(string topic, Backplane.SharedTopicHistory shared, bool consecutiveOffsets, long mark)
     {
         ArgumentNullException.ThrowIfNull(shared);
-        _histories.Load(topic, shared);
+        return _histories.Load(topic, shared, consecutiveOffsets, mark);
     }
+
+    /// <summary>
+    /// The backplane reconnected: shared events may have been missed meanwhile. Copies of histories whose offsets have
+    /// gaps (which cannot show a miss) are read again before a client recovers from them.
+    /// </summary>
+    public void InterruptShared() => _histories.Interrupt();
 
     /// <inheritdoc />
     public void Dispose() => _index.Dispose();

@@ -83,6 +83,42 @@ public static class TopicName
         return g.Length == r.Length;
     }
 
+    /// <summary>
+    /// True when some concrete topic matches both <paramref name="a"/> and <paramref name="b"/>: <c>a.*</c> and
+    /// <c>a.&gt;</c> overlap (on <c>a.x</c>), <c>*.b</c> and <c>a.*</c> too (on <c>a.b</c>), <c>a.b</c> and
+    /// <c>a.b.&gt;</c> do not.
+    /// </summary>
+    public static bool Overlaps(string a, string b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var x = a.Split('.');
+        var y = b.Split('.');
+        for (var i = 0; ; i++)
+        {
+            // '>' takes one or more segments: whatever the other has from here on (a segment at least) fits it.
+            if (i < x.Length && x[i] == ">")
+            {
+                return y.Length > i;
+            }
+
+            if (i < y.Length && y[i] == ">")
+            {
+                return x.Length > i;
+            }
+
+            if (i >= x.Length || i >= y.Length)
+            {
+                return x.Length == y.Length;
+            }
+
+            if (x[i] != "*" && y[i] != "*" && x[i] != y[i])
+            {
+                return false;
+            }
+        }
+    }
+
     private static bool Check(string? value, int maxLength, bool wildcards)
     {
         if (string.IsNullOrEmpty(value) || value.Length > maxLength)

@@ -21,11 +21,24 @@ public static class TopicsOptionsValidator
             errors.Add($"{P}MaxSubscriptionsPerConnection and MaxTopicLength must be at least 1.");
         }
 
-        foreach (var history in topics.History)
+        var overlaps = new List<string>();
+        for (var i = 0; i < topics.History.Count; i++)
         {
+            var history = topics.History[i];
             if (!Topics.TopicName.IsValidPattern(history.Pattern, int.MaxValue))
             {
                 errors.Add($"{P}History: Pattern '{history.Pattern}' is not a topic pattern.");
+            }
+            else
+            {
+                for (var j = 0; j < i; j++)
+                {
+                    var earlier = topics.History[j].Pattern;
+                    if (Topics.TopicName.IsValidPattern(earlier, int.MaxValue) && Topics.TopicName.Overlaps(earlier, history.Pattern))
+                    {
+                        overlaps.Add($"entries {j} '{earlier}' and {i} '{history.Pattern}'");
+                    }
+                }
             }
 
             // A recovering client is sent every missed event at once; they must fit its send queue.
@@ -33,6 +46,12 @@ public static class TopicsOptionsValidator
             {
                 errors.Add($"{P}History '{history.Pattern}': Size must be at least 1 and below Connections:SendQueueLimit ({connections.SendQueueLimit}), Ttl positive.");
             }
+        }
+
+        if (overlaps.Count > 0)
+        {
+            // A topic's history follows one entry; a JetStream backplane also refuses streams whose subjects overlap.
+            errors.Add($"{P}History: patterns may not overlap, and these do (a topic would match both): {string.Join("; ", overlaps)}.");
         }
 
         if (topics.Authorization.Uri is { Length: > 0 } uri && (!System.Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https")))

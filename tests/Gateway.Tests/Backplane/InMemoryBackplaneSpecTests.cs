@@ -4,9 +4,16 @@ using Gateway.Tests.Infrastructure;
 namespace Gateway.Tests.Backplane;
 
 /// <summary>The backplane spec on <see cref="InMemoryBackplaneTransport"/>: N nodes in this process, no server.</summary>
-public sealed class InMemoryBackplaneSpecTests : BackplaneSpec
+public class InMemoryBackplaneSpecTests : BackplaneSpec
 {
-    private readonly InMemoryBackplaneNetwork _network = new();
+    private readonly InMemoryBackplaneNetwork _network;
+
+    public InMemoryBackplaneSpecTests()
+        : this(new InMemoryBackplaneNetwork())
+    {
+    }
+
+    protected InMemoryBackplaneSpecTests(InMemoryBackplaneNetwork network) => _network = network;
 
     protected override Task<GatewayHost> StartHostAsync(Dictionary<string, string?> settings) =>
         GatewayHost.StartAsync(settings, gateway =>

@@ -51,6 +51,25 @@ public class GatewayOptionsValidatorTests
     }
 
     [Fact]
+    public void History_patterns_that_overlap_are_refused_with_every_overlapping_pair_in_one_line()
+    {
+        var options = new GatewayOptions();
+        foreach (var pattern in new[] { "events.>", "rooms.*", "events.room.*", "rooms.lobby", "other.x" })
+        {
+            options.Topics.History.Add(new TopicHistoryOptions { Pattern = pattern });
+        }
+
+        var failures = Validator.Validate(null, options).Failures!.ToList();
+        Assert.Equal(
+            "Gateway:Topics:History: patterns may not overlap, and these do (a topic would match both): entries 0 'events.>' and 2 'events.room.*'; entries 1 'rooms.*' and 3 'rooms.lobby'.",
+            Assert.Single(failures));
+
+        options.Topics.History.RemoveAt(2);
+        options.Topics.History.RemoveAt(2);
+        Assert.True(Validator.Validate(null, options).Succeeded);
+    }
+
+    [Fact]
     public void Named_handlers_registered_in_code_are_known()
     {
         var options = new GatewayOptions { Routes = { ["x"] = new GatewayRouteOptions { Handler = "custom" } } };

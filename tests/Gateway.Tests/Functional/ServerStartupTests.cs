@@ -82,6 +82,21 @@ public class ServerStartupTests
     }
 
     [Fact]
+    public async Task History_patterns_that_overlap_are_a_configuration_problem()
+    {
+        await using var server = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["Gateway__Topics__History__0__Pattern"] = "events.>",
+            ["Gateway__Topics__History__1__Pattern"] = "events.*",
+        });
+        Assert.Equal(78, await server.WaitForExitAsync());
+        var output = string.Join('\n', server.Lines);
+        Assert.Contains("the configuration has 1 problem", output, StringComparison.Ordinal);
+        Assert.Contains("  - Gateway:Topics:History: patterns may not overlap, and these do (a topic would match both): entries 0 'events.>' and 1 'events.*'.", output, StringComparison.Ordinal);
+        AssertNoStackTrace(output);
+    }
+
+    [Fact]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task A_missing_malformed_or_unreadable_settings_file_is_named_in_one_line()
     {

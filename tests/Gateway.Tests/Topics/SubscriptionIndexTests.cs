@@ -69,6 +69,65 @@ public sealed class SubscriptionIndexTests
     public void A_granted_pattern_covers_a_requested_one_only_when_it_matches_everything_that_one_can(string granted, string requested, bool covers) =>
         Assert.Equal(covers, TopicName.Covers(granted, requested));
 
+    [Theory]
+    [InlineData("a.*", "a.>", true)]
+    [InlineData("a.>", ">", true)]
+    [InlineData("*.b", "a.*", true)]
+    [InlineData("a.b", "a.b.>", false)]
+    [InlineData(">", "x", true)]
+    [InlineData("events.>", "events.>", true)]
+    [InlineData("a.b", "a.b", true)]
+    [InlineData("a.b", "a.c", false)]
+    [InlineData("a.*", "a.b.c", false)]
+    [InlineData("a.*.c", "a.b.>", true)]
+    [InlineData("a.>", "b.>", false)]
+    [InlineData("a", "a.>", false)]
+    public void Two_patterns_overlap_when_some_topic_matches_both(string a, string b, bool overlap)
+    {
+        Assert.Equal(overlap, TopicName.Overlaps(a, b));
+        Assert.Equal(overlap, TopicName.Overlaps(b, a));
+    }
+
+    [Fact]
+    public void Overlapping_agrees_with_a_search_for_a_topic_matching_both_on_random_patterns()
+    {
+        var random = new Random(7);
+        string[] words = ["a", "b"];
+        string RandomPattern()
+        {
+            var parts = Enumerable.Range(0, random.Next(1, 4)).Select(_ => random.Next(3) switch { 0 => "*", _ => words[random.Next(words.Length)] }).ToList();
+            if (random.Next(3) == 0)
+            {
+                parts[^1] = ">";
+            }
+
+            return string.Join('.', parts);
+        }
+
+        // Every topic of up to four segments of a, b and c (a word no pattern names, for the wildcards): enough to find
+        // a topic matching both of two patterns of up to three segments when there is one.
+        string[] segments = ["a", "b", "c"];
+        var topics = new List<string>();
+        var level = new List<string> { "" };
+        for (var length = 1; length <= 4; length++)
+        {
+            level = [.. level.SelectMany(prefix => segments.Select(w => prefix.Length == 0 ? w : prefix + "." + w))];
+            topics.AddRange(level);
+        }
+
+        var overlapping = 0;
+        for (var i = 0; i < 500; i++)
+        {
+            var a = RandomPattern();
+            var b = RandomPattern();
+            var expected = topics.Any(t => TopicName.Matches(a, t) && TopicName.Matches(b, t));
+            Assert.True(expected == TopicName.Overlaps(a, b), $"{a} and {b}");
+            overlapping += expected ? 1 : 0;
+        }
+
+        Assert.InRange(overlapping, 50, 450); // both answers were asked for
+    }
+
     [Fact]
     public void A_subscriber_matched_by_several_patterns_is_found_once_and_removal_prunes()
     {
