@@ -81,32 +81,51 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
         var epoch = Epoch(info);
         stream.Epoch = epoch;
         var events = new List<(long Offset, DateTimeOffset At, byte[] Frame)>();
-        var consumer = await js.CreateOrderedConsumerAsync(stream.Name, new NatsJSOrderedConsumerOpts { FilterSubjects = [topic], DeliverPolicy = ConsumerConfigDeliverPolicy.All }, cancellationToken);
-        long last = 0;
-        var more = true;
-        while (more)
+        // A consumer of this topic's subject alone (filter_subject: nats-server 2.9 knows no filter_subjects), in memory,
+        // removed when read (or by the server, once inactive, should this node stop first).
+        var config = new ConsumerConfig
         {
-            more = false;
-            await foreach (var msg in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = Math.Max(1, stream.Rule.Size) }, cancellationToken: cancellationToken))
+            Name = "gwread_" + Guid.NewGuid().ToString("N"),
+            FilterSubject = topic,
+            DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+            AckPolicy = ConsumerConfigAckPolicy.None,
+            MemStorage = true,
+            NumReplicas = 1,
+            InactiveThreshold = TimeSpan.FromSeconds(30),
+        };
+        var consumer = await js.CreateOrUpdateConsumerAsync(stream.Name, config, cancellationToken);
+        long last = 0;
+        try
+        {
+            var more = true;
+            while (more)
             {
-                if (msg.Metadata is not { } metadata)
+                more = false;
+                await foreach (var msg in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = Math.Max(1, stream.Rule.Size) }, cancellationToken: cancellationToken))
                 {
-                    continue;
-                }
+                    if (msg.Metadata is not { } metadata || msg.Subject != topic)
+                    {
+                        continue;
+                    }
 
-                var offset = checked((long)metadata.Sequence.Stream);
-                if (offset <= last)
-                {
-                    continue;
-                }
+                    var offset = checked((long)metadata.Sequence.Stream);
+                    if (offset <= last)
+                    {
+                        continue;
+                    }
 
-                last = offset;
-                more = metadata.NumPending > 0;
-                if (Frame(msg.Subject, msg.Headers, msg.Data, offset, out var frame) is null)
-                {
-                    events.Add((offset, metadata.Timestamp, frame));
+                    last = offset;
+                    more = metadata.NumPending > 0;
+                    if (Frame(msg.Subject, msg.Headers, msg.Data, offset, out var frame) is null)
+                    {
+                        events.Add((offset, metadata.Timestamp, frame));
+                    }
                 }
             }
+        }
+        finally
+        {
+            await js.DeleteConsumerAsync(stream.Name, config.Name, CancellationToken.None);
         }
 
         return new SharedTopicHistory(epoch, last, events);
