@@ -5,7 +5,8 @@
 #   bench/run.sh push --targets bare,gatewayauth --rate 20000   the same at a fixed rate (latency at half of the bare app's maximum)
 #   bench/run.sh idle --connections 19500 --sources 4   memory per idle connection, vs the bare echo (from 127.0.0.1-4; past 10,000, helper processes hold the rest)
 #   bench/run.sh push --targets redislocal,redisremote   same node vs another node through Redis (two nodes + redis-server)
-#   bench/run.sh fanout --connections 300 --senders 4 --targets localfanout,redisfanout   one topic, subscribers on one node vs spread over three
+#   bench/run.sh push --targets redislocal,redisremote,natslocal,natsremote   the same through Redis and through NATS (two nodes + nats-server -js), in one run
+#   bench/run.sh fanout --connections 300 --senders 4 --targets localfanout,redisfanout,natsfanout   one topic, subscribers on one node vs spread over three through Redis and NATS
 #   bench/run.sh fanout --connections 10000 --senders 1 --targets bare,localfanout   one topic to 10,000 subscribers vs the bare echo's messages/s
 #   bench/run.sh handshake --targets bare,gateway,gatewayjwt,gatewayjwtrsa   opening handshakes/s, with and without JWT validation
 #   bench/run.sh echo --targets bare,gateway,gatewayhttp   adds echo through an http integration to a loopback backend

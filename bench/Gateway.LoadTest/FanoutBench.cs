@@ -77,10 +77,10 @@ public static class FanoutBench
         }).ToList();
 
         await Task.Delay(settings.Warmup);
-        var redisBefore = await server.RedisCommandsAsync();
+        var engineBefore = await server.EngineCountersAsync();
         var publishedBefore = Interlocked.Read(ref published);
         var window = await Window.MeasureAsync(server, settings.Duration, () => Volatile.Write(ref measuring, true), () => Volatile.Write(ref measuring, false));
-        var redisAfter = await server.RedisCommandsAsync();
+        var engine = (await server.EngineCountersAsync()).Since(engineBefore);
         var publishedInWindow = Interlocked.Read(ref published) - publishedBefore;
         Volatile.Write(ref stop, true);
         await Task.WhenAll(senders);
@@ -102,6 +102,8 @@ public static class FanoutBench
         var lost = expected - received + failed;
         return new RunResult(server.Target, round, settings.Connections, window.Seconds, windowDelivered, window.ServerCpu, window.ClientCpu, latency, lost,
             BackendCpu: window.BackendCpu,
-            RedisCommandsPerOperation: redisBefore == 0 && redisAfter == 0 ? double.NaN : (redisAfter - redisBefore) / (double)Math.Max(1, publishedInWindow));
+            RedisCommandsPerOperation: EngineCounters.PerOperation(engine.RedisCommands, publishedInWindow),
+            NatsMessagesInPerOperation: EngineCounters.PerOperation(engine.NatsMessagesIn, publishedInWindow),
+            NatsMessagesOutPerOperation: EngineCounters.PerOperation(engine.NatsMessagesOut, publishedInWindow));
     }
 }

@@ -100,9 +100,9 @@ public static class PushBench
         }).ToList();
 
         await Task.Delay(settings.Warmup);
-        var redisBefore = await server.RedisCommandsAsync();
+        var engineBefore = await server.EngineCountersAsync();
         var window = await Window.MeasureAsync(server, settings.Duration, () => Volatile.Write(ref measuring, true), () => Volatile.Write(ref measuring, false));
-        var redisAfter = await server.RedisCommandsAsync();
+        var engine = (await server.EngineCountersAsync()).Since(engineBefore);
         Volatile.Write(ref stop, true);
         await Task.WhenAll(senders);
 
@@ -122,7 +122,9 @@ public static class PushBench
 
         var lost = sentOk - received + failed;
         return new RunResult(server.Target, round, settings.Connections, window.Seconds, windowDelivered, window.ServerCpu, window.ClientCpu, latency, lost, BackendCpu: window.BackendCpu,
-            RedisCommandsPerOperation: redisBefore == 0 && redisAfter == 0 ? double.NaN : (redisAfter - redisBefore) / (double)Math.Max(1, windowDelivered))
+            RedisCommandsPerOperation: EngineCounters.PerOperation(engine.RedisCommands, windowDelivered),
+            NatsMessagesInPerOperation: EngineCounters.PerOperation(engine.NatsMessagesIn, windowDelivered),
+            NatsMessagesOutPerOperation: EngineCounters.PerOperation(engine.NatsMessagesOut, windowDelivered))
         {
             NodeCpu = window.NodeCpu,
         };

@@ -52,17 +52,14 @@ public static class Report
         var bare = results.Where(r => r.Target == Target.Bare).ToList();
         var gateway = results.Where(r => r.Target == Target.Gateway).ToList();
         var viaHttp = results.Where(r => r.Target == Target.GatewayHttp).ToList();
-        var same = results.Where(r => r.Target == Target.RedisLocal).ToList();
-        var other = results.Where(r => r.Target == Target.RedisRemote).ToList();
-        if (same.Count > 0 && other.Count > 0)
+        string RedisCommands(List<RunResult> runs, string per) => string.Create(C, $"{runs.Average(r => r.RedisCommandsPerOperation):F2} Redis commands per {per}");
+        string NatsMessages(List<RunResult> runs, string per) => string.Create(C, $"{runs.Average(r => r.NatsMessagesInPerOperation):F2} messages into nats-server and {runs.Average(r => r.NatsMessagesOutPerOperation):F2} out of it per {per}");
+        var redisRemote = TwoNodes(sb, results, "Redis", "redis-server", Target.RedisLocal, Target.RedisRemote, RedisCommands);
+        var natsRemote = TwoNodes(sb, results, "NATS", "nats-server", Target.NatsLocal, Target.NatsRemote, NatsMessages);
+        if (redisRemote.Count > 0 && natsRemote.Count > 0)
         {
             sb.AppendLine();
-            sb.AppendLine(C, $"Push through Redis with two nodes (CPU of both gateway processes and redis-server): same node {same.Average(r => r.ServerCpuMicrosPerOperation):F1} µs per push, p50 {same.Average(r => r.Latency.PercentileMicros(50)):F0} µs, p99 {same.Average(r => r.Latency.PercentileMicros(99)):F0} µs, {same.Average(r => r.RedisCommandsPerOperation):F2} Redis commands per push; another node {other.Average(r => r.ServerCpuMicrosPerOperation):F1} µs, p50 {other.Average(r => r.Latency.PercentileMicros(50)):F0} µs, p99 {other.Average(r => r.Latency.PercentileMicros(99)):F0} µs, {other.Average(r => r.RedisCommandsPerOperation):F2} Redis commands per push: **{other.Average(r => r.ServerCpuMicrosPerOperation) / same.Average(r => r.ServerCpuMicrosPerOperation):F2}×** the CPU of a same-node push.");
-            if (other.All(r => r.NodeCpu.Length >= 2))
-            {
-                double Per(RunResult r, TimeSpan cpu) => cpu.TotalMilliseconds * 1000 / r.Operations;
-                sb.AppendLine(C, $"Where a cross-node push's CPU goes: the node that takes the HTTP call {other.Average(r => Per(r, r.NodeCpu[1])):F1} µs, the node that holds the connection {other.Average(r => Per(r, r.NodeCpu[0])):F1} µs, redis-server {other.Average(r => r.BackendCpuMicrosPerOperation):F1} µs (same node: {same.Average(r => Per(r, r.NodeCpu[0])):F1} µs on the one node).");
-            }
+            sb.AppendLine(C, $"A push to another node, NATS vs Redis (CPU of both gateway processes and the engine): NATS {natsRemote.Average(r => r.ServerCpuMicrosPerOperation):F1} µs per push (nats-server {natsRemote.Average(r => r.BackendCpuMicrosPerOperation):F1} µs), Redis {redisRemote.Average(r => r.ServerCpuMicrosPerOperation):F1} µs (redis-server {redisRemote.Average(r => r.BackendCpuMicrosPerOperation):F1} µs): **{natsRemote.Average(r => r.ServerCpuMicrosPerOperation) / redisRemote.Average(r => r.ServerCpuMicrosPerOperation):F2}×** the CPU through Redis.");
         }
 
         var single = results.Where(r => r.Target == Target.LocalFanout).ToList();
@@ -70,7 +67,14 @@ public static class Report
         if (single.Count > 0 && spread.Count > 0)
         {
             sb.AppendLine();
-            sb.AppendLine(C, $"Topic fan-out: one node {single.Average(r => r.PerSecond):F0} deliveries/s at {single.Average(r => r.ServerCpuMicrosPerOperation):F1} µs of CPU each; three nodes through Redis {spread.Average(r => r.PerSecond):F0} deliveries/s at {spread.Average(r => r.ServerCpuMicrosPerOperation):F1} µs each (all gateway processes and Redis; Redis {spread.Average(r => r.BackendCpuMicrosPerOperation):F2} µs), {spread.Average(r => r.RedisCommandsPerOperation):F2} Redis commands per publish.");
+            sb.AppendLine(C, $"Topic fan-out: one node {single.Average(r => r.PerSecond):F0} deliveries/s at {single.Average(r => r.ServerCpuMicrosPerOperation):F1} µs of CPU each; three nodes through Redis {spread.Average(r => r.PerSecond):F0} deliveries/s at {spread.Average(r => r.ServerCpuMicrosPerOperation):F1} µs each (all gateway processes and Redis; Redis {spread.Average(r => r.BackendCpuMicrosPerOperation):F2} µs), {RedisCommands(spread, "publish")}.");
+        }
+
+        var spreadNats = results.Where(r => r.Target == Target.NatsFanout).ToList();
+        if (single.Count > 0 && spreadNats.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine(C, $"Topic fan-out: one node {single.Average(r => r.PerSecond):F0} deliveries/s at {single.Average(r => r.ServerCpuMicrosPerOperation):F1} µs of CPU each; three nodes through NATS {spreadNats.Average(r => r.PerSecond):F0} deliveries/s at {spreadNats.Average(r => r.ServerCpuMicrosPerOperation):F1} µs each (all gateway processes and nats-server; nats-server {spreadNats.Average(r => r.BackendCpuMicrosPerOperation):F2} µs), {NatsMessages(spreadNats, "publish")}.");
         }
 
         if (single.Count > 0 && bare.Count > 0 && settings.Mode == "fanout")
@@ -121,5 +125,29 @@ public static class Report
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The same-node vs another-node line of one engine (and where a cross-node push's CPU goes), when both of its
+    /// targets ran; the cross-node runs, empty when the line was not written.
+    /// </summary>
+    private static List<RunResult> TwoNodes(StringBuilder sb, IReadOnlyList<RunResult> results, string engine, string process, Target local, Target remote, Func<List<RunResult>, string, string> counts)
+    {
+        var same = results.Where(r => r.Target == local).ToList();
+        var other = results.Where(r => r.Target == remote).ToList();
+        if (same.Count == 0 || other.Count == 0)
+        {
+            return [];
+        }
+
+        sb.AppendLine();
+        sb.AppendLine(C, $"Push through {engine} with two nodes (CPU of both gateway processes and {process}): same node {same.Average(r => r.ServerCpuMicrosPerOperation):F1} µs per push, p50 {same.Average(r => r.Latency.PercentileMicros(50)):F0} µs, p99 {same.Average(r => r.Latency.PercentileMicros(99)):F0} µs, {counts(same, "push")}; another node {other.Average(r => r.ServerCpuMicrosPerOperation):F1} µs, p50 {other.Average(r => r.Latency.PercentileMicros(50)):F0} µs, p99 {other.Average(r => r.Latency.PercentileMicros(99)):F0} µs, {counts(other, "push")}: **{other.Average(r => r.ServerCpuMicrosPerOperation) / same.Average(r => r.ServerCpuMicrosPerOperation):F2}×** the CPU of a same-node push.");
+        if (other.All(r => r.NodeCpu.Length >= 2))
+        {
+            double Per(RunResult r, TimeSpan cpu) => cpu.TotalMilliseconds * 1000 / r.Operations;
+            sb.AppendLine(C, $"Where a cross-node push's CPU goes: the node that takes the HTTP call {other.Average(r => Per(r, r.NodeCpu[1])):F1} µs, the node that holds the connection {other.Average(r => Per(r, r.NodeCpu[0])):F1} µs, {process} {other.Average(r => r.BackendCpuMicrosPerOperation):F1} µs (same node: {same.Average(r => Per(r, r.NodeCpu[0])):F1} µs on the one node).");
+        }
+
+        return other;
     }
 }

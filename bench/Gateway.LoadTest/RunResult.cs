@@ -13,7 +13,9 @@ public sealed record RunResult(
     long Lost = 0,
     double BytesPerConnection = double.NaN,
     TimeSpan BackendCpu = default,
-    double RedisCommandsPerOperation = double.NaN)
+    double RedisCommandsPerOperation = double.NaN,
+    double NatsMessagesInPerOperation = double.NaN,
+    double NatsMessagesOutPerOperation = double.NaN)
 {
     public double PerSecond => Operations / Seconds;
 

@@ -3,7 +3,6 @@ using System.Diagnostics.Tracing;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using Microsoft.Diagnostics.NETCore.Client;
 
 namespace Gateway.LoadTest;
@@ -37,6 +36,15 @@ public enum Target
 
     /// <summary>One gateway node with the in-memory backplane; the same subscribers and publishes (the single-node reference).</summary>
     LocalFanout,
+
+    /// <summary>Two gateway nodes sharing a nats-server (with JetStream); clients on node A, pushes posted to node A (same node).</summary>
+    NatsLocal,
+
+    /// <summary>Two gateway nodes sharing a nats-server (with JetStream); clients on node A, pushes posted to node B (another node).</summary>
+    NatsRemote,
+
+    /// <summary>Three gateway nodes sharing a nats-server (with JetStream); subscribers spread over all three, publishes posted to node A.</summary>
+    NatsFanout,
 }
 
 /// <summary>A server started as its own process for one run, with its CPU time and memory read from /proc.</summary>
@@ -45,8 +53,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
     private readonly Process _process;
     private Process? _backend;
     private readonly List<Process> _otherNodes = [];
-    private Process? _redis;
-    private int _redisPort;
+    private EngineProcess? _engine;
 
     /// <summary>
     /// Servers start from a folder of their own, not their install folder, as a systemd unit without WorkingDirectory
@@ -96,7 +103,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     public static async Task<ServerUnderTest> StartAsync(Target target, string bareApp, string artifacts)
     {
-        if (target is Target.RedisLocal or Target.RedisRemote or Target.RedisFanout)
+        if (target is Target.RedisLocal or Target.RedisRemote or Target.RedisFanout or Target.NatsLocal or Target.NatsRemote or Target.NatsFanout)
         {
             return await StartPairAsync(target, artifacts);
         }
@@ -172,19 +179,13 @@ public sealed class ServerUnderTest : IAsyncDisposable
         return server;
     }
 
-    /// <summary>redis-server and two gateway nodes sharing it; the measured CPU is all three processes'.</summary>
+    /// <summary>
+    /// An engine (redis-server or nats-server) and two gateway nodes sharing it (three for a fan-out); the measured CPU
+    /// is all these processes'.
+    /// </summary>
     private static async Task<ServerUnderTest> StartPairAsync(Target target, string artifacts)
     {
-        var redisPort = FreePort();
-        var redis = Process.Start(new ProcessStartInfo("redis-server", ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        }) ?? throw new InvalidOperationException("could not start redis-server");
-        redis.OutputDataReceived += (_, _) => { };
-        redis.ErrorDataReceived += (_, _) => { };
-        redis.BeginOutputReadLine();
-        redis.BeginErrorReadLine();
+        EngineProcess engine = target is Target.NatsLocal or Target.NatsRemote or Target.NatsFanout ? await NatsEngine.StartAsync() : RedisEngine.Start();
         var dll = Path.Combine(artifacts, "Gateway.Server", "Gateway.Server.dll");
         (Process Process, int Client, int Management) Node()
         {
@@ -193,7 +194,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
             var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = ElsewhereFolder };
             info.Environment["Gateway__Listeners__Client"] = $"http://127.0.0.1:{client}";
             info.Environment["Gateway__Listeners__Management"] = $"http://127.0.0.1:{management}";
-            info.Environment["Gateway__Redis__Configuration"] = $"127.0.0.1:{redisPort}";
+            info.Environment[engine.GatewaySetting.Name] = engine.GatewaySetting.Value;
             info.Environment["Serilog__MinimumLevel__Default"] = "Warning";
             foreach (var (key, value) in GatewayEnvironment)
             {
@@ -209,67 +210,32 @@ public sealed class ServerUnderTest : IAsyncDisposable
         }
 
         var a = Node();
-        var others = Enumerable.Range(0, target == Target.RedisFanout ? 2 : 1).Select(_ => Node()).ToList();
-        var server = new ServerUnderTest(a.Process, target, true, a.Client, target == Target.RedisRemote ? others[0].Management : a.Management)
+        var others = Enumerable.Range(0, target is Target.RedisFanout or Target.NatsFanout ? 2 : 1).Select(_ => Node()).ToList();
+        var server = new ServerUnderTest(a.Process, target, true, a.Client, target is Target.RedisRemote or Target.NatsRemote ? others[0].Management : a.Management)
         {
-            _redis = redis,
-            _redisPort = redisPort,
+            _engine = engine,
         };
         server._otherNodes.AddRange(others.Select(o => o.Process));
         server.ClientUris = [server.ClientUri, .. others.Select(o => new Uri($"ws://127.0.0.1:{o.Client}/"))];
-        await server.WaitReadyAsync(a.Client, "readyz");
-        foreach (var other in others)
+        try
         {
-            await server.WaitReadyAsync(other.Client, "readyz");
+            await server.WaitReadyAsync(a.Client, "readyz");
+            foreach (var other in others)
+            {
+                await server.WaitReadyAsync(other.Client, "readyz");
+            }
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
         }
 
         return server;
     }
 
-    /// <summary>Commands Redis has run so far (all kinds), from INFO commandstats; 0 without Redis.</summary>
-    public async Task<long> RedisCommandsAsync()
-    {
-        if (_redis is null)
-        {
-            return 0;
-        }
-
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(IPAddress.Loopback, _redisPort);
-        var stream = tcp.GetStream();
-        await stream.WriteAsync("INFO commandstats\r\n"u8.ToArray());
-        // A bulk string: "$<length>\r\n" then that many bytes.
-        var received = new List<byte>();
-        var buffer = new byte[65536];
-        var expected = int.MaxValue;
-        while (received.Count < expected)
-        {
-            var read = await stream.ReadAsync(buffer);
-            if (read == 0)
-            {
-                break;
-            }
-
-            received.AddRange(buffer.AsSpan(0, read));
-            var head = received.IndexOf((byte)'\n');
-            if (expected == int.MaxValue && head > 0)
-            {
-                expected = head + 1 + int.Parse(Encoding.ASCII.GetString([.. received.GetRange(1, head - 2)]), CultureInfo.InvariantCulture);
-            }
-        }
-
-        var text = new StringBuilder(Encoding.ASCII.GetString([.. received]));
-        long total = 0;
-        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text.ToString(), @"cmdstat_(\w+):calls=(\d+)"))
-        {
-            if (m.Groups[1].Value != "info")
-            {
-                total += long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
-            }
-        }
-
-        return total;
-    }
+    /// <summary>What the shared engine has done so far: Redis commands, or NATS messages; all null without an engine.</summary>
+    public async Task<EngineCounters> EngineCountersAsync() => _engine is null ? default : await _engine.CountersAsync();
 
     private async Task WaitReadyAsync(int port, string probe = "healthz")
     {
@@ -299,14 +265,14 @@ public sealed class ServerUnderTest : IAsyncDisposable
         throw new TimeoutException($"{Target} did not become ready");
     }
 
-    /// <summary>User plus system CPU time the server has used, from /proc/&lt;pid&gt;/stat (with two nodes: both, and Redis).</summary>
-    public TimeSpan CpuTime() => CpuTime(Pid) + _otherNodes.Aggregate(TimeSpan.Zero, (sum, p) => sum + CpuTime(p.Id)) + (_redis is null ? TimeSpan.Zero : CpuTime(_redis.Id));
+    /// <summary>User plus system CPU time the server has used, from /proc/&lt;pid&gt;/stat (with several nodes: all of them, and the engine).</summary>
+    public TimeSpan CpuTime() => CpuTime(Pid) + _otherNodes.Aggregate(TimeSpan.Zero, (sum, p) => sum + CpuTime(p.Id)) + (_engine is null ? TimeSpan.Zero : CpuTime(_engine.Process.Id));
 
     /// <summary>CPU time of each gateway process: the first node (the clients' node), then the others.</summary>
     public TimeSpan[] NodeCpuTimes() => [CpuTime(Pid), .. _otherNodes.Select(p => CpuTime(p.Id))];
 
-    /// <summary>CPU time of the integration backend, or of redis-server with two nodes (also counted in <see cref="CpuTime()"/>); zero when there is none.</summary>
-    public TimeSpan BackendCpuTime() => _backend is not null ? CpuTime(_backend.Id) : _redis is not null ? CpuTime(_redis.Id) : TimeSpan.Zero;
+    /// <summary>CPU time of the integration backend, or of the engine (redis-server, nats-server) with several nodes (also counted in <see cref="CpuTime()"/>); zero when there is none.</summary>
+    public TimeSpan BackendCpuTime() => _backend is not null ? CpuTime(_backend.Id) : _engine is not null ? CpuTime(_engine.Process.Id) : TimeSpan.Zero;
 
     private static TimeSpan CpuTime(int pid)
     {
@@ -377,15 +343,20 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var extra in (Process?[])[.. _otherNodes, _redis])
+        foreach (var extra in _otherNodes)
         {
-            if (extra is { HasExited: false })
+            if (!extra.HasExited)
             {
                 extra.Kill(entireProcessTree: true);
                 await extra.WaitForExitAsync();
             }
 
-            extra?.Dispose();
+            extra.Dispose();
+        }
+
+        if (_engine is not null)
+        {
+            await _engine.DisposeAsync();
         }
 
         if (_backend is { HasExited: false })
@@ -408,7 +379,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     // Below the ephemeral range (32768–60999 here), which the load client's own connections and their TIME_WAIT
     // leftovers draw from: a port taken from it could be in use again by the time the server binds it.
-    private static int FreePort()
+    public static int FreePort()
     {
         while (true)
         {
