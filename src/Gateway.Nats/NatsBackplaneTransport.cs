@@ -180,6 +180,14 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
     });
 
     /// <inheritdoc />
+    public Task SendToNodeAsync(string nodeId, byte[] message) => RunAsync(async () =>
+    {
+        // No reply subject: the node does not acknowledge it.
+        await Connected().PublishAsync(NodeSubject(nodeId), message);
+        return true;
+    });
+
+    /// <inheritdoc />
     public Task PublishToAllAsync(byte[] message) => RunAsync(async () =>
     {
         await Connected().PublishAsync($"{Prefix}.all", message);

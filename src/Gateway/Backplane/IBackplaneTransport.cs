@@ -43,6 +43,13 @@ public interface IBackplaneTransport
     /// </summary>
     Task<long> PublishToNodeAsync(string nodeId, byte[] message);
 
+    /// <summary>
+    /// Sends answers to <paramref name="nodeId"/>'s channel, where nobody needs to learn whether they were received (a
+    /// node that asked and went away has no use for them): a transport that pays for the receiver count of
+    /// <see cref="PublishToNodeAsync"/> (NATS acknowledges each request) sends these without it.
+    /// </summary>
+    Task SendToNodeAsync(string nodeId, byte[] message) => PublishToNodeAsync(nodeId, message);
+
     /// <summary>Publishes <paramref name="message"/> to every node's all-nodes subscription, this node's included.</summary>
     Task PublishToAllAsync(byte[] message);
 

@@ -13,6 +13,7 @@ internal sealed class NodeRequests : IDisposable
     private readonly string _self;
     private readonly PendingRequests _pending;
     private readonly DirectedOutbox _outbox;
+    private readonly DirectedOutbox _answers;
 
     // Which other nodes read batches, learnt from their liveness records (bounded: ids come from connection ids).
     private readonly ConcurrentDictionary<string, bool> _takesBatches = new(StringComparer.Ordinal);
@@ -23,6 +24,13 @@ internal sealed class NodeRequests : IDisposable
         _self = self;
         _pending = new PendingRequests(time);
         _outbox = new DirectedOutbox(transport.PublishToNodeAsync, TakesBatches);
+
+        // Answers in batches of their own, sent without a receiver count: nobody waits to know that one arrived.
+        _answers = new DirectedOutbox(async (nodeId, message) =>
+        {
+            await transport.SendToNodeAsync(nodeId, message);
+            return 1;
+        }, TakesBatches);
     }
 
     /// <summary>Starts the sweep of overdue requests.</summary>
@@ -31,8 +39,8 @@ internal sealed class NodeRequests : IDisposable
     /// <summary>Takes the request an answer is for; false when it already ended.</summary>
     public bool TryTake(long correlation, out TaskCompletionSource<BackplaneMessage> reply) => _pending.TryTake(correlation, out reply);
 
-    /// <summary>Sends an answer to the node that asked, in the same batches as requests.</summary>
-    public Task<long> AnswerAsync(string nodeId, byte[] answer) => _outbox.Enqueue(nodeId, answer);
+    /// <summary>Sends an answer to the node that asked, batched with the other answers to that node.</summary>
+    public Task<long> AnswerAsync(string nodeId, byte[] answer) => _answers.Enqueue(nodeId, answer);
 
     /// <summary>
     /// Asks <paramref name="nodeId"/> and waits at most <paramref name="timeout"/> for its answer. Null: the node is
