@@ -123,6 +123,13 @@ public class ServerStartupTests
         Assert.Equal($"Gateway did not start: Failed to bind to address http://127.0.0.1:{port}: address already in use. Set Gateway:Listeners:Client or Gateway:Listeners:Management to another address.", line);
     }
 
+    [Fact]
+    public async Task Redis_and_NATS_both_configured_is_named_in_one_line()
+    {
+        var line = await StartFailingAsync(new() { ["Gateway__Redis__Configuration"] = "127.0.0.1:1", ["Gateway__Nats__Url"] = "nats://127.0.0.1:1" }, AppContext.BaseDirectory);
+        Assert.Equal("Gateway did not start: both Gateway:Redis:Configuration and Gateway:Nats:Url are set. The nodes of one gateway share one engine: remove one of them.", line);
+    }
+
     [Theory]
     [InlineData("--help")]
     [InlineData("-h")]
