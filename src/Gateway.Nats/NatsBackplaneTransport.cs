@@ -367,10 +367,10 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1700, Level = LogLevel.Warning, Message = "NATS connection lost ({Reason}); local connections go on, cross-node operations answer 503")]
+        [LoggerMessage(EventId = 1602, Level = LogLevel.Warning, Message = "NATS connection lost ({Reason}); local connections go on, cross-node operations answer 503")]
         public static partial void NatsLost(ILogger logger, string reason);
 
-        [LoggerMessage(EventId = 1701, Level = LogLevel.Information, Message = "NATS connection restored; re-announcing this node")]
+        [LoggerMessage(EventId = 1603, Level = LogLevel.Information, Message = "NATS connection restored; re-announcing this node")]
         public static partial void NatsRestored(ILogger logger);
     }
 }

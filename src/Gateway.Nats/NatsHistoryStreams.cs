@@ -238,10 +238,10 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1702, Level = LogLevel.Error, Message = "JetStream refused the history stream {Stream} for pattern {Pattern}: {Reason}. If another stream holds overlapping subjects (for example one made for an earlier pattern), remove it (nats stream rm)")]
+        [LoggerMessage(EventId = 1609, Level = LogLevel.Error, Message = "JetStream refused the history stream {Stream} for pattern {Pattern}: {Reason}. If another stream holds overlapping subjects (for example one made for an earlier pattern), remove it (nats stream rm)")]
         public static partial void StreamRefused(ILogger logger, string stream, string pattern, string reason);
 
-        [LoggerMessage(EventId = 1703, Level = LogLevel.Warning, Message = "Reading history stream {Stream} stopped ({Error}: {Reason}); reading again from the next event")]
+        [LoggerMessage(EventId = 1610, Level = LogLevel.Warning, Message = "Reading history stream {Stream} stopped ({Error}: {Reason}); reading again from the next event")]
         public static partial void FollowFailed(ILogger logger, string stream, string error, string reason);
     }
 }

@@ -27,7 +27,7 @@ public sealed partial class ReadmeCommandTests(ITestOutputHelper output)
 
         // Needs a container engine, which this machine does not have. The same topology runs as processes in
         // ScaleOut/TopologyTests, and the image's publish step and environment in ScaleOut/ContainerImageTests.
-        ["GATEWAY_SECRET_ACCESS_KEY=change-me docker compose -f docker/docker-compose.yml up --build"] = "needs a container engine",
+        ["GATEWAY_SECRET_ACCESS_KEY=change-me docker compose -f docker/docker-compose.yml --profile redis up --build"] = "needs a container engine",
     };
 
     // Blocks another test runs: the packages the hosting section adds are packed, referenced by these ids from a new
@@ -201,6 +201,12 @@ public sealed partial class ReadmeCommandTests(ITestOutputHelper output)
         Assert.Contains("./test.sh", File.ReadAllText(Repository.PathOf(".ci", "run")), StringComparison.Ordinal);
 
         // docker compose: the file parses as YAML, builds from the Dockerfile, and asks for the variable the command sets.
+        // Two variants, one profile each (the README shows both commands): Redis or NATS, the rest shared.
+        var block = Assert.Single(blocks, b => b.Lines[0].Contains("docker compose", StringComparison.Ordinal));
+        Assert.Equal(
+            ["GATEWAY_SECRET_ACCESS_KEY=change-me docker compose -f docker/docker-compose.yml --profile redis up --build",
+             "GATEWAY_SECRET_ACCESS_KEY=change-me docker compose -f docker/docker-compose.yml --profile nats up --build"],
+            block.Lines.Where(l => !l.StartsWith('#')));
         var compose = new YamlStream();
         using (var reader = new StreamReader(Repository.PathOf("docker", "docker-compose.yml")))
         {
@@ -209,16 +215,42 @@ public sealed partial class ReadmeCommandTests(ITestOutputHelper output)
 
         var root = (YamlMappingNode)compose.Documents[0].RootNode;
         var services = (YamlMappingNode)root["services"];
-        Assert.Equal(["chat", "gateway", "haproxy", "redis"], services.Children.Keys.Select(k => k.ToString()).Order(StringComparer.Ordinal));
-        var build = (YamlMappingNode)((YamlMappingNode)services["gateway"])["build"];
+        Assert.Equal(["chat", "gateway", "gateway-nats", "haproxy", "nats", "redis"], services.Children.Keys.Select(k => k.ToString()).Order(StringComparer.Ordinal));
+        string[] Profile(string profile) =>
+            [.. services.Children.Where(s => ((YamlSequenceNode)((YamlMappingNode)s.Value)["profiles"]).Children.Select(p => p.ToString()).Contains(profile)).Select(s => s.Key.ToString()).Order(StringComparer.Ordinal)];
+        Assert.Equal(["chat", "gateway", "haproxy", "redis"], Profile("redis"));
+        Assert.Equal(["chat", "gateway-nats", "haproxy", "nats"], Profile("nats"));
+
+        // The NATS replicas are the Redis ones but for the engine, and answer to the name haproxy.cfg resolves.
+        var onRedis = (YamlMappingNode)services["gateway"];
+        var onNats = (YamlMappingNode)services["gateway-nats"];
+        foreach (var key in (string[])["build", "deploy", "ulimits"])
+        {
+            Assert.Equal(Yaml(onRedis[key]), Yaml(onNats[key]));
+        }
+
+        var redisEnvironment = ((YamlMappingNode)onRedis["environment"]).Children.ToDictionary(e => e.Key.ToString(), e => e.Value.ToString());
+        var natsEnvironment = ((YamlMappingNode)onNats["environment"]).Children.ToDictionary(e => e.Key.ToString(), e => e.Value.ToString());
+        Assert.Equal("redis:6379", redisEnvironment["Gateway__Redis__Configuration"]);
+        Assert.Equal("nats://nats:4222", natsEnvironment["Gateway__Nats__Url"]);
+        Assert.Equal(redisEnvironment.Where(e => e.Key != "Gateway__Redis__Configuration"), natsEnvironment.Where(e => e.Key != "Gateway__Nats__Url"));
+        Assert.Contains("gateway", ((YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)onNats["networks"])["default"])["aliases"]).Children.Select(a => a.ToString()));
+        Assert.Contains("server-template gw 3 gateway:8080", File.ReadAllText(Repository.PathOf("docker", "haproxy.cfg")), StringComparison.Ordinal);
+        Assert.Contains("-js", ((YamlSequenceNode)((YamlMappingNode)services["nats"])["command"]).Children.Select(c => c.ToString()));
+
+        var build = (YamlMappingNode)onRedis["build"];
         var context = Path.GetFullPath(Path.Combine(Repository.PathOf("docker"), build["context"].ToString()));
         Assert.Equal(Repository.Root.TrimEnd('/'), context.TrimEnd('/'));
         Assert.True(File.Exists(Path.Combine(context, build["dockerfile"].ToString())));
         Assert.Contains("${GATEWAY_SECRET_ACCESS_KEY:?", File.ReadAllText(Repository.PathOf("docker", "docker-compose.yml")), StringComparison.Ordinal);
+        var named = root.Children.TryGetValue("volumes", out var declared) ? ((YamlMappingNode)declared).Children.Keys.Select(k => k.ToString()).ToHashSet(StringComparer.Ordinal) : [];
         foreach (var volume in services.Children.Values.OfType<YamlMappingNode>().Where(s => s.Children.ContainsKey("volumes")).SelectMany(s => (YamlSequenceNode)s["volumes"]))
         {
+            // A path is mounted from the repository; any other name is a volume the file declares.
             var source = volume.ToString().Split(':')[0];
-            Assert.True(Path.Exists(Path.Combine(Repository.PathOf("docker"), source)), $"the compose file mounts {source}, which exists");
+            Assert.True(
+                source.StartsWith('.') || source.StartsWith('/') ? Path.Exists(Path.Combine(Repository.PathOf("docker"), source)) : named.Contains(source),
+                $"the compose file mounts {source}, which exists");
         }
 
         // The Dockerfile: every COPY source (but the build stage's output) exists in the build context.
@@ -239,6 +271,15 @@ public sealed partial class ReadmeCommandTests(ITestOutputHelper output)
     }
 
     private sealed record Block(string File, List<string> Lines);
+
+    /// <summary>A YAML node written out, to compare two nodes by their content.</summary>
+    private static string Yaml(YamlNode node)
+    {
+        var stream = new YamlStream(new YamlDocument(node));
+        using var writer = new StringWriter();
+        stream.Save(writer, assignAnchors: false);
+        return writer.ToString();
+    }
 
     /// <summary>The <c>sh</c> blocks of README.md and samples/*/README.md, blank lines left out.</summary>
     private static IEnumerable<Block> Blocks()

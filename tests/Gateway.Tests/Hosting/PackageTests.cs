@@ -31,6 +31,7 @@ public partial class PackageTests
             // Pack in the configuration the tests were built in, so the build before packing has nothing to do.
             var configuration = typeof(PackageTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
             await DotnetAsync(Repository.Root, Build, "pack", Repository.PathOf("src", "Gateway.Redis", "Gateway.Redis.csproj"), "-c", configuration, "-o", feed);
+            await DotnetAsync(Repository.Root, Build, "pack", Repository.PathOf("src", "Gateway.Nats", "Gateway.Nats.csproj"), "-c", configuration, "-o", feed);
             await DotnetAsync(Repository.Root, Build, "pack", Repository.PathOf("src", "Gateway", "Gateway.csproj"), "-c", configuration, "--no-build", "-o", feed);
             var versions = packageIds.ToDictionary(id => id, id => PackedVersion(feed, id));
 
@@ -151,7 +152,7 @@ public partial class PackageTests
         }
 
         Assert.True(programs.Count == 1, $"the README section \"{Section}\" should show one C# block, a whole Program.cs; it shows {programs.Count}");
-        Assert.Equal(["WebSocketApiGateway.AspNetCore", "WebSocketApiGateway.Redis"], packageIds.Order(StringComparer.Ordinal));
+        Assert.Equal(["WebSocketApiGateway.AspNetCore", "WebSocketApiGateway.Nats", "WebSocketApiGateway.Redis"], packageIds.Order(StringComparer.Ordinal));
         return (programs[0], packageIds);
     }
 

@@ -15,7 +15,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
     private const string AccessKeyId = "AKIDDASHBOARD";
     private const string Secret = "dashboard-secret-access-key";
 
-    private static Dictionary<string, string?> Settings(RedisServer? redis = null)
+    private static Dictionary<string, string?> Settings(RedisServer? redis = null, NatsServer? nats = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -31,6 +31,12 @@ public sealed class DashboardTests(ITestOutputHelper output)
             settings["Gateway:Redis:Configuration"] = redis.Configuration;
         }
 
+        if (nats is not null)
+        {
+            settings["Gateway:Nats:Url"] = nats.Url;
+            settings["Gateway:Nats:SubjectPrefix"] = "dash";
+        }
+
         return settings;
     }
 
@@ -38,6 +44,13 @@ public sealed class DashboardTests(ITestOutputHelper output)
     {
         var host = await GatewayHost.StartAsync(Settings(redis), realClock: true, recordDisconnect: false);
         await Wait.UntilAsync(() => host.Services.GetRequiredService<Gateway.Backplane.ClusterBackplane>().IsConnected, "the node announced itself on Redis");
+        return host;
+    }
+
+    private static async Task<GatewayHost> NodeAsync(NatsServer nats)
+    {
+        var host = await GatewayHost.StartAsync(Settings(nats: nats), realClock: true, recordDisconnect: false);
+        await Wait.UntilAsync(() => host.Services.GetRequiredService<Gateway.Backplane.ClusterBackplane>().IsConnected, "the node announced itself on NATS");
         return host;
     }
 
@@ -188,6 +201,37 @@ public sealed class DashboardTests(ITestOutputHelper output)
         foreach (var path in new[] { "api/users/connections", "api/users//connections", "api/connections/", "api/connections/a%2Fb", "api/nothing", "other" })
         {
             Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync(new Uri(path, UriKind.Relative))).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task On_NATS_the_overview_names_the_engine_and_every_node_shows_the_whole_cluster()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        await using var a = await NodeAsync(nats);
+        await using var b = await NodeAsync(nats);
+        var now = DateTimeOffset.UtcNow;
+        await using var onA = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await using var onB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "bob")}");
+
+        foreach (var host in new[] { a, b })
+        {
+            using var admin = Admin(host);
+            await Wait.UntilAsync(
+                async () => (await OverviewAsync(admin)).GetProperty("cluster") is var cluster && cluster.GetProperty("nodes").GetInt32() == 2 && cluster.GetProperty("connections").GetInt32() == 2,
+                "the overview counts both nodes and their connections");
+            var overview = await OverviewAsync(admin);
+            Assert.Equal("nats", overview.GetProperty("backplane").GetString());
+            Assert.True(overview.GetProperty("backplaneAvailable").GetBoolean());
+            Assert.False(overview.TryGetProperty("partial", out _));
+            Assert.Equal(
+                new[] { onA.Id[..8], onB.Id[..8] }.Order(StringComparer.Ordinal),
+                overview.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("nodeId").GetString()!).Order(StringComparer.Ordinal));
+
+            // Another node's connection, found through NATS.
+            var other = host == a ? onB : onA;
+            var found = JsonDocument.Parse(await admin.GetStringAsync(new Uri($"api/connections/{other.Id}", UriKind.Relative))).RootElement;
+            Assert.Equal(host == a ? "bob" : "alice", found.GetProperty("userId").GetString());
         }
     }
 

@@ -9,15 +9,18 @@ namespace Gateway.Tests.ScaleOut;
 /// <summary>
 /// There is no container engine here, so the image is checked piece by piece: the Dockerfile's own publish step is
 /// run, and its output is started the way the image's entrypoint does, as an unprivileged user, with the
-/// Dockerfile's and the compose file's environment (hosts swapped for loopback ones).
+/// Dockerfile's and the compose file's environment (hosts swapped for loopback ones), once for each of the compose
+/// file's two variants: the replicas on Redis (<c>gateway</c>) and on NATS (<c>gateway-nats</c>).
 /// </summary>
 [Collection(SerialProcesses.Name)]
 public sealed partial class ContainerImageTests(ITestOutputHelper output)
 {
     private const int Nobody = 65534;
 
-    [Fact]
-    public async Task The_published_server_runs_as_a_non_root_user_with_the_compose_environment()
+    [Theory]
+    [InlineData("gateway")]
+    [InlineData("gateway-nats")]
+    public async Task The_published_server_runs_as_a_non_root_user_with_the_compose_environment(string service)
     {
         var dockerfile = await File.ReadAllTextAsync(Repository.PathOf("docker", "Dockerfile"));
         var compose = await File.ReadAllTextAsync(Repository.PathOf("docker", "docker-compose.yml"));
@@ -25,13 +28,19 @@ public sealed partial class ContainerImageTests(ITestOutputHelper output)
         // RUN dotnet publish src/Gateway.Server -c Release -o /app --nologo  →  the same, into a temporary /app (once per run).
         var app = new DirectoryInfo(await PublishedServer.FolderAsync());
         Assert.True(File.Exists(Path.Combine(app.FullName, "Gateway.Server.dll")));
-        await using var redis = await RedisServer.StartAsync();
+        var onNats = service == "gateway-nats";
+        await using var redis = onNats ? null : await RedisServer.StartAsync();
+        await using var nats = onNats ? await NatsServer.StartAsync() : null;
         await using var backend = await IntegrationBackend.StartAsync();
         var environment = DockerfileEnvironment(dockerfile);
-        foreach (var (key, value) in ComposeEnvironment(compose, "gateway"))
+        var composed = ComposeEnvironment(compose, service);
+        Assert.Equal(onNats ? "nats://nats:4222" : null, composed.GetValueOrDefault("Gateway__Nats__Url"));
+        Assert.Equal(onNats ? null : "redis:6379", composed.GetValueOrDefault("Gateway__Redis__Configuration"));
+        foreach (var (key, value) in composed)
         {
             environment[key] = value
-                .Replace("redis:6379", redis.Configuration, StringComparison.Ordinal)
+                .Replace("redis:6379", redis?.Configuration ?? "", StringComparison.Ordinal)
+                .Replace("nats://nats:4222", nats?.Url ?? "", StringComparison.Ordinal)
                 .Replace("http://chat:3000/", backend.Url("/").ToString(), StringComparison.Ordinal);
         }
 
@@ -49,7 +58,7 @@ public sealed partial class ContainerImageTests(ITestOutputHelper output)
         server.BeginErrorReadLine();
         try
         {
-            // The image's HEALTHCHECK command, as the same user.
+            // The image's HEALTHCHECK command, as the same user, on /readyz: ready means the engine is connected too.
             await Wait.UntilAsync(async () => await RunAsync("setpriv", Unprivileged(["dotnet", "Gateway.Server.dll", "healthcheck", $"http://127.0.0.1:{clientPort}/readyz"]), app.FullName, environment, quiet: true) == 0,
                 "the image's health check passes", TimeSpan.FromSeconds(30));
             Assert.Equal($"{Nobody}", UidOf(server.Id));
