@@ -82,6 +82,7 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
         stream.Epoch = epoch;
         var events = new List<(long Offset, DateTimeOffset At, byte[] Frame)>();
         var consumer = await js.CreateOrderedConsumerAsync(stream.Name, new NatsJSOrderedConsumerOpts { FilterSubjects = [topic], DeliverPolicy = ConsumerConfigDeliverPolicy.All }, cancellationToken);
+        long seen = 0;
         long last = 0;
         var more = true;
         while (more)
@@ -95,13 +96,21 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
                 }
 
                 var offset = checked((long)metadata.Sequence.Stream);
-                if (offset <= last)
+                if (offset <= seen)
+                {
+                    continue;
+                }
+
+                seen = offset;
+                more = metadata.NumPending > 0;
+
+                // A server before 2.10 ignores the consumer's filter (filter_subjects) and hands out every topic of the stream.
+                if (msg.Subject != topic)
                 {
                     continue;
                 }
 
                 last = offset;
-                more = metadata.NumPending > 0;
                 if (Frame(msg.Subject, msg.Headers, msg.Data, offset, out var frame) is null)
                 {
                     events.Add((offset, metadata.Timestamp, frame));
