@@ -57,6 +57,9 @@ public sealed class NatsBackplaneSpecTests(SharedNatsServer nats) : BackplaneSpe
         }
     }
 
+    // A topic's offset is its history stream's sequence, which every topic of the stream shares.
+    protected override bool NumbersEachTopicOnItsOwn => false;
+
     protected override IBackplaneTransport CreateTransport() => Transport(nats.Server.Url, Prefix);
 
     protected override Task PublishRawToEventBusAsync(string topic, string body) => PublishAsync(topic, System.Text.Encoding.UTF8.GetBytes(body), null);
