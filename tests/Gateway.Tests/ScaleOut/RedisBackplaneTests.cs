@@ -323,7 +323,7 @@ public sealed class RedisBackplaneTests
         }
 
         Assert.Equal("Healthy", await viaA.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
-        Assert.Contains("gateway_backplane_available{engine=\"redis\",otel_scope_name=\"Gateway\"} 0\n", await viaA.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
+        Assert.Contains("gateway_backplane_available{otel_scope_name=\"Gateway\",engine=\"redis\"} 0\n", await viaA.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
 
         // Its own client: served as before.
         Assert.Equal(HttpStatusCode.OK, (await viaA.PostAsync(new Uri($"/@connections/{onA.Id}", UriKind.Relative), new StringContent("local"))).StatusCode);
@@ -345,7 +345,7 @@ public sealed class RedisBackplaneTests
         }
 
         Assert.Equal(HttpStatusCode.OK, (await viaA.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
-        Assert.Contains("gateway_backplane_available{engine=\"redis\",otel_scope_name=\"Gateway\"} 1\n", await viaA.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
+        Assert.Contains("gateway_backplane_available{otel_scope_name=\"Gateway\",engine=\"redis\"} 1\n", await viaA.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await viaA.PostAsync(new Uri($"/@connections/{onB.Id}", UriKind.Relative), new StringContent("back"))).StatusCode);
         Assert.Equal("back", await onB.ReceiveTextAsync());
 
