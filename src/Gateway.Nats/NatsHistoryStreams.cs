@@ -22,6 +22,9 @@ namespace Gateway.Nats;
 /// </summary>
 internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions options, IReadOnlyList<TopicHistoryOptions> rules, ILogger logger)
 {
+    /// <summary>How long a history read waits before asking again when its consumer's replica lags behind the leader.</summary>
+    private static readonly TimeSpan ReplicaWait = TimeSpan.FromMilliseconds(25);
+
     private readonly Stream[] _streams = [.. rules.Select(r => new Stream(r, StreamName(options.SubjectPrefix, r.Pattern)))];
 
     /// <summary>True when <paramref name="subject"/> belongs to a history stream (its events come from the stream, not the plain subscription).</summary>
@@ -77,16 +80,31 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
     public async Task<SharedTopicHistory> ReadAsync(string topic, CancellationToken cancellationToken)
     {
         var stream = Find(topic) ?? throw new BackplaneUnavailableException($"No history stream covers '{topic}'.");
-        var info = (await js.GetStreamAsync(stream.Name, cancellationToken: cancellationToken)).Info;
-        var epoch = Epoch(info);
+        var found = await js.GetStreamAsync(stream.Name, cancellationToken: cancellationToken);
+        var epoch = Epoch(found.Info);
         stream.Epoch = epoch;
+
+        // A consumer may sit on a replica that has not applied the newest events yet: the read goes on until it has
+        // the newest one the stream's leader holds, so that no acknowledged event is left out.
+        var newest = await NewestAsync(found, topic, cancellationToken);
         var events = new List<(long Offset, DateTimeOffset At, byte[] Frame)>();
         var consumer = await js.CreateOrderedConsumerAsync(stream.Name, new NatsJSOrderedConsumerOpts { FilterSubjects = [topic], DeliverPolicy = ConsumerConfigDeliverPolicy.All }, cancellationToken);
         long seen = 0;
         long last = 0;
+        var waits = 0;
         var more = true;
-        while (more)
+        while (more || last < newest)
         {
+            if (!more)
+            {
+                if (ReplicaWait * ++waits > options.RequestTimeout)
+                {
+                    throw new BackplaneUnavailableException($"The history of '{topic}' could not be read up to its newest event.");
+                }
+
+                await Task.Delay(ReplicaWait, cancellationToken);
+            }
+
             more = false;
             await foreach (var msg in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = Math.Max(1, stream.Rule.Size) }, cancellationToken: cancellationToken))
             {
@@ -119,6 +137,20 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
         }
 
         return new SharedTopicHistory(epoch, last, events);
+    }
+
+    /// <summary>The sequence of the newest event of <paramref name="topic"/> as the stream's leader holds it; 0 when there is none.</summary>
+    private static async Task<long> NewestAsync(INatsJSStream stream, string topic, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var newest = await stream.GetAsync(new StreamMsgGetRequest { LastBySubj = topic }, cancellationToken);
+            return checked((long)newest.Message.Seq);
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+            return 0;
+        }
     }
 
     /// <summary>The stream name of a pattern: stable across restarts and nodes, and a valid stream name whatever the pattern holds.</summary>
