@@ -25,6 +25,12 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
     /// <summary>How long a history read waits before asking again when its consumer's replica lags behind the leader.</summary>
     private static readonly TimeSpan ReplicaWait = TimeSpan.FromMilliseconds(25);
 
+    /// <summary>
+    /// How a stream's reader consumes: a heartbeat every second, so that a consumer gone with its server is made again
+    /// (from the event after the last one delivered) within two seconds, not the client's default of thirty.
+    /// </summary>
+    private static readonly NatsJSConsumeOpts Following = new() { MaxMsgs = 1000, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(1) };
+
     private readonly Stream[] _streams = [.. rules.Select(r => new Stream(r, StreamName(options.SubjectPrefix, r.Pattern)))];
 
     /// <summary>True when <paramref name="subject"/> belongs to a history stream (its events come from the stream, not the plain subscription).</summary>
@@ -207,7 +213,7 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
 
                 var opts = new NatsJSOrderedConsumerOpts { DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence, OptStartSeq = last!.Value + 1 };
                 var consumer = await js.CreateOrderedConsumerAsync(stream.Name, opts, cancellationToken);
-                await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: cancellationToken))
+                await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: Following, cancellationToken: cancellationToken))
                 {
                     if (msg.Metadata is not { } metadata || metadata.Sequence.Stream <= last)
                     {
