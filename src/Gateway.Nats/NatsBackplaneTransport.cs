@@ -177,6 +177,13 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
         {
             return 0L;
         }
+        catch (NatsNoReplyException)
+        {
+            // Nobody acknowledged it in time: in a cluster, a request to a node that just left may still be routed to
+            // the server it was on, where nobody answers "no responders". Judged as nobody listening: gone once its
+            // liveness is gone, unavailable while it holds (slow, or NATS down).
+            return 0L;
+        }
     });
 
     /// <inheritdoc />

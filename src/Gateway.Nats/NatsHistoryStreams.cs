@@ -22,6 +22,15 @@ namespace Gateway.Nats;
 /// </summary>
 internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions options, IReadOnlyList<TopicHistoryOptions> rules, ILogger logger)
 {
+    /// <summary>How long a history read waits before asking again when its consumer's replica lags behind the leader.</summary>
+    private static readonly TimeSpan ReplicaWait = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>
+    /// How a stream's reader consumes: a heartbeat every second, so that a consumer gone with its server is made again
+    /// (from the event after the last one delivered) within two seconds, not the client's default of thirty.
+    /// </summary>
+    private static readonly NatsJSConsumeOpts Following = new() { MaxMsgs = 1000, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(1) };
+
     private readonly Stream[] _streams = [.. rules.Select(r => new Stream(r, StreamName(options.SubjectPrefix, r.Pattern)))];
 
     /// <summary>True when <paramref name="subject"/> belongs to a history stream (its events come from the stream, not the plain subscription).</summary>
@@ -77,10 +86,15 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
     public async Task<SharedTopicHistory> ReadAsync(string topic, CancellationToken cancellationToken)
     {
         var stream = Find(topic) ?? throw new BackplaneUnavailableException($"No history stream covers '{topic}'.");
-        var info = (await js.GetStreamAsync(stream.Name, cancellationToken: cancellationToken)).Info;
-        var epoch = Epoch(info);
+        var found = await js.GetStreamAsync(stream.Name, cancellationToken: cancellationToken);
+        var epoch = Epoch(found.Info);
         stream.Epoch = epoch;
+
+        // A consumer may sit on a replica that has not applied the newest events yet: the read goes on until it has
+        // the newest one the stream's leader holds, so that no acknowledged event is left out.
+        var newest = await NewestAsync(found, topic, cancellationToken);
         var events = new List<(long Offset, DateTimeOffset At, byte[] Frame)>();
+
         // A consumer of this topic's subject alone (filter_subject: nats-server 2.9 knows no filter_subjects), in memory,
         // removed when read (or by the server, once inactive, should this node stop first).
         var config = new ConsumerConfig
@@ -97,12 +111,24 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
         long last = 0;
         try
         {
+            var waits = 0;
             var more = true;
-            while (more)
+            while (more || last < newest)
             {
+                if (!more)
+                {
+                    if (ReplicaWait * ++waits > options.RequestTimeout)
+                    {
+                        throw new BackplaneUnavailableException($"The history of '{topic}' could not be read up to its newest event.");
+                    }
+
+                    await Task.Delay(ReplicaWait, cancellationToken);
+                }
+
                 more = false;
                 await foreach (var msg in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = Math.Max(1, stream.Rule.Size) }, cancellationToken: cancellationToken))
                 {
+                    // Kept to its topic even by a server that would hand out others.
                     if (msg.Metadata is not { } metadata || msg.Subject != topic)
                     {
                         continue;
@@ -129,6 +155,20 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
         }
 
         return new SharedTopicHistory(epoch, last, events);
+    }
+
+    /// <summary>The sequence of the newest event of <paramref name="topic"/> as the stream's leader holds it; 0 when there is none.</summary>
+    private static async Task<long> NewestAsync(INatsJSStream stream, string topic, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var newest = await stream.GetAsync(new StreamMsgGetRequest { LastBySubj = topic }, cancellationToken);
+            return checked((long)newest.Message.Seq);
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+            return 0;
+        }
     }
 
     /// <summary>The stream name of a pattern: stable across restarts and nodes, and a valid stream name whatever the pattern holds.</summary>
@@ -185,7 +225,7 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
 
                 var opts = new NatsJSOrderedConsumerOpts { DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence, OptStartSeq = last!.Value + 1 };
                 var consumer = await js.CreateOrderedConsumerAsync(stream.Name, opts, cancellationToken);
-                await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: cancellationToken))
+                await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: Following, cancellationToken: cancellationToken))
                 {
                     if (msg.Metadata is not { } metadata || metadata.Sequence.Stream <= last)
                     {

@@ -23,9 +23,16 @@ public sealed class NatsBackplaneSpecTests(SharedNatsServer nats) : BackplaneSpe
         ["Gateway:Nats:EventSubjects:1"] = "events.>",
     };
 
-    internal static NatsBackplaneTransport Transport(string url, string prefix) =>
+    internal static NatsBackplaneTransport Transport(string url, string prefix, int replicas = 1) =>
         new(
-            Options.Create(new NatsOptions { Url = url, SubjectPrefix = prefix, NodeTtl = TimeSpan.FromSeconds(3), RequestTimeout = TimeSpan.FromSeconds(1) }),
+            Options.Create(new NatsOptions
+            {
+                Url = url,
+                SubjectPrefix = prefix,
+                NodeTtl = TimeSpan.FromSeconds(3),
+                RequestTimeout = TimeSpan.FromSeconds(1),
+                JetStream = new NatsJetStreamOptions { Replicas = replicas },
+            }),
             Options.Create(new GatewayOptions()),
             TimeProvider.System,
             NullLogger<NatsBackplaneTransport>.Instance);
@@ -44,9 +51,12 @@ public sealed class NatsBackplaneSpecTests(SharedNatsServer nats) : BackplaneSpe
     /// Removes the history streams earlier tests made: every test keeps history for <c>events.&gt;</c>, and JetStream
     /// refuses a stream whose subjects overlap another's.
     /// </summary>
-    public override async Task InitializeAsync()
+    public override Task InitializeAsync() => DeleteHistoryStreamsAsync(nats.Server.Url);
+
+    /// <summary>Deletes every gateway history stream on the NATS at <paramref name="url"/>.</summary>
+    internal static async Task DeleteHistoryStreamsAsync(string url)
     {
-        await using var client = new NatsConnection(new NatsOpts { Url = nats.Server.Url });
+        await using var client = new NatsConnection(new NatsOpts { Url = url });
         var js = new NATS.Client.JetStream.NatsJSContext(client);
         await foreach (var name in js.ListStreamNamesAsync())
         {
@@ -59,23 +69,29 @@ public sealed class NatsBackplaneSpecTests(SharedNatsServer nats) : BackplaneSpe
 
     protected override IBackplaneTransport CreateTransport() => Transport(nats.Server.Url, Prefix);
 
-    protected override Task PublishRawToEventBusAsync(string topic, string body) => PublishAsync(topic, System.Text.Encoding.UTF8.GetBytes(body), null);
+    protected override Task PublishRawToEventBusAsync(string topic, string body) => PublishAsync(nats.Server.Url, topic, System.Text.Encoding.UTF8.GetBytes(body), null);
 
     // On NATS the body is the data, and the type is a header.
-    protected override Task PublishToEventBusAsync(string topic, string type, string data) =>
-        PublishAsync(topic, System.Text.Encoding.UTF8.GetBytes(data), new NatsHeaders { ["Gateway-Type"] = type });
+    protected override Task PublishToEventBusAsync(string topic, string type, string data) => PublishTypedAsync(nats.Server.Url, topic, type, data);
 
-    protected override async Task PublishBadEventsToEventBusAsync(string topic)
+    protected override Task PublishBadEventsToEventBusAsync(string topic) => PublishBadEventsAsync(nats.Server.Url, topic);
+
+    /// <summary>Publishes an event of <paramref name="type"/> (a header) with <paramref name="data"/> as its body, as a service would.</summary>
+    internal static Task PublishTypedAsync(string url, string topic, string type, string data) =>
+        PublishAsync(url, topic, System.Text.Encoding.UTF8.GetBytes(data), new NatsHeaders { ["Gateway-Type"] = type });
+
+    /// <summary>Publishes what the gateway must refuse: no type anywhere; an empty type header; a type given twice.</summary>
+    internal static async Task PublishBadEventsAsync(string url, string topic)
     {
-        // No type anywhere; an empty type header; a type given twice.
-        await PublishAsync(topic, "not json"u8.ToArray(), null);
-        await PublishAsync(topic, """{"data":1}"""u8.ToArray(), new NatsHeaders { ["Gateway-Type"] = "" });
-        await PublishAsync(topic, "1"u8.ToArray(), new NatsHeaders { ["Gateway-Type"] = new Microsoft.Extensions.Primitives.StringValues(["a", "b"]) });
+        await PublishAsync(url, topic, "not json"u8.ToArray(), null);
+        await PublishAsync(url, topic, """{"data":1}"""u8.ToArray(), new NatsHeaders { ["Gateway-Type"] = "" });
+        await PublishAsync(url, topic, "1"u8.ToArray(), new NatsHeaders { ["Gateway-Type"] = new Microsoft.Extensions.Primitives.StringValues(["a", "b"]) });
     }
 
-    private async Task PublishAsync(string subject, byte[] body, NatsHeaders? headers)
+    /// <summary>Publishes on a subject of the NATS at <paramref name="url"/>, and waits until the server has it.</summary>
+    internal static async Task PublishAsync(string url, string subject, byte[] body, NatsHeaders? headers)
     {
-        await using var client = new NatsConnection(new NatsOpts { Url = nats.Server.Url });
+        await using var client = new NatsConnection(new NatsOpts { Url = url });
         await client.PublishAsync(subject, body, headers: headers);
         await client.PingAsync();
     }
