@@ -8,7 +8,7 @@ using NATS.NKeys;
 
 namespace Gateway.Tests.ScaleOut;
 
-/// <summary>The ways NATS users authenticate (a token, an NKey seed), against a real nats-server that requires them; secrets never in the log.</summary>
+/// <summary>The ways NATS users authenticate (a token, an NKey seed) and TLS, against a real nats-server that requires them; secrets never in the log.</summary>
 [Collection(SerialProcesses.Name)]
 public sealed class NatsAuthenticationTests
 {
@@ -73,5 +73,26 @@ public sealed class NatsAuthenticationTests
         await using var transport = Transport(new NatsOptions { Url = nats.Url, NKeySeed = seed }, log);
         Assert.True(await AnnouncesAsync(transport));
         Assert.DoesNotContain(log.Events, e => e.Message.Contains(seed, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_server_that_requires_TLS_is_reached_with_the_authority_given_and_refused_without_it()
+    {
+        using var certificates = TestCertificates.Create();
+        await using var nats = await NatsServer.StartAsync($$"""
+            tls {
+              cert_file: "{{certificates.CertificatePath}}"
+              key_file: "{{certificates.KeyPath}}"
+            }
+            """);
+
+        // nats:// with the server asking for TLS: upgraded, and the server's certificate checked against the authority.
+        await using (var trusting = Transport(new NatsOptions { Url = nats.Url, Tls = new NatsTlsOptions { CaFile = certificates.CaPath } }, new RecordingLogger<NatsBackplaneTransport>()))
+        {
+            Assert.True(await AnnouncesAsync(trusting));
+        }
+
+        await using var untrusting = Transport(new NatsOptions { Url = nats.Url }, new RecordingLogger<NatsBackplaneTransport>());
+        Assert.False(await AnnouncesAsync(untrusting));
     }
 }
