@@ -47,7 +47,7 @@ internal sealed partial class ManagementAccessFilter(IOptions<GatewayOptions> op
         {
             var resource = ManagementRequest.TryParse(http.Request.Path.Value, out var request) ? request.Resource : http.Request.Path.Value ?? "";
             Log.BackplaneUnavailable(logger, resource, ex.Message);
-            return ManagementError.Unavailable("Other nodes cannot be reached right now; anything for this node's own connections was delivered. " + ex.Message);
+            return ManagementError.Unavailable("Other nodes cannot be reached right now. A broadcast, user send or publish reached this node's own connections, except a publish to a topic with history, which waits for the engine to number it and was not delivered. " + ex.Message);
         }
     }
 
