@@ -197,7 +197,9 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
     /// <inheritdoc />
     public Task PublishToAllAsync(byte[] message) => RunAsync(async () =>
     {
-        await Connected().PublishAsync($"{Prefix}.all", message);
+        var nats = Connected();
+        await nats.PublishAsync($"{Prefix}.all", message);
+        await ReachedAsync(nats);
         return true;
     });
 
@@ -251,7 +253,9 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
         return await RunAsync(async () =>
         {
             // As a service publishes it: every node, this one included, takes it in from the bus.
-            await Connected().PublishAsync(topic, data, headers: new NatsHeaders { [_options.TypeHeader] = type });
+            var nats = Connected();
+            await nats.PublishAsync(topic, data, headers: new NatsHeaders { [_options.TypeHeader] = type });
+            await ReachedAsync(nats);
             return true;
         });
     }
@@ -352,6 +356,13 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
         {
         }
     }
+
+    /// <summary>
+    /// Returns once the server has what this connection published so far (it answers a ping after it): a publish then
+    /// completes when NATS has it, as a Redis PUBLISH does, so that two publishes made one after the other through
+    /// two nodes reach every subscriber in that order.
+    /// </summary>
+    private static async Task ReachedAsync(NatsConnection nats) => await nats.PingAsync();
 
     private NatsConnection Connected() =>
         _nats is { ConnectionState: NatsConnectionState.Open } nats ? nats : throw new BackplaneUnavailableException("NATS is not connected.");
