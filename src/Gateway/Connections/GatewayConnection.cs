@@ -87,6 +87,10 @@ public sealed partial class GatewayConnection
     public ConnectionFeatures Features =>
         Volatile.Read(ref _features) ?? Interlocked.CompareExchange(ref _features, new(), null) ?? _features!;
 
+    /// <summary>The feature of type <typeparamref name="T"/> when one was set, without making the features of a connection that has none.</summary>
+    public T? FeatureOrNull<T>()
+        where T : class => Volatile.Read(ref _features)?.Get<T>();
+
     /// <summary>The topic patterns this connection follows, as descriptions show them (none when no part keeps any).</summary>
     public string[] SubscriptionsSnapshot() => Volatile.Read(ref _features)?.Find<ISubscriptionList>()?.Snapshot() ?? [];
 

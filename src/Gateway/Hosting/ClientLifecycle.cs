@@ -132,6 +132,11 @@ public sealed partial class ClientLifecycle(
                     return null;
                 }
 
+                if (ConnectAnswer.Of(accepted) is { } answer)
+                {
+                    connection.Features.Set(answer);
+                }
+
                 // The token a browser offered as a subprotocol is never answered with; the marker before it is.
                 subProtocol = accepted.SubProtocol is { } chosen && chosen != auth.SubProtocolToken ? chosen : auth.SubProtocol;
             }
@@ -265,6 +270,16 @@ public sealed partial class ClientLifecycle(
             frame.Json.WriteStartObject();
             frame.Json.WriteString("type", "connected");
             frame.Json.WriteString("connectionId", connection.Id);
+            if (connection.FeatureOrNull<ConnectAnswer>() is { ConnectedMembers: { } members })
+            {
+                // What $connect added: the members of its object, after the gateway's own.
+                using var added = System.Text.Json.JsonDocument.Parse(members);
+                foreach (var member in added.RootElement.EnumerateObject())
+                {
+                    member.WriteTo(frame.Json);
+                }
+            }
+
             frame.Json.WriteEndObject();
             connection.TrySendText(frame.ToArray());
         }
@@ -305,6 +320,11 @@ public sealed partial class ClientLifecycle(
             connection.TrySendText(ClientFrames.Error("unauthorized", $"the $connect route refused the connection ({accepted.StatusCode})", default));
             connection.Close(CloseCodes.PolicyViolation, "Unauthorized");
             return;
+        }
+
+        if (ConnectAnswer.Of(accepted) is { } answer)
+        {
+            connection.Features.Set(answer);
         }
 
         connection.CredentialsAccepted(authenticator.CloseAt(identity));

@@ -122,7 +122,14 @@ public sealed partial class HttpIntegration(
         {
             using var deadline = new CancellationTokenSource(options.Timeout, time);
             var answer = await _backend.ReadAnswerAsync(await _backend.SendAsync(context, deadline), deadline);
-            return answer.IsSuccess ? RouteResult.Accept(answer.SubProtocol) : RouteResult.Reject(answer.StatusCode);
+            if (!answer.IsSuccess)
+            {
+                return RouteResult.Reject(answer.StatusCode);
+            }
+
+            // {"connected": {…}, "presenceInfo": …}: members for the connected frame and the connection's presence info.
+            var (connected, presenceInfo) = ConnectAnswer.Read(answer.Body);
+            return RouteResult.Accept(answer.SubProtocol) with { Connected = connected, PresenceInfo = presenceInfo };
         }
         catch (Exception ex)
         {

@@ -15,6 +15,16 @@ public readonly record struct RouteResult
     /// <summary>On <c>$connect</c>: the subprotocol the handshake selects.</summary>
     public string? SubProtocol { get; init; }
 
+    /// <summary>
+    /// On <c>$connect</c>: members added to the connected frame (<c>{"type":"connected","connectionId":…, …}</c>), a
+    /// JSON object such as <c>{"connector_run_id":"run_1"}</c>. <c>type</c>, <c>connectionId</c> and
+    /// <c>resumeToken</c> are the gateway's and are not taken.
+    /// </summary>
+    public System.Text.Json.JsonElement? Connected { get; init; }
+
+    /// <summary>On <c>$connect</c>: the connection's <c>info</c> as presence members show it (a JSON value), instead of the claims named in <c>Topics:Presence:InfoClaims</c>.</summary>
+    public System.Text.Json.JsonElement? PresenceInfo { get; init; }
+
     /// <summary>True for a 2xx status.</summary>
     public bool IsSuccess => StatusCode is >= 200 and <= 299;
 
