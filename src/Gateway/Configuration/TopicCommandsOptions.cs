@@ -11,4 +11,7 @@ public sealed class TopicCommandsOptions
 
     /// <summary>The ping command, answered <c>{"type":"pong"}</c>.</summary>
     public string Ping { get; set; } = "ping";
+
+    /// <summary>The history command, answered <c>{"type":"history","channel","epoch","offset","events":[…],"complete"}</c>.</summary>
+    public string History { get; set; } = "history";
 }

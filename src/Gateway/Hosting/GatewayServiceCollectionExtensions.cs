@@ -61,6 +61,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<Gateway.Topics.TopicHub>();
         services.TryAddSingleton<ILocalTopicDelivery, Gateway.Topics.TopicDelivery>();
         services.TryAddSingleton<Gateway.Topics.TopicAuthorizer>();
+        services.TryAddSingleton<Gateway.Topics.TopicHistoryReader>();
         services.TryAddSingleton<Gateway.Backplane.IGatewayPublisher, Gateway.Topics.GatewayPublisher>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Hosting.IStartupFilter, ManagementPathNormalizer>());
         if (!services.Any(d => d.ServiceType == typeof(ConnectionSweeper)))
@@ -82,6 +83,7 @@ public static class GatewayServiceCollectionExtensions
             services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled ? o.Topics.Commands.Subscribe : null, typeof(Gateway.Topics.SubscribeHandler), nameof(Gateway.Topics.SubscribeHandler)));
             services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled ? o.Topics.Commands.Unsubscribe : null, typeof(Gateway.Topics.UnsubscribeHandler), nameof(Gateway.Topics.UnsubscribeHandler)));
             services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled ? o.Topics.Commands.Ping : null, typeof(Gateway.Topics.PingHandler), nameof(Gateway.Topics.PingHandler)));
+            services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled ? o.Topics.Commands.History : null, typeof(Gateway.Topics.HistoryHandler), nameof(Gateway.Topics.HistoryHandler)));
 
             services.AddSingleton<ConnectionSweeper>();
             services.AddHostedService(sp => sp.GetRequiredService<ConnectionSweeper>());

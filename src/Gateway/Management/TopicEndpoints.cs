@@ -23,6 +23,7 @@ internal static partial class TopicEndpoints
     public static IEndpointRouteBuilder MapTopicEndpoints(this IEndpointRouteBuilder group)
     {
         group.MapPost("/{topic}", PublishAsync);
+        group.MapTopicHistoryEndpoints();
         group.MapPost("", () => ManagementError.NotFound($"{Resource} needs an id: {Resource}/{{id}}."));
         group.Map("", NotAllowed);
         group.Map("/{topic}", NotAllowed);

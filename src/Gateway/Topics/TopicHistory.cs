@@ -167,6 +167,13 @@ internal sealed class TopicHistory(int size, long ttlTicks, string epoch, long c
         return missed.Count <= maxCount && missed.Sum(f => (long)f.Length) <= maxBytes ? missed : null;
     }
 
+    /// <summary>Every frame kept, oldest first; call under <see cref="Gate"/>.</summary>
+    public List<byte[]> Kept(long now)
+    {
+        Trim(now);
+        return [.. _events.Select(e => e.Frame)];
+    }
+
     /// <summary>True when nothing is kept any more and nothing was published for a whole TTL.</summary>
     public bool IsStale(long now)
     {

@@ -104,6 +104,36 @@ public sealed partial class TopicHub : IDisposable
         }
     }
 
+    /// <summary>
+    /// What <paramref name="topic"/>'s history on this node holds: after <paramref name="since"/> when it still holds every
+    /// event after it (else all it keeps, and <c>Recovered</c> false), oldest first, at most <paramref name="limit"/>.
+    /// Null when the topic keeps no history. For a shared history, load this node's copy first.
+    /// </summary>
+    public TopicHistoryPage? ReadHistory(string topic, RecoveryPosition? since, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        while (true)
+        {
+            if (TopicName.HasWildcard(topic) || _histories.GetOrAdd(topic) is not { } history)
+            {
+                return null;
+            }
+
+            lock (history.Gate)
+            {
+                if (history.Retired)
+                {
+                    continue;
+                }
+
+                var now = _time.GetUtcNow().UtcTicks;
+                var missed = since is null ? null : history.After(since, now, int.MaxValue, long.MaxValue);
+                var events = missed ?? history.Kept(now);
+                return new TopicHistoryPage(history.Epoch, history.LastOffset, since is null ? null : missed is not null, [.. events.Take(limit)], events.Count <= limit);
+            }
+        }
+    }
+
     /// <summary>Removes one subscription; false when the connection did not hold it.</summary>
     public bool Unsubscribe(GatewayConnection connection, string pattern)
     {
