@@ -14,10 +14,6 @@ namespace Gateway.Topics;
 /// </summary>
 public sealed partial class SubscribeHandler(IOptions<GatewayOptions> options, TopicHub hub, TopicAuthorizer authorizer, Backplane.IBackplane backplane, ILogger<SubscribeHandler> logger) : IGatewayRouteHandler
 {
-    // Reads of a topic's shared history before a subscribe gives up: two, unless the backplane reconnected or the
-    // history's epoch changed meanwhile.
-    private const int MaxHistoryReads = 4;
-
     private readonly TopicsOptions _options = options.Value.Topics;
 
     /// <inheritdoc />
@@ -55,31 +51,9 @@ public sealed partial class SubscribeHandler(IOptions<GatewayOptions> options, T
                 return Error("internal_error", "the subscription could not be authorized", command);
         }
 
-        if (backplane.SharesHistory && !TopicName.HasWildcard(channel) && hub.HistoryRule(channel) is { } rule && !hub.IsSharedHistoryLoaded(channel))
+        if (!await SharedHistoryReads.EnsureLoadedAsync(hub, backplane, channel, context.ConnectionClosed))
         {
-            // This node's copy of a shared history is read from the backplane, so that the epoch and offsets are
-            // everyone's and a client can recover here what it missed on another node. The read must begin after the
-            // copy started keeping what the backplane delivers, or an event delivered in between would be in neither:
-            // the first subscribe of a topic on this node makes the copy with one read and fills it with a second.
-            var loaded = false;
-            for (var attempt = 0; !loaded; attempt++)
-            {
-                if (attempt == MaxHistoryReads)
-                {
-                    return Error("internal_error", "the topic's history cannot be read right now", command);
-                }
-
-                var mark = hub.SharedReadMark();
-                try
-                {
-                    loaded = await backplane.ReadHistoryAsync(channel, rule.Ttl, context.ConnectionClosed) is not { } shared
-                        || hub.LoadShared(channel, shared, backplane.ConsecutiveOffsets, mark);
-                }
-                catch (Backplane.BackplaneUnavailableException)
-                {
-                    return Error("internal_error", "the topic's history cannot be read right now", command);
-                }
-            }
+            return Error("internal_error", "the topic's history cannot be read right now", command);
         }
 
         var subscribed = hub.Subscribe(connection, channel, command.Since, position => ClientFrames.Typed("subscribed", command.Id, w =>
