@@ -10,8 +10,12 @@ namespace Gateway.Backplane;
 /// </summary>
 public sealed class InMemoryBackplane : IBackplane
 {
+    // How many keys are kept before a set drops the expired ones (at most once a minute).
+    private const int SweepAbove = 1024;
+
     private readonly ConcurrentDictionary<string, (byte[] Value, DateTimeOffset Expires)> _keys = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
+    private long _nextSweepTicks;
 
     /// <summary>Creates the backplane on the system clock.</summary>
     public InMemoryBackplane()
@@ -56,6 +60,19 @@ public sealed class InMemoryBackplane : IBackplane
         ArgumentNullException.ThrowIfNull(key);
         var now = _time.GetUtcNow();
         var entry = (value.ToArray(), now + ttl);
+        if (_keys.Count >= SweepAbove && now.UtcTicks >= Interlocked.Read(ref _nextSweepTicks))
+        {
+            Interlocked.Exchange(ref _nextSweepTicks, (now + TimeSpan.FromMinutes(1)).UtcTicks);
+            // Keys nobody reads again would stay: drop the expired ones once there are many.
+            foreach (var held in _keys)
+            {
+                if (held.Value.Expires <= now)
+                {
+                    _keys.TryRemove(held);
+                }
+            }
+        }
+
         if (!onlyIfAbsent)
         {
             _keys[key] = entry;
