@@ -130,7 +130,7 @@ public abstract class BackplaneSpec : IAsyncLifetime
     [Fact]
     public async Task A_server_side_subscribe_made_on_another_node_reaches_the_connection_and_its_publishes()
     {
-        var a = await NodeAsync();
+        var a = await NodeAsync(("Gateway:Topics:MaxSubscriptionsPerConnection", "2"));
         var b = await NodeAsync();
         await using var client = await a.ConnectAsync();
 
@@ -153,6 +153,11 @@ public abstract class BackplaneSpec : IAsyncLifetime
         var live = await TopicTests.NextJsonAsync(client);
         Assert.Equal(2, live.GetProperty("data").GetInt32());
         Assert.True(live.GetProperty("offset").GetInt64() > offset);
+
+        // The limit is the owning node's, and its answer comes back through the backplane.
+        var over = await Management.SubscriptionsApiTests.CallAsync(b, HttpMethod.Put, $"/@connections/{client.Id}/topics/news.other");
+        Assert.Equal(System.Net.HttpStatusCode.TooManyRequests, over.Status);
+        Assert.Equal("LimitExceededException", over.ErrorType);
 
         Assert.Equal(System.Net.HttpStatusCode.NoContent, (await Management.SubscriptionsApiTests.CallAsync(b, HttpMethod.Delete, $"/@connections/{client.Id}/topics/news.sport")).Status);
         Assert.Equal("""{"type":"unsubscribed","channel":"news.sport","by":"server"}""", await client.ReceiveTextAsync());
