@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Xml;
 using Gateway.Backplane;
@@ -26,7 +27,7 @@ internal static class SubscriptionEndpoints
     private const string Allowed = "PUT, DELETE";
 
     /// <summary>Maps <c>/{id}/topics/{topic}</c> on the group at <c>/@connections</c>.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = ManagementEndpoints.AnyMethodFallback)]
+    [SuppressMessage("Usage", "ASP0022", Justification = ManagementEndpoints.AnyMethodFallback)]
     public static IEndpointRouteBuilder MapConnectionTopicEndpoints(this IEndpointRouteBuilder group)
     {
         group.MapPut("/{id}/topics/{topic}", SubscribeConnectionAsync);
@@ -36,7 +37,7 @@ internal static class SubscriptionEndpoints
     }
 
     /// <summary>Maps <c>/{userId}/topics/{topic}</c> on the group at <c>/@users</c>.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = ManagementEndpoints.AnyMethodFallback)]
+    [SuppressMessage("Usage", "ASP0022", Justification = ManagementEndpoints.AnyMethodFallback)]
     public static IEndpointRouteBuilder MapUserTopicEndpoints(this IEndpointRouteBuilder group)
     {
         group.MapPut("/{userId}/topics/{topic}", SubscribeUserAsync);
@@ -133,10 +134,10 @@ internal static class SubscriptionEndpoints
     /// Reads <c>?for=</c>: absent is null; otherwise a positive duration of at most
     /// <see cref="ServerSubscriptions.MaxRemembered"/>, as <c>hh:mm:ss</c> (<c>[d.]hh:mm:ss[.fffffff]</c>) or ISO 8601 (<c>PT10M</c>).
     /// </summary>
-    private static bool TryReadFor(HttpContext context, out TimeSpan? remember, out ManagementError error)
+    private static bool TryReadFor(HttpContext context, out TimeSpan? remember, [NotNullWhen(false)] out ManagementError? error)
     {
         remember = null;
-        error = null!;
+        error = null;
         if (!context.Request.Query.TryGetValue("for", out var values))
         {
             return true;
