@@ -21,4 +21,10 @@ internal enum BackplaneOperation : byte
 
     /// <summary>A member left a topic's presence on the sending node.</summary>
     PresenceLeave = 12,
+
+    /// <summary>Subscribes a connection to a topic for the server: the topic in the payload; the answer's kind is a <see cref="ServerTopicResult"/>.</summary>
+    Subscribe = 13,
+
+    /// <summary>Unsubscribes a connection from a topic for the server: the topic in the payload.</summary>
+    Unsubscribe = 14,
 }

@@ -25,6 +25,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     private readonly GatewayNode _node;
     private readonly LocalConnections _local;
     private readonly ILocalTopicDelivery _topics;
+    private readonly Func<ILocalTopicSubscriptions?> _subscriptions;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Diagnostics.GatewayMetrics? _metrics;
@@ -38,7 +39,11 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     private ITimer? _heartbeat;
     private int _announced;
 
-    /// <summary>Creates the backplane; it connects when the host starts. <paramref name="time"/> runs heartbeats and request deadlines.</summary>
+    /// <summary>
+    /// Creates the backplane; it connects when the host starts. <paramref name="time"/> runs heartbeats and request
+    /// deadlines. <paramref name="subscriptions"/> gives, when first needed, what carries out subscribes other nodes ask
+    /// of this node's connections (resolved late: it reads topic histories through this backplane).
+    /// </summary>
     public ClusterBackplane(
         IBackplaneTransport transport,
         ClusterBackplaneOptions options,
@@ -48,7 +53,8 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         TimeProvider time,
         ILogger<ClusterBackplane> logger,
         IEnumerable<IClusterQueryHandler>? queries = null,
-        Diagnostics.GatewayMetrics? metrics = null)
+        Diagnostics.GatewayMetrics? metrics = null,
+        Func<ILocalTopicSubscriptions?>? subscriptions = null)
     {
         ArgumentNullException.ThrowIfNull(node);
         _transport = transport;
@@ -56,6 +62,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         _node = node;
         _local = new LocalConnections(registry);
         _topics = topics;
+        _subscriptions = subscriptions ?? (static () => null);
         _time = time;
         _logger = logger;
         _metrics = metrics;
@@ -151,6 +158,36 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     /// <inheritdoc />
     public async ValueTask<bool> SetAttributesAsync(string connectionId, IReadOnlyDictionary<string, string?> changes, CancellationToken cancellationToken) =>
         await RequestAsync(connectionId, BackplaneOperation.SetAttributes, 0, SnapshotEncoding.WriteChanges(changes), cancellationToken) is { Kind: 1 };
+
+    /// <inheritdoc />
+    public async ValueTask<ServerTopicResult> SubscribeAsync(string connectionId, string topic, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        try
+        {
+            var answer = await RequestAsync(connectionId, BackplaneOperation.Subscribe, 0, Encoding.UTF8.GetBytes(topic), cancellationToken);
+            return answer is null ? ServerTopicResult.Gone : (ServerTopicResult)answer.Kind;
+        }
+        catch (BackplaneUnavailableException)
+        {
+            return ServerTopicResult.Unavailable;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<ServerTopicResult> UnsubscribeAsync(string connectionId, string topic, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        try
+        {
+            var answer = await RequestAsync(connectionId, BackplaneOperation.Unsubscribe, 0, Encoding.UTF8.GetBytes(topic), cancellationToken);
+            return answer is null ? ServerTopicResult.Gone : (ServerTopicResult)answer.Kind;
+        }
+        catch (BackplaneUnavailableException)
+        {
+            return ServerTopicResult.Unavailable;
+        }
+    }
 
     /// <inheritdoc />
     public ValueTask BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken) =>
@@ -334,7 +371,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
             {
                 // The id's own node is gone, but its session lives on elsewhere.
                 var request = new BackplaneMessage(operation, 0, _node.Id, connectionId, "", kind, payload);
-                answer = moved == _node.Id ? Carry(request) : await _requests.ExchangeAsync(moved, connectionId, operation, "", kind, payload, _options.RequestTimeout, cancellationToken);
+                answer = moved == _node.Id ? await CarryAsync(request) : await _requests.ExchangeAsync(moved, connectionId, operation, "", kind, payload, _options.RequestTimeout, cancellationToken);
             }
 
             outcome = answer is null ? "gone" : "answered";
@@ -410,6 +447,10 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
                 case BackplaneOperation.PresenceJoin or BackplaneOperation.PresenceLeave:
                     PresenceChanged?.Invoke(this, new PresenceChange(message.Target, message.Text, message.Origin, message.Operation == BackplaneOperation.PresenceJoin));
                     break;
+                case BackplaneOperation.Subscribe:
+                    // Reading the topic's shared history may wait on the store: never on this thread, which reads the channel.
+                    _ = Task.Run(() => CarryAndReplyAsync(message));
+                    break;
                 default:
                     _ = ReplyAsync(message.Origin, Carry(message).ToBytes());
                     break;
@@ -421,6 +462,20 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         {
             Log.MessageFailed(_logger, ex, message.Operation.ToString());
         }
+    }
+
+    /// <summary>Carries out a request on this node's connections, a subscribe included, and makes its answer.</summary>
+    private async ValueTask<BackplaneMessage> CarryAsync(BackplaneMessage request)
+    {
+        if (request.Operation != BackplaneOperation.Subscribe)
+        {
+            return Carry(request);
+        }
+
+        var result = _subscriptions() is { } subscriptions
+            ? await subscriptions.SubscribeAsync(request.Target, Encoding.UTF8.GetString(request.Payload), CancellationToken.None)
+            : ServerTopicResult.Gone;
+        return new BackplaneMessage(BackplaneOperation.Reply, request.Correlation, _node.Id, "", "", (byte)result, []);
     }
 
     /// <summary>Carries out a request on this node's connections, as a call made here would, and makes its answer.</summary>
@@ -443,6 +498,9 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
             case BackplaneOperation.SetAttributes:
                 kind = (byte)(_local.SetAttributes(request.Target, SnapshotEncoding.ReadChanges(request.Payload)) ? 1 : 0);
                 break;
+            case BackplaneOperation.Unsubscribe:
+                kind = (byte)(_subscriptions()?.Unsubscribe(request.Target, Encoding.UTF8.GetString(request.Payload)) ?? ServerTopicResult.Gone);
+                break;
             case BackplaneOperation.UserConnections:
                 payload = _queries[ClusterQuery.UserConnections](request.Target);
                 break;
@@ -453,6 +511,20 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         }
 
         return new BackplaneMessage(BackplaneOperation.Reply, request.Correlation, _node.Id, "", "", kind, payload);
+    }
+
+    private async Task CarryAndReplyAsync(BackplaneMessage request)
+    {
+        try
+        {
+            await ReplyAsync(request.Origin, (await CarryAsync(request)).ToBytes());
+        }
+#pragma warning disable CA1031 // Nobody awaits this work item: what it throws is logged, and the asking node times out.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.MessageFailed(_logger, ex, request.Operation.ToString());
+        }
     }
 
     private async Task ReplyAsync(string nodeId, byte[] reply)

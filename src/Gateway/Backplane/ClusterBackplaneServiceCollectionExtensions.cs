@@ -28,7 +28,8 @@ public static class ClusterBackplaneServiceCollectionExtensions
             clock?.Invoke(sp) ?? sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ClusterBackplane>>(),
             sp.GetServices<IClusterQueryHandler>(),
-            sp.GetService<Diagnostics.GatewayMetrics>()));
+            sp.GetService<Diagnostics.GatewayMetrics>(),
+            () => sp.GetService<ILocalTopicSubscriptions>()));
         services.Replace(ServiceDescriptor.Singleton<IBackplane>(sp => sp.GetRequiredService<ClusterBackplane>()));
         services.AddHostedService(sp => sp.GetRequiredService<ClusterBackplane>());
         return services;

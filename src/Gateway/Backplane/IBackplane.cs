@@ -26,6 +26,27 @@ public interface IBackplane
     /// <summary>Sets (or, with a null value, removes) attributes of a connection owned by another node; false when it is gone.</summary>
     ValueTask<bool> SetAttributesAsync(string connectionId, IReadOnlyDictionary<string, string?> changes, CancellationToken cancellationToken);
 
+    /// <summary>Subscribes a connection owned by another node to a topic for the server; gone when it is not there.</summary>
+    ValueTask<ServerTopicResult> SubscribeAsync(string connectionId, string topic, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(ServerTopicResult.Gone);
+
+    /// <summary>Unsubscribes a connection owned by another node from a topic for the server; gone when it is not there.</summary>
+    ValueTask<ServerTopicResult> UnsubscribeAsync(string connectionId, string topic, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(ServerTopicResult.Gone);
+
+    /// <summary>
+    /// Sets a key every node reads for <paramref name="ttl"/>; with <paramref name="onlyIfAbsent"/> only when none is
+    /// there. Returns whether it was set. A node alone keeps its keys in memory.
+    /// </summary>
+    ValueTask<bool> SetKeyAsync(string key, ReadOnlyMemory<byte> value, TimeSpan ttl, bool onlyIfAbsent, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this backplane keeps no shared keys");
+
+    /// <summary>The value of a key every node reads, or null.</summary>
+    ValueTask<byte[]?> GetKeyAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult<byte[]?>(null);
+
+    /// <summary>Deletes a key every node reads.</summary>
+    ValueTask DeleteKeyAsync(string key, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     /// <summary>Sends to every connection of every other node.</summary>
     ValueTask BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken);
 

@@ -26,6 +26,7 @@ public sealed partial class ClientLifecycle(
     MessageDispatcher dispatcher,
     ConnectAuthenticator authenticator,
     Topics.TopicHub topics,
+    Topics.ServerSubscriptions serverSubscriptions,
     GatewayListeners listeners,
     Diagnostics.GatewayMetrics metrics,
     ILogger<ClientLifecycle> logger)
@@ -190,6 +191,12 @@ public sealed partial class ClientLifecycle(
 
             try
             {
+                if (!connection.AwaitingCredentials)
+                {
+                    // What the server subscribed the user to for later connections, right after the connected frame.
+                    await serverSubscriptions.ApplyRememberedAsync(connection, CancellationToken.None);
+                }
+
                 info = await connection.RunAsync(connection.AwaitingCredentials ? OnFirstMessagesAsync : dispatcher.DispatchAsync);
             }
             finally
@@ -329,6 +336,7 @@ public sealed partial class ClientLifecycle(
 
         connection.CredentialsAccepted(authenticator.CloseAt(identity));
         SendConnectedFrame(connection);
+        await serverSubscriptions.ApplyRememberedAsync(connection, CancellationToken.None);
     }
 
     private static bool TryGetHandshakeKey(HttpRequest request, IHttpUpgradeFeature? upgrade, out string key)

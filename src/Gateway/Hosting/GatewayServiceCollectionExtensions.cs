@@ -60,6 +60,9 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<Gateway.Auth.ConnectAuthenticator>();
         services.TryAddSingleton<Gateway.Topics.TopicHub>();
         services.TryAddSingleton<ILocalTopicDelivery, Gateway.Topics.TopicDelivery>();
+        services.TryAddSingleton<Gateway.Topics.LocalServerSubscriptions>();
+        services.TryAddSingleton<ILocalTopicSubscriptions>(sp => sp.GetRequiredService<Gateway.Topics.LocalServerSubscriptions>());
+        services.TryAddSingleton<Gateway.Topics.ServerSubscriptions>();
         services.TryAddSingleton<Gateway.Topics.TopicAuthorizer>();
         services.TryAddSingleton<Gateway.Topics.TopicHistoryReader>();
         services.TryAddSingleton<Gateway.Backplane.IGatewayPublisher, Gateway.Topics.GatewayPublisher>();

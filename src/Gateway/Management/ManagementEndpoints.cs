@@ -28,9 +28,9 @@ internal static class ManagementEndpoints
         var stage = RoutePatternFactory.Parse("/{stage}", defaults: null, parameterPolicies: new RouteValueDictionary { ["stage"] = ManagementSegmentConstraint.Stage });
         foreach (var prefix in new[] { management.MapGroup(""), management.MapGroup(stage) })
         {
-            prefix.MapGroup("/@connections").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapConnectionEndpoints();
+            prefix.MapGroup("/@connections").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapConnectionEndpoints().MapConnectionTopicEndpoints();
             prefix.MapGroup("/@topics").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapTopicEndpoints();
-            prefix.MapGroup("/@users").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapUserEndpoints();
+            prefix.MapGroup("/@users").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapUserEndpoints().MapUserTopicEndpoints();
             prefix.MapGroup("/@broadcast").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapBroadcastEndpoints();
 
             // Any other @resource is the management API's own 404, answered before credentials are asked for.

@@ -44,6 +44,15 @@ public sealed class ConnectionSubscriptions : Connections.ISubscriptionList
         }
     }
 
+    /// <summary>Whether <paramref name="pattern"/> is held.</summary>
+    internal bool Contains(string pattern)
+    {
+        lock (_patterns)
+        {
+            return _patterns.Contains(pattern);
+        }
+    }
+
     internal bool Remove(string pattern)
     {
         lock (_patterns)

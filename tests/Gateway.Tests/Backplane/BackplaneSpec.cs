@@ -128,6 +128,87 @@ public abstract class BackplaneSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_side_subscribe_made_on_another_node_reaches_the_connection_and_its_publishes()
+    {
+        var a = await NodeAsync(("Gateway:Topics:MaxSubscriptionsPerConnection", "2"));
+        var b = await NodeAsync();
+        await using var client = await a.ConnectAsync();
+
+        var put = await Management.SubscriptionsApiTests.CallAsync(b, HttpMethod.Put, $"/@connections/{client.Id}/topics/news.sport");
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, put.Status);
+        Assert.Equal("""{"type":"subscribed","channel":"news.sport","by":"server"}""", await client.ReceiveTextAsync());
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await Management.SubscriptionsApiTests.CallAsync(b, HttpMethod.Put, $"/@connections/{client.Id}/topics/news.sport")).Status);
+        await TopicTests.PostAsync(b, "/@topics/news.sport", """{"type":"goal","data":1}""");
+        Assert.Equal("""{"type":"goal","channel":"news.sport","data":1}""", await client.ReceiveTextAsync());
+
+        // A topic with a shared history: the owning node reads it before it subscribes, and answers with its position.
+        await TopicTests.PostAsync(b, "/@topics/events.cross", """{"type":"x","data":1}""");
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await Management.SubscriptionsApiTests.CallAsync(b, HttpMethod.Put, $"/@connections/{client.Id}/topics/events.cross")).Status);
+        var subscribed = await TopicTests.NextJsonAsync(client);
+        Assert.Equal("events.cross", subscribed.GetProperty("channel").GetString());
+        Assert.Equal("server", subscribed.GetProperty("by").GetString());
+        Assert.False(string.IsNullOrEmpty(subscribed.GetProperty("epoch").GetString()));
+        var offset = subscribed.GetProperty("offset").GetInt64();
+        await TopicTests.PostAsync(b, "/@topics/events.cross", """{"type":"x","data":2}""");
+        var live = await TopicTests.NextJsonAsync(client);
+        Assert.Equal(2, live.GetProperty("data").GetInt32());
+        Assert.True(live.GetProperty("offset").GetInt64() > offset);
+
+        // The limit is the owning node's, and its answer comes back through the backplane.
+        var over = await Management.SubscriptionsApiTests.CallAsync(b, HttpMethod.Put, $"/@connections/{client.Id}/topics/news.other");
+        Assert.Equal(System.Net.HttpStatusCode.TooManyRequests, over.Status);
+        Assert.Equal("LimitExceededException", over.ErrorType);
+
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await Management.SubscriptionsApiTests.CallAsync(b, HttpMethod.Delete, $"/@connections/{client.Id}/topics/news.sport")).Status);
+        Assert.Equal("""{"type":"unsubscribed","channel":"news.sport","by":"server"}""", await client.ReceiveTextAsync());
+        await AssertNothingMoreAsync(client);
+
+        var id = client.Id;
+        await client.CloseAsync();
+        await Wait.UntilAsync(() => a.Registry.Count == 0, "the client left node A");
+        foreach (var method in new[] { HttpMethod.Put, HttpMethod.Delete })
+        {
+            var gone = await Management.SubscriptionsApiTests.CallAsync(b, method, $"/@connections/{id}/topics/news.sport");
+            Assert.Equal(System.Net.HttpStatusCode.Gone, gone.Status);
+            Assert.Equal("GoneException", gone.ErrorType);
+        }
+    }
+
+    [Fact]
+    public async Task A_user_subscribe_reaches_the_users_connections_on_every_node_and_later_ones_with_for()
+    {
+        var a = await NodeAsync();
+        var b = await NodeAsync();
+        var now = DateTimeOffset.UtcNow;
+        await using var aliceOnA = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await using var aliceOnB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await using var bobOnA = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "bob")}");
+
+        var put = await Management.SubscriptionsApiTests.CallAsync(b, HttpMethod.Put, "/@users/alice/topics/news?for=PT10M");
+        Assert.Equal(System.Net.HttpStatusCode.OK, put.Status);
+        Assert.Equal("""{"connections":2}""", put.Body);
+        foreach (var alice in new[] { aliceOnA, aliceOnB })
+        {
+            Assert.Equal("""{"type":"subscribed","channel":"news","by":"server"}""", await alice.ReceiveTextAsync());
+        }
+
+        // A connection the user opens later, on the other node, is subscribed as it connects.
+        await using var later = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        Assert.Equal("""{"type":"subscribed","channel":"news","by":"server"}""", await later.ReceiveTextAsync());
+        await AssertNothingMoreAsync(later, bobOnA);
+
+        var delete = await Management.SubscriptionsApiTests.CallAsync(a, HttpMethod.Delete, "/@users/alice/topics/news?for=PT10M");
+        Assert.Equal("""{"connections":3}""", delete.Body);
+        foreach (var alice in new[] { aliceOnA, aliceOnB, later })
+        {
+            Assert.Equal("""{"type":"unsubscribed","channel":"news","by":"server"}""", await alice.ReceiveTextAsync());
+        }
+
+        await using var afterForget = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await AssertNothingMoreAsync(afterForget, bobOnA);
+    }
+
+    [Fact]
     public async Task A_user_send_reaches_the_users_connections_on_every_node_and_nobody_else()
     {
         var a = await NodeAsync();

@@ -1,0 +1,60 @@
+using Gateway.Backplane;
+using Gateway.Connections;
+
+namespace Gateway.Topics;
+
+/// <summary>
+/// Subscribes and unsubscribes this node's connections for the server (the management API, here or on another node).
+/// The client's topic authorization does not apply (the backend decides); the subscription limit does.
+/// </summary>
+public sealed class LocalServerSubscriptions(ConnectionRegistry registry, TopicHub hub, IBackplane backplane) : ILocalTopicSubscriptions
+{
+    /// <inheritdoc />
+    public ValueTask<ServerTopicResult> SubscribeAsync(string connectionId, string topic, CancellationToken cancellationToken) =>
+        Find(connectionId) is { } connection ? SubscribeAsync(connection, topic, cancellationToken) : ValueTask.FromResult(ServerTopicResult.Gone);
+
+    /// <summary>Subscribes <paramref name="connection"/> to <paramref name="topic"/> and tells the client, unless it holds that subscription already.</summary>
+    public async ValueTask<ServerTopicResult> SubscribeAsync(GatewayConnection connection, string topic, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(topic);
+        if (connection.Features.Get<ConnectionSubscriptions>()?.Contains(topic) == true)
+        {
+            return ServerTopicResult.Done;
+        }
+
+        if (!await SharedHistoryReads.EnsureLoadedAsync(hub, backplane, topic, cancellationToken))
+        {
+            return ServerTopicResult.Unavailable;
+        }
+
+        if (hub.Subscribe(connection, topic, null, ServerTopicFrames.Subscribed(topic)))
+        {
+            return ServerTopicResult.Done;
+        }
+
+        // Refused: either the connection closed meanwhile, or it is at its limit.
+        return connection.IsOpen ? ServerTopicResult.LimitExceeded : ServerTopicResult.Gone;
+    }
+
+    /// <inheritdoc />
+    public ServerTopicResult Unsubscribe(string connectionId, string topic)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        if (Find(connectionId) is not { } connection)
+        {
+            return ServerTopicResult.Gone;
+        }
+
+        if (hub.Unsubscribe(connection, topic))
+        {
+            connection.TrySendText(ServerTopicFrames.Unsubscribed(topic));
+        }
+
+        return ServerTopicResult.Done;
+    }
+
+    // A connection still waiting for its credentials has not connected yet: it is not there for the server.
+    private GatewayConnection? Find(string connectionId) =>
+        registry.TryGet(connectionId, out var connection) && connection.IsOpen && !connection.AwaitingCredentials ? connection : null;
+}
