@@ -110,11 +110,32 @@ internal sealed class ManagementQueries(ConnectionRegistry registry, TopicHub to
             open = open.Where(subscribers.Contains);
         }
 
-        var all = open.ToList();
-        var page = all.Where(c => string.CompareOrdinal(c.Id, after) > 0).OrderBy(c => c.Id, StringComparer.Ordinal).Take(limit + 1);
+        // The first limit + 1 after the cursor, in one pass with a heap of that many (its root, the largest, gives way first).
+        var total = 0;
+        var heap = new PriorityQueue<GatewayConnection, string>(limit + 2, Comparer<string>.Create(static (a, b) => string.CompareOrdinal(b, a)));
+        foreach (var connection in open)
+        {
+            total++;
+            if (string.CompareOrdinal(connection.Id, after) > 0)
+            {
+                heap.Enqueue(connection, connection.Id);
+                if (heap.Count > limit + 1)
+                {
+                    heap.Dequeue();
+                }
+            }
+        }
+
+        var page = new List<GatewayConnection>(heap.Count);
+        while (heap.Count > 0)
+        {
+            page.Add(heap.Dequeue());
+        }
+
+        page.Reverse();
         return Write(json =>
         {
-            json.WriteNumber("total", all.Count);
+            json.WriteNumber("total", total);
             json.WriteStartArray("items");
             foreach (var connection in page)
             {
