@@ -87,6 +87,9 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     public string Engine => _transport.Engine;
 
     /// <inheritdoc />
+    public TimeSpan RequestTimeout => _options.RequestTimeout;
+
+    /// <inheritdoc />
     public bool SharesHistory => true;
 
     /// <inheritdoc />

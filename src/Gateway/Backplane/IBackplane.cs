@@ -14,6 +14,9 @@ public interface IBackplane
     /// <summary>The engine that joins the nodes, as the dashboard names it (<c>redis</c>); <c>none</c> for a node alone.</summary>
     string Engine => "none";
 
+    /// <summary>How long a call waits for other nodes before it answers without them (nothing to wait for when the node runs alone).</summary>
+    TimeSpan RequestTimeout => TimeSpan.FromSeconds(5);
+
     /// <summary>Sends to a connection owned by another node.</summary>
     ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken);
 

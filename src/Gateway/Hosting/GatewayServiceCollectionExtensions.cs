@@ -52,6 +52,15 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<MessageDispatcher>();
         services.TryAddSingleton<ClientLifecycle>();
         services.TryAddSingleton<ManagementAccess>();
+        if (!services.Any(d => d.ServiceType == typeof(ManagementQueries)))
+        {
+            services.AddSingleton<ManagementQueries>();
+            foreach (var name in ManagementQueries.Names)
+            {
+                services.AddSingleton<IClusterQueryHandler>(sp => new ManagementQueryHandler(sp.GetRequiredService<ManagementQueries>(), name));
+            }
+        }
+
         services.TryAddSingleton<ManagementListenerFilter>();
         services.TryAddSingleton<ManagementAccessFilter>();
         services.TryAddSingleton<DashboardAccessFilter>();

@@ -14,20 +14,22 @@ namespace Gateway.Management;
 /// <summary>
 /// <c>@connections</c>: push to a connection (<c>POST</c>), describe it (<c>GET</c>), close it (<c>DELETE</c>),
 /// wire-compatible with Amazon API Gateway's management API; and, beyond it, set its attributes (<c>PATCH</c>) and
-/// list this node's connections a page at a time (<c>GET /@connections</c>).
+/// list the connections of every node a page at a time (<c>GET /@connections</c>; <c>?scope=node</c>: this node's
+/// only, with their identity) and tell whether one is live (<c>HEAD</c>).
 /// </summary>
 internal static class ConnectionEndpoints
 {
-    private const string Allowed = "GET, POST, DELETE, PATCH";
+    private const string Allowed = "GET, HEAD, POST, DELETE, PATCH";
 
     /// <summary>Maps the resource on a group at <c>/@connections</c>.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = ManagementEndpoints.AnyMethodFallback)]
     public static IEndpointRouteBuilder MapConnectionEndpoints(this IEndpointRouteBuilder group)
     {
-        group.MapGet("", List);
+        group.MapGet("", ListAsync);
         group.Map("", () => ManagementError.NotFound("A connection id is required."));
         group.MapPost("/{id}", PostAsync);
         group.MapGet("/{id}", GetAsync);
+        group.MapMethods("/{id}", [HttpMethods.Head], GetAsync);
         group.MapDelete("/{id}", DeleteAsync);
         group.MapPatch("/{id}", PatchAsync);
 
@@ -104,6 +106,88 @@ internal static class ConnectionEndpoints
         return set ? TypedResults.NoContent() : ManagementError.Of(id, SendResult.Gone);
     }
 
+    private static async Task<IResult> ListAsync(HttpContext context, ConnectionRegistry registry, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
+    {
+        var query = context.Request.Query;
+        var scope = query["scope"].ToString();
+        if (scope == "node")
+        {
+            return List(context, registry, options);
+        }
+
+        if (scope is not ("" or "cluster"))
+        {
+            return ManagementError.BadRequest("Invalid scope: it is node (this node's connections) or cluster (every node's, the default).");
+        }
+
+        if (!PageRequest.TryLimit(query, options.Value.Management.MaxPageSize, out var limit, out var problem)
+            || !PageRequest.TryCursor(query, static key => ConnectionId.IsWellFormed(key), out var after, out problem))
+        {
+            return ManagementError.BadRequest(problem);
+        }
+
+        string? userId = null;
+        if (query.ContainsKey("userId"))
+        {
+            userId = query["userId"].ToString();
+            if (!UserEndpoints.IsValidUserId(userId))
+            {
+                return ManagementError.BadRequest(UserEndpoints.InvalidUserId);
+            }
+        }
+
+        string? topic = null;
+        if (query.ContainsKey("topic"))
+        {
+            topic = query["topic"].ToString();
+            if (!Topics.TopicName.IsValidName(topic, options.Value.Topics.MaxTopicLength))
+            {
+                return ManagementError.BadRequest(TopicEndpoints.InvalidTopic(options.Value.Topics.MaxTopicLength));
+            }
+        }
+
+        var argument = ManagementQueries.Argument(json =>
+        {
+            json.WriteString("after", after);
+            json.WriteNumber("limit", limit);
+            json.WriteString("user", userId);
+            json.WriteString("topic", topic);
+        });
+        var answers = await queries.AskAsync(backplane, ManagementQueries.ConnectionPage, argument, context.RequestAborted);
+        var (count, items) = ConnectionPage(answers, limit + 1);
+        var page = items.Take(limit).ToList();
+        var next = items.Count > limit ? PageRequest.Encode(page[^1].ConnectionId) : null;
+        return new ManagementJsonResult<ClusterConnectionListBody>(
+            new ClusterConnectionListBody(count, page, next, answers.Complete, answers.Complete ? null : answers.MissingNodes),
+            ManagementJson.Default.ClusterConnectionListBody);
+    }
+
+    /// <summary>
+    /// The first <paramref name="take"/> connections of the nodes' answers to <see cref="ManagementQueries.ConnectionPage"/>,
+    /// in id order, and how many match on all of them. Each node answered its own first ones after the cursor, so the
+    /// first of them all are among these.
+    /// </summary>
+    internal static (int Count, List<ClusterConnectionItem> Items) ConnectionPage(ClusterAnswers answers, int take)
+    {
+        var count = 0;
+        var items = new List<ClusterConnectionItem>();
+        foreach (var (node, answer) in answers.Answers)
+        {
+            using var doc = JsonDocument.Parse(answer);
+            count += doc.RootElement.GetProperty("total").GetInt32();
+            foreach (var item in doc.RootElement.GetProperty("items").EnumerateArray())
+            {
+                var user = item.GetProperty("user");
+                items.Add(new ClusterConnectionItem(item.GetProperty("id").GetString()!, node,
+                    user.ValueKind == JsonValueKind.String ? user.GetString() : null, item.GetProperty("at").GetString()!));
+            }
+        }
+
+        // A connection whose session moved may be answered twice for a moment: it is listed once.
+        var page = items.DistinctBy(i => i.ConnectionId, StringComparer.Ordinal).OrderBy(i => i.ConnectionId, StringComparer.Ordinal).Take(take).ToList();
+        return (count, page);
+    }
+
     private static ManagementJsonResult<ConnectionListBody> List(HttpContext context, ConnectionRegistry registry, IOptions<GatewayOptions> options)
     {
         var query = context.Request.Query;
@@ -126,6 +210,5 @@ internal static class ConnectionEndpoints
         return new ManagementJsonResult<ConnectionListBody>(new ConnectionListBody(open.Count, items, next), ManagementJson.Default.ConnectionListBody);
     }
 
-    private static string Timestamp(DateTimeOffset value) =>
-        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    private static string Timestamp(DateTimeOffset value) => ManagementTime.Format(value);
 }

@@ -9,5 +9,10 @@ namespace Gateway.Management;
 [JsonSerializable(typeof(ConnectionListBody))]
 [JsonSerializable(typeof(DeliveredBody))]
 [JsonSerializable(typeof(SubscribedConnectionsBody))]
+[JsonSerializable(typeof(ClusterConnectionListBody))]
+[JsonSerializable(typeof(UserBody))]
+[JsonSerializable(typeof(ClosedBody))]
+[JsonSerializable(typeof(TopicBody))]
+[JsonSerializable(typeof(TopicListBody))]
 [JsonSerializable(typeof(Dictionary<string, string?>))]
 internal sealed partial class ManagementJson : JsonSerializerContext;

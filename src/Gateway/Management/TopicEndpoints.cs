@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Gateway.Configuration;
 using Gateway.Topics;
 using Microsoft.AspNetCore.Builder;
@@ -13,24 +14,103 @@ namespace Gateway.Management;
 /// <summary>
 /// <c>POST /@topics/{topic}</c>: publishes an event to a topic's subscribers, the body <c>{"type":…,"data":…}</c> or,
 /// with <c>?type=</c>, the data itself. Answers <c>{"delivered": n}</c>: how many connections of this node took it.
+/// <c>GET</c> counts the topic's subscribers on every node (<c>HEAD</c>: whether it has one), and <c>GET /@topics</c>
+/// lists the topics and patterns with subscribers a page at a time.
 /// </summary>
 internal static partial class TopicEndpoints
 {
     private const string Resource = "@topics";
+    private const string Allowed = "GET, HEAD, POST";
 
     /// <summary>Maps the resource on a group at <c>/@topics</c>.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = ManagementEndpoints.AnyMethodFallback)]
     public static IEndpointRouteBuilder MapTopicEndpoints(this IEndpointRouteBuilder group)
     {
         group.MapPost("/{topic}", PublishAsync);
+        group.MapGet("/{topic}", GetAsync);
+        group.MapMethods("/{topic}", [HttpMethods.Head], HeadAsync);
+        group.MapGet("", ListAsync);
         group.MapTopicHistoryEndpoints();
         group.MapPost("", () => ManagementError.NotFound($"{Resource} needs an id: {Resource}/{{id}}."));
-        group.Map("", NotAllowed);
-        group.Map("/{topic}", NotAllowed);
+        group.Map("", (HttpContext context) => ManagementError.MethodNotAllowed(context.Request.Method, Resource, HttpMethods.Get));
+        group.Map("/{topic}", (HttpContext context) => ManagementError.MethodNotAllowed(context.Request.Method, Resource, Allowed));
         return group;
     }
 
-    private static ManagementError NotAllowed(HttpContext context) => ManagementError.MethodNotAllowed(context.Request.Method, Resource, HttpMethods.Post);
+    /// <summary>Why a topic is refused.</summary>
+    public static string InvalidTopic(int maxTopicLength) =>
+        $"Invalid topic: a topic is dot-separated segments without wildcards, at most {maxTopicLength} characters.";
+
+    private static async Task<IResult> GetAsync(string topic, HttpContext context, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
+    {
+        var maxTopicLength = options.Value.Topics.MaxTopicLength;
+        if (!TopicName.IsValidName(topic, maxTopicLength))
+        {
+            return ManagementError.BadRequest(InvalidTopic(maxTopicLength));
+        }
+
+        var answers = await queries.AskAsync(backplane, ManagementQueries.TopicSubscribers, topic, context.RequestAborted);
+        var subscribers = answers.Answers.Sum(a => ManagementQueries.ReadDecimal(a.Value));
+        return new ManagementJsonResult<TopicBody>(new TopicBody(topic, subscribers, answers.Complete, answers.Complete ? null : answers.MissingNodes), ManagementJson.Default.TopicBody);
+    }
+
+    private static async Task<IResult> HeadAsync(string topic, HttpContext context, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
+    {
+        var maxTopicLength = options.Value.Topics.MaxTopicLength;
+        if (!TopicName.IsValidName(topic, maxTopicLength))
+        {
+            return ManagementError.BadRequest(InvalidTopic(maxTopicLength));
+        }
+
+        var answers = await queries.AskAsync(backplane, ManagementQueries.TopicSubscribers, topic, context.RequestAborted);
+        return answers.Answers.Any(a => ManagementQueries.ReadDecimal(a.Value) > 0)
+            ? TypedResults.Ok()
+            : ManagementError.NotFound($"Topic {topic} has no subscriber.");
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
+    {
+        var query = context.Request.Query;
+        var maxTopicLength = options.Value.Topics.MaxTopicLength;
+        if (!PageRequest.TryLimit(query, options.Value.Management.MaxPageSize, out var limit, out var problem)
+            || !PageRequest.TryCursor(query, key => key.Length <= maxTopicLength && !key.Any(char.IsControl), out var after, out problem))
+        {
+            return ManagementError.BadRequest(problem);
+        }
+
+        var prefix = query["prefix"].ToString();
+        if (prefix.Length > maxTopicLength || prefix.Any(char.IsControl))
+        {
+            return ManagementError.BadRequest($"Invalid prefix: at most {maxTopicLength} characters, without control characters.");
+        }
+
+        var argument = ManagementQueries.Argument(json =>
+        {
+            json.WriteString("after", after);
+            json.WriteNumber("limit", limit);
+            json.WriteString("prefix", prefix);
+        });
+        var answers = await queries.AskAsync(backplane, ManagementQueries.TopicPage, argument, context.RequestAborted);
+
+        // Each node answered its own first patterns after the cursor; a pattern among the first of them all is among
+        // the first of every node that has it, so its counts here are whole.
+        var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (_, answer) in answers.Answers)
+        {
+            using var doc = JsonDocument.Parse(answer);
+            foreach (var item in doc.RootElement.GetProperty("items").EnumerateArray())
+            {
+                var channel = item.GetProperty("channel").GetString()!;
+                counts[channel] = counts.GetValueOrDefault(channel) + item.GetProperty("subscribers").GetInt32();
+            }
+        }
+
+        var page = counts.Take(limit).Select(c => new TopicItem(c.Key, c.Value)).ToList();
+        var next = counts.Count > limit ? PageRequest.Encode(page[^1].Channel) : null;
+        return new ManagementJsonResult<TopicListBody>(
+            new TopicListBody(page.Count, page, next, answers.Complete, answers.Complete ? null : answers.MissingNodes),
+            ManagementJson.Default.TopicListBody);
+    }
 
     private static async Task<Results<ManagementJsonResult<DeliveredBody>, ManagementError>> PublishAsync(
         string topic, HttpContext context, IGatewayPublisher publisher, IOptions<GatewayOptions> options, ILoggerFactory loggers)
@@ -38,7 +118,7 @@ internal static partial class TopicEndpoints
         var maxTopicLength = options.Value.Topics.MaxTopicLength;
         if (!TopicName.IsValidName(topic, maxTopicLength))
         {
-            return ManagementError.BadRequest($"Invalid topic: a topic is dot-separated segments without wildcards, at most {maxTopicLength} characters.");
+            return ManagementError.BadRequest(InvalidTopic(maxTopicLength));
         }
 
         if (!TryReadEvent(context.Request.Query["type"].ToString(), ManagementBody.Of(context), out var type, out var data, out var problem))

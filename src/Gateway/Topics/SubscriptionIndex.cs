@@ -134,6 +134,50 @@ public sealed class SubscriptionIndex<T> : IDisposable
         return (top, patterns);
     }
 
+    /// <summary>
+    /// The patterns starting with <paramref name="prefix"/> that sort (ordinally) after <paramref name="after"/>, the
+    /// first <paramref name="max"/> of them in order with their subscriber counts, and how many start with the prefix
+    /// in all. Read from the counts kept as subscriptions change, without the lock, with a heap of <paramref name="max"/>.
+    /// </summary>
+    public (List<KeyValuePair<string, int>> Page, int Matching) PatternsAfter(string prefix, string after, int max)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(after);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+
+        // A max-heap of the smallest keys so far: its root (the largest) is the first to give way.
+        var heap = new PriorityQueue<KeyValuePair<string, int>, string>(max + 1, Comparer<string>.Create(static (a, b) => string.CompareOrdinal(b, a)));
+        var matching = 0;
+        foreach (var entry in _perPattern)
+        {
+            if (entry.Value <= 0 || !entry.Key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            matching++;
+            if (string.CompareOrdinal(entry.Key, after) <= 0)
+            {
+                continue;
+            }
+
+            heap.Enqueue(entry, entry.Key);
+            if (heap.Count > max)
+            {
+                heap.Dequeue();
+            }
+        }
+
+        var page = new List<KeyValuePair<string, int>>(heap.Count);
+        while (heap.Count > 0)
+        {
+            page.Add(heap.Dequeue());
+        }
+
+        page.Reverse();
+        return (page, matching);
+    }
+
     /// <inheritdoc />
     public void Dispose() => _lock.Dispose();
 

@@ -212,6 +212,20 @@ public sealed partial class TopicHub : IDisposable
         return matched.Count;
     }
 
+    /// <summary>This node's connections a publish to <paramref name="topic"/> reaches now, each once.</summary>
+    public HashSet<GatewayConnection> SubscribersOf(string topic)
+    {
+        var matched = new HashSet<GatewayConnection>(ReferenceEqualityComparer.Instance);
+        _index.Match(topic, matched);
+        return matched;
+    }
+
+    /// <summary>
+    /// This node's subscribed patterns that start with <paramref name="prefix"/> and sort after <paramref name="after"/>:
+    /// the first <paramref name="max"/> in ordinal order with their subscriber counts, and how many match the prefix in all.
+    /// </summary>
+    public (List<KeyValuePair<string, int>> Page, int Matching) PatternsAfter(string prefix, string after, int max) => _index.PatternsAfter(prefix, after, max);
+
     /// <summary>Delivers an event live, without offset or history (events a service published straight into the backplane).</summary>
     public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data) => Deliver(topic, TopicFrames.Event(topic, type, data, null));
 

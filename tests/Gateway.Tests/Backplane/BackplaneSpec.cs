@@ -2,6 +2,7 @@ using System.Text;
 using Gateway.Backplane;
 using Gateway.Connections;
 using Gateway.Tests.Infrastructure;
+using Gateway.Tests.Management;
 using Gateway.Tests.Topics;
 using Microsoft.AspNetCore.Http;
 
@@ -473,6 +474,165 @@ public abstract class BackplaneSpec : IAsyncLifetime
         var users = await Cluster(b).UserConnectionsAsync("alice", CancellationToken.None).AsTask().WithTimeout();
         Assert.Equal([aliceOnA.Id], users.ConnectionIds);
         Assert.Equal([Silent], users.Unreachable);
+    }
+
+    [Fact]
+    public async Task A_users_connections_on_both_nodes_are_listed_from_either_node_and_closed_on_both()
+    {
+        var a = await NodeAsync();
+        var b = await NodeAsync();
+        var now = DateTimeOffset.UtcNow;
+        await using var aliceOnA = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await using var aliceOnB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await using var bobOnA = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "bob")}");
+
+        foreach (var asked in new[] { a, b })
+        {
+            var (status, body) = await ClusterQueriesApiTests.GetAsync(asked, "/@users/alice");
+            Assert.Equal(System.Net.HttpStatusCode.OK, status);
+            Assert.Equal(2, body.GetProperty("count").GetInt32());
+            Assert.True(body.GetProperty("complete").GetBoolean());
+            var items = body.GetProperty("items").EnumerateArray().ToDictionary(i => i.GetProperty("connectionId").GetString()!, i => i.GetProperty("node").GetString());
+            Assert.Equal(NodeId(a), items[aliceOnA.Id]);
+            Assert.Equal(NodeId(b), items[aliceOnB.Id]);
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await ClusterQueriesApiTests.HeadAsync(asked, "/@users/alice")).Status);
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, (await ClusterQueriesApiTests.HeadAsync(asked, "/@users/carol")).Status);
+        }
+
+        var (deleted, closed) = await ClusterQueriesApiTests.SendAsync(b, HttpMethod.Delete, "/@users/alice?code=4002&reason=banned");
+        Assert.Equal(System.Net.HttpStatusCode.OK, deleted);
+        Assert.Equal(2, closed.GetProperty("closed").GetInt32());
+        Assert.True(closed.GetProperty("complete").GetBoolean());
+        foreach (var (client, node) in new[] { (aliceOnA, a), (aliceOnB, b) })
+        {
+            var frame = await client.Closed.WithTimeout();
+            Assert.Equal(4002, frame.CloseStatus);
+            Assert.Equal("banned", frame.CloseReason);
+            Assert.Equal(4002, (await node.Events.DisconnectOf(client.Id)).StatusCode);
+        }
+
+        Assert.Equal(0, (await ClusterQueriesApiTests.GetAsync(a, "/@users/alice")).Body.GetProperty("count").GetInt32());
+        await AssertNothingMoreAsync(bobOnA);
+    }
+
+    [Fact]
+    public async Task The_connection_list_pages_across_both_nodes_giving_every_id_exactly_once()
+    {
+        var a = await NodeAsync();
+        var b = await NodeAsync();
+        var clients = new List<TestClient>();
+        for (var i = 0; i < 7; i++)
+        {
+            clients.Add(await (i % 2 == 0 ? a : b).ConnectAsync());
+        }
+
+        var seen = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var (status, body) = await ClusterQueriesApiTests.GetAsync(b, "/@connections?limit=2" + (cursor is null ? "" : "&cursor=" + cursor));
+            Assert.Equal(System.Net.HttpStatusCode.OK, status);
+            Assert.Equal(7, body.GetProperty("count").GetInt32());
+            Assert.True(body.GetProperty("complete").GetBoolean());
+            foreach (var item in body.GetProperty("items").EnumerateArray())
+            {
+                var id = item.GetProperty("connectionId").GetString()!;
+                Assert.Equal(id[..ConnectionId.NodeIdLength], item.GetProperty("node").GetString());
+                seen.Add(id);
+            }
+
+            cursor = body.GetProperty("nextCursor").GetString();
+        }
+        while (cursor is not null);
+
+        Assert.Equal(clients.Select(c => c.Id).Order(StringComparer.Ordinal), seen);
+        Assert.Equal(3, (await ClusterQueriesApiTests.GetAsync(b, "/@connections?scope=node")).Body.GetProperty("count").GetInt32());
+        foreach (var client in clients)
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_topics_subscribers_are_counted_and_listed_on_both_nodes()
+    {
+        var a = await NodeAsync();
+        var b = await NodeAsync();
+        await using var onA = await a.ConnectAsync();
+        await using var onB = await b.ConnectAsync();
+        await using var wildOnB = await b.ConnectAsync();
+        await ClusterQueriesApiTests.SubscribeAsync(onA, "room.a");
+        await ClusterQueriesApiTests.SubscribeAsync(onB, "room.a");
+        await ClusterQueriesApiTests.SubscribeAsync(wildOnB, "room.*");
+
+        foreach (var asked in new[] { a, b })
+        {
+            var (status, topic) = await ClusterQueriesApiTests.GetAsync(asked, "/@topics/room.a");
+            Assert.Equal(System.Net.HttpStatusCode.OK, status);
+            Assert.Equal(3, topic.GetProperty("subscribers").GetInt32());
+            Assert.True(topic.GetProperty("complete").GetBoolean());
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await ClusterQueriesApiTests.HeadAsync(asked, "/@topics/room.b")).Status);
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, (await ClusterQueriesApiTests.HeadAsync(asked, "/@topics/hall")).Status);
+            var (_, list) = await ClusterQueriesApiTests.GetAsync(asked, "/@topics?prefix=room.");
+            Assert.Equal(["room.*", "room.a"], list.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("channel").GetString()));
+            Assert.Equal([1, 2], list.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("subscribers").GetInt32()));
+        }
+
+        // Paged one at a time, a pattern held on both nodes is listed once with both counts.
+        var (_, first) = await ClusterQueriesApiTests.GetAsync(a, "/@topics?limit=1&prefix=room.");
+        var (_, second) = await ClusterQueriesApiTests.GetAsync(a, "/@topics?limit=1&prefix=room.&cursor=" + first.GetProperty("nextCursor").GetString());
+        Assert.Equal("room.a", second.GetProperty("items")[0].GetProperty("channel").GetString());
+        Assert.Equal(2, second.GetProperty("items")[0].GetProperty("subscribers").GetInt32());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, second.GetProperty("nextCursor").ValueKind);
+    }
+
+    [Fact]
+    public async Task A_node_that_does_not_answer_makes_the_management_answers_incomplete_and_is_named()
+    {
+        var a = await NodeAsync();
+        var b = await NodeAsync();
+        var now = DateTimeOffset.UtcNow;
+        await using var aliceOnA = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await using var aliceOnB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await ClusterQueriesApiTests.SubscribeAsync(aliceOnB, "room.a");
+
+        const string Silent = "MUTENODE";
+        var silent = await BareNodeAsync(Silent);
+
+        // A hung node that still renews its liveness (a store may keep a record no longer than its own TTL).
+        Task AliveAsync() => silent.RenewLivenessAsync(Silent, ClusterBackplane.ReadsBatches, Long).WithTimeout();
+        await AliveAsync();
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var (status, connections) = await ClusterQueriesApiTests.GetAsync(a, "/@connections");
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"the answer took {started.Elapsed}");
+        Assert.Equal(System.Net.HttpStatusCode.OK, status);
+        Assert.False(connections.GetProperty("complete").GetBoolean());
+        Assert.Equal([Silent], connections.GetProperty("missingNodes").EnumerateArray().Select(n => n.GetString()));
+        Assert.Equal(new[] { aliceOnA.Id, aliceOnB.Id }.Order(StringComparer.Ordinal), connections.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("connectionId").GetString()));
+
+        await AliveAsync();
+        var (_, user) = await ClusterQueriesApiTests.GetAsync(a, "/@users/alice");
+        Assert.Equal(2, user.GetProperty("count").GetInt32());
+        Assert.False(user.GetProperty("complete").GetBoolean());
+        Assert.Equal([Silent], user.GetProperty("missingNodes").EnumerateArray().Select(n => n.GetString()));
+
+        await AliveAsync();
+        var (_, topic) = await ClusterQueriesApiTests.GetAsync(a, "/@topics/room.a");
+        Assert.Equal(1, topic.GetProperty("subscribers").GetInt32());
+        Assert.False(topic.GetProperty("complete").GetBoolean());
+        Assert.Equal([Silent], topic.GetProperty("missingNodes").EnumerateArray().Select(n => n.GetString()));
+
+        await AliveAsync();
+        var (_, topics) = await ClusterQueriesApiTests.GetAsync(a, "/@topics");
+        Assert.False(topics.GetProperty("complete").GetBoolean());
+        Assert.Equal([Silent], topics.GetProperty("missingNodes").EnumerateArray().Select(n => n.GetString()));
+
+        await AliveAsync();
+        var (_, closed) = await ClusterQueriesApiTests.SendAsync(a, HttpMethod.Delete, "/@users/alice");
+        Assert.Equal(2, closed.GetProperty("closed").GetInt32());
+        Assert.False(closed.GetProperty("complete").GetBoolean());
+        Assert.Equal([Silent], closed.GetProperty("missingNodes").EnumerateArray().Select(n => n.GetString()));
     }
 
     [Fact]

@@ -148,7 +148,7 @@ public sealed partial class ReadmeCommandTests(ITestOutputHelper output)
         var list = await RunAsync(lines[3]);
         using (var page = JsonDocument.Parse(list))
         {
-            Assert.Equal(["count", "items", "nextCursor"], Keys(page.RootElement));
+            Assert.Equal(["count", "items", "nextCursor", "complete"], Keys(page.RootElement));
             Assert.Contains(page.RootElement.GetProperty("items").EnumerateArray(), i => i.GetProperty("connectionId").GetString() == client.Id);
         }
 

@@ -201,7 +201,7 @@ public class ConnectionsApiTests
     }
 
     [Fact]
-    public async Task The_list_pages_through_every_connection_in_id_order_with_a_count()
+    public async Task The_node_list_pages_through_every_connection_of_the_node_in_id_order_with_a_count()
     {
         await using var host = await GatewayHost.StartAsync();
         var clients = await Task.WhenAll(Enumerable.Range(0, 25).Select(_ => host.ConnectAsync()));
@@ -210,7 +210,7 @@ public class ConnectionsApiTests
         string? cursor = null;
         do
         {
-            using var doc = JsonDocument.Parse(await http.GetStringAsync(Path($"/@connections?limit=10{(cursor is null ? "" : "&cursor=" + cursor)}")));
+            using var doc = JsonDocument.Parse(await http.GetStringAsync(Path($"/@connections?scope=node&limit=10{(cursor is null ? "" : "&cursor=" + cursor)}")));
             Assert.Equal(25, doc.RootElement.GetProperty("count").GetInt32());
             var items = doc.RootElement.GetProperty("items").EnumerateArray().ToList();
             Assert.True(items.Count <= 10);

@@ -47,15 +47,17 @@ public class ManagementEndpointsTests
     }
 
     [Theory]
-    [InlineData("GET", "/@broadcast", 405, ManagementErrors.MethodNotAllowed)]
-    [InlineData("PUT", "/prod/@topics/news", 405, ManagementErrors.MethodNotAllowed)]
-    [InlineData("DELETE", "/@users/alice", 405, ManagementErrors.MethodNotAllowed)]
-    [InlineData("POST", "/@broadcast/x", 404, ManagementErrors.NotFound)]
-    [InlineData("POST", "/@topics", 404, ManagementErrors.NotFound)]
-    [InlineData("POST", "/@users", 404, ManagementErrors.NotFound)]
-    [InlineData("POST", "/@topics/news.*", 400, ManagementErrors.BadRequest)]
-    [InlineData("GET", "/prod/@nothing", 404, ManagementErrors.NotFound)]
-    public async Task Each_resource_answers_its_own_errors(string method, string path, int status, string errorType)
+    [InlineData("GET", "/@broadcast", 405, ManagementErrors.MethodNotAllowed, "POST")]
+    [InlineData("PUT", "/prod/@topics/news", 405, ManagementErrors.MethodNotAllowed, "GET, HEAD, POST")]
+    [InlineData("DELETE", "/@topics", 405, ManagementErrors.MethodNotAllowed, "GET")]
+    [InlineData("PUT", "/@users/alice", 405, ManagementErrors.MethodNotAllowed, "GET, HEAD, POST, DELETE")]
+    [InlineData("PUT", "/@connections/AAAAAAAAAAAAAAAAAAAA", 405, ManagementErrors.MethodNotAllowed, "GET, HEAD, POST, DELETE, PATCH")]
+    [InlineData("POST", "/@broadcast/x", 404, ManagementErrors.NotFound, null)]
+    [InlineData("POST", "/@topics", 404, ManagementErrors.NotFound, null)]
+    [InlineData("POST", "/@users", 404, ManagementErrors.NotFound, null)]
+    [InlineData("POST", "/@topics/news.*", 400, ManagementErrors.BadRequest, null)]
+    [InlineData("GET", "/prod/@nothing", 404, ManagementErrors.NotFound, null)]
+    public async Task Each_resource_answers_its_own_errors(string method, string path, int status, string errorType, string? allow)
     {
         await using var host = await GatewayHost.StartAsync();
         using var http = new HttpClient();
@@ -68,7 +70,7 @@ public class ManagementEndpointsTests
         Assert.Equal(errorType, response.Headers.GetValues("x-amzn-ErrorType").Single());
         if (status == 405)
         {
-            Assert.Equal("POST", string.Join(",", response.Content.Headers.Allow));
+            Assert.Equal(allow, string.Join(", ", response.Content.Headers.Allow));
         }
     }
 

@@ -224,4 +224,25 @@ public sealed class SubscriptionIndexTests
         Assert.True(index.Remove("*", subs[0]));
         Assert.Equal(4, index.Patterns(10).Patterns);
     }
+
+    [Fact]
+    public void Patterns_after_a_key_come_in_order_with_their_counts_and_the_count_of_those_matching_the_prefix()
+    {
+        using var index = new SubscriptionIndex<Sub>();
+        var (one, two) = (new Sub("1"), new Sub("2"));
+        foreach (var pattern in new[] { "room.c", "room.a", "room.*", "lobby", "room.b" })
+        {
+            index.Add(pattern, one);
+        }
+
+        index.Add("room.a", two);
+        index.Remove("room.b", one);
+
+        var (page, matching) = index.PatternsAfter("room.", "", 2);
+        Assert.Equal([KeyValuePair.Create("room.*", 1), KeyValuePair.Create("room.a", 2)], page);
+        Assert.Equal(3, matching);
+        Assert.Equal(["room.c"], index.PatternsAfter("room.", "room.a", 2).Page.Select(p => p.Key));
+        Assert.Equal(["lobby", "room.*", "room.a", "room.c"], index.PatternsAfter("", "", 10).Page.Select(p => p.Key));
+        Assert.Empty(index.PatternsAfter("hall", "", 10).Page);
+    }
 }
