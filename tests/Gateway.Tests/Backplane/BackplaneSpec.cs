@@ -679,6 +679,37 @@ public abstract class BackplaneSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_topics_history_is_read_the_same_through_any_node()
+    {
+        var a = await NodeAsync();
+        var b = await NodeAsync();
+        for (var n = 1; n <= 3; n++)
+        {
+            await PublishAsync(n == 2 ? b : a, "events.read", n);
+        }
+
+        var answers = new List<System.Text.Json.JsonElement>();
+        foreach (var node in new[] { a, b })
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{node.ManagementEndPoint.Port}") };
+            answers.Add(System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri("/@topics/events.read/history", UriKind.Relative))).RootElement);
+        }
+
+        Assert.Equal(answers[0].GetRawText(), answers[1].GetRawText());
+        var events = answers[0].GetProperty("events").EnumerateArray().ToList();
+        Assert.Equal([1, 2, 3], events.Select(e => e.GetProperty("data").GetInt32()));
+        Assert.Equal(events[2].GetProperty("offset").GetInt64(), answers[0].GetProperty("offset").GetInt64());
+
+        // From the first event on: the two after it, recovered, through the node that published neither.
+        var epoch = answers[0].GetProperty("epoch").GetString();
+        await using var client = await b.ConnectAsync();
+        await client.SendTextAsync($$$"""{"action":"history","channel":"events.read","since":{"offset":{{{events[0].GetProperty("offset").GetInt64()}}},"epoch":"{{{epoch}}}"}}""");
+        var read = await TopicTests.NextJsonAsync(client);
+        Assert.True(read.GetProperty("recovered").GetBoolean());
+        Assert.Equal([2, 3], read.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("data").GetInt32()));
+    }
+
+    [Fact]
     public async Task A_call_to_a_session_that_moved_goes_to_the_node_it_moved_to()
     {
         var a = await NodeAsync();
