@@ -269,6 +269,11 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
             }
         }));
         var missing = outcomes.Where(o => !o.Answered).Select(o => o.nodeId).ToList();
+        if (missing.Count > 0)
+        {
+            _metrics?.IncompleteQuery(query.Name);
+        }
+
         return new ClusterAnswers([.. outcomes.Where(o => o.Answered).Select(o => KeyValuePair.Create(o.nodeId, o.Payload))], missing.Count == 0, missing);
     }
 

@@ -27,6 +27,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Histogram<double> _backplane;
     private readonly Counter<long> _busIngested;
     private readonly Counter<long> _busDropped;
+    private readonly Counter<long> _incompleteQueries;
     private readonly StripedCounter _receivedTotal = new();
     private readonly StripedCounter _sentTotal = new();
 
@@ -51,6 +52,7 @@ public sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableGauge("gateway.send_queue.depth", sources.QueuedMessages, "{message}", "Messages waiting in all send queues.");
         _meter.CreateObservableUpDownCounter("gateway.topics.subscriptions", sources.Subscriptions, "{subscription}", "Topic subscriptions on this node.");
         _meter.CreateObservableUpDownCounter("gateway.topics.histories", sources.HistoryTopics, "{topic}", "Topics keeping history on this node.");
+        _incompleteQueries = _meter.CreateCounter<long>("gateway.cluster.queries.incomplete", "{query}", "Cluster-wide questions (listings, user and topic lookups) answered without every node, by question.");
         _busIngested = _meter.CreateCounter<long>("gateway.bus.events.ingested", "{event}", "Events services published into the engine's event bus (and the gateway's own, on NATS) taken in for delivery, by engine.");
         _busDropped = _meter.CreateCounter<long>("gateway.bus.events.dropped", "{event}", "Events of the event bus refused, by engine and reason (topic, size, utf8, json, type, header).");
         _meter.CreateObservableGauge("gateway.backplane.available", () => new Measurement<int>(sources.BackplaneAvailable() ? 1 : 0, new KeyValuePair<string, object?>("engine", sources.BackplaneEngine())), "1", "1 while other nodes can be reached (the engine, Redis or NATS, connected), by engine.");
@@ -102,6 +104,9 @@ public sealed class GatewayMetrics : IDisposable
     /// <summary>A directed call to another node took <paramref name="elapsed"/>.</summary>
     public void Backplane(string operation, string outcome, TimeSpan elapsed) =>
         _backplane.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>A cluster-wide question was answered without every node (one did not answer in time).</summary>
+    public void IncompleteQuery(string query) => _incompleteQueries.Add(1, new KeyValuePair<string, object?>("query", query));
 
     /// <summary>An event of the engine's event bus was taken in for delivery.</summary>
     public void BusEventIngested(string engine) => _busIngested.Add(1, new KeyValuePair<string, object?>("engine", engine));

@@ -633,6 +633,11 @@ public abstract class BackplaneSpec : IAsyncLifetime
         Assert.Equal(2, closed.GetProperty("closed").GetInt32());
         Assert.False(closed.GetProperty("complete").GetBoolean());
         Assert.Equal([Silent], closed.GetProperty("missingNodes").EnumerateArray().Select(n => n.GetString()));
+
+        // Each answer without every node is counted.
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{a.ManagementEndPoint.Port}") };
+        var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("gateway_cluster_queries_incomplete_total{", StringComparison.Ordinal));
     }
 
     [Fact]
