@@ -56,6 +56,7 @@ public class FuzzTests(ITestOutputHelper output)
         probes.AddRange(HandshakeProbes(host.ClientEndPoint));
         probes.AddRange(PathProbes(host));
         probes.AddRange(ManagementProbes(host.ManagementEndPoint, node.MintConnectionId()));
+        probes.AddRange(QueryProbes(host.ManagementEndPoint, node.MintConnectionId()));
         var shuffled = probes.OrderBy(p => p.Order).ToList();
 
         var results = new ConcurrentQueue<(Probe Probe, Outcome Outcome)>();
@@ -459,7 +460,7 @@ public class FuzzTests(ITestOutputHelper output)
             ("/@connections/x;y", BadId, BadId, BadId, BadId),
             ("/@connections/AAAAAAAAAAAAAAAAAAAA;x", BadId, BadId, BadId, BadId),
             ("/@connections/AAAAAAAAAAAAAAAAAAAA?x=1&id=../..", Gone, Gone, Gone, Gone),
-            ("/@connections?limit=-1&cursor=%00", IdRequired, List, IdRequired, IdRequired),
+            ("/@connections?limit=-1&cursor=%00", IdRequired, BadId, IdRequired, IdRequired),
             ("/@connections/%2F", BadId, BadId, BadId, BadId),
             ("/@connections/AAAAAAAAAAAAAAAAAAAA%2Fx", BadId, BadId, BadId, BadId),
             ("/@connections/%", BadId, BadId, BadId, BadId),
@@ -478,6 +479,55 @@ public class FuzzTests(ITestOutputHelper output)
                     yield return new Probe($"management: {method} with a tricky id", Seed(method + target, i), target.Length > 60 ? $"{target[..30]}… ({target.Length})" : target, [expected],
                         () => HttpAsync(management, bytes, untilClosed: true));
                 }
+            }
+        }
+    }
+
+    // ---- Malformed input to the cluster-wide queries, server-side subscriptions and history reads ----
+
+    private static IEnumerable<Probe> QueryProbes(IPEndPoint management, string unknownId)
+    {
+        const string Bad = "400 BadRequestException closed";
+        const string Gone = "410 GoneException closed";
+        const string NotFound = "404 NotFoundException closed";
+        const string Kestrel400 = "400 closed";
+        var requests = new (string Method, string Target, string Body, string Expected)[]
+        {
+            ("GET", "/@connections?limit=abc", "", Bad),
+            ("GET", "/@connections?limit=0", "", Bad),
+            ("GET", "/@connections?limit=100000", "", Bad),
+            ("GET", "/@connections?cursor=%%%", "", Bad),
+            ("GET", "/@connections?cursor=not-a-cursor", "", Bad),
+            ("GET", "/@connections?scope=everywhere", "", Bad),
+            ("GET", "/@connections?topic=a..b", "", Bad),
+            ("GET", "/@connections?userId=%01", "", Bad),
+            ("HEAD", "/@connections/" + unknownId, "", Gone),
+            ("GET", "/@users/%01", "", Bad),
+            ("GET", "/@users/%00", "", Kestrel400),
+            ("DELETE", "/@users/bob?code=abc", "", Bad),
+            ("DELETE", "/@users/bob?code=1001", "", Bad),
+            ("DELETE", "/@users/bob?code=1000&reason=" + new string('r', 200), "", Bad),
+            ("GET", "/@topics/a..b", "", Bad),
+            ("GET", "/@topics/a.*", "", Bad),
+            ("GET", "/@topics?limit=-5", "", Bad),
+            ("GET", "/@topics?cursor=%ZZ", "", Bad),
+            ("PUT", $"/@connections/{unknownId}/topics/room.a", "", Gone),
+            ("PUT", "/@connections/%ZZ/topics/room.a", "", Bad),
+            ("PUT", $"/@connections/{unknownId}/topics/a..b", "", Bad),
+            ("PUT", "/@users/bob/topics/room.a?for=soon", "", Bad),
+            ("PUT", "/@users/bob/topics/room.a?for=99:00:00", "", Bad),
+            ("GET", "/@topics/room.a/history?limit=x", "", Bad),
+            ("GET", "/@topics/room.a/history?since=1", "", Bad),
+            ("GET", "/@topics/room.a/history", "", NotFound),
+        };
+        foreach (var (method, target, body, expected) in requests)
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var bytes = Encoding.UTF8.GetBytes(
+                    $"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}");
+                yield return new Probe($"management: malformed {method} to the queries", Seed(method + target, i), target.Length > 60 ? $"{target[..30]}… ({target.Length})" : target, [expected],
+                    () => HttpAsync(management, bytes, untilClosed: true));
             }
         }
     }
