@@ -60,12 +60,12 @@ public sealed class TopologyTests
                 Assert.Equal("""{"type":"news","channel":"news.all","data":1}""", await client.ReceiveTextAsync());
             }
 
-            // Which node is which: each lists its own connections.
+            // Which node is which: each lists its own connections (scope=node; without it the list is every node's).
             using var direct = new HttpClient();
             var nodeIds = new List<string>();
             foreach (var node in nodes)
             {
-                var own = System.Text.Json.JsonDocument.Parse(await direct.GetStringAsync(new Uri(node.Management, "@connections"))).RootElement;
+                var own = System.Text.Json.JsonDocument.Parse(await direct.GetStringAsync(new Uri(node.Management, "@connections?scope=node"))).RootElement;
                 nodeIds.Add(own.GetProperty("items")[0].GetProperty("connectionId").GetString()![..8]);
             }
 
