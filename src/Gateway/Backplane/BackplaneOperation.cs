@@ -21,4 +21,13 @@ internal enum BackplaneOperation : byte
 
     /// <summary>A member left a topic's presence on the sending node.</summary>
     PresenceLeave = 12,
+
+    /// <summary>A broadcast that skips some connections: <see cref="ExclusionEncoding"/> in front of the payload.</summary>
+    BroadcastExcept = 13,
+
+    /// <summary>A user send that skips some connections: <see cref="ExclusionEncoding"/> in front of the payload.</summary>
+    UserExcept = 14,
+
+    /// <summary>A topic publish that skips some connections: <see cref="ExclusionEncoding"/> in front of the data.</summary>
+    PublishExcept = 15,
 }

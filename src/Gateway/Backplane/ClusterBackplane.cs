@@ -173,6 +173,31 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     }
 
     /// <inheritdoc />
+    public ValueTask BroadcastAsync(OutboundMessage message, IReadOnlySet<string> exclude, CancellationToken cancellationToken) =>
+        exclude.Count == 0
+            ? BroadcastAsync(message, cancellationToken)
+            : FanOutAsync(new BackplaneMessage(BackplaneOperation.BroadcastExcept, 0, _node.Id, "", "", (byte)message.Kind, ExclusionEncoding.Wrap(exclude, message.Payload.Span)));
+
+    /// <inheritdoc />
+    public ValueTask SendToUserAsync(string userId, OutboundMessage message, IReadOnlySet<string> exclude, CancellationToken cancellationToken) =>
+        exclude.Count == 0
+            ? SendToUserAsync(userId, message, cancellationToken)
+            : FanOutAsync(new BackplaneMessage(BackplaneOperation.UserExcept, 0, _node.Id, userId, "", (byte)message.Kind, ExclusionEncoding.Wrap(exclude, message.Payload.Span)));
+
+    /// <inheritdoc />
+    public async ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, IReadOnlySet<string> exclude, CancellationToken cancellationToken)
+    {
+        if (exclude.Count == 0)
+        {
+            await PublishAsync(topic, type, data, cancellationToken);
+            return;
+        }
+
+        // A publish that skips connections goes on the all-nodes channel, which carries the exclusion to every node.
+        await FanOutAsync(new BackplaneMessage(BackplaneOperation.PublishExcept, 0, _node.Id, topic, type, 0, ExclusionEncoding.Wrap(exclude, data.Span)));
+    }
+
+    /// <inheritdoc />
     public async ValueTask PublishWithHistoryAsync(HistoryEvent historyEvent, CancellationToken cancellationToken) =>
         await _transport.AppendHistoryAsync(historyEvent);
 
@@ -382,7 +407,8 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     {
         // This node's own broadcasts, user sends and publishes come back too, and are delivered here like anywhere.
         if (received is not { } message
-            || (message.Origin == _node.Id && message.Operation is not (BackplaneOperation.Reply or BackplaneOperation.Broadcast or BackplaneOperation.User or BackplaneOperation.Publish)))
+            || (message.Origin == _node.Id && message.Operation is not (BackplaneOperation.Reply or BackplaneOperation.Broadcast or BackplaneOperation.User or BackplaneOperation.Publish
+                or BackplaneOperation.BroadcastExcept or BackplaneOperation.UserExcept or BackplaneOperation.PublishExcept)))
         {
             return;
         }
@@ -406,6 +432,17 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
                     break;
                 case BackplaneOperation.Publish:
                     _topics.Publish(message.Target, message.Text, message.Payload);
+                    break;
+                case BackplaneOperation.BroadcastExcept when ExclusionEncoding.TryUnwrap(message.Payload, out var exclude, out var payload):
+                    _local.Broadcast(new OutboundMessage(payload, (OutboundKind)message.Kind), exclude);
+                    break;
+                case BackplaneOperation.UserExcept when ExclusionEncoding.TryUnwrap(message.Payload, out var exclude, out var payload):
+                    _local.SendToUser(message.Target, new OutboundMessage(payload, (OutboundKind)message.Kind), exclude);
+                    break;
+                case BackplaneOperation.PublishExcept when ExclusionEncoding.TryUnwrap(message.Payload, out var exclude, out var payload):
+                    _topics.Publish(message.Target, message.Text, payload, exclude);
+                    break;
+                case BackplaneOperation.BroadcastExcept or BackplaneOperation.UserExcept or BackplaneOperation.PublishExcept:
                     break;
                 case BackplaneOperation.PresenceJoin or BackplaneOperation.PresenceLeave:
                     PresenceChanged?.Invoke(this, new PresenceChange(message.Target, message.Text, message.Origin, message.Operation == BackplaneOperation.PresenceJoin));
