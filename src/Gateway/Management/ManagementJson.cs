@@ -8,5 +8,6 @@ namespace Gateway.Management;
 [JsonSerializable(typeof(ConnectionBody))]
 [JsonSerializable(typeof(ConnectionListBody))]
 [JsonSerializable(typeof(DeliveredBody))]
+[JsonSerializable(typeof(BatchBody))]
 [JsonSerializable(typeof(Dictionary<string, string?>))]
 internal sealed partial class ManagementJson : JsonSerializerContext;

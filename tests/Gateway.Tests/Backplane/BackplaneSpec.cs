@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using Gateway.Backplane;
 using Gateway.Connections;
@@ -154,6 +155,56 @@ public abstract class BackplaneSpec : IAsyncLifetime
         await a.Sender.BroadcastAsync(Text("everyone")).AsTask().WithTimeout();
         Assert.Equal("everyone", await onA.ReceiveTextAsync());
         Assert.Equal("everyone", await onB.ReceiveTextAsync());
+        await AssertNothingMoreAsync(onA, onB);
+    }
+
+    [Fact]
+    public async Task Exclude_skips_a_connection_on_another_node_for_broadcasts_user_sends_and_publishes()
+    {
+        var a = await NodeAsync();
+        var b = await NodeAsync();
+        var now = DateTimeOffset.UtcNow;
+        await using var onA = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await using var excluded = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await using var onB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await Management.ManagementCalls.SubscribeAsync("news.today", onA, excluded, onB);
+
+        Assert.Equal(HttpStatusCode.OK, (await Management.ManagementCalls.PostAsync(a, $"/@broadcast?exclude={excluded.Id}", "all", contentType: "text/plain")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Management.ManagementCalls.PostAsync(a, $"/@users/alice?exclude={excluded.Id}", "alice", contentType: "text/plain")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Management.ManagementCalls.PostAsync(a, $"/@topics/news.today?exclude={excluded.Id}", """{"type":"t","data":1}""")).Status);
+        foreach (var client in new[] { onA, onB })
+        {
+            Assert.Equal("all", await client.ReceiveTextAsync());
+            Assert.Equal("alice", await client.ReceiveTextAsync());
+            Assert.Equal("""{"type":"t","channel":"news.today","data":1}""", await client.ReceiveTextAsync());
+        }
+
+        await AssertNothingMoreAsync(onA, excluded, onB);
+    }
+
+    [Fact]
+    public async Task The_same_idempotency_key_sent_to_two_nodes_delivers_once_and_the_second_answers_the_first_answer()
+    {
+        var a = await NodeAsync();
+        var b = await NodeAsync();
+        await using var onA = await a.ConnectAsync();
+        await using var onB = await b.ConnectAsync();
+
+        var first = await Management.ManagementCalls.PostAsync(a, "/@broadcast", "once", idempotencyKey: Prefix, contentType: "text/plain");
+        var repeat = await Management.ManagementCalls.PostAsync(b, "/@broadcast", "once", idempotencyKey: Prefix, contentType: "text/plain");
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.Equal("""{"delivered":1}""", first.Text);
+        Assert.Equal(first.Status, repeat.Status);
+        Assert.Equal(first.Text, repeat.Text);
+
+        var push = await Management.ManagementCalls.PostAsync(b, $"/@connections/{onA.Id}", "pushed", idempotencyKey: Prefix, contentType: "text/plain");
+        var pushAgain = await Management.ManagementCalls.PostAsync(a, $"/@connections/{onA.Id}", "pushed", idempotencyKey: Prefix, contentType: "text/plain");
+        Assert.Equal(HttpStatusCode.OK, push.Status);
+        Assert.Equal(HttpStatusCode.OK, pushAgain.Status);
+
+        Assert.Equal("once", await onA.ReceiveTextAsync());
+        Assert.Equal("pushed", await onA.ReceiveTextAsync());
+        Assert.Equal("once", await onB.ReceiveTextAsync());
         await AssertNothingMoreAsync(onA, onB);
     }
 
