@@ -65,7 +65,7 @@ internal sealed partial class IdempotencyFilter(IBackplane backplane, IOptions<G
 
                 if (await backplane.SetKeyAsync(key, StoredAnswer.Pending, window, onlyIfAbsent: true, http.RequestAborted))
                 {
-                    return await RunAsync(context, next, key, window);
+                    break;
                 }
 
                 var stored = await backplane.GetKeyAsync(key, http.RequestAborted);
@@ -91,6 +91,9 @@ internal sealed partial class IdempotencyFilter(IBackplane backplane, IOptions<G
         {
             return Unreachable();
         }
+
+        // Claimed: the call runs (a failure to reach other nodes from here on is the endpoint's own 503).
+        return await RunAsync(context, next, key, window);
     }
 
     /// <summary>The shared key for <paramref name="value"/> on the resource of <paramref name="path"/>: a hash, so any key fits the store.</summary>
