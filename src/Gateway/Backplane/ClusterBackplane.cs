@@ -193,7 +193,12 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
             return;
         }
 
-        // A publish that skips connections goes on the all-nodes channel, which carries the exclusion to every node.
+        // On the event bus with the exclusion in a header where the transport carries it, else on the all-nodes channel.
+        if (await _transport.PublishEventAsync(topic, type, data.ToArray(), exclude))
+        {
+            return;
+        }
+
         await FanOutAsync(new BackplaneMessage(BackplaneOperation.PublishExcept, 0, _node.Id, topic, type, 0, ExclusionEncoding.Wrap(exclude, data.Span)));
     }
 

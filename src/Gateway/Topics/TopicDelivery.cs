@@ -36,7 +36,7 @@ public sealed class TopicDelivery(TopicHub topics) : ILocalTopicDelivery
             return new BusDelivery(null, new HistoryEvent(topic, type, data, TopicFrames.EventPrefix(topic, type, data), rule.Size, rule.Ttl));
         }
 
-        topics.DeliverLive(topic, type, data);
+        topics.DeliverLive(topic, type, data, busEvent.Exclude);
         return BusDelivery.Delivered;
     }
 

@@ -194,6 +194,9 @@ public sealed partial class TopicHub : IDisposable
     /// <summary>Delivers an event live, without offset or history (events a service published straight into the backplane).</summary>
     public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data) => Deliver(topic, TopicFrames.Event(topic, type, data, null));
 
+    /// <summary>Delivers an event live, without offset or history, but not to the connections in <paramref name="exclude"/>.</summary>
+    public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data, IReadOnlySet<string>? exclude) => Deliver(topic, TopicFrames.Event(topic, type, data, null), exclude);
+
     /// <summary>
     /// An event of a shared history, as the backplane hands it to every node in offset order: kept in this node's copy
     /// of the history (a new epoch replaces the copy) and delivered to this node's subscribers. Returns how many took it.

@@ -169,14 +169,19 @@ public abstract class BackplaneSpec : IAsyncLifetime
         await using var onB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
         await Management.ManagementCalls.SubscribeAsync("news.today", onA, excluded, onB);
 
+        // On NATS, bus.> is on the event bus: the gateway's publish goes there, its exclusion in a header.
+        await Management.ManagementCalls.SubscribeAsync("bus.today", onA, excluded, onB);
+
         Assert.Equal(HttpStatusCode.OK, (await Management.ManagementCalls.PostAsync(a, $"/@broadcast?exclude={excluded.Id}", "all", contentType: "text/plain")).Status);
         Assert.Equal(HttpStatusCode.OK, (await Management.ManagementCalls.PostAsync(a, $"/@users/alice?exclude={excluded.Id}", "alice", contentType: "text/plain")).Status);
         Assert.Equal(HttpStatusCode.OK, (await Management.ManagementCalls.PostAsync(a, $"/@topics/news.today?exclude={excluded.Id}", """{"type":"t","data":1}""")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Management.ManagementCalls.PostAsync(b, $"/@topics/bus.today?exclude={excluded.Id}", """{"type":"t","data":2}""")).Status);
         foreach (var client in new[] { onA, onB })
         {
             Assert.Equal("all", await client.ReceiveTextAsync());
             Assert.Equal("alice", await client.ReceiveTextAsync());
             Assert.Equal("""{"type":"t","channel":"news.today","data":1}""", await client.ReceiveTextAsync());
+            Assert.Equal("""{"type":"t","channel":"bus.today","data":2}""", await client.ReceiveTextAsync());
         }
 
         await AssertNothingMoreAsync(onA, excluded, onB);
