@@ -188,6 +188,30 @@ public abstract class BackplaneSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_reaches_connections_on_another_node_in_item_order_and_a_gone_one_fails_alone()
+    {
+        var a = await NodeAsync();
+        var b = await NodeAsync();
+        await using var onA = await a.ConnectAsync();
+        await using var onB = await b.ConnectAsync();
+        var gone = onA.Id[..^1] + (onA.Id[^1] == 'A' ? 'B' : 'A');
+        var items = string.Join(',', Enumerable.Range(0, 50).Select(i => $$"""{"connectionId":"{{(i % 2 == 0 ? onA.Id : onB.Id)}}","body":"{{i}}"}"""));
+
+        var answer = await Management.ManagementCalls.PostAsync(b, "/@batch", $$"""{"items":[{{items}},{"connectionId":"{{gone}}","body":"lost"}]}""");
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        var results = answer.Json.GetProperty("results");
+        Assert.Equal(51, results.GetArrayLength());
+        Assert.All(Enumerable.Range(0, 50), i => Assert.Equal(200, results[i].GetProperty("status").GetInt32()));
+        Assert.Equal(410, results[50].GetProperty("status").GetInt32());
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal(i.ToString(System.Globalization.CultureInfo.InvariantCulture), await (i % 2 == 0 ? onA : onB).ReceiveTextAsync());
+        }
+
+        await AssertNothingMoreAsync(onA, onB);
+    }
+
+    [Fact]
     public async Task The_same_idempotency_key_sent_to_two_nodes_delivers_once_and_the_second_answers_the_first_answer()
     {
         var a = await NodeAsync();
