@@ -9,6 +9,8 @@ namespace Gateway.Tests.Management;
 /// <summary><c>POST /@batch</c>: many sends in one call, each answered as its single call would be.</summary>
 public class BatchTests
 {
+    private static readonly string[] AliceTexts = ["text", "for alice", """{"type":"said","channel":"news","data":{"n":1}}"""];
+
     private static Task<GatewayHost> StartAsync(params (string Key, string? Value)[] extra)
     {
         var settings = new Dictionary<string, string?>
@@ -49,12 +51,18 @@ public class BatchTests
         Assert.Equal(
             $$"""{"results":[{"status":200,"delivered":1},{"status":200,"delivered":1},{"status":410,"errorType":"GoneException","message":"Connection {{gone}} is gone."},{"status":200,"delivered":1},{"status":200,"delivered":1},{"status":200,"delivered":1}]}""",
             answer.Text);
-        Assert.Equal("text", await alice.ReceiveTextAsync());
-        var binary = await alice.ReceiveAsync();
-        Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Binary, binary.Type);
+        // Items to one connection arrive in item order; the user send and the publish run beside them.
+        var frames = new List<Frame>();
+        for (var i = 0; i < 4; i++)
+        {
+            frames.Add(await alice.ReceiveAsync());
+        }
+
+        var texts = frames.Where(f => f.Type == System.Net.WebSockets.WebSocketMessageType.Text).Select(f => f.Text).ToList();
+        Assert.Equal(AliceTexts.Order(StringComparer.Ordinal), texts.Order(StringComparer.Ordinal));
+        var binary = Assert.Single(frames, f => f.Type == System.Net.WebSockets.WebSocketMessageType.Binary);
         Assert.Equal(new byte[] { 0, 1, 2 }, binary.Data);
-        Assert.Equal("for alice", await alice.ReceiveTextAsync());
-        Assert.Equal("""{"type":"said","channel":"news","data":{"n":1}}""", await alice.ReceiveTextAsync());
+        Assert.True(frames.FindIndex(f => f.Type == System.Net.WebSockets.WebSocketMessageType.Text && f.Text == "text") < frames.IndexOf(binary), "the connection's items in item order");
         Assert.Equal("all", await other.ReceiveTextAsync());
         await AssertNothingMoreAsync(alice, other);
     }
