@@ -46,6 +46,17 @@ for (var round = 1; round <= settings.Rounds; round++)
     foreach (var target in settings.Targets)
     {
         await using var server = await ServerUnderTest.StartAsync(target, settings.BareApp, settings.Artifacts);
+        if (settings.Mode == "batch")
+        {
+            foreach (var form in await BatchBench.RunAsync(server, round, settings))
+            {
+                results.Add(form);
+                Console.Error.WriteLine(Report.Row(settings.Mode, form));
+            }
+
+            continue;
+        }
+
         var result = settings.Mode switch
         {
             "echo" => await EchoBench.RunAsync(server, round, settings),

@@ -22,6 +22,9 @@ public sealed record RunResult(
     /// <summary>CPU of each gateway process over the window (the clients' node first), when there are several.</summary>
     public TimeSpan[] NodeCpu { get; init; } = [];
 
+    /// <summary>What the row is called when the target alone does not say (the batch mode's two forms).</summary>
+    public string? Label { get; init; }
+
     /// <summary>The gateway's runtime counters over the window (lock contention, thread pool), when read.</summary>
     public string? Runtime { get; init; }
 

@@ -243,8 +243,12 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
     public Task<SharedTopicHistory> ReadHistoryAsync(string topic, TimeSpan ttl) => RunAsync(() => _streams!.ReadAsync(topic, _stopping.Token));
 
     /// <inheritdoc />
-    public async Task<bool> PublishEventAsync(string topic, string type, byte[] data)
+    public Task<bool> PublishEventAsync(string topic, string type, byte[] data) => PublishEventAsync(topic, type, data, NoOne);
+
+    /// <inheritdoc />
+    public async Task<bool> PublishEventAsync(string topic, string type, byte[] data, IReadOnlySet<string> exclude)
     {
+        ArgumentNullException.ThrowIfNull(exclude);
         if (!_options.PublishToBus || !Ingests(topic))
         {
             return false;
@@ -252,12 +256,43 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
 
         return await RunAsync(async () =>
         {
-            // As a service publishes it: every node, this one included, takes it in from the bus.
+            // As a service publishes it: every node, this one included, takes it in from the bus. An exclusion rides in a
+            // header, marked as a gateway's own publish by the node header beside it.
+            var headers = new NatsHeaders { [_options.TypeHeader] = type };
+            if (exclude.Count > 0)
+            {
+                headers[ExcludeHeader] = string.Join(',', exclude);
+                headers[NodeHeader] = _nodeId;
+            }
+
             var nats = Connected();
-            await nats.PublishAsync(topic, data, headers: new NatsHeaders { [_options.TypeHeader] = type });
+            await nats.PublishAsync(topic, data, headers: headers);
             await ReachedAsync(nats);
             return true;
         });
+    }
+
+    /// <summary>
+    /// The connections a gateway's own publish on the bus skips, comma-separated; read only with <see cref="NodeHeader"/>
+    /// naming a node of the gateway (a service's event never carries an exclusion).
+    /// </summary>
+    public const string ExcludeHeader = "Gateway-Exclude";
+
+    /// <summary>The node that published a gateway publish carrying <see cref="ExcludeHeader"/>.</summary>
+    public const string NodeHeader = "Gateway-Node";
+
+    private static readonly IReadOnlySet<string> NoOne = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>The exclusion of a gateway's own publish; null for any other message.</summary>
+    private static HashSet<string>? ExclusionOf(NatsHeaders? headers)
+    {
+        if (headers is null || !headers.TryGetValue(ExcludeHeader, out var excluded) || !headers.TryGetValue(NodeHeader, out var node)
+            || node.Count != 1 || node[0] is not { Length: Gateway.Connections.ConnectionId.NodeIdLength })
+        {
+            return null;
+        }
+
+        return new HashSet<string>(excluded.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)), StringComparer.Ordinal);
     }
 
     /// <inheritdoc />
@@ -349,7 +384,7 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
                     continue;
                 }
 
-                receiver.OnBusEvent(new BusEvent(msg.Subject, msg.Data ?? [], BusEventForm.Body, NatsHistoryStreams.TypeOf(msg.Headers, _options.TypeHeader)));
+                receiver.OnBusEvent(new BusEvent(msg.Subject, msg.Data ?? [], BusEventForm.Body, NatsHistoryStreams.TypeOf(msg.Headers, _options.TypeHeader), ExclusionOf(msg.Headers)));
             }
         }
         catch (OperationCanceledException)

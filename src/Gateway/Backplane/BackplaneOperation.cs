@@ -27,4 +27,13 @@ internal enum BackplaneOperation : byte
 
     /// <summary>Unsubscribes a connection from a topic for the server: the topic in the payload.</summary>
     Unsubscribe = 14,
+
+    /// <summary>A broadcast that skips some connections: <see cref="ExclusionEncoding"/> in front of the payload.</summary>
+    BroadcastExcept = 15,
+
+    /// <summary>A user send that skips some connections: <see cref="ExclusionEncoding"/> in front of the payload.</summary>
+    UserExcept = 16,
+
+    /// <summary>A topic publish that skips some connections: <see cref="ExclusionEncoding"/> in front of the data.</summary>
+    PublishExcept = 17,
 }

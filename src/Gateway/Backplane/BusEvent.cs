@@ -5,4 +5,5 @@ namespace Gateway.Backplane;
 /// <param name="Body">The message's bytes.</param>
 /// <param name="Form">How the body carries the event's type and data.</param>
 /// <param name="TypeHeader">The value of the header that names the event's type (NATS), or null when there is none.</param>
-public sealed record BusEvent(string Topic, byte[] Body, BusEventForm Form, string? TypeHeader = null);
+/// <param name="Exclude">Connections that must not receive it: read only from a gateway's own publish (NATS), else null.</param>
+public sealed record BusEvent(string Topic, byte[] Body, BusEventForm Form, string? TypeHeader = null, IReadOnlySet<string>? Exclude = null);

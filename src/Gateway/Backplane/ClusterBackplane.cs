@@ -213,6 +213,36 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     }
 
     /// <inheritdoc />
+    public ValueTask BroadcastAsync(OutboundMessage message, IReadOnlySet<string> exclude, CancellationToken cancellationToken) =>
+        exclude.Count == 0
+            ? BroadcastAsync(message, cancellationToken)
+            : FanOutAsync(new BackplaneMessage(BackplaneOperation.BroadcastExcept, 0, _node.Id, "", "", (byte)message.Kind, ExclusionEncoding.Wrap(exclude, message.Payload.Span)));
+
+    /// <inheritdoc />
+    public ValueTask SendToUserAsync(string userId, OutboundMessage message, IReadOnlySet<string> exclude, CancellationToken cancellationToken) =>
+        exclude.Count == 0
+            ? SendToUserAsync(userId, message, cancellationToken)
+            : FanOutAsync(new BackplaneMessage(BackplaneOperation.UserExcept, 0, _node.Id, userId, "", (byte)message.Kind, ExclusionEncoding.Wrap(exclude, message.Payload.Span)));
+
+    /// <inheritdoc />
+    public async ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, IReadOnlySet<string> exclude, CancellationToken cancellationToken)
+    {
+        if (exclude.Count == 0)
+        {
+            await PublishAsync(topic, type, data, cancellationToken);
+            return;
+        }
+
+        // On the event bus with the exclusion in a header where the transport carries it, else on the all-nodes channel.
+        if (await _transport.PublishEventAsync(topic, type, data.ToArray(), exclude))
+        {
+            return;
+        }
+
+        await FanOutAsync(new BackplaneMessage(BackplaneOperation.PublishExcept, 0, _node.Id, topic, type, 0, ExclusionEncoding.Wrap(exclude, data.Span)));
+    }
+
+    /// <inheritdoc />
     public async ValueTask PublishWithHistoryAsync(HistoryEvent historyEvent, CancellationToken cancellationToken) =>
         await _transport.AppendHistoryAsync(historyEvent);
 
@@ -427,7 +457,8 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     {
         // This node's own broadcasts, user sends and publishes come back too, and are delivered here like anywhere.
         if (received is not { } message
-            || (message.Origin == _node.Id && message.Operation is not (BackplaneOperation.Reply or BackplaneOperation.Broadcast or BackplaneOperation.User or BackplaneOperation.Publish)))
+            || (message.Origin == _node.Id && message.Operation is not (BackplaneOperation.Reply or BackplaneOperation.Broadcast or BackplaneOperation.User or BackplaneOperation.Publish
+                or BackplaneOperation.BroadcastExcept or BackplaneOperation.UserExcept or BackplaneOperation.PublishExcept)))
         {
             return;
         }
@@ -451,6 +482,17 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
                     break;
                 case BackplaneOperation.Publish:
                     _topics.Publish(message.Target, message.Text, message.Payload);
+                    break;
+                case BackplaneOperation.BroadcastExcept when ExclusionEncoding.TryUnwrap(message.Payload, out var exclude, out var payload):
+                    _local.Broadcast(new OutboundMessage(payload, (OutboundKind)message.Kind), exclude);
+                    break;
+                case BackplaneOperation.UserExcept when ExclusionEncoding.TryUnwrap(message.Payload, out var exclude, out var payload):
+                    _local.SendToUser(message.Target, new OutboundMessage(payload, (OutboundKind)message.Kind), exclude);
+                    break;
+                case BackplaneOperation.PublishExcept when ExclusionEncoding.TryUnwrap(message.Payload, out var exclude, out var payload):
+                    _topics.Publish(message.Target, message.Text, payload, exclude);
+                    break;
+                case BackplaneOperation.BroadcastExcept or BackplaneOperation.UserExcept or BackplaneOperation.PublishExcept:
                     break;
                 case BackplaneOperation.PresenceJoin or BackplaneOperation.PresenceLeave:
                     PresenceChanged?.Invoke(this, new PresenceChange(message.Target, message.Text, message.Origin, message.Operation == BackplaneOperation.PresenceJoin));

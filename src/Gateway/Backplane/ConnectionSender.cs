@@ -67,18 +67,23 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
     }
 
     /// <summary>Sends one message (one buffer, shared) to every connection of every node; returns how many local ones took it.</summary>
-    public async ValueTask<int> BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+    public ValueTask<int> BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken = default) =>
+        BroadcastAsync(message, new HashSet<string>(StringComparer.Ordinal), cancellationToken);
+
+    /// <summary>Sends one message to every connection of every node but those in <paramref name="exclude"/>; returns how many local ones took it.</summary>
+    public async ValueTask<int> BroadcastAsync(OutboundMessage message, IReadOnlySet<string> exclude, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(exclude);
         if (backplane.EchoesFanOut && backplane.IsAvailable)
         {
             // Through the backplane to every node, this one included, so that all deliver in one order.
-            var reached = registry.All().Count(c => c.IsOpen && !c.AwaitingCredentials);
-            await backplane.BroadcastAsync(message, cancellationToken);
+            var reached = registry.All().Count(c => c.IsOpen && !c.AwaitingCredentials && !exclude.Contains(c.Id));
+            await backplane.BroadcastAsync(message, exclude, cancellationToken);
             return reached;
         }
 
-        var delivered = _local.Broadcast(message);
-        await backplane.BroadcastAsync(message, cancellationToken);
+        var delivered = _local.Broadcast(message, exclude);
+        await backplane.BroadcastAsync(message, exclude, cancellationToken);
         return delivered;
     }
 }

@@ -15,7 +15,7 @@ namespace Gateway.Backplane;
 /// <param name="schedule">Runs a flush later; the thread pool unless a test gives its own.</param>
 internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, Func<string, bool> takesBatches, Action<Action>? schedule = null)
 {
-    /// <summary>The first byte of a batch: no single message starts with it (operations are 1–12).</summary>
+    /// <summary>The first byte of a batch: no single message starts with it (operations are 1–17).</summary>
     public const byte BatchMarker = 0xBA;
 
     /// <summary>The largest batch: messages past it go in the next publish.</summary>

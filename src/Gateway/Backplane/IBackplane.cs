@@ -37,24 +37,36 @@ public interface IBackplane
     ValueTask<ServerTopicResult> UnsubscribeAsync(string connectionId, string topic, CancellationToken cancellationToken) =>
         ValueTask.FromResult(ServerTopicResult.Gone);
 
-    /// <summary>
-    /// Sets a key every node reads for <paramref name="ttl"/>; with <paramref name="onlyIfAbsent"/> only when none is
-    /// there. Returns whether it was set. A node alone keeps its keys in memory.
-    /// </summary>
-    ValueTask<bool> SetKeyAsync(string key, ReadOnlyMemory<byte> value, TimeSpan ttl, bool onlyIfAbsent, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("this backplane keeps no shared keys");
-
-    /// <summary>The value of a key every node reads, or null.</summary>
-    ValueTask<byte[]?> GetKeyAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult<byte[]?>(null);
-
-    /// <summary>Deletes a key every node reads.</summary>
-    ValueTask DeleteKeyAsync(string key, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-
     /// <summary>Sends to every connection of every other node.</summary>
     ValueTask BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken);
 
     /// <summary>Sends to every connection of <paramref name="userId"/> on every other node.</summary>
     ValueTask SendToUserAsync(string userId, OutboundMessage message, CancellationToken cancellationToken);
+
+    /// <summary>Sends to every connection of every other node but those in <paramref name="exclude"/>.</summary>
+    ValueTask BroadcastAsync(OutboundMessage message, IReadOnlySet<string> exclude, CancellationToken cancellationToken) =>
+        exclude is { Count: 0 } ? BroadcastAsync(message, cancellationToken) : throw new NotSupportedException("this backplane cannot exclude connections");
+
+    /// <summary>Sends to every connection of <paramref name="userId"/> on every other node but those in <paramref name="exclude"/>.</summary>
+    ValueTask SendToUserAsync(string userId, OutboundMessage message, IReadOnlySet<string> exclude, CancellationToken cancellationToken) =>
+        exclude is { Count: 0 } ? SendToUserAsync(userId, message, cancellationToken) : throw new NotSupportedException("this backplane cannot exclude connections");
+
+    /// <summary>Publishes a topic event to the subscribers of every other node but those in <paramref name="exclude"/>.</summary>
+    ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, IReadOnlySet<string> exclude, CancellationToken cancellationToken) =>
+        exclude is { Count: 0 } ? PublishAsync(topic, type, data, cancellationToken) : throw new NotSupportedException("this backplane cannot exclude connections");
+
+    /// <summary>
+    /// Sets a key every node reads (a node alone: this process) for <paramref name="ttl"/>; with
+    /// <paramref name="onlyIfAbsent"/> only when none is there. Returns whether it was set. Throws
+    /// <see cref="BackplaneUnavailableException"/> while the engine cannot be reached.
+    /// </summary>
+    ValueTask<bool> SetKeyAsync(string key, ReadOnlyMemory<byte> value, TimeSpan ttl, bool onlyIfAbsent, CancellationToken cancellationToken);
+
+    /// <summary>The value of a key every node reads, or null.</summary>
+    ValueTask<byte[]?> GetKeyAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a key every node reads.</summary>
+    ValueTask DeleteKeyAsync(string key, CancellationToken cancellationToken);
 
     /// <summary>
     /// True when broadcasts, user sends and topic publishes come back to this node through the backplane as well, to

@@ -95,6 +95,14 @@ public interface IBackplaneTransport
     Task<bool> PublishEventAsync(string topic, string type, byte[] data) => Task.FromResult(false);
 
     /// <summary>
+    /// As <see cref="PublishEventAsync(string, string, byte[])"/>, carrying connections that must not receive it (in a
+    /// header that only a gateway's own publish is read for). False when this transport cannot carry the exclusion
+    /// there: it then goes to the nodes on the all-nodes channel.
+    /// </summary>
+    Task<bool> PublishEventAsync(string topic, string type, byte[] data, IReadOnlySet<string> exclude) =>
+        exclude.Count == 0 ? PublishEventAsync(topic, type, data) : Task.FromResult(false);
+
+    /// <summary>
     /// True when the store numbers the events services publish for topics with history itself, and hands them to
     /// every node as shared events (JetStream); false when one node, holding the numbering lease, numbers them.
     /// </summary>

@@ -17,4 +17,13 @@ public interface IGatewayPublisher
 
     /// <summary>Sends a frame to every connection of every node; returns how many of this node took it.</summary>
     ValueTask<int> BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken = default);
+
+    /// <summary>As <see cref="PublishAsync(string, string, ReadOnlyMemory{byte}, CancellationToken)"/>, but not to the connections in <paramref name="exclude"/>, on any node.</summary>
+    ValueTask<int> PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, IReadOnlySet<string> exclude, CancellationToken cancellationToken = default);
+
+    /// <summary>As <see cref="SendToUserAsync(string, OutboundMessage, CancellationToken)"/>, but not to the connections in <paramref name="exclude"/>, on any node.</summary>
+    ValueTask<int> SendToUserAsync(string userId, OutboundMessage message, IReadOnlySet<string> exclude, CancellationToken cancellationToken = default);
+
+    /// <summary>As <see cref="BroadcastAsync(OutboundMessage, CancellationToken)"/>, but not to the connections in <paramref name="exclude"/>, on any node.</summary>
+    ValueTask<int> BroadcastAsync(OutboundMessage message, IReadOnlySet<string> exclude, CancellationToken cancellationToken = default);
 }

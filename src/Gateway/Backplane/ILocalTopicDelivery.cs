@@ -9,6 +9,9 @@ public interface ILocalTopicDelivery
     /// <summary>Delivers an event another node published (numbered by this node's history when the topic keeps one); false when the topic or data is not valid.</summary>
     bool Publish(string topic, string type, byte[] data);
 
+    /// <summary>As <see cref="Publish(string, string, byte[])"/>, but not to the connections in <paramref name="exclude"/>.</summary>
+    bool Publish(string topic, string type, byte[] data, IReadOnlySet<string> exclude);
+
     /// <summary>
     /// Validates an event a service published straight into the event bus and delivers it live; when its topic keeps
     /// a history, nothing is delivered and the event is returned to be numbered (every node then delivers it from the

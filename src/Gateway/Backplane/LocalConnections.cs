@@ -44,13 +44,13 @@ public sealed class LocalConnections(ConnectionRegistry registry)
         return true;
     }
 
-    /// <summary>Queues one message to every connection of this node past its handshake; returns how many took it.</summary>
-    public int Broadcast(OutboundMessage message)
+    /// <summary>Queues one message to every connection of this node past its handshake (but those in <paramref name="exclude"/>); returns how many took it.</summary>
+    public int Broadcast(OutboundMessage message, IReadOnlySet<string>? exclude = null)
     {
         var delivered = 0;
         foreach (var connection in registry.All())
         {
-            if (!connection.AwaitingCredentials && connection.TrySend(message) == SendResult.Sent)
+            if (!connection.AwaitingCredentials && (exclude is null || !exclude.Contains(connection.Id)) && connection.TrySend(message) == SendResult.Sent)
             {
                 delivered++;
             }
@@ -59,13 +59,13 @@ public sealed class LocalConnections(ConnectionRegistry registry)
         return delivered;
     }
 
-    /// <summary>Queues one message to every connection of <paramref name="userId"/> on this node; returns how many took it.</summary>
-    public int SendToUser(string userId, OutboundMessage message)
+    /// <summary>Queues one message to every connection of <paramref name="userId"/> on this node (but those in <paramref name="exclude"/>); returns how many took it.</summary>
+    public int SendToUser(string userId, OutboundMessage message, IReadOnlySet<string>? exclude = null)
     {
         var delivered = 0;
         foreach (var connection in registry.OfUser(userId))
         {
-            if (connection.TrySend(message) == SendResult.Sent)
+            if ((exclude is null || !exclude.Contains(connection.Id)) && connection.TrySend(message) == SendResult.Sent)
             {
                 delivered++;
             }

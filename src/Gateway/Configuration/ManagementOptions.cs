@@ -27,6 +27,18 @@ public sealed class ManagementOptions
     /// <summary>Largest page <c>GET /@connections</c> returns.</summary>
     public int MaxPageSize { get; set; } = 1000;
 
+    /// <summary>
+    /// How long an <c>Idempotency-Key</c> is remembered (per resource path): a repeat within it is answered with the first
+    /// answer and delivers nothing again.
+    /// </summary>
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Most items one <c>POST /@batch</c> may carry; more answers 413.</summary>
+    public int MaxBatchItems { get; set; } = 1000;
+
+    /// <summary>Largest body <c>POST /@batch</c> may carry (separate from <see cref="MaxPayloadBytes"/>); larger answers 413.</summary>
+    public int MaxBatchBytes { get; set; } = 1024 * 1024;
+
     /// <summary>The admin dashboard at <c>/admin</c> on the management listener.</summary>
     public DashboardOptions Dashboard { get; } = new();
 }

@@ -28,6 +28,8 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _busIngested;
     private readonly Counter<long> _busDropped;
     private readonly Counter<long> _incompleteQueries;
+    private readonly Counter<long> _batchItems;
+    private readonly Counter<long> _idempotentRepeats;
     private readonly StripedCounter _receivedTotal = new();
     private readonly StripedCounter _sentTotal = new();
 
@@ -55,8 +57,16 @@ public sealed class GatewayMetrics : IDisposable
         _incompleteQueries = _meter.CreateCounter<long>("gateway.cluster.queries.incomplete", "{query}", "Cluster-wide questions (listings, user and topic lookups) answered without every node, by question.");
         _busIngested = _meter.CreateCounter<long>("gateway.bus.events.ingested", "{event}", "Events services published into the engine's event bus (and the gateway's own, on NATS) taken in for delivery, by engine.");
         _busDropped = _meter.CreateCounter<long>("gateway.bus.events.dropped", "{event}", "Events of the event bus refused, by engine and reason (topic, size, utf8, json, type, header).");
+        _batchItems = _meter.CreateCounter<long>("gateway.management.batch.items", "{item}", "Items of POST /@batch, by the status of their result.");
+        _idempotentRepeats = _meter.CreateCounter<long>("gateway.management.idempotent_repeats", "{call}", "Management calls answered with the first answer of their Idempotency-Key, delivering nothing again.");
         _meter.CreateObservableGauge("gateway.backplane.available", () => new Measurement<int>(sources.BackplaneAvailable() ? 1 : 0, new KeyValuePair<string, object?>("engine", sources.BackplaneEngine())), "1", "1 while other nodes can be reached (the engine, Redis or NATS, connected), by engine.");
     }
+
+    /// <summary>An item of a batch had a result of <paramref name="status"/>.</summary>
+    public void BatchItem(int status) => _batchItems.Add(1, new KeyValuePair<string, object?>("status", status));
+
+    /// <summary>A call was answered with the first answer of its idempotency key.</summary>
+    public void IdempotentRepeat() => _idempotentRepeats.Add(1);
 
     /// <summary>A connection was upgraded.</summary>
     public void Opened() => _opened.Add(1);

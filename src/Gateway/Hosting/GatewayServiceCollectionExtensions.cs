@@ -63,6 +63,7 @@ public static class GatewayServiceCollectionExtensions
 
         services.TryAddSingleton<ManagementListenerFilter>();
         services.TryAddSingleton<ManagementAccessFilter>();
+        services.TryAddSingleton<IdempotencyFilter>();
         services.TryAddSingleton<DashboardAccessFilter>();
         services.TryAddSingleton<Gateway.Auth.IAccessKeyStore>(sp => sp.GetRequiredService<ManagementAccess>());
         services.TryAddSingleton<GatewayIdentity>();

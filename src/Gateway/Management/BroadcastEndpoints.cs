@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Gateway.Backplane;
 
@@ -26,9 +27,14 @@ internal static class BroadcastEndpoints
 
     private static ManagementError NotAllowed(HttpContext context) => ManagementError.MethodNotAllowed(context.Request.Method, Resource, HttpMethods.Post);
 
-    private static async Task<ManagementJsonResult<DeliveredBody>> BroadcastAsync(HttpContext context, IGatewayPublisher publisher)
+    private static async Task<Results<ManagementJsonResult<DeliveredBody>, ManagementError>> BroadcastAsync(HttpContext context, IGatewayPublisher publisher)
     {
-        var delivered = await publisher.BroadcastAsync(ManagementBody.Message(ManagementBody.Of(context)), context.RequestAborted);
+        if (ExcludeQuery.TryRead(context, out var exclude) is { } badExclude)
+        {
+            return badExclude;
+        }
+
+        var delivered = await publisher.BroadcastAsync(ManagementBody.Message(ManagementBody.Of(context)), exclude, context.RequestAborted);
         return new ManagementJsonResult<DeliveredBody>(new DeliveredBody(delivered), ManagementJson.Default.DeliveredBody);
     }
 }

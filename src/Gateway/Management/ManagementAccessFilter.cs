@@ -25,7 +25,9 @@ internal sealed partial class ManagementAccessFilter(IOptions<GatewayOptions> op
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
         var http = context.HttpContext;
-        var limit = HttpMethods.IsPatch(http.Request.Method) ? MaxAttributesBytes : options.Value.Management.MaxPayloadBytes;
+        var limit = HttpMethods.IsPatch(http.Request.Method) ? MaxAttributesBytes
+            : ManagementRequest.TryParse(http.Request.Path.Value, out var called) && called.Resource == BatchEndpoints.Resource ? options.Value.Management.MaxBatchBytes
+            : options.Value.Management.MaxPayloadBytes;
         var body = await ManagementBody.ReadAsync(http.Request, limit, http.RequestAborted);
         if (body is null)
         {

@@ -28,10 +28,11 @@ internal static class ManagementEndpoints
         var stage = RoutePatternFactory.Parse("/{stage}", defaults: null, parameterPolicies: new RouteValueDictionary { ["stage"] = ManagementSegmentConstraint.Stage });
         foreach (var prefix in new[] { management.MapGroup(""), management.MapGroup(stage) })
         {
-            prefix.MapGroup("/@connections").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapConnectionEndpoints().MapConnectionTopicEndpoints();
-            prefix.MapGroup("/@topics").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapTopicEndpoints();
-            prefix.MapGroup("/@users").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapUserEndpoints().MapUserTopicEndpoints();
-            prefix.MapGroup("/@broadcast").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().MapBroadcastEndpoints();
+            prefix.MapGroup("/@connections").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().AddSingletonFilter<RouteGroupBuilder, IdempotencyFilter>().MapConnectionEndpoints().MapConnectionTopicEndpoints();
+            prefix.MapGroup("/@topics").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().AddSingletonFilter<RouteGroupBuilder, IdempotencyFilter>().MapTopicEndpoints();
+            prefix.MapGroup("/@users").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().AddSingletonFilter<RouteGroupBuilder, IdempotencyFilter>().MapUserEndpoints().MapUserTopicEndpoints();
+            prefix.MapGroup("/@broadcast").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().AddSingletonFilter<RouteGroupBuilder, IdempotencyFilter>().MapBroadcastEndpoints();
+            prefix.MapGroup("/@batch").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().AddSingletonFilter<RouteGroupBuilder, IdempotencyFilter>().MapBatchEndpoints();
 
             // Any other @resource is the management API's own 404, answered before credentials are asked for.
             var resource = new RouteValueDictionary { ["resource"] = ManagementSegmentConstraint.Resource };

@@ -42,6 +42,12 @@ internal sealed class ManagementError(int status, string errorType, string messa
     public static ManagementError PayloadTooLarge(int limit) =>
         new(StatusCodes.Status413PayloadTooLarge, ManagementErrors.PayloadTooLarge, $"Request body exceeds the maximum of {limit} bytes.");
 
+    /// <summary>409: a call with the same <c>Idempotency-Key</c> is still in progress.</summary>
+    public static ManagementError Conflict(string message) => new(StatusCodes.Status409Conflict, ManagementErrors.Conflict, message);
+
+    /// <summary>The error's message.</summary>
+    public string Message => message;
+
     /// <summary>503: other nodes cannot be reached.</summary>
     public static ManagementError Unavailable(string message) => new(StatusCodes.Status503ServiceUnavailable, ManagementErrors.ServiceUnavailable, message);
 

@@ -30,6 +30,9 @@ public static class ManagementErrors
     /// <summary>405: the method does not apply to the resource.</summary>
     public const string MethodNotAllowed = "MethodNotAllowedException";
 
+    /// <summary>409: a call with the same <c>Idempotency-Key</c> is still in progress.</summary>
+    public const string Conflict = "ConflictException";
+
     /// <summary>503: the node holding the connection cannot be reached right now.</summary>
     public const string ServiceUnavailable = "ServiceUnavailableException";
 

@@ -14,5 +14,6 @@ namespace Gateway.Management;
 [JsonSerializable(typeof(ClosedBody))]
 [JsonSerializable(typeof(TopicBody))]
 [JsonSerializable(typeof(TopicListBody))]
+[JsonSerializable(typeof(BatchBody))]
 [JsonSerializable(typeof(Dictionary<string, string?>))]
 internal sealed partial class ManagementJson : JsonSerializerContext;

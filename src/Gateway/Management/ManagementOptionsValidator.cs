@@ -38,6 +38,21 @@ public static class ManagementOptionsValidator
             errors.Add($"Gateway:Management:MaxPageSize {options.Management.MaxPageSize} must be at least 1.");
         }
 
+        if (options.Management.IdempotencyWindow < TimeSpan.FromSeconds(1) || options.Management.IdempotencyWindow > TimeSpan.FromDays(1))
+        {
+            errors.Add($"Gateway:Management:IdempotencyWindow {options.Management.IdempotencyWindow} must be between 00:00:01 and 1.00:00:00.");
+        }
+
+        if (options.Management.MaxBatchItems < 1)
+        {
+            errors.Add($"Gateway:Management:MaxBatchItems {options.Management.MaxBatchItems} must be at least 1.");
+        }
+
+        if (options.Management.MaxBatchBytes < 1)
+        {
+            errors.Add($"Gateway:Management:MaxBatchBytes {options.Management.MaxBatchBytes} must be at least 1.");
+        }
+
         if (options.Management.Dashboard.SampleInterval < TimeSpan.FromSeconds(1) || options.Management.Dashboard.SampleInterval > TimeSpan.FromHours(1))
         {
             errors.Add($"Gateway:Management:Dashboard:SampleInterval {options.Management.Dashboard.SampleInterval} must be between 00:00:01 and 01:00:00.");

@@ -126,7 +126,21 @@ internal static partial class TopicEndpoints
             return ManagementError.BadRequest(problem);
         }
 
-        var delivered = await publisher.PublishAsync(topic, type, data, context.RequestAborted);
+        if (ExcludeQuery.TryRead(context, out var exclude) is { } badExclude)
+        {
+            return badExclude;
+        }
+
+        int delivered;
+        try
+        {
+            delivered = await publisher.PublishAsync(topic, type, data, exclude, context.RequestAborted);
+        }
+        catch (NotSupportedException)
+        {
+            return ExcludeQuery.NotWithSharedHistory();
+        }
+
         var logger = loggers.CreateLogger(typeof(TopicEndpoints));
         Log.Published(logger, topic, type, delivered);
         return new ManagementJsonResult<DeliveredBody>(new DeliveredBody(delivered), ManagementJson.Default.DeliveredBody);

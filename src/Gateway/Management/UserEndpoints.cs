@@ -3,6 +3,7 @@ using Gateway.Backplane;
 using Gateway.Connections;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Gateway.Management;
@@ -43,9 +44,14 @@ internal static class UserEndpoints
     public static bool IsValidUserId(string userId) =>
         userId.Length is > 0 and <= MaxUserIdLength && !userId.Any(char.IsControl);
 
-    private static async Task<ManagementJsonResult<DeliveredBody>> SendAsync(string userId, HttpContext context, IGatewayPublisher publisher)
+    private static async Task<Results<ManagementJsonResult<DeliveredBody>, ManagementError>> SendAsync(string userId, HttpContext context, IGatewayPublisher publisher)
     {
-        var delivered = await publisher.SendToUserAsync(userId, ManagementBody.Message(ManagementBody.Of(context)), context.RequestAborted);
+        if (ExcludeQuery.TryRead(context, out var exclude) is { } badExclude)
+        {
+            return badExclude;
+        }
+
+        var delivered = await publisher.SendToUserAsync(userId, ManagementBody.Message(ManagementBody.Of(context)), exclude, context.RequestAborted);
         return new ManagementJsonResult<DeliveredBody>(new DeliveredBody(delivered), ManagementJson.Default.DeliveredBody);
     }
 

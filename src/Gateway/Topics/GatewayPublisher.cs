@@ -7,8 +7,13 @@ namespace Gateway.Topics;
 public sealed class GatewayPublisher(TopicHub topics, ConnectionRegistry registry, ConnectionSender sender, IBackplane backplane) : IGatewayPublisher
 {
     /// <inheritdoc />
-    public async ValueTask<int> PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public ValueTask<int> PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        PublishAsync(topic, type, data, NoOne, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<int> PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, IReadOnlySet<string> exclude, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(exclude);
         ArgumentNullException.ThrowIfNull(topic);
         if (!TopicName.IsValidName(topic, int.MaxValue))
         {
@@ -22,6 +27,11 @@ public sealed class GatewayPublisher(TopicHub topics, ConnectionRegistry registr
 
         if (backplane.SharesHistory && topics.HistoryRule(topic) is { } rule)
         {
+            if (exclude.Count > 0)
+            {
+                throw new NotSupportedException("a publish that excludes connections cannot go into a history shared by the nodes");
+            }
+
             // The backplane numbers the event and hands it to every node, this one included, in offset order.
             var delivered = topics.CountSubscribers(topic);
             await backplane.PublishWithHistoryAsync(new HistoryEvent(topic, type, data.ToArray(), TopicFrames.EventPrefix(topic, type, data.Span), rule.Size, rule.Ttl), cancellationToken);
@@ -30,41 +40,52 @@ public sealed class GatewayPublisher(TopicHub topics, ConnectionRegistry registr
 
         if (backplane.EchoesFanOut && backplane.IsAvailable)
         {
-            var reached = topics.CountSubscribers(topic);
-            await backplane.PublishAsync(topic, type, data, cancellationToken);
+            var reached = topics.CountSubscribers(topic, exclude);
+            await backplane.PublishAsync(topic, type, data, exclude, cancellationToken);
             return reached;
         }
 
-        var local = topics.PublishLocal(topic, type, data.Span);
-        await backplane.PublishAsync(topic, type, data, cancellationToken);
+        var local = topics.PublishLocal(topic, type, data.Span, exclude);
+        await backplane.PublishAsync(topic, type, data, exclude, cancellationToken);
         return local;
     }
 
     /// <inheritdoc />
-    public async ValueTask<int> SendToUserAsync(string userId, OutboundMessage message, CancellationToken cancellationToken = default)
+    public ValueTask<int> SendToUserAsync(string userId, OutboundMessage message, CancellationToken cancellationToken = default) =>
+        SendToUserAsync(userId, message, NoOne, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<int> SendToUserAsync(string userId, OutboundMessage message, IReadOnlySet<string> exclude, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userId);
+        ArgumentNullException.ThrowIfNull(exclude);
         if (backplane.EchoesFanOut && backplane.IsAvailable)
         {
-            var reached = registry.OfUser(userId).Length;
-            await backplane.SendToUserAsync(userId, message, cancellationToken);
+            var reached = registry.OfUser(userId).Count(c => !exclude.Contains(c.Id));
+            await backplane.SendToUserAsync(userId, message, exclude, cancellationToken);
             return reached;
         }
 
         var delivered = 0;
         foreach (var connection in registry.OfUser(userId))
         {
-            if (connection.TrySend(message) == SendResult.Sent)
+            if (!exclude.Contains(connection.Id) && connection.TrySend(message) == SendResult.Sent)
             {
                 delivered++;
             }
         }
 
-        await backplane.SendToUserAsync(userId, message, cancellationToken);
+        await backplane.SendToUserAsync(userId, message, exclude, cancellationToken);
         return delivered;
     }
 
     /// <inheritdoc />
     public ValueTask<int> BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken = default) =>
         sender.BroadcastAsync(message, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<int> BroadcastAsync(OutboundMessage message, IReadOnlySet<string> exclude, CancellationToken cancellationToken = default) =>
+        sender.BroadcastAsync(message, exclude, cancellationToken);
+
+    private static readonly IReadOnlySet<string> NoOne = new HashSet<string>(StringComparer.Ordinal);
 }

@@ -6,14 +6,17 @@ namespace Gateway.Topics;
 public sealed class TopicDelivery(TopicHub topics) : ILocalTopicDelivery
 {
     /// <inheritdoc />
-    public bool Publish(string topic, string type, byte[] data)
+    public bool Publish(string topic, string type, byte[] data) => Publish(topic, type, data, null);
+
+    /// <inheritdoc />
+    public bool Publish(string topic, string type, byte[] data, IReadOnlySet<string>? exclude)
     {
         if (!TopicData.IsValid(data) || !TopicName.IsValidName(topic, int.MaxValue))
         {
             return false;
         }
 
-        topics.PublishLocal(topic, type, data);
+        topics.PublishLocal(topic, type, data, exclude);
         return true;
     }
 
@@ -33,7 +36,7 @@ public sealed class TopicDelivery(TopicHub topics) : ILocalTopicDelivery
             return new BusDelivery(null, new HistoryEvent(topic, type, data, TopicFrames.EventPrefix(topic, type, data), rule.Size, rule.Ttl));
         }
 
-        topics.DeliverLive(topic, type, data);
+        topics.DeliverLive(topic, type, data, busEvent.Exclude);
         return BusDelivery.Delivered;
     }
 

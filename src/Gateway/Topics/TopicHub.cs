@@ -165,7 +165,13 @@ public sealed partial class TopicHub : IDisposable
     /// Delivers <c>{"type":…,"channel":…,"data":…,"offset":…}</c> to this node's subscribers of the concrete
     /// <paramref name="topic"/>; <paramref name="data"/> is one JSON value. Returns how many connections took it.
     /// </summary>
-    public int PublishLocal(string topic, string type, ReadOnlySpan<byte> data)
+    public int PublishLocal(string topic, string type, ReadOnlySpan<byte> data) => PublishLocal(topic, type, data, null);
+
+    /// <summary>
+    /// As <see cref="PublishLocal(string, string, ReadOnlySpan{byte})"/>, but not to the connections in
+    /// <paramref name="exclude"/> (the event is still numbered and kept where the topic has history).
+    /// </summary>
+    public int PublishLocal(string topic, string type, ReadOnlySpan<byte> data, IReadOnlySet<string>? exclude)
     {
         ArgumentNullException.ThrowIfNull(topic);
         ArgumentNullException.ThrowIfNull(type);
@@ -174,7 +180,7 @@ public sealed partial class TopicHub : IDisposable
             var history = _histories.GetOrAdd(topic);
             if (history is null)
             {
-                return Deliver(topic, TopicFrames.Event(topic, type, data, null));
+                return Deliver(topic, TopicFrames.Event(topic, type, data, null), exclude);
             }
 
             // The one place a lock is held while frames are queued (the rule is never to hold one while sending). A topic
@@ -192,7 +198,7 @@ public sealed partial class TopicHub : IDisposable
                 var offset = history.NextOffset();
                 var frame = TopicFrames.Event(topic, type, data, offset);
                 history.Append(offset, _time.GetUtcNow().UtcTicks, frame);
-                return Deliver(topic, frame);
+                return Deliver(topic, frame, exclude);
             }
         }
     }
@@ -205,11 +211,14 @@ public sealed partial class TopicHub : IDisposable
     }
 
     /// <summary>How many of this node's connections a publish to <paramref name="topic"/> reaches now.</summary>
-    public int CountSubscribers(string topic)
+    public int CountSubscribers(string topic) => CountSubscribers(topic, null);
+
+    /// <summary>How many connections of this node subscribe to <paramref name="topic"/>, but those in <paramref name="exclude"/>.</summary>
+    public int CountSubscribers(string topic, IReadOnlySet<string>? exclude)
     {
         var matched = new HashSet<GatewayConnection>(ReferenceEqualityComparer.Instance);
         _index.Match(topic, matched);
-        return matched.Count;
+        return exclude is null || exclude.Count == 0 ? matched.Count : matched.Count(c => !exclude.Contains(c.Id));
     }
 
     /// <summary>This node's connections a publish to <paramref name="topic"/> reaches now, each once.</summary>
@@ -228,6 +237,9 @@ public sealed partial class TopicHub : IDisposable
 
     /// <summary>Delivers an event live, without offset or history (events a service published straight into the backplane).</summary>
     public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data) => Deliver(topic, TopicFrames.Event(topic, type, data, null));
+
+    /// <summary>Delivers an event live, without offset or history, but not to the connections in <paramref name="exclude"/>.</summary>
+    public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data, IReadOnlySet<string>? exclude) => Deliver(topic, TopicFrames.Event(topic, type, data, null), exclude);
 
     /// <summary>
     /// An event of a shared history, as the backplane hands it to every node in offset order: kept in this node's copy
@@ -305,7 +317,7 @@ public sealed partial class TopicHub : IDisposable
     /// <inheritdoc />
     public void Dispose() => _index.Dispose();
 
-    private int Deliver(string topic, byte[] frame)
+    private int Deliver(string topic, byte[] frame, IReadOnlySet<string>? exclude = null)
     {
         var matched = t_matched ??= new HashSet<GatewayConnection>(ReferenceEqualityComparer.Instance);
         try
@@ -315,6 +327,11 @@ public sealed partial class TopicHub : IDisposable
             var delivered = 0;
             foreach (var connection in matched)
             {
+                if (exclude is not null && exclude.Contains(connection.Id))
+                {
+                    continue;
+                }
+
                 if (connection.TrySend(message) == SendResult.Sent)
                 {
                     delivered++;

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using Gateway.Backplane;
 using Gateway.Connections;
@@ -17,6 +18,10 @@ public abstract class BackplaneSpec : IAsyncLifetime
 {
     /// <summary>How long a silent node keeps its liveness record in these tests: longer than any test.</summary>
     private static readonly TimeSpan Long = TimeSpan.FromMinutes(1);
+
+    private static readonly string[] ExcludedSends = [.. new[] { "all", "alice", """{"type":"t","channel":"news.today","data":1}""", """{"type":"t","channel":"bus.today","data":2}""" }.Order(StringComparer.Ordinal)];
+
+    private static readonly string[] OnceAndPushed = ["once", "pushed"];
 
     private readonly List<IAsyncDisposable> _owned = [];
 
@@ -236,6 +241,89 @@ public abstract class BackplaneSpec : IAsyncLifetime
         await a.Sender.BroadcastAsync(Text("everyone")).AsTask().WithTimeout();
         Assert.Equal("everyone", await onA.ReceiveTextAsync());
         Assert.Equal("everyone", await onB.ReceiveTextAsync());
+        await AssertNothingMoreAsync(onA, onB);
+    }
+
+    [Fact]
+    public async Task Exclude_skips_a_connection_on_another_node_for_broadcasts_user_sends_and_publishes()
+    {
+        var a = await NodeAsync();
+        var b = await NodeAsync();
+        var now = DateTimeOffset.UtcNow;
+        await using var onA = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await using var excluded = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await using var onB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
+        await Management.ManagementCalls.SubscribeAsync("news.today", onA, excluded, onB);
+
+        // On NATS, bus.> is on the event bus: the gateway's publish goes there, its exclusion in a header.
+        await Management.ManagementCalls.SubscribeAsync("bus.today", onA, excluded, onB);
+
+        Assert.Equal(HttpStatusCode.OK, (await Management.ManagementCalls.PostAsync(a, $"/@broadcast?exclude={excluded.Id}", "all", contentType: "text/plain")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Management.ManagementCalls.PostAsync(a, $"/@users/alice?exclude={excluded.Id}", "alice", contentType: "text/plain")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Management.ManagementCalls.PostAsync(a, $"/@topics/news.today?exclude={excluded.Id}", """{"type":"t","data":1}""")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Management.ManagementCalls.PostAsync(b, $"/@topics/bus.today?exclude={excluded.Id}", """{"type":"t","data":2}""")).Status);
+        // Each arrives once; the paths (the all-nodes channel, the event bus) do not order them among each other.
+        foreach (var client in new[] { onA, onB })
+        {
+            var received = new List<string>();
+            for (var i = 0; i < 4; i++)
+            {
+                received.Add(await client.ReceiveTextAsync());
+            }
+
+            Assert.Equal(ExcludedSends, received.Order(StringComparer.Ordinal));
+        }
+
+        await AssertNothingMoreAsync(onA, excluded, onB);
+    }
+
+    [Fact]
+    public async Task A_batch_reaches_connections_on_another_node_in_item_order_and_a_gone_one_fails_alone()
+    {
+        var a = await NodeAsync();
+        var b = await NodeAsync();
+        await using var onA = await a.ConnectAsync();
+        await using var onB = await b.ConnectAsync();
+        var gone = onA.Id[..^1] + (onA.Id[^1] == 'A' ? 'B' : 'A');
+        var items = string.Join(',', Enumerable.Range(0, 50).Select(i => $$"""{"connectionId":"{{(i % 2 == 0 ? onA.Id : onB.Id)}}","body":"{{i}}"}"""));
+
+        var answer = await Management.ManagementCalls.PostAsync(b, "/@batch", $$"""{"items":[{{items}},{"connectionId":"{{gone}}","body":"lost"}]}""");
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        var results = answer.Json.GetProperty("results");
+        Assert.Equal(51, results.GetArrayLength());
+        Assert.All(Enumerable.Range(0, 50), i => Assert.Equal(200, results[i].GetProperty("status").GetInt32()));
+        Assert.Equal(410, results[50].GetProperty("status").GetInt32());
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal(i.ToString(System.Globalization.CultureInfo.InvariantCulture), await (i % 2 == 0 ? onA : onB).ReceiveTextAsync());
+        }
+
+        await AssertNothingMoreAsync(onA, onB);
+    }
+
+    [Fact]
+    public async Task The_same_idempotency_key_sent_to_two_nodes_delivers_once_and_the_second_answers_the_first_answer()
+    {
+        var a = await NodeAsync();
+        var b = await NodeAsync();
+        await using var onA = await a.ConnectAsync();
+        await using var onB = await b.ConnectAsync();
+
+        var first = await Management.ManagementCalls.PostAsync(a, "/@broadcast", "once", idempotencyKey: Prefix, contentType: "text/plain");
+        var repeat = await Management.ManagementCalls.PostAsync(b, "/@broadcast", "once", idempotencyKey: Prefix, contentType: "text/plain");
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.Equal("""{"delivered":1}""", first.Text);
+        Assert.Equal(first.Status, repeat.Status);
+        Assert.Equal(first.Text, repeat.Text);
+
+        var push = await Management.ManagementCalls.PostAsync(b, $"/@connections/{onA.Id}", "pushed", idempotencyKey: Prefix, contentType: "text/plain");
+        var pushAgain = await Management.ManagementCalls.PostAsync(a, $"/@connections/{onA.Id}", "pushed", idempotencyKey: Prefix, contentType: "text/plain");
+        Assert.Equal(HttpStatusCode.OK, push.Status);
+        Assert.Equal(HttpStatusCode.OK, pushAgain.Status);
+
+        // The broadcast and the push take different channels: either may arrive first.
+        Assert.Equal(OnceAndPushed, new[] { await onA.ReceiveTextAsync(), await onA.ReceiveTextAsync() }.Order(StringComparer.Ordinal));
+        Assert.Equal("once", await onB.ReceiveTextAsync());
         await AssertNothingMoreAsync(onA, onB);
     }
 

@@ -13,6 +13,8 @@ public sealed class BusIngestTests
 
         public bool Publish(string topic, string type, byte[] data) => false;
 
+        public bool Publish(string topic, string type, byte[] data, IReadOnlySet<string> exclude) => false;
+
         public BusDelivery DeliverBusEvent(BusEvent busEvent)
         {
             Seen++;

@@ -10,7 +10,7 @@ public sealed class InMemoryBackplaneKeysTests
     public async Task Keys_are_set_read_only_set_when_absent_deleted_and_expire()
     {
         var time = new FakeTimeProvider();
-        IBackplane backplane = new InMemoryBackplane(time);
+        var backplane = new InMemoryBackplane(time);
         Assert.Null(await backplane.GetKeyAsync("k", CancellationToken.None));
 
         Assert.True(await backplane.SetKeyAsync("k", "one"u8.ToArray(), TimeSpan.FromMinutes(1), onlyIfAbsent: true, CancellationToken.None));

@@ -88,6 +88,20 @@ public sealed class NatsBackplaneSpecTests(SharedNatsServer nats) : BackplaneSpe
         await PublishAsync(url, topic, "1"u8.ToArray(), new NatsHeaders { ["Gateway-Type"] = new Microsoft.Extensions.Primitives.StringValues(["a", "b"]) });
     }
 
+    [Fact]
+    public async Task An_exclusion_header_on_a_services_event_is_not_read()
+    {
+        var settings = new Dictionary<string, string?> { ["Gateway:Topics:Authorization:AllowAll"] = "true" };
+        await using var host = await StartHostAsync(settings);
+        await Wait.UntilAsync(() => host.Services.GetRequiredService<ClusterBackplane>().IsConnected, "the node announced itself", TimeSpan.FromSeconds(20));
+        await using var client = await host.ConnectAsync();
+        await Management.ManagementCalls.SubscribeAsync("bus.service", client);
+
+        // Without the node header a gateway's own publish carries, the exclusion is a service's and is ignored.
+        await PublishAsync(nats.Server.Url, "bus.service", "1"u8.ToArray(), new NatsHeaders { ["Gateway-Type"] = "t", [NatsBackplaneTransport.ExcludeHeader] = client.Id });
+        Assert.Equal("""{"type":"t","channel":"bus.service","data":1}""", await client.ReceiveTextAsync());
+    }
+
     /// <summary>Publishes on a subject of the NATS at <paramref name="url"/>, and waits until the server has it.</summary>
     internal static async Task PublishAsync(string url, string subject, byte[] body, NatsHeaders? headers)
     {
