@@ -691,28 +691,31 @@ public abstract class BackplaneSpec : IAsyncLifetime
         Task AliveAsync() => silent.RenewLivenessAsync(Silent, ClusterBackplane.ReadsBatches, Long).WithTimeout();
         await AliveAsync();
 
+        // The four reads at once: each waits out the request timeout for the silent node.
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var (status, connections) = await ClusterQueriesApiTests.GetAsync(a, "/@connections");
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"the answer took {started.Elapsed}");
+        var reads = await Task.WhenAll(
+            ClusterQueriesApiTests.GetAsync(a, "/@connections"),
+            ClusterQueriesApiTests.GetAsync(a, "/@users/alice"),
+            ClusterQueriesApiTests.GetAsync(a, "/@topics/room.a"),
+            ClusterQueriesApiTests.GetAsync(a, "/@topics"));
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"the answers took {started.Elapsed}");
+        var (status, connections) = reads[0];
         Assert.Equal(System.Net.HttpStatusCode.OK, status);
         Assert.False(connections.GetProperty("complete").GetBoolean());
         Assert.Equal([Silent], connections.GetProperty("missingNodes").EnumerateArray().Select(n => n.GetString()));
         Assert.Equal(new[] { aliceOnA.Id, aliceOnB.Id }.Order(StringComparer.Ordinal), connections.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("connectionId").GetString()));
 
-        await AliveAsync();
-        var (_, user) = await ClusterQueriesApiTests.GetAsync(a, "/@users/alice");
+        var user = reads[1].Body;
         Assert.Equal(2, user.GetProperty("count").GetInt32());
         Assert.False(user.GetProperty("complete").GetBoolean());
         Assert.Equal([Silent], user.GetProperty("missingNodes").EnumerateArray().Select(n => n.GetString()));
 
-        await AliveAsync();
-        var (_, topic) = await ClusterQueriesApiTests.GetAsync(a, "/@topics/room.a");
+        var topic = reads[2].Body;
         Assert.Equal(1, topic.GetProperty("subscribers").GetInt32());
         Assert.False(topic.GetProperty("complete").GetBoolean());
         Assert.Equal([Silent], topic.GetProperty("missingNodes").EnumerateArray().Select(n => n.GetString()));
 
-        await AliveAsync();
-        var (_, topics) = await ClusterQueriesApiTests.GetAsync(a, "/@topics");
+        var topics = reads[3].Body;
         Assert.False(topics.GetProperty("complete").GetBoolean());
         Assert.Equal([Silent], topics.GetProperty("missingNodes").EnumerateArray().Select(n => n.GetString()));
 
