@@ -7,7 +7,7 @@ namespace Gateway.Topics;
 /// Subscribes and unsubscribes this node's connections for the server (the management API, here or on another node).
 /// The client's topic authorization does not apply (the backend decides); the subscription limit does.
 /// </summary>
-public sealed class LocalServerSubscriptions(ConnectionRegistry registry, TopicHub hub, IBackplane backplane) : ILocalTopicSubscriptions
+public sealed class LocalServerSubscriptions(ConnectionRegistry registry, TopicHub hub, TopicHistoryReader histories) : ILocalTopicSubscriptions
 {
     /// <inheritdoc />
     public ValueTask<ServerTopicResult> SubscribeAsync(string connectionId, string topic, CancellationToken cancellationToken) =>
@@ -23,7 +23,7 @@ public sealed class LocalServerSubscriptions(ConnectionRegistry registry, TopicH
             return ServerTopicResult.Done;
         }
 
-        if (!await SharedHistoryReads.EnsureLoadedAsync(hub, backplane, topic, cancellationToken))
+        if (!await histories.EnsureLoadedAsync(topic, cancellationToken))
         {
             return ServerTopicResult.Unavailable;
         }

@@ -8,14 +8,44 @@ namespace Gateway.Topics;
 /// </summary>
 public sealed class TopicHistoryReader(TopicHub hub, IBackplane backplane)
 {
+    // Reads of a topic's shared history before giving up: two, unless the backplane reconnected or the history's epoch
+    // changed meanwhile.
+    private const int MaxHistoryReads = 4;
+
     /// <summary>
     /// Makes sure this node's copy of <paramref name="topic"/>'s shared history is loaded (nothing to do for a pattern,
     /// a topic without history, or a backplane that shares none). False when it cannot be read now.
     /// </summary>
-    public ValueTask<bool> EnsureLoadedAsync(string topic, CancellationToken cancellationToken)
+    public async ValueTask<bool> EnsureLoadedAsync(string topic, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(topic);
-        return SharedHistoryReads.EnsureLoadedAsync(hub, backplane, topic, cancellationToken);
+        if (!backplane.SharesHistory || TopicName.HasWildcard(topic) || hub.HistoryRule(topic) is not { } rule || hub.IsSharedHistoryLoaded(topic))
+        {
+            return true;
+        }
+
+        // This node's copy of a shared history is read from the backplane, so that the epoch and offsets are
+        // everyone's and a client can recover here what it missed on another node. The read must begin after the
+        // copy started keeping what the backplane delivers, or an event delivered in between would be in neither:
+        // the first subscribe of a topic on this node makes the copy with one read and fills it with a second.
+        for (var attempt = 0; attempt < MaxHistoryReads; attempt++)
+        {
+            var mark = hub.SharedReadMark();
+            try
+            {
+                if (await backplane.ReadHistoryAsync(topic, rule.Ttl, cancellationToken) is not { } shared
+                    || hub.LoadShared(topic, shared, backplane.ConsecutiveOffsets, mark))
+                {
+                    return true;
+                }
+            }
+            catch (BackplaneUnavailableException)
+            {
+                return false;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
