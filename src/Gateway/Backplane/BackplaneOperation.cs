@@ -16,10 +16,13 @@ internal enum BackplaneOperation : byte
     /// <summary>A cluster-wide query other than <see cref="UserConnections"/>: its name in the text, its argument in the target.</summary>
     Query = 10,
 
-    /// <summary>A member joined a topic's presence on the sending node: the topic in the target, the member in the text.</summary>
+    /// <summary>
+    /// A member joined a topic's presence on the sending node: the topic in the target, the connection id in the text,
+    /// the roster (0 members, 1 the nodes with subscribers) in the kind, <see cref="PresenceEncoding.Join"/> in the payload.
+    /// </summary>
     PresenceJoin = 11,
 
-    /// <summary>A member left a topic's presence on the sending node.</summary>
+    /// <summary>A member left a topic's presence on the sending node: as a join, with <see cref="PresenceEncoding.Leave"/> in the payload.</summary>
     PresenceLeave = 12,
 
     /// <summary>Subscribes a connection to a topic for the server: the topic in the payload; the answer's kind is a <see cref="ServerTopicResult"/>.</summary>
@@ -36,4 +39,7 @@ internal enum BackplaneOperation : byte
 
     /// <summary>A topic publish that skips some connections: <see cref="ExclusionEncoding"/> in front of the data.</summary>
     PublishExcept = 17,
+
+    /// <summary>The sending node's own presence members, every roster (<see cref="PresenceEncoding.Snapshots"/>), re-announced after it was cut off.</summary>
+    PresenceSnapshot = 18,
 }

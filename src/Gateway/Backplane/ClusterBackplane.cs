@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Text;
+using System.Threading.Channels;
 using Gateway.Connections;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -34,10 +34,18 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     private readonly SemaphoreSlim _announcing = new(1, 1);
     private readonly BusIngest _bus;
 
-    // This node's presence members: topic → members.
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> _presence = new(StringComparer.Ordinal);
+    // This node's changes of its own presence members, told to the others in the order they were made.
+    private readonly Channel<BackplaneMessage> _presenceOutbox = Channel.CreateUnbounded<BackplaneMessage>(new UnboundedChannelOptions { SingleReader = true });
     private ITimer? _heartbeat;
     private int _announced;
+
+    // Set when a change of this node's members could not be told: the node re-announces all of them once it can.
+    private int _presenceUnsent;
+
+    // The live nodes as last read, and whether this node is the one that posts webhooks (the live one with the lowest id).
+    private HashSet<string> _knownLive = new(StringComparer.Ordinal);
+    private bool _readOthersOnce;
+    private volatile bool _leadsWebhooks;
 
     /// <summary>
     /// Creates the backplane; it connects when the host starts. <paramref name="time"/> runs heartbeats and request
@@ -74,8 +82,21 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         }
 
         _queries[ClusterQuery.UserConnections] = user => Encoding.UTF8.GetBytes(string.Join('\n', _local.OfUser(user)));
-        _queries[ClusterQuery.Presence] = topic => Encoding.UTF8.GetBytes(string.Join('\n', _presence.TryGetValue(topic, out var members) ? members.Keys : []));
+        Presence = new PresenceRoster(node.Id, time);
+        Occupancy = new PresenceRoster(node.Id, time);
+        Presence.Announced += (_, change) => Tell(change, PresenceRosterKind.Members);
+        Occupancy.Announced += (_, change) => Tell(change, PresenceRosterKind.Occupancy);
+        _queries[ClusterQuery.Presence] = _ => PresenceEncoding.Snapshots(Presence.Own(), Occupancy.Own());
     }
+
+    /// <inheritdoc />
+    public PresenceRoster Presence { get; }
+
+    /// <inheritdoc />
+    public PresenceRoster Occupancy { get; }
+
+    /// <inheritdoc />
+    public bool LeadsWebhooks => _leadsWebhooks;
 
     /// <summary>True while the store is connected and this node's channels are subscribed.</summary>
     public bool IsConnected => _transport.IsConnected;
@@ -98,13 +119,11 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     /// <inheritdoc />
     public bool EchoesFanOut => true;
 
-    /// <summary>A member joined or left a topic's presence on another node.</summary>
-    public event EventHandler<PresenceChange>? PresenceChanged;
-
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _transport.ConnectAsync(_node.Id, this, cancellationToken);
+        _ = SendPresenceAsync();
         await AnnounceAsync();
         _heartbeat = _time.CreateTimer(static state => _ = ((ClusterBackplane)state!).AnnounceAsync(), this, _options.HeartbeatInterval, _options.HeartbeatInterval);
         _requests.Start(_options.RequestTimeout);
@@ -132,6 +151,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     public ValueTask DisposeAsync()
     {
         _heartbeat?.Dispose();
+        _presenceOutbox.Writer.TryComplete();
         _requests.Dispose();
         return ValueTask.CompletedTask;
     }
@@ -307,40 +327,6 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         return new ClusterAnswers([.. outcomes.Where(o => o.Answered).Select(o => KeyValuePair.Create(o.nodeId, o.Payload))], missing.Count == 0, missing);
     }
 
-    /// <summary>Adds <paramref name="member"/> to <paramref name="topic"/>'s presence on this node, and tells the other nodes.</summary>
-    public ValueTask JoinPresenceAsync(string topic, string member, CancellationToken cancellationToken)
-    {
-        _presence.GetOrAdd(topic, static _ => new(StringComparer.Ordinal))[member] = 0;
-        return FanOutAsync(new BackplaneMessage(BackplaneOperation.PresenceJoin, 0, _node.Id, topic, member, 0, []));
-    }
-
-    /// <summary>Removes <paramref name="member"/> from <paramref name="topic"/>'s presence on this node, and tells the other nodes.</summary>
-    public ValueTask LeavePresenceAsync(string topic, string member, CancellationToken cancellationToken)
-    {
-        if (_presence.TryGetValue(topic, out var members))
-        {
-            members.TryRemove(member, out _);
-        }
-
-        return FanOutAsync(new BackplaneMessage(BackplaneOperation.PresenceLeave, 0, _node.Id, topic, member, 0, []));
-    }
-
-    /// <summary>
-    /// The members of <paramref name="topic"/>'s presence on every live node: a node that died is not asked, so its
-    /// members are gone with it.
-    /// </summary>
-    public async ValueTask<PresenceMembers> PresenceAsync(string topic, TimeSpan deadline, CancellationToken cancellationToken)
-    {
-        var answers = await QueryAllAsync(new ClusterQuery(ClusterQuery.Presence, topic), deadline, cancellationToken);
-        var members = new SortedSet<string>(Lines(answers.Answers.Select(a => a.Value)), StringComparer.Ordinal);
-        if (_presence.TryGetValue(topic, out var local))
-        {
-            members.UnionWith(local.Keys);
-        }
-
-        return new PresenceMembers([.. members], answers.Complete, answers.MissingNodes);
-    }
-
     /// <summary>Sets a key every node reads for <paramref name="ttl"/>; with <paramref name="onlyIfAbsent"/> only when none is there. Returns whether it was set.</summary>
     public async ValueTask<bool> SetKeyAsync(string key, ReadOnlyMemory<byte> value, TimeSpan ttl, bool onlyIfAbsent, CancellationToken cancellationToken) =>
         await _transport.SetKeyAsync(key, value.ToArray(), ttl, onlyIfAbsent);
@@ -386,6 +372,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
 
             await _transport.RenewLivenessAsync(_node.Id, ReadsBatches, _options.NodeTtl);
             await _bus.RenewLeaseAsync(_options.NodeTtl);
+            await ReconcilePresenceAsync();
         }
         catch (BackplaneUnavailableException ex)
         {
@@ -494,8 +481,16 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
                     break;
                 case BackplaneOperation.BroadcastExcept or BackplaneOperation.UserExcept or BackplaneOperation.PublishExcept:
                     break;
+                case BackplaneOperation.PresenceJoin when PresenceEncoding.TryReadJoin(message.Payload, message.Text, out var sequence, out var member):
+                    RosterOf(message.Kind)?.ApplyJoin(message.Origin, message.Target, member, sequence);
+                    break;
+                case BackplaneOperation.PresenceLeave when PresenceEncoding.TryReadLeave(message.Payload, out var sequence):
+                    RosterOf(message.Kind)?.ApplyLeave(message.Origin, message.Target, message.Text, sequence);
+                    break;
+                case BackplaneOperation.PresenceSnapshot:
+                    ApplyPresence(message.Origin, message.Payload, PresenceCause.Resync);
+                    break;
                 case BackplaneOperation.PresenceJoin or BackplaneOperation.PresenceLeave:
-                    PresenceChanged?.Invoke(this, new PresenceChange(message.Target, message.Text, message.Origin, message.Operation == BackplaneOperation.PresenceJoin));
                     break;
                 case BackplaneOperation.Subscribe:
                     // Reading the topic's shared history may wait on the store: never on this thread, which reads the channel.
@@ -617,7 +612,108 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     void IBackplaneReceiver.OnReconnected()
     {
         _topics.SharedEventsInterrupted();
+
+        // Presence changes may have been missed both ways: this node re-announces its members, and reads the others' again.
+        Volatile.Write(ref _presenceUnsent, 1);
+        _knownLive = new HashSet<string>(StringComparer.Ordinal);
         _ = AnnounceAsync();
+    }
+
+    private PresenceRoster? RosterOf(byte kind) => (PresenceRosterKind)kind switch
+    {
+        PresenceRosterKind.Members => Presence,
+        PresenceRosterKind.Occupancy => Occupancy,
+        _ => null,
+    };
+
+    /// <summary>Queues a change of this node's members to be told to the others (called in numbering order).</summary>
+    private void Tell(PresenceAnnouncement change, PresenceRosterKind roster) =>
+        _presenceOutbox.Writer.TryWrite(new BackplaneMessage(
+            change.Joined ? BackplaneOperation.PresenceJoin : BackplaneOperation.PresenceLeave, 0, _node.Id, change.Topic, change.Member.ConnectionId, (byte)roster,
+            change.Joined ? PresenceEncoding.Join(change.Sequence, change.Member) : PresenceEncoding.Leave(change.Sequence)));
+
+    /// <summary>Tells the other nodes of this node's member changes, one after another.</summary>
+    private async Task SendPresenceAsync()
+    {
+        await foreach (var message in _presenceOutbox.Reader.ReadAllAsync())
+        {
+            try
+            {
+                await FanOutAsync(message);
+            }
+            catch (BackplaneUnavailableException ex)
+            {
+                // The others will read the whole list once the store is back (see ReconcilePresenceAsync).
+                Volatile.Write(ref _presenceUnsent, 1);
+                Log.PresenceUnsent(_logger, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// On each heartbeat: the members of nodes that are no longer live leave; nodes not seen before (all of them, the
+    /// first time and after a reconnect) are asked for their members; this node re-announces its own when a change
+    /// could not be told; the webhook-posting node is chosen again; old leaves are forgotten.
+    /// </summary>
+    private async Task ReconcilePresenceAsync()
+    {
+        var live = new HashSet<string>(await _transport.LiveNodesAsync(), StringComparer.Ordinal) { _node.Id };
+        _leadsWebhooks = live.Min(StringComparer.Ordinal) == _node.Id;
+        foreach (var gone in Presence.OtherOwners().Union(Occupancy.OtherOwners()).Where(id => !live.Contains(id)).ToList())
+        {
+            Presence.DropNode(gone);
+            Occupancy.DropNode(gone);
+        }
+
+        var cause = _readOthersOnce ? PresenceCause.Resync : PresenceCause.Startup;
+        var unknown = live.Where(id => id != _node.Id && !_knownLive.Contains(id)).ToList();
+        var read = await Task.WhenAll(unknown.Select(async id => (id, Answered: await ReadPresenceAsync(id, cause))));
+        _knownLive = [.. live.Where(id => id == _node.Id || !unknown.Contains(id) || read.Any(r => r.id == id && r.Answered))];
+        _readOthersOnce = true;
+        if (Interlocked.Exchange(ref _presenceUnsent, 0) == 1)
+        {
+            try
+            {
+                await FanOutAsync(new BackplaneMessage(BackplaneOperation.PresenceSnapshot, 0, _node.Id, "", "", 0, PresenceEncoding.Snapshots(Presence.Own(), Occupancy.Own())));
+            }
+            catch (BackplaneUnavailableException)
+            {
+                Volatile.Write(ref _presenceUnsent, 1);
+                throw;
+            }
+        }
+
+        var forget = (_options.NodeTtl * 2) + _options.RequestTimeout;
+        Presence.Prune(forget);
+        Occupancy.Prune(forget);
+    }
+
+    /// <summary>Asks node <paramref name="nodeId"/> for its members; false when it did not answer (it is asked again on the next heartbeat).</summary>
+    private async Task<bool> ReadPresenceAsync(string nodeId, PresenceCause cause)
+    {
+        try
+        {
+            var answer = await _requests.ExchangeAsync(nodeId, "", BackplaneOperation.Query, ClusterQuery.Presence, 0, [], _options.RequestTimeout, CancellationToken.None);
+            if (answer is { Kind: 1 })
+            {
+                ApplyPresence(nodeId, answer.Payload, cause);
+            }
+
+            return answer is not null;
+        }
+        catch (BackplaneUnavailableException)
+        {
+            return false;
+        }
+    }
+
+    private void ApplyPresence(string owner, byte[] payload, PresenceCause cause)
+    {
+        if (PresenceEncoding.ReadSnapshots(payload) is { Length: >= 2 } snapshots)
+        {
+            Presence.ApplySnapshot(owner, snapshots[0], cause);
+            Occupancy.ApplySnapshot(owner, snapshots[1], cause);
+        }
     }
 
     private static partial class Log
@@ -630,6 +726,9 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
 
         [LoggerMessage(EventId = 1605, Level = LogLevel.Warning, Message = "Answering node {NodeId} failed ({Reason})")]
         public static partial void ReplyFailed(ILogger logger, string nodeId, string reason);
+
+        [LoggerMessage(EventId = 1611, Level = LogLevel.Warning, Message = "A presence change could not be told to the other nodes ({Reason}); this node re-announces its members once the store is back")]
+        public static partial void PresenceUnsent(ILogger logger, string reason);
 
         [LoggerMessage(EventId = 1606, Level = LogLevel.Error, Message = "A backplane message ({Operation}) could not be handled")]
         public static partial void MessageFailed(ILogger logger, Exception exception, string operation);

@@ -8,6 +8,6 @@ public sealed record ClusterQuery(string Name, string Argument)
     /// <summary>The ids of a user's open connections, one per line (the argument is the user id).</summary>
     public const string UserConnections = "user-connections";
 
-    /// <summary>The members of a topic's presence, one per line (the argument is the topic).</summary>
-    public const string Presence = "presence";
+    /// <summary>The node's own presence members and the topics it has subscribers of, every roster (<c>PresenceEncoding.Snapshots</c>; no argument).</summary>
+    public const string Presence = "presence/2";
 }

@@ -14,6 +14,15 @@ public interface IBackplane
     /// <summary>The engine that joins the nodes, as the dashboard names it (<c>redis</c>); <c>none</c> for a node alone.</summary>
     string Engine => "none";
 
+    /// <summary>Who is present in which topic: this node's members and, as they reach it, every other node's.</summary>
+    PresenceRoster Presence { get; }
+
+    /// <summary>Which nodes have subscribers of which topics (kept for the topics whose webhooks want <c>occupied</c> and <c>vacated</c>).</summary>
+    PresenceRoster Occupancy { get; }
+
+    /// <summary>True on the one node that posts webhooks for the cluster: the live node with the lowest id (a node alone always).</summary>
+    bool LeadsWebhooks => true;
+
     /// <summary>How long a call waits for other nodes before it answers without them (nothing to wait for when the node runs alone).</summary>
     TimeSpan RequestTimeout => TimeSpan.FromSeconds(5);
 

@@ -12,6 +12,12 @@ public sealed class InMemoryBackplane(TimeProvider? time = null) : IBackplane
     private readonly LocalKeys _keys = new(time ?? TimeProvider.System);
 
     /// <inheritdoc />
+    public PresenceRoster Presence { get; } = new("local", time ?? TimeProvider.System);
+
+    /// <inheritdoc />
+    public PresenceRoster Occupancy { get; } = new("local", time ?? TimeProvider.System);
+
+    /// <inheritdoc />
     public ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken) =>
         ValueTask.FromResult(SendResult.Gone);
 

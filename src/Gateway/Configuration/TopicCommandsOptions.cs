@@ -14,4 +14,7 @@ public sealed class TopicCommandsOptions
 
     /// <summary>The history command, answered <c>{"type":"history","channel","epoch","offset","events":[…],"complete"}</c>.</summary>
     public string History { get; set; } = "history";
+
+    /// <summary>The presence command, answered <c>{"type":"presence","channel","members":[…],"count"}</c>.</summary>
+    public string Presence { get; set; } = "presence";
 }

@@ -20,4 +20,10 @@ public sealed class TopicsOptions
 
     /// <summary>Topics that keep a history of recent events for recovery after a reconnect; none by default.</summary>
     public IList<TopicHistoryOptions> History { get; } = [];
+
+    /// <summary>Topics whose subscribers see who else is there (join and leave frames, the <c>presence</c> command); none by default.</summary>
+    public PresenceOptions Presence { get; } = new();
+
+    /// <summary>Backends told when topics become occupied or vacated and when presence members join or leave; none by default.</summary>
+    public IList<TopicWebhookOptions> Webhooks { get; } = [];
 }

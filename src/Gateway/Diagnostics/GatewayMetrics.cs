@@ -30,6 +30,9 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _incompleteQueries;
     private readonly Counter<long> _batchItems;
     private readonly Counter<long> _idempotentRepeats;
+    private readonly Counter<long> _presenceChanges;
+    private readonly Counter<long> _presenceUnannounced;
+    private readonly Counter<long> _webhooks;
     private readonly StripedCounter _receivedTotal = new();
     private readonly StripedCounter _sentTotal = new();
 
@@ -59,6 +62,14 @@ public sealed class GatewayMetrics : IDisposable
         _busDropped = _meter.CreateCounter<long>("gateway.bus.events.dropped", "{event}", "Events of the event bus refused, by engine and reason (topic, size, utf8, json, type, header).");
         _batchItems = _meter.CreateCounter<long>("gateway.management.batch.items", "{item}", "Items of POST /@batch, by the status of their result.");
         _idempotentRepeats = _meter.CreateCounter<long>("gateway.management.idempotent_repeats", "{call}", "Management calls answered with the first answer of their Idempotency-Key, delivering nothing again.");
+        _presenceChanges = _meter.CreateCounter<long>("gateway.presence.changes", "{change}", "Presence joins and leaves this node delivered to its subscribers, by kind (join, leave).");
+        _presenceUnannounced = _meter.CreateCounter<long>("gateway.presence.unannounced", "{subscription}", "Subscribes to topics with presence that did not make a member (the topic was at MaxMembers).");
+        _webhooks = _meter.CreateCounter<long>("gateway.webhooks.deliveries", "{event}", "Webhook events, by event and outcome (delivered, retried, failed, dropped).");
+        if (sources.PresenceMembers is { } members)
+        {
+            _meter.CreateObservableUpDownCounter("gateway.presence.members", members, "{member}", "Presence members held on this node, over every topic.");
+        }
+
         _meter.CreateObservableGauge("gateway.backplane.available", () => new Measurement<int>(sources.BackplaneAvailable() ? 1 : 0, new KeyValuePair<string, object?>("engine", sources.BackplaneEngine())), "1", "1 while other nodes can be reached (the engine, Redis or NATS, connected), by engine.");
     }
 
@@ -67,6 +78,16 @@ public sealed class GatewayMetrics : IDisposable
 
     /// <summary>A call was answered with the first answer of its idempotency key.</summary>
     public void IdempotentRepeat() => _idempotentRepeats.Add(1);
+
+    /// <summary>A presence join or leave delivered to this node's subscribers.</summary>
+    public void PresenceChange(bool joined) => _presenceChanges.Add(1, new KeyValuePair<string, object?>("kind", joined ? "join" : "leave"));
+
+    /// <summary>A subscribe to a topic with presence that made no member (the topic was full).</summary>
+    public void PresenceNotAnnounced() => _presenceUnannounced.Add(1);
+
+    /// <summary>A webhook event's fate: delivered, retried (one failed attempt), failed (given up) or dropped (the queue was full).</summary>
+    public void Webhook(string name, string outcome) =>
+        _webhooks.Add(1, new KeyValuePair<string, object?>("event", name), new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>A connection was upgraded.</summary>
     public void Opened() => _opened.Add(1);

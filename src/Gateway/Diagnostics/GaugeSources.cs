@@ -10,10 +10,12 @@ namespace Gateway.Diagnostics;
 /// <param name="HistoryTopics">Topics keeping history on this node.</param>
 /// <param name="BackplaneAvailable">Whether other nodes can be reached.</param>
 /// <param name="BackplaneEngine">The engine that joins the nodes (<c>none</c>, <c>redis</c>, <c>nats</c>).</param>
+/// <param name="PresenceMembers">Presence members this node holds, over every topic (none when not given).</param>
 public sealed record GaugeSources(
     Func<long> ActiveConnections,
     Func<long> QueuedMessages,
     Func<long> Subscriptions,
     Func<long> HistoryTopics,
     Func<bool> BackplaneAvailable,
-    Func<string> BackplaneEngine);
+    Func<string> BackplaneEngine,
+    Func<long>? PresenceMembers = null);

@@ -27,6 +27,7 @@ public static class GatewayServiceCollectionExtensions
         {
             options.BindReportingValueErrors(configuration);
             options.PostConfigure(o => MergeRouteAliases(o, configuration));
+            options.PostConfigure(o => o.Topics.Presence.BindRules(configuration.GetSection("Topics:Presence")));
         }
 
         options.ValidateOnStart();
@@ -40,7 +41,8 @@ public static class GatewayServiceCollectionExtensions
             Subscriptions: () => sp.GetRequiredService<Gateway.Topics.TopicHub>().SubscriptionCount,
             HistoryTopics: () => sp.GetRequiredService<Gateway.Topics.TopicHub>().HistoryTopicCount,
             BackplaneAvailable: () => sp.GetRequiredService<IBackplane>().IsAvailable,
-            BackplaneEngine: () => sp.GetRequiredService<IBackplane>().Engine)));
+            BackplaneEngine: () => sp.GetRequiredService<IBackplane>().Engine,
+            PresenceMembers: () => sp.GetRequiredService<IBackplane>().Presence.OwnMembers)));
         services.TryAddSingleton<GatewayConfiguration>();
         services.TryAddSingleton<GatewayNode>();
         services.TryAddSingleton<GatewayListeners>();
@@ -76,6 +78,8 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<Gateway.Topics.TopicAuthorizer>();
         services.TryAddSingleton<Gateway.Topics.TopicHistoryReader>();
         services.TryAddSingleton<Gateway.Backplane.IGatewayPublisher, Gateway.Topics.GatewayPublisher>();
+        services.TryAddSingleton<Gateway.Presence.TopicWebhooks>();
+        services.TryAddSingleton<Gateway.Presence.PresenceTracker>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Hosting.IStartupFilter, ManagementPathNormalizer>());
         if (!services.Any(d => d.ServiceType == typeof(ConnectionSweeper)))
         {
@@ -97,10 +101,14 @@ public static class GatewayServiceCollectionExtensions
             services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled ? o.Topics.Commands.Unsubscribe : null, typeof(Gateway.Topics.UnsubscribeHandler), nameof(Gateway.Topics.UnsubscribeHandler)));
             services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled ? o.Topics.Commands.Ping : null, typeof(Gateway.Topics.PingHandler), nameof(Gateway.Topics.PingHandler)));
             services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled ? o.Topics.Commands.History : null, typeof(Gateway.Topics.HistoryHandler), nameof(Gateway.Topics.HistoryHandler)));
+            services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled && o.Topics.Presence.Rules.Count > 0 ? o.Topics.Commands.Presence : null, typeof(Gateway.Presence.PresenceHandler), nameof(Gateway.Presence.PresenceHandler)));
 
             services.AddSingleton<ConnectionSweeper>();
             services.AddHostedService(sp => sp.GetRequiredService<ConnectionSweeper>());
             services.AddHostedService<ConnectionDrain>();
+            services.AddHostedService(sp => sp.GetRequiredService<Gateway.Presence.TopicWebhooks>());
+            services.AddHostedService(sp => sp.GetRequiredService<Gateway.Presence.PresenceTracker>());
+            services.AddHttpClient(Gateway.Presence.TopicWebhooks.ClientName).ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan);
             services.AddSingleton<Gateway.Management.DashboardSampler>();
             services.AddHostedService(sp => sp.GetRequiredService<Gateway.Management.DashboardSampler>());
             services.AddHealthChecks()

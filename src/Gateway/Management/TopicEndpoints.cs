@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gateway.Configuration;
+using Gateway.Presence;
 using Gateway.Topics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -41,7 +42,7 @@ internal static partial class TopicEndpoints
     public static string InvalidTopic(int maxTopicLength) =>
         $"Invalid topic: a topic is dot-separated segments without wildcards, at most {maxTopicLength} characters.";
 
-    private static async Task<IResult> GetAsync(string topic, HttpContext context, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
+    private static async Task<IResult> GetAsync(string topic, HttpContext context, ManagementQueries queries, IBackplane backplane, PresenceTracker presence, IOptions<GatewayOptions> options)
     {
         var maxTopicLength = options.Value.Topics.MaxTopicLength;
         if (!TopicName.IsValidName(topic, maxTopicLength))
@@ -51,7 +52,10 @@ internal static partial class TopicEndpoints
 
         var answers = await queries.AskAsync(backplane, ManagementQueries.TopicSubscribers, topic, context.RequestAborted);
         var subscribers = answers.Answers.Sum(a => ManagementQueries.ReadDecimal(a.Value));
-        return new ManagementJsonResult<TopicBody>(new TopicBody(topic, subscribers, answers.Complete, answers.Complete ? null : answers.MissingNodes), ManagementJson.Default.TopicBody);
+
+        // Members come from this node's roster, which every node's joins and leaves reach: no question to ask them.
+        var members = presence.MembersOf(topic)?.Members.Select(m => new PresenceMemberItem(m.ConnectionId, m.UserId, PresenceRules.InfoElement(m))).ToList();
+        return new ManagementJsonResult<TopicBody>(new TopicBody(topic, subscribers, answers.Complete, answers.Complete ? null : answers.MissingNodes, members), ManagementJson.Default.TopicBody);
     }
 
     private static async Task<IResult> HeadAsync(string topic, HttpContext context, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)

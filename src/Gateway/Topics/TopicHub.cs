@@ -34,6 +34,9 @@ public sealed partial class TopicHub : IDisposable
         _histories = new TopicHistories(_options, time);
     }
 
+    /// <summary>What is told of every subscription gained or lost (presence), or null.</summary>
+    public ISubscriptionObserver? Observer { get; set; }
+
     /// <summary>Subscriptions held on this node.</summary>
     public int SubscriptionCount => _index.Count;
 
@@ -65,11 +68,13 @@ public sealed partial class TopicHub : IDisposable
             if (added)
             {
                 _index.Add(pattern, connection);
+                Observer?.Subscribed(connection, pattern);
             }
 
             return true;
         }
 
+        var joined = false;
         while (true)
         {
             var history = _histories.GetOrAdd(pattern)!;
@@ -97,11 +102,20 @@ public sealed partial class TopicHub : IDisposable
                 if (added)
                 {
                     _index.Add(pattern, connection);
+                    joined = true;
                 }
 
-                return true;
+                break;
             }
         }
+
+        // Told outside the topic's gate: what the observer does (announcing a member) is not part of the history's order.
+        if (joined)
+        {
+            Observer?.Subscribed(connection, pattern);
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -144,6 +158,7 @@ public sealed partial class TopicHub : IDisposable
         }
 
         _index.Remove(pattern, connection);
+        Observer?.Unsubscribed(connection, pattern);
         return true;
     }
 
@@ -158,6 +173,7 @@ public sealed partial class TopicHub : IDisposable
         foreach (var pattern in Subscriptions(connection).Clear())
         {
             _index.Remove(pattern, connection);
+            Observer?.Unsubscribed(connection, pattern);
         }
     }
 

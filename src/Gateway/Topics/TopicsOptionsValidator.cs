@@ -63,5 +63,68 @@ public static class TopicsOptionsValidator
         {
             errors.Add($"{P}Authorization:Timeout must be positive.");
         }
+
+        ValidatePresence(topics.Presence, errors);
+        ValidateWebhooks(topics.Webhooks, errors);
     }
+
+    private static void ValidatePresence(PresenceOptions presence, ICollection<string> errors)
+    {
+        const string P = "Gateway:Topics:Presence:";
+        foreach (var error in presence.BindErrors)
+        {
+            errors.Add(error);
+        }
+
+        for (var i = 0; i < presence.Rules.Count; i++)
+        {
+            var rule = presence.Rules[i];
+            if (!TopicName.IsValidPattern(rule.Pattern, int.MaxValue))
+            {
+                errors.Add($"{P}{i}:Pattern '{rule.Pattern}' is not a topic pattern.");
+            }
+
+            if (rule.MaxMembers < 1)
+            {
+                errors.Add($"{P}{i}:MaxMembers must be at least 1.");
+            }
+        }
+
+        if (presence.InfoClaims.Any(string.IsNullOrWhiteSpace))
+        {
+            errors.Add($"{P}InfoClaims may not hold an empty claim name.");
+        }
+    }
+
+    private static void ValidateWebhooks(IList<TopicWebhookOptions> webhooks, ICollection<string> errors)
+    {
+        const string P = "Gateway:Topics:Webhooks:";
+        for (var i = 0; i < webhooks.Count; i++)
+        {
+            var webhook = webhooks[i];
+            if (!TopicName.IsValidPattern(webhook.Pattern, int.MaxValue))
+            {
+                errors.Add($"{P}{i}:Pattern '{webhook.Pattern}' is not a topic pattern.");
+            }
+
+            if (!System.Uri.TryCreate(webhook.Uri, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
+            {
+                errors.Add($"{P}{i}:Uri '{webhook.Uri}' must be an absolute http:// or https:// URL.");
+            }
+
+            var unknown = webhook.Events.Where(e => !WebhookEventNames.Contains(e)).ToList();
+            if (webhook.Events.Count == 0 || unknown.Count > 0)
+            {
+                errors.Add($"{P}{i}:Events must name one or more of occupied, vacated, join, leave{(unknown.Count > 0 ? $" (not: {string.Join(", ", unknown)})" : "")}.");
+            }
+
+            if (webhook.MaxAttempts < 1 || webhook.Timeout <= TimeSpan.Zero || webhook.RetryDelay <= TimeSpan.Zero || webhook.QueueLimit < 1)
+            {
+                errors.Add($"{P}{i}: MaxAttempts and QueueLimit must be at least 1, Timeout and RetryDelay positive.");
+            }
+        }
+    }
+
+    /// <summary>The events a webhook may ask for.</summary>
+    public static readonly IReadOnlySet<string> WebhookEventNames = new HashSet<string>(StringComparer.Ordinal) { "occupied", "vacated", "join", "leave" };
 }

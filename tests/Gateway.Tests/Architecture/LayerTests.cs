@@ -14,7 +14,7 @@ public class LayerTests(Xunit.Abstractions.ITestOutputHelper output)
         ["Gateway.Protocol", "Gateway.Diagnostics", "Gateway.Configuration"],
         ["Gateway.Connections"],
         ["Gateway.Backplane"],
-        ["Gateway.Routing", "Gateway.Routing.Handlers", "Gateway.Auth", "Gateway.Topics", "Gateway.Integrations"],
+        ["Gateway.Routing", "Gateway.Routing.Handlers", "Gateway.Auth", "Gateway.Topics", "Gateway.Presence", "Gateway.Integrations"],
         ["Gateway.Management", "Gateway.Hosting"],
     ];
 

@@ -748,30 +748,115 @@ public abstract class BackplaneSpec : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_presence_member_joined_on_one_node_is_seen_on_another_until_it_leaves_or_its_node_dies()
+    public async Task Presence_joins_and_leaves_reach_every_node_once_and_a_lost_nodes_members_leave_once()
     {
-        var a = await NodeAsync();
-        var b = await NodeAsync();
-        var changes = new System.Collections.Concurrent.ConcurrentQueue<PresenceChange>();
-        Cluster(b).PresenceChanged += (_, change) => changes.Enqueue(change);
+        (string, string?)[] presence = [("Gateway:Topics:Presence:0:Pattern", "room.*"), ("Gateway:Topics:Presence:InfoClaims:0", "name")];
+        var a = await NodeAsync(presence);
+        var b = await NodeAsync(presence);
+        var now = DateTimeOffset.UtcNow;
+        await using var watcherOnB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "wendy", claims: new Dictionary<string, object> { ["name"] = "Wendy" })}");
+        await using var watcherOnA = await a.ConnectAsync();
+        await watcherOnB.SendTextAsync("""{"action":"subscribe","channel":"room.1"}""");
+        Assert.Equal("""{"type":"subscribed","channel":"room.1"}""", await watcherOnB.ReceiveTextAsync());
+        await Wait.UntilAsync(() => Cluster(a).Presence.Contains("room.1", watcherOnB.Id), "node A heard of the first member");
+        await watcherOnA.SendTextAsync("""{"action":"subscribe","channel":"room.1"}""");
+        Assert.Equal("""{"type":"subscribed","channel":"room.1"}""", await watcherOnA.ReceiveTextAsync());
+        Assert.Equal($$$"""{"type":"join","channel":"room.1","member":{"connectionId":"{{{watcherOnA.Id}}}","userId":null,"info":null}}""", await watcherOnB.ReceiveTextAsync());
 
-        await Cluster(a).JoinPresenceAsync("room", "alice", CancellationToken.None).AsTask().WithTimeout();
-        await Wait.UntilAsync(() => changes.Count == 1, "node B heard of the join");
-        Assert.Equal(new PresenceChange("room", "alice", NodeId(a), true), changes.Single());
-        var seen = await Cluster(b).PresenceAsync("room", TimeSpan.FromSeconds(1), CancellationToken.None).AsTask().WithTimeout();
-        Assert.Equal(["alice"], seen.Members);
-        Assert.True(seen.Complete);
+        // A member on node A: both watchers hear of it once; the member is not told of itself.
+        await using var alice = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "alice", claims: new Dictionary<string, object> { ["name"] = "Alice" })}");
+        await alice.SendTextAsync("""{"action":"subscribe","channel":"room.1"}""");
+        Assert.Equal("""{"type":"subscribed","channel":"room.1"}""", await alice.ReceiveTextAsync());
+        var aliceJoin = $$$$"""{"type":"join","channel":"room.1","member":{"connectionId":"{{{{alice.Id}}}}","userId":"alice","info":{"name":"Alice"}}}""";
+        Assert.Equal(aliceJoin, await watcherOnA.ReceiveTextAsync());
+        Assert.Equal(aliceJoin, await watcherOnB.ReceiveTextAsync());
 
-        await Cluster(a).LeavePresenceAsync("room", "alice", CancellationToken.None).AsTask().WithTimeout();
-        await Wait.UntilAsync(() => changes.Count == 2, "node B heard of the leave");
-        Assert.Empty((await Cluster(b).PresenceAsync("room", TimeSpan.FromSeconds(1), CancellationToken.None).AsTask().WithTimeout()).Members);
+        // Every node answers with every node's members.
+        await watcherOnB.SendTextAsync("""{"action":"presence","channel":"room.1","id":7}""");
+        var answer = await TopicTests.NextJsonAsync(watcherOnB);
+        Assert.Equal("presence", answer.GetProperty("type").GetString());
+        Assert.Equal(7, answer.GetProperty("id").GetInt32());
+        Assert.Equal(3, answer.GetProperty("count").GetInt32());
+        Assert.Equal(new[] { alice.Id, watcherOnA.Id, watcherOnB.Id }.Order(StringComparer.Ordinal), answer.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("connectionId").GetString()!).Order(StringComparer.Ordinal));
+        Assert.Contains(answer.GetProperty("members").EnumerateArray(), m => m.GetProperty("userId").GetString() == "wendy" && m.GetProperty("info").GetProperty("name").GetString() == "Wendy");
+        var topic = await ManagementCalls.GetJsonAsync(a, "/@topics/room.1");
+        Assert.Equal(3, topic.GetProperty("subscribers").GetInt32());
+        Assert.Equal(3, topic.GetProperty("members").GetArrayLength());
 
-        await Cluster(a).JoinPresenceAsync("room", "carol", CancellationToken.None).AsTask().WithTimeout();
-        Assert.Equal(["carol"], (await Cluster(b).PresenceAsync("room", TimeSpan.FromSeconds(1), CancellationToken.None).AsTask().WithTimeout()).Members);
-        await a.DisposeAsync();
-        var after = await Cluster(b).PresenceAsync("room", TimeSpan.FromSeconds(1), CancellationToken.None).AsTask().WithTimeout();
-        Assert.Empty(after.Members);
-        Assert.True(after.Complete);
+        await alice.CloseAsync();
+        var aliceLeave = aliceJoin.Replace("\"join\"", "\"leave\"", StringComparison.Ordinal);
+        Assert.Equal(aliceLeave, await watcherOnA.ReceiveTextAsync());
+        Assert.Equal(aliceLeave, await watcherOnB.ReceiveTextAsync());
+
+        // A node that stops renewing its liveness: each of its members leaves once, on every node, after its liveness
+        // lapses. When it comes back and re-announces its members, they join once again; its next list leaves them out.
+        const string Lost = "LOSTNODE";
+        var lost = await BareNodeAsync(Lost);
+        await lost.RenewLivenessAsync(Lost, ClusterBackplane.ReadsBatches, TimeSpan.FromSeconds(1)).WithTimeout();
+        var ghost = new PresenceMember(ConnectionId.Mint(Lost, 1), "ghost", null);
+        await lost.PublishToAllAsync(new BackplaneMessage(BackplaneOperation.PresenceJoin, 0, Lost, "room.1", ghost.ConnectionId, 0, PresenceEncoding.Join(10, ghost)).ToBytes()).WithTimeout();
+        var ghostJoin = $$$"""{"type":"join","channel":"room.1","member":{"connectionId":"{{{ghost.ConnectionId}}}","userId":"ghost","info":null}}""";
+        Assert.Equal(ghostJoin, await watcherOnA.ReceiveTextAsync());
+        Assert.Equal(ghostJoin, await watcherOnB.ReceiveTextAsync());
+        var ghostLeave = ghostJoin.Replace("\"join\"", "\"leave\"", StringComparison.Ordinal);
+        Assert.Equal(ghostLeave, await watcherOnA.ReceiveTextAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(ghostLeave, await watcherOnB.ReceiveTextAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(2, (await ManagementCalls.GetJsonAsync(b, "/@topics/room.1")).GetProperty("members").GetArrayLength());
+
+        var listed = new PresenceSnapshot(11, [("room.1", ghost, 10)]);
+        await lost.PublishToAllAsync(new BackplaneMessage(BackplaneOperation.PresenceSnapshot, 0, Lost, "", "", 0, PresenceEncoding.Snapshots(listed, new PresenceSnapshot(11, []))).ToBytes()).WithTimeout();
+        Assert.Equal(ghostJoin, await watcherOnA.ReceiveTextAsync());
+        Assert.Equal(ghostJoin, await watcherOnB.ReceiveTextAsync());
+        await lost.PublishToAllAsync(new BackplaneMessage(BackplaneOperation.PresenceSnapshot, 0, Lost, "", "", 0, PresenceEncoding.Snapshots(new PresenceSnapshot(12, []), new PresenceSnapshot(12, []))).ToBytes()).WithTimeout();
+        Assert.Equal(ghostLeave, await watcherOnA.ReceiveTextAsync());
+        Assert.Equal(ghostLeave, await watcherOnB.ReceiveTextAsync());
+        await AssertNothingMoreAsync(watcherOnA, watcherOnB);
+    }
+
+    [Fact]
+    public async Task Webhooks_hear_of_occupied_join_leave_and_vacated_once_from_one_node_signed()
+    {
+        await using var backend = await IntegrationBackend.StartAsync();
+        (string, string?)[] settings =
+        [
+            ("Gateway:Topics:Presence:0:Pattern", "room.*"),
+            ("Gateway:Topics:Webhooks:0:Pattern", "room.*"),
+            ("Gateway:Topics:Webhooks:0:Uri", backend.Url("/hooks").ToString()),
+            ("Gateway:Topics:Webhooks:0:Secret", "hook-secret"),
+            ("Gateway:Topics:Webhooks:0:Events:0", "occupied"),
+            ("Gateway:Topics:Webhooks:0:Events:1", "vacated"),
+            ("Gateway:Topics:Webhooks:0:Events:2", "join"),
+            ("Gateway:Topics:Webhooks:0:Events:3", "leave"),
+        ];
+        var a = await NodeAsync(settings);
+        var b = await NodeAsync(settings);
+        await Wait.UntilAsync(() => Cluster(a).LeadsWebhooks != Cluster(b).LeadsWebhooks, "one node leads the webhooks");
+
+        await using var onA = await a.ConnectAsync();
+        await onA.SendTextAsync("""{"action":"subscribe","channel":"room.9"}""");
+        await onA.ReceiveTextAsync();
+        await Wait.UntilAsync(() => backend.Requests.Count == 2, "occupied and the join were posted");
+        await using var onB = await b.ConnectAsync();
+        await onB.SendTextAsync("""{"action":"subscribe","channel":"room.9"}""");
+        await onB.ReceiveTextAsync();
+        await Wait.UntilAsync(() => backend.Requests.Count == 3, "the second join was posted");
+        await onA.CloseAsync();
+        await Wait.UntilAsync(() => backend.Requests.Count == 4, "the first leave was posted");
+        await onB.CloseAsync();
+        await Wait.UntilAsync(() => backend.Requests.Count == 6, "the second leave and vacated were posted");
+        await Task.Delay(500);
+
+        var posted = backend.Requests.ToList();
+        Assert.Equal(6, posted.Count);
+        Assert.Equal(["occupied", "join", "join", "leave", "leave", "vacated"], posted.Select(p => p.Json.GetProperty("event").GetString()));
+        Assert.All(posted, p => Assert.Equal("room.9", p.Json.GetProperty("channel").GetString()));
+        Assert.Equal([onA.Id, onB.Id, onA.Id, onB.Id], posted.Where(p => p.Json.TryGetProperty("member", out _)).Select(p => p.Json.GetProperty("member").GetProperty("connectionId").GetString()));
+        Assert.Equal([NodeId(a), NodeId(a), NodeId(b), NodeId(a), NodeId(b), NodeId(b)], posted.Select(p => p.Json.GetProperty("node").GetString()));
+        foreach (var request in posted)
+        {
+            var timestamp = request.Headers["X-Gateway-Timestamp"].ToString();
+            Assert.Equal("sha256=" + Gateway.Presence.TopicWebhooks.Sign("hook-secret", timestamp, request.Body), request.Headers["X-Gateway-Signature"].ToString());
+        }
     }
 
     [Fact]

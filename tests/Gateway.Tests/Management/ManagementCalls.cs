@@ -30,6 +30,16 @@ internal static class ManagementCalls
         return new Answer(response.StatusCode, response.Headers.TryGetValues("x-amzn-ErrorType", out var types) ? types.First() : null, text);
     }
 
+    /// <summary>GETs <paramref name="path"/> and expects 200 with JSON.</summary>
+    public static async Task<JsonElement> GetJsonAsync(GatewayHost host, string path)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}") };
+        using var response = await http.GetAsync(new Uri(path, UriKind.Relative)).WithTimeout();
+        var text = await response.Content.ReadAsStringAsync().WithTimeout();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path}: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
     /// <summary>Pings each client and expects the pong next: nothing else was queued for it.</summary>
     public static async Task AssertNothingMoreAsync(params TestClient[] clients)
     {
