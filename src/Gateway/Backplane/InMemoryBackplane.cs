@@ -7,15 +7,16 @@ namespace Gateway.Backplane;
 /// other node (an earlier run of this one included) is gone, and a broadcast has no one else to reach.
 /// </summary>
 /// <param name="time">The clock that expires keys (the system clock when not given).</param>
-public sealed class InMemoryBackplane(TimeProvider? time = null) : IBackplane
+/// <param name="node">This node, whose id its presence members carry.</param>
+public sealed class InMemoryBackplane(TimeProvider? time = null, GatewayNode? node = null) : IBackplane
 {
     private readonly LocalKeys _keys = new(time ?? TimeProvider.System);
 
     /// <inheritdoc />
-    public PresenceRoster Presence { get; } = new("local", time ?? TimeProvider.System);
+    public PresenceRoster Presence { get; } = new(node?.Id ?? "local", time ?? TimeProvider.System);
 
     /// <inheritdoc />
-    public PresenceRoster Occupancy { get; } = new("local", time ?? TimeProvider.System);
+    public PresenceRoster Occupancy { get; } = new(node?.Id ?? "local", time ?? TimeProvider.System);
 
     /// <inheritdoc />
     public ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken) =>

@@ -96,8 +96,7 @@ public sealed partial class TopicWebhooks : IHostedService, IDisposable
             queue.Writer.TryComplete();
         }
 
-        // What is queued is posted while the host's shutdown allows; then the retries stop.
-        await Task.WhenAll(_senders).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        // No more waits between attempts: what is queued gets one more attempt each while the host's shutdown allows.
         try
         {
             await _stopping.CancelAsync();
@@ -105,7 +104,10 @@ public sealed partial class TopicWebhooks : IHostedService, IDisposable
         catch (ObjectDisposedException)
         {
             // Disposed meanwhile: nothing is left to stop.
+            return;
         }
+
+        await Task.WhenAll(_senders).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <inheritdoc />
@@ -186,7 +188,8 @@ public sealed partial class TopicWebhooks : IHostedService, IDisposable
             Log.Retrying(_logger, pending.Name, pending.Topic, Shown(hook), attempt, failure, wait);
             try
             {
-                await Task.Delay(wait, _time, _stopping.Token);
+                // Yielding: the wait ends in the clock's timer callback, which must not carry on with the next attempt.
+                await Task.Delay(wait, _time, _stopping.Token).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
             }
             catch (OperationCanceledException)
             {
@@ -200,8 +203,7 @@ public sealed partial class TopicWebhooks : IHostedService, IDisposable
     /// <summary>One post; null when the backend answered 2xx, else why not.</summary>
     private async Task<string?> AttemptAsync(TopicWebhookOptions hook, Uri uri, byte[] body)
     {
-        using var timeout = new CancellationTokenSource(hook.Timeout, _time);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _stopping.Token);
+        using var deadline = new CancellationTokenSource(hook.Timeout, _time);
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body) };
@@ -218,7 +220,7 @@ public sealed partial class TopicWebhooks : IHostedService, IDisposable
         }
         catch (OperationCanceledException)
         {
-            return _stopping.IsCancellationRequested ? "stopping" : $"no answer within {hook.Timeout.TotalSeconds:0.###} s";
+            return $"no answer within {hook.Timeout.TotalSeconds:0.###} s";
         }
         catch (HttpRequestException ex)
         {
@@ -230,13 +232,13 @@ public sealed partial class TopicWebhooks : IHostedService, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1901, Level = LogLevel.Warning, Message = "Webhook {Uri}: posting {Event} of {Topic} failed on attempt {Attempt} ({Failure}); retrying in {Wait}")]
-        public static partial void Retrying(ILogger logger, string @event, string topic, string uri, int attempt, string failure, TimeSpan wait);
+        [LoggerMessage(EventId = 1901, Level = LogLevel.Warning, Message = "Webhook {Uri}: posting {Name} of {Topic} failed on attempt {Attempt} ({Failure}); retrying in {Wait}")]
+        public static partial void Retrying(ILogger logger, string name, string topic, string uri, int attempt, string failure, TimeSpan wait);
 
-        [LoggerMessage(EventId = 1902, Level = LogLevel.Error, Message = "Webhook {Uri}: {Event} of {Topic} given up after {Attempts} attempts ({Failure})")]
-        public static partial void GaveUp(ILogger logger, string @event, string topic, string uri, int attempts, string failure);
+        [LoggerMessage(EventId = 1902, Level = LogLevel.Error, Message = "Webhook {Uri}: {Name} of {Topic} given up after {Attempts} attempts ({Failure})")]
+        public static partial void GaveUp(ILogger logger, string name, string topic, string uri, int attempts, string failure);
 
-        [LoggerMessage(EventId = 1903, Level = LogLevel.Warning, Message = "Webhook {Uri}: {Event} of {Topic} dropped, {Limit} events already wait")]
-        public static partial void Dropped(ILogger logger, string @event, string topic, string uri, int limit);
+        [LoggerMessage(EventId = 1903, Level = LogLevel.Warning, Message = "Webhook {Uri}: {Name} of {Topic} dropped, {Limit} events already wait")]
+        public static partial void Dropped(ILogger logger, string name, string topic, string uri, int limit);
     }
 }
