@@ -36,4 +36,7 @@ internal enum BackplaneOperation : byte
 
     /// <summary>A topic publish that skips some connections: <see cref="ExclusionEncoding"/> in front of the data.</summary>
     PublishExcept = 17,
+
+    /// <summary>A topic publish a client made: <see cref="EventOrigin.Wrap"/> (who published it) in front of the data.</summary>
+    PublishFrom = 18,
 }
