@@ -14,4 +14,10 @@ public sealed class TopicCommandsOptions
 
     /// <summary>The history command, answered <c>{"type":"history","channel","epoch","offset","events":[…],"complete"}</c>.</summary>
     public string History { get; set; } = "history";
+
+    /// <summary>
+    /// The publish command (<c>{"action":"publish","channel","type","data","id"}</c>), answered <c>published</c> or
+    /// <c>publish_failed</c>; served only when <see cref="TopicsOptions.ClientPublish"/> names topics.
+    /// </summary>
+    public string Publish { get; set; } = "publish";
 }

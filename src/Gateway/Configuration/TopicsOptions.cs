@@ -20,4 +20,10 @@ public sealed class TopicsOptions
 
     /// <summary>Topics that keep a history of recent events for recovery after a reconnect; none by default.</summary>
     public IList<TopicHistoryOptions> History { get; } = [];
+
+    /// <summary>
+    /// Topics clients may publish to directly (the <c>publish</c> command), each with its rate per connection; none by
+    /// default, and the command is not served while there are none.
+    /// </summary>
+    public IList<ClientPublishOptions> ClientPublish { get; } = [];
 }

@@ -30,6 +30,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _incompleteQueries;
     private readonly Counter<long> _batchItems;
     private readonly Counter<long> _idempotentRepeats;
+    private readonly Counter<long> _clientPublishes;
     private readonly StripedCounter _receivedTotal = new();
     private readonly StripedCounter _sentTotal = new();
 
@@ -59,6 +60,7 @@ public sealed class GatewayMetrics : IDisposable
         _busDropped = _meter.CreateCounter<long>("gateway.bus.events.dropped", "{event}", "Events of the event bus refused, by engine and reason (topic, size, utf8, json, type, header).");
         _batchItems = _meter.CreateCounter<long>("gateway.management.batch.items", "{item}", "Items of POST /@batch, by the status of their result.");
         _idempotentRepeats = _meter.CreateCounter<long>("gateway.management.idempotent_repeats", "{call}", "Management calls answered with the first answer of their Idempotency-Key, delivering nothing again.");
+        _clientPublishes = _meter.CreateCounter<long>("gateway.topics.client_publishes", "{publish}", "Publish commands of clients, by outcome (published, not_allowed, rate_limited, invalid, too_large, unavailable).");
         _meter.CreateObservableGauge("gateway.backplane.available", () => new Measurement<int>(sources.BackplaneAvailable() ? 1 : 0, new KeyValuePair<string, object?>("engine", sources.BackplaneEngine())), "1", "1 while other nodes can be reached (the engine, Redis or NATS, connected), by engine.");
     }
 
@@ -114,6 +116,9 @@ public sealed class GatewayMetrics : IDisposable
     /// <summary>A directed call to another node took <paramref name="elapsed"/>.</summary>
     public void Backplane(string operation, string outcome, TimeSpan elapsed) =>
         _backplane.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>A client's publish command ended with <paramref name="outcome"/> (<c>published</c> or the reason it was refused).</summary>
+    public void ClientPublish(string outcome) => _clientPublishes.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>A cluster-wide question was answered without every node (one did not answer in time).</summary>
     public void IncompleteQuery(string query) => _incompleteQueries.Add(1, new KeyValuePair<string, object?>("query", query));
