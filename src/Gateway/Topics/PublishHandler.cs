@@ -100,7 +100,21 @@ public sealed partial class PublishHandler(
         RouteResult Refuse(string reason, string message, PublishCommand refused, string? topic)
         {
             metrics?.ClientPublish(reason);
-            Log.Refused(logger, connection.Id, topic ?? "", reason, message);
+
+            // A refusal that points at the client's own input or rate is debug: a client repeating it must not fill the
+            // log. The channel of such a refusal may be anything the client sent: it is shown cut short and printable.
+            if (reason is "not_allowed" or "unavailable")
+            {
+                // The channel is a valid topic name by then.
+                Log.Refused(logger, connection.Id, topic ?? "", reason, message);
+            }
+            else if (logger.IsEnabled(LogLevel.Debug))
+            {
+                var shown = LogText.Printable(topic ?? "");
+                var problem = LogText.Printable(message, 300);
+                Log.RefusedInput(logger, connection.Id, shown, reason, problem);
+            }
+
             return RouteResult.Reply(ClientFrames.Typed("publish_failed", refused.Id, w =>
             {
                 if (topic is not null)
@@ -135,5 +149,8 @@ public sealed partial class PublishHandler(
 
         [LoggerMessage(EventId = 1721, Level = LogLevel.Information, Message = "A publish of connection {ConnectionId} to {Channel} was refused ({Reason}: {Problem})")]
         public static partial void Refused(ILogger logger, string connectionId, string channel, string reason, string problem);
+
+        [LoggerMessage(EventId = 1722, Level = LogLevel.Debug, Message = "A publish of connection {ConnectionId} to {Channel} was refused ({Reason}: {Problem})")]
+        public static partial void RefusedInput(ILogger logger, string connectionId, string channel, string reason, string problem);
     }
 }
