@@ -81,6 +81,11 @@ public sealed partial class PublishHandler(
         {
             return Refuse("unavailable", "the event cannot be carried to the other nodes right now", command, channel);
         }
+        catch (NotSupportedException)
+        {
+            // A backplane of its own that cannot carry who published an event.
+            return Refuse("unavailable", "this gateway's backplane cannot carry who published an event", command, channel);
+        }
 
         metrics?.ClientPublish("published");
         Log.Published(logger, connection.Id, channel, command.Type!);

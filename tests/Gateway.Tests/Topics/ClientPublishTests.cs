@@ -196,6 +196,29 @@ public sealed class ClientPublishTests
     }
 
     [Fact]
+    public async Task A_subscribe_authorizer_that_fails_makes_the_publish_unavailable_and_the_connection_stays()
+    {
+        // Nothing listens on the authorizer's port: the question fails.
+        using var closed = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret,
+            ["Gateway:Topics:Authorization:Uri"] = $"http://127.0.0.1:{port}/can-subscribe",
+            ["Gateway:Topics:ClientPublish:0:Pattern"] = "chat.>",
+        });
+        var token = TestTokens.Mint(host.Time.GetUtcNow(), "alice", lifetime: TimeSpan.FromHours(1));
+        await using var alice = await host.ConnectAsync($"/?token={token}");
+        var refused = await PublishAsync(alice, """{"action":"publish","channel":"chat.room1","type":"m","data":1,"id":1}""");
+        Assert.Equal("publish_failed", refused.GetProperty("type").GetString());
+        Assert.Equal("unavailable", refused.GetProperty("reason").GetString());
+        Assert.Equal("the publish could not be authorized", refused.GetProperty("message").GetString());
+        await AssertNothingMoreAsync(alice);
+    }
+
+    [Fact]
     public async Task Data_over_the_management_APIs_payload_limit_is_too_large()
     {
         await using var host = await GatewayHost.StartAsync(Settings(("Gateway:Management:MaxPayloadBytes", "100")));
