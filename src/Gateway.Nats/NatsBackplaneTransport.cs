@@ -237,7 +237,10 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
     });
 
     /// <inheritdoc />
-    public Task<long> AppendHistoryAsync(HistoryEvent historyEvent) => RunAsync(() => _streams!.AppendAsync(historyEvent, _stopping.Token));
+    public async Task<long> AppendHistoryAsync(HistoryEvent historyEvent) => (await AppendHistoryAtAsync(historyEvent))!.Offset;
+
+    /// <inheritdoc />
+    public Task<HistoryPosition?> AppendHistoryAtAsync(HistoryEvent historyEvent) => RunAsync<HistoryPosition?>(async () => await _streams!.AppendAsync(historyEvent, _stopping.Token));
 
     /// <inheritdoc />
     public Task<SharedTopicHistory> ReadHistoryAsync(string topic, TimeSpan ttl) => RunAsync(() => _streams!.ReadAsync(topic, _stopping.Token));
@@ -271,6 +274,38 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
             return true;
         });
     }
+
+    /// <inheritdoc />
+    public async Task<bool> PublishEventAsync(string topic, string type, byte[] data, EventOrigin from)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        if (!_options.PublishToBus || !Ingests(topic))
+        {
+            return false;
+        }
+
+        return await RunAsync(async () =>
+        {
+            // As a service publishes it, with who published it in the origin header, read back by every node.
+            var headers = new NatsHeaders { [_options.TypeHeader] = type, [FromHeader] = System.Text.Encoding.UTF8.GetString(from.ToJson()) };
+            var nats = Connected();
+            await nats.PublishAsync(topic, data, headers: headers);
+            await ReachedAsync(nats);
+            return true;
+        });
+    }
+
+    /// <summary>
+    /// Who published an event a client published, as <c>{"connectionId":"…","userId":"…"|null}</c>: trusted as the type
+    /// header is (whoever may publish on the bus may set it), and ignored when it is not one such object.
+    /// </summary>
+    public const string FromHeader = "Gateway-From";
+
+    /// <summary>The origin header's value, read; null when there is none, more than one, or it is not an origin.</summary>
+    public static EventOrigin? OriginOf(NatsHeaders? headers) =>
+        headers is not null && headers.TryGetValue(FromHeader, out var values) && values.Count == 1 && values[0] is { } value
+            ? EventOrigin.FromJson(System.Text.Encoding.UTF8.GetBytes(value))
+            : null;
 
     /// <summary>
     /// The connections a gateway's own publish on the bus skips, comma-separated; read only with <see cref="NodeHeader"/>
@@ -384,7 +419,7 @@ public sealed partial class NatsBackplaneTransport : IBackplaneTransport, IAsync
                     continue;
                 }
 
-                receiver.OnBusEvent(new BusEvent(msg.Subject, msg.Data ?? [], BusEventForm.Body, NatsHistoryStreams.TypeOf(msg.Headers, _options.TypeHeader), ExclusionOf(msg.Headers)));
+                receiver.OnBusEvent(new BusEvent(msg.Subject, msg.Data ?? [], BusEventForm.Body, NatsHistoryStreams.TypeOf(msg.Headers, _options.TypeHeader), ExclusionOf(msg.Headers), OriginOf(msg.Headers)));
             }
         }
         catch (OperationCanceledException)

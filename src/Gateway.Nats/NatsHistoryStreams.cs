@@ -73,13 +73,21 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
         }
     }
 
-    /// <summary>Publishes an event to its topic's stream; the acknowledged sequence is its offset.</summary>
-    public async Task<long> AppendAsync(HistoryEvent historyEvent, CancellationToken cancellationToken)
+    /// <summary>
+    /// Publishes an event to its topic's stream (who published it, when a client did, in the origin header); the
+    /// acknowledged sequence is its offset, in the epoch of the stream.
+    /// </summary>
+    public async Task<HistoryPosition> AppendAsync(HistoryEvent historyEvent, CancellationToken cancellationToken)
     {
         var headers = new NatsHeaders { [options.TypeHeader] = historyEvent.Type };
+        if (historyEvent.From is { } from)
+        {
+            headers[NatsBackplaneTransport.FromHeader] = System.Text.Encoding.UTF8.GetString(from.ToJson());
+        }
+
         var ack = await js.PublishAsync(historyEvent.Topic, historyEvent.Data, headers: headers, cancellationToken: cancellationToken);
         ack.EnsureSuccess();
-        return checked((long)ack.Seq);
+        return new HistoryPosition(Find(historyEvent.Topic)?.Epoch ?? "", checked((long)ack.Seq));
     }
 
     /// <summary>The events of <paramref name="topic"/> its stream keeps, oldest first, with the stream's epoch.</summary>
@@ -194,7 +202,7 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
         var reason = BusEventReader.TryRead(new BusEvent(subject, body ?? [], BusEventForm.Body, TypeOf(headers, options.TypeHeader)), out var type, out var data);
         if (reason is null)
         {
-            frame = TopicFrames.Event(subject, type, data, offset);
+            frame = TopicFrames.Event(subject, type, data, NatsBackplaneTransport.OriginOf(headers), offset);
         }
 
         return reason;

@@ -158,7 +158,7 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
         redis.call('PEXPIRE', @offsetKey, @ttl)
         redis.call('PEXPIRE', @streamKey, @ttl)
         redis.call(@publish, @channel, epoch .. '\n' .. offset .. '\n' .. ms .. '\n' .. @topic .. '\n' .. frame)
-        return offset
+        return {offset, epoch}
         """);
 
     private static readonly LuaScript ReadScript = LuaScript.Prepare("""
@@ -173,11 +173,14 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
         """);
 
     /// <inheritdoc />
-    public Task<long> AppendHistoryAsync(HistoryEvent historyEvent)
+    public async Task<long> AppendHistoryAsync(HistoryEvent historyEvent) => (await AppendHistoryAtAsync(historyEvent))!.Offset;
+
+    /// <inheritdoc />
+    public Task<HistoryPosition?> AppendHistoryAtAsync(HistoryEvent historyEvent)
     {
         ArgumentNullException.ThrowIfNull(historyEvent);
         var topic = historyEvent.Topic;
-        return RunAsync(async redis => (long)await redis.GetDatabase().ScriptEvaluateAsync(PublishScript, new
+        return RunAsync<HistoryPosition?>(async redis => Position((RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(PublishScript, new
         {
             epochKey = HistoryKey(topic, "epoch"),
             offsetKey = HistoryKey(topic, "offset"),
@@ -189,8 +192,11 @@ public sealed partial class RedisBackplaneTransport(IOptions<RedisOptions> optio
             channel = (RedisValue)$"{Prefix}:history",
             publish = ShardedHistory(redis) ? "SPUBLISH" : "PUBLISH",
             topic,
-        }));
+        }))!));
     }
+
+    // The publish script answers {offset, epoch}.
+    private static HistoryPosition Position(RedisResult[] answer) => new((string)answer[1]!, (long)answer[0]);
 
     /// <inheritdoc />
     public Task<SharedTopicHistory> ReadHistoryAsync(string topic, TimeSpan ttl) => RunAsync(async redis =>

@@ -40,6 +40,9 @@ internal enum BackplaneOperation : byte
     /// <summary>A topic publish that skips some connections: <see cref="ExclusionEncoding"/> in front of the data.</summary>
     PublishExcept = 17,
 
+    /// <summary>A topic publish a client made: <see cref="EventOrigin.Wrap"/> (who published it) in front of the data.</summary>
+    PublishFrom = 18,
+
     /// <summary>The sending node's own presence members, every roster (<see cref="PresenceEncoding.Snapshots"/>), re-announced after it was cut off.</summary>
-    PresenceSnapshot = 18,
+    PresenceSnapshot = 19,
 }

@@ -6,4 +6,5 @@ namespace Gateway.Backplane;
 /// <param name="Form">How the body carries the event's type and data.</param>
 /// <param name="TypeHeader">The value of the header that names the event's type (NATS), or null when there is none.</param>
 /// <param name="Exclude">Connections that must not receive it: read only from a gateway's own publish (NATS), else null.</param>
-public sealed record BusEvent(string Topic, byte[] Body, BusEventForm Form, string? TypeHeader = null, IReadOnlySet<string>? Exclude = null);
+/// <param name="From">Who published it, from the origin header (NATS): a client's publish that a gateway put on the bus; else null.</param>
+public sealed record BusEvent(string Topic, byte[] Body, BusEventForm Form, string? TypeHeader = null, IReadOnlySet<string>? Exclude = null, EventOrigin? From = null);

@@ -263,8 +263,26 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     }
 
     /// <inheritdoc />
+    public async ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, EventOrigin from, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+
+        // On the event bus with the origin in a header where the transport carries it, else on the all-nodes channel.
+        if (await _transport.PublishEventAsync(topic, type, data.ToArray(), from))
+        {
+            return;
+        }
+
+        await FanOutAsync(new BackplaneMessage(BackplaneOperation.PublishFrom, 0, _node.Id, topic, type, 0, from.Wrap(data.Span)));
+    }
+
+    /// <inheritdoc />
     public async ValueTask PublishWithHistoryAsync(HistoryEvent historyEvent, CancellationToken cancellationToken) =>
         await _transport.AppendHistoryAsync(historyEvent);
+
+    /// <inheritdoc />
+    public async ValueTask<HistoryPosition?> PublishWithHistoryAtAsync(HistoryEvent historyEvent, CancellationToken cancellationToken) =>
+        await _transport.AppendHistoryAtAsync(historyEvent);
 
     /// <inheritdoc />
     public async ValueTask<SharedTopicHistory?> ReadHistoryAsync(string topic, TimeSpan ttl, CancellationToken cancellationToken) =>
@@ -445,7 +463,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         // This node's own broadcasts, user sends and publishes come back too, and are delivered here like anywhere.
         if (received is not { } message
             || (message.Origin == _node.Id && message.Operation is not (BackplaneOperation.Reply or BackplaneOperation.Broadcast or BackplaneOperation.User or BackplaneOperation.Publish
-                or BackplaneOperation.BroadcastExcept or BackplaneOperation.UserExcept or BackplaneOperation.PublishExcept)))
+                or BackplaneOperation.BroadcastExcept or BackplaneOperation.UserExcept or BackplaneOperation.PublishExcept or BackplaneOperation.PublishFrom)))
         {
             return;
         }
@@ -479,7 +497,10 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
                 case BackplaneOperation.PublishExcept when ExclusionEncoding.TryUnwrap(message.Payload, out var exclude, out var payload):
                     _topics.Publish(message.Target, message.Text, payload, exclude);
                     break;
-                case BackplaneOperation.BroadcastExcept or BackplaneOperation.UserExcept or BackplaneOperation.PublishExcept:
+                case BackplaneOperation.PublishFrom when EventOrigin.TryUnwrap(message.Payload, out var from, out var data):
+                    _topics.Publish(message.Target, message.Text, data, from);
+                    break;
+                case BackplaneOperation.BroadcastExcept or BackplaneOperation.UserExcept or BackplaneOperation.PublishExcept or BackplaneOperation.PublishFrom:
                     break;
                 case BackplaneOperation.PresenceJoin when PresenceEncoding.TryReadJoin(message.Payload, message.Text, out var sequence, out var member):
                     RosterOf(message.Kind)?.ApplyJoin(message.Origin, message.Target, member, sequence);

@@ -65,6 +65,13 @@ public interface IBackplane
         exclude is { Count: 0 } ? PublishAsync(topic, type, data, cancellationToken) : throw new NotSupportedException("this backplane cannot exclude connections");
 
     /// <summary>
+    /// Publishes a topic event a client published (its frames carry <paramref name="from"/>) to the subscribers of
+    /// every other node. A backplane that cannot carry the origin throws <see cref="NotSupportedException"/>.
+    /// </summary>
+    ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, EventOrigin from, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("this backplane cannot carry who published an event");
+
+    /// <summary>
     /// Sets a key every node reads (a node alone: this process) for <paramref name="ttl"/>; with
     /// <paramref name="onlyIfAbsent"/> only when none is there. Returns whether it was set. Throws
     /// <see cref="BackplaneUnavailableException"/> while the engine cannot be reached.
@@ -99,6 +106,15 @@ public interface IBackplane
     /// </summary>
     ValueTask PublishWithHistoryAsync(HistoryEvent historyEvent, CancellationToken cancellationToken) =>
         throw new NotSupportedException("this backplane keeps no shared history");
+
+    /// <summary>
+    /// As <see cref="PublishWithHistoryAsync"/>, returning where the event was kept (null when the backplane cannot tell).
+    /// </summary>
+    async ValueTask<HistoryPosition?> PublishWithHistoryAtAsync(HistoryEvent historyEvent, CancellationToken cancellationToken)
+    {
+        await PublishWithHistoryAsync(historyEvent, cancellationToken);
+        return null;
+    }
 
     /// <summary>Reads a topic's shared history (making its epoch if it has none yet).</summary>
     ValueTask<SharedTopicHistory?> ReadHistoryAsync(string topic, TimeSpan ttl, CancellationToken cancellationToken) =>

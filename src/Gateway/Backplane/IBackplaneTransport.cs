@@ -88,6 +88,16 @@ public interface IBackplaneTransport
     Task<long> AppendHistoryAsync(HistoryEvent historyEvent);
 
     /// <summary>
+    /// As <see cref="AppendHistoryAsync"/>, returning the epoch the event was numbered in with its offset (what a client
+    /// that published it is told). A transport that cannot tell the epoch returns null.
+    /// </summary>
+    async Task<HistoryPosition?> AppendHistoryAtAsync(HistoryEvent historyEvent)
+    {
+        await AppendHistoryAsync(historyEvent);
+        return null;
+    }
+
+    /// <summary>
     /// Puts a gateway-side publish of a topic without history on the store's event bus, where every node (this one
     /// included) takes it in like a service's event and services subscribed to the bus see it too. False when this
     /// transport does not carry it there: it then goes to the nodes on the all-nodes channel.
@@ -101,6 +111,13 @@ public interface IBackplaneTransport
     /// </summary>
     Task<bool> PublishEventAsync(string topic, string type, byte[] data, IReadOnlySet<string> exclude) =>
         exclude.Count == 0 ? PublishEventAsync(topic, type, data) : Task.FromResult(false);
+
+    /// <summary>
+    /// As <see cref="PublishEventAsync(string, string, byte[])"/>, for an event a client published, carrying
+    /// <paramref name="from"/> (in a header the nodes read back). False when this transport does not carry it there: it
+    /// then goes to the nodes on the all-nodes channel, the origin in front of the data.
+    /// </summary>
+    Task<bool> PublishEventAsync(string topic, string type, byte[] data, EventOrigin from) => Task.FromResult(false);
 
     /// <summary>
     /// True when the store numbers the events services publish for topics with history itself, and hands them to

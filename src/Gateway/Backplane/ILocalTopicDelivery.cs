@@ -12,6 +12,9 @@ public interface ILocalTopicDelivery
     /// <summary>As <see cref="Publish(string, string, byte[])"/>, but not to the connections in <paramref name="exclude"/>.</summary>
     bool Publish(string topic, string type, byte[] data, IReadOnlySet<string> exclude);
 
+    /// <summary>As <see cref="Publish(string, string, byte[])"/>, for an event a client published: its frame carries <paramref name="from"/>.</summary>
+    bool Publish(string topic, string type, byte[] data, EventOrigin from);
+
     /// <summary>
     /// Validates an event a service published straight into the event bus and delivers it live; when its topic keeps
     /// a history, nothing is delivered and the event is returned to be numbered (every node then delivers it from the

@@ -52,6 +52,9 @@ public sealed class InMemoryBackplane(TimeProvider? time = null, GatewayNode? no
     public ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, IReadOnlySet<string> exclude, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     /// <inheritdoc />
+    public ValueTask PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, EventOrigin from, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
     public ValueTask<bool> SetKeyAsync(string key, ReadOnlyMemory<byte> value, TimeSpan ttl, bool onlyIfAbsent, CancellationToken cancellationToken) =>
         ValueTask.FromResult(_keys.Set(key, value, ttl, onlyIfAbsent));
 

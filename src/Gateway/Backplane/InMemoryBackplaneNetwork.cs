@@ -96,7 +96,7 @@ public sealed class InMemoryBackplaneNetwork(TimeProvider? time = null, bool con
         [.. _keys.Keys.Where(k => k.StartsWith(InMemoryBackplaneTransport.LivenessPrefix, StringComparison.Ordinal)).ToList()
             .Where(k => Live(k) is not null).Select(k => k[InMemoryBackplaneTransport.LivenessPrefix.Length..])]);
 
-    internal long Append(string topic, byte[] framePrefix, int size, TimeSpan ttl) => Run(() =>
+    internal HistoryPosition Append(string topic, byte[] framePrefix, int size, TimeSpan ttl) => Run(() =>
     {
         var history = CurrentHistory(topic, ttl);
         var offset = history.Offset = ConsecutiveOffsets ? history.Offset + 1 : ++_sequence;
@@ -116,7 +116,7 @@ public sealed class InMemoryBackplaneNetwork(TimeProvider? time = null, bool con
             listener.Deliver(r => r.OnSharedEvent(sharedEvent));
         }
 
-        return offset;
+        return new HistoryPosition(history.Epoch, offset);
     });
 
     internal SharedTopicHistory Read(string topic, TimeSpan ttl) => Run(() =>

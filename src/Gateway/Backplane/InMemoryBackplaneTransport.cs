@@ -90,7 +90,14 @@ public sealed class InMemoryBackplaneTransport : IBackplaneTransport, IAsyncDisp
     public Task<long> AppendHistoryAsync(HistoryEvent historyEvent)
     {
         ArgumentNullException.ThrowIfNull(historyEvent);
-        return Task.FromResult(_network.Append(historyEvent.Topic, historyEvent.FramePrefix, historyEvent.Size, historyEvent.Ttl));
+        return Task.FromResult(_network.Append(historyEvent.Topic, historyEvent.FramePrefix, historyEvent.Size, historyEvent.Ttl).Offset);
+    }
+
+    /// <inheritdoc />
+    public Task<HistoryPosition?> AppendHistoryAtAsync(HistoryEvent historyEvent)
+    {
+        ArgumentNullException.ThrowIfNull(historyEvent);
+        return Task.FromResult<HistoryPosition?>(_network.Append(historyEvent.Topic, historyEvent.FramePrefix, historyEvent.Size, historyEvent.Ttl));
     }
 
     /// <inheritdoc />

@@ -17,4 +17,10 @@ public sealed class TopicCommandsOptions
 
     /// <summary>The presence command, answered <c>{"type":"presence","channel","members":[…],"count"}</c>.</summary>
     public string Presence { get; set; } = "presence";
+
+    /// <summary>
+    /// The publish command (<c>{"action":"publish","channel","type","data","id"}</c>), answered <c>published</c> or
+    /// <c>publish_failed</c>; served only when <see cref="TopicsOptions.ClientPublish"/> names topics.
+    /// </summary>
+    public string Publish { get; set; } = "publish";
 }

@@ -26,4 +26,10 @@ public sealed class TopicsOptions
 
     /// <summary>Backends told when topics become occupied or vacated and when presence members join or leave; none by default.</summary>
     public IList<TopicWebhookOptions> Webhooks { get; } = [];
+
+    /// <summary>
+    /// Topics clients may publish to directly (the <c>publish</c> command), each with its rate per connection; none by
+    /// default, and the command is not served while there are none.
+    /// </summary>
+    public IList<ClientPublishOptions> ClientPublish { get; } = [];
 }

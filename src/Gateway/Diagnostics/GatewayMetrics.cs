@@ -33,6 +33,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _presenceChanges;
     private readonly Counter<long> _presenceUnannounced;
     private readonly Counter<long> _webhooks;
+    private readonly Counter<long> _clientPublishes;
     private readonly StripedCounter _receivedTotal = new();
     private readonly StripedCounter _sentTotal = new();
 
@@ -70,6 +71,7 @@ public sealed class GatewayMetrics : IDisposable
             _meter.CreateObservableUpDownCounter("gateway.presence.members", members, "{member}", "Presence members held on this node, over every topic.");
         }
 
+        _clientPublishes = _meter.CreateCounter<long>("gateway.topics.client_publishes", "{publish}", "Publish commands of clients, by outcome (published, not_allowed, rate_limited, invalid, too_large, unavailable).");
         _meter.CreateObservableGauge("gateway.backplane.available", () => new Measurement<int>(sources.BackplaneAvailable() ? 1 : 0, new KeyValuePair<string, object?>("engine", sources.BackplaneEngine())), "1", "1 while other nodes can be reached (the engine, Redis or NATS, connected), by engine.");
     }
 
@@ -135,6 +137,9 @@ public sealed class GatewayMetrics : IDisposable
     /// <summary>A directed call to another node took <paramref name="elapsed"/>.</summary>
     public void Backplane(string operation, string outcome, TimeSpan elapsed) =>
         _backplane.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>A client's publish command ended with <paramref name="outcome"/> (<c>published</c> or the reason it was refused).</summary>
+    public void ClientPublish(string outcome) => _clientPublishes.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>A cluster-wide question was answered without every node (one did not answer in time).</summary>
     public void IncompleteQuery(string query) => _incompleteQueries.Add(1, new KeyValuePair<string, object?>("query", query));

@@ -77,7 +77,8 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<Gateway.Topics.ServerSubscriptions>();
         services.TryAddSingleton<Gateway.Topics.TopicAuthorizer>();
         services.TryAddSingleton<Gateway.Topics.TopicHistoryReader>();
-        services.TryAddSingleton<Gateway.Backplane.IGatewayPublisher, Gateway.Topics.GatewayPublisher>();
+        services.TryAddSingleton<Gateway.Topics.GatewayPublisher>();
+        services.TryAddSingleton<Gateway.Backplane.IGatewayPublisher>(sp => sp.GetRequiredService<Gateway.Topics.GatewayPublisher>());
         services.TryAddSingleton<Gateway.Presence.TopicWebhooks>();
         services.TryAddSingleton<Gateway.Presence.PresenceTracker>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Hosting.IStartupFilter, ManagementPathNormalizer>());
@@ -102,6 +103,7 @@ public static class GatewayServiceCollectionExtensions
             services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled ? o.Topics.Commands.Ping : null, typeof(Gateway.Topics.PingHandler), nameof(Gateway.Topics.PingHandler)));
             services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled ? o.Topics.Commands.History : null, typeof(Gateway.Topics.HistoryHandler), nameof(Gateway.Topics.HistoryHandler)));
             services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled && o.Topics.Presence.Rules.Count > 0 ? o.Topics.Commands.Presence : null, typeof(Gateway.Presence.PresenceHandler), nameof(Gateway.Presence.PresenceHandler)));
+            services.AddSingleton(new BuiltInRouteRegistration(static o => o.Topics.Enabled && o.Topics.ClientPublish.Count > 0 ? o.Topics.Commands.Publish : null, typeof(Gateway.Topics.PublishHandler), nameof(Gateway.Topics.PublishHandler)));
 
             services.AddSingleton<ConnectionSweeper>();
             services.AddHostedService(sp => sp.GetRequiredService<ConnectionSweeper>());

@@ -14,6 +14,22 @@ public sealed class GatewayPublisher(TopicHub topics, ConnectionRegistry registr
     public async ValueTask<int> PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, IReadOnlySet<string> exclude, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(exclude);
+        return (await PublishAsync(topic, type, data, exclude, null, cancellationToken)).Delivered;
+    }
+
+    /// <summary>
+    /// As <see cref="PublishAsync(string, string, ReadOnlyMemory{byte}, CancellationToken)"/>, for an event a client
+    /// published: every frame of it, on every node and in the history, carries <c>"from"</c> (<paramref name="from"/>).
+    /// Returns where the event was kept when the topic keeps history, else null.
+    /// </summary>
+    public async ValueTask<HistoryPosition?> PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, EventOrigin from, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        return (await PublishAsync(topic, type, data, NoOne, from, cancellationToken)).Position;
+    }
+
+    private async ValueTask<(int Delivered, HistoryPosition? Position)> PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, IReadOnlySet<string> exclude, EventOrigin? from, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(topic);
         if (!TopicName.IsValidName(topic, int.MaxValue))
         {
@@ -34,21 +50,31 @@ public sealed class GatewayPublisher(TopicHub topics, ConnectionRegistry registr
 
             // The backplane numbers the event and hands it to every node, this one included, in offset order.
             var delivered = topics.CountSubscribers(topic);
-            await backplane.PublishWithHistoryAsync(new HistoryEvent(topic, type, data.ToArray(), TopicFrames.EventPrefix(topic, type, data.Span), rule.Size, rule.Ttl), cancellationToken);
-            return delivered;
+            var historyEvent = new HistoryEvent(topic, type, data.ToArray(), TopicFrames.EventPrefix(topic, type, data.Span, from), rule.Size, rule.Ttl, from);
+            if (from is null)
+            {
+                await backplane.PublishWithHistoryAsync(historyEvent, cancellationToken);
+                return (delivered, null);
+            }
+
+            return (delivered, await backplane.PublishWithHistoryAtAsync(historyEvent, cancellationToken));
         }
 
         if (backplane.EchoesFanOut && backplane.IsAvailable)
         {
             var reached = topics.CountSubscribers(topic, exclude);
-            await backplane.PublishAsync(topic, type, data, exclude, cancellationToken);
-            return reached;
+            await PublishOthersAsync(topic, type, data, exclude, from, cancellationToken);
+            return (reached, null);
         }
 
-        var local = topics.PublishLocal(topic, type, data.Span, exclude);
-        await backplane.PublishAsync(topic, type, data, exclude, cancellationToken);
-        return local;
+        HistoryPosition? position = null;
+        var local = from is null ? topics.PublishLocal(topic, type, data.Span, exclude) : topics.PublishLocal(topic, type, data.Span, from, out position);
+        await PublishOthersAsync(topic, type, data, exclude, from, cancellationToken);
+        return (local, position);
     }
+
+    private ValueTask PublishOthersAsync(string topic, string type, ReadOnlyMemory<byte> data, IReadOnlySet<string> exclude, EventOrigin? from, CancellationToken cancellationToken) =>
+        from is null ? backplane.PublishAsync(topic, type, data, exclude, cancellationToken) : backplane.PublishAsync(topic, type, data, from, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<int> SendToUserAsync(string userId, OutboundMessage message, CancellationToken cancellationToken = default) =>

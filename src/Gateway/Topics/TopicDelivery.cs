@@ -6,7 +6,7 @@ namespace Gateway.Topics;
 public sealed class TopicDelivery(TopicHub topics) : ILocalTopicDelivery
 {
     /// <inheritdoc />
-    public bool Publish(string topic, string type, byte[] data) => Publish(topic, type, data, null);
+    public bool Publish(string topic, string type, byte[] data) => Publish(topic, type, data, (IReadOnlySet<string>?)null);
 
     /// <inheritdoc />
     public bool Publish(string topic, string type, byte[] data, IReadOnlySet<string>? exclude)
@@ -17,6 +17,18 @@ public sealed class TopicDelivery(TopicHub topics) : ILocalTopicDelivery
         }
 
         topics.PublishLocal(topic, type, data, exclude);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public bool Publish(string topic, string type, byte[] data, EventOrigin from)
+    {
+        if (!TopicData.IsValid(data) || !TopicName.IsValidName(topic, int.MaxValue))
+        {
+            return false;
+        }
+
+        topics.PublishLocal(topic, type, data, from);
         return true;
     }
 
@@ -33,10 +45,10 @@ public sealed class TopicDelivery(TopicHub topics) : ILocalTopicDelivery
         if (topics.HistoryRule(topic) is { } rule)
         {
             // Numbered like a gateway-side publish: one node numbers it in the shared history, every node delivers it from there.
-            return new BusDelivery(null, new HistoryEvent(topic, type, data, TopicFrames.EventPrefix(topic, type, data), rule.Size, rule.Ttl));
+            return new BusDelivery(null, new HistoryEvent(topic, type, data, TopicFrames.EventPrefix(topic, type, data, busEvent.From), rule.Size, rule.Ttl, busEvent.From));
         }
 
-        topics.DeliverLive(topic, type, data, busEvent.Exclude);
+        topics.DeliverLive(topic, type, data, busEvent.Exclude, busEvent.From);
         return BusDelivery.Delivered;
     }
 

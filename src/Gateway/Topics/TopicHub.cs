@@ -1,3 +1,4 @@
+using Gateway.Backplane;
 using Gateway.Configuration;
 using Gateway.Connections;
 using Microsoft.Extensions.Logging;
@@ -181,14 +182,30 @@ public sealed partial class TopicHub : IDisposable
     /// Delivers <c>{"type":…,"channel":…,"data":…,"offset":…}</c> to this node's subscribers of the concrete
     /// <paramref name="topic"/>; <paramref name="data"/> is one JSON value. Returns how many connections took it.
     /// </summary>
-    public int PublishLocal(string topic, string type, ReadOnlySpan<byte> data) => PublishLocal(topic, type, data, null);
+    public int PublishLocal(string topic, string type, ReadOnlySpan<byte> data) => PublishLocal(topic, type, data, (IReadOnlySet<string>?)null);
 
     /// <summary>
     /// As <see cref="PublishLocal(string, string, ReadOnlySpan{byte})"/>, but not to the connections in
     /// <paramref name="exclude"/> (the event is still numbered and kept where the topic has history).
     /// </summary>
-    public int PublishLocal(string topic, string type, ReadOnlySpan<byte> data, IReadOnlySet<string>? exclude)
+    public int PublishLocal(string topic, string type, ReadOnlySpan<byte> data, IReadOnlySet<string>? exclude) => PublishLocal(topic, type, data, exclude, null, out _);
+
+    /// <summary>
+    /// As <see cref="PublishLocal(string, string, ReadOnlySpan{byte})"/>, for an event a client published: its frame (the
+    /// one kept in the history too) carries <c>"from"</c>.
+    /// </summary>
+    public int PublishLocal(string topic, string type, ReadOnlySpan<byte> data, EventOrigin from) => PublishLocal(topic, type, data, null, from, out _);
+
+    /// <summary>
+    /// As <see cref="PublishLocal(string, string, ReadOnlySpan{byte}, EventOrigin)"/>, giving where the event was kept
+    /// when the topic keeps history (<paramref name="position"/>, else null).
+    /// </summary>
+    public int PublishLocal(string topic, string type, ReadOnlySpan<byte> data, EventOrigin from, out HistoryPosition? position) =>
+        PublishLocal(topic, type, data, null, from, out position);
+
+    private int PublishLocal(string topic, string type, ReadOnlySpan<byte> data, IReadOnlySet<string>? exclude, EventOrigin? from, out HistoryPosition? position)
     {
+        position = null;
         ArgumentNullException.ThrowIfNull(topic);
         ArgumentNullException.ThrowIfNull(type);
         while (true)
@@ -196,7 +213,7 @@ public sealed partial class TopicHub : IDisposable
             var history = _histories.GetOrAdd(topic);
             if (history is null)
             {
-                return Deliver(topic, TopicFrames.Event(topic, type, data, null), exclude);
+                return Deliver(topic, TopicFrames.Event(topic, type, data, from, null), exclude);
             }
 
             // The one place a lock is held while frames are queued (the rule is never to hold one while sending). A topic
@@ -212,8 +229,9 @@ public sealed partial class TopicHub : IDisposable
                 }
 
                 var offset = history.NextOffset();
-                var frame = TopicFrames.Event(topic, type, data, offset);
+                var frame = TopicFrames.Event(topic, type, data, from, offset);
                 history.Append(offset, _time.GetUtcNow().UtcTicks, frame);
+                position = new HistoryPosition(history.Epoch, offset);
                 return Deliver(topic, frame, exclude);
             }
         }
@@ -255,7 +273,11 @@ public sealed partial class TopicHub : IDisposable
     public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data) => Deliver(topic, TopicFrames.Event(topic, type, data, null));
 
     /// <summary>Delivers an event live, without offset or history, but not to the connections in <paramref name="exclude"/>.</summary>
-    public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data, IReadOnlySet<string>? exclude) => Deliver(topic, TopicFrames.Event(topic, type, data, null), exclude);
+    public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data, IReadOnlySet<string>? exclude) => DeliverLive(topic, type, data, exclude, null);
+
+    /// <summary>As <see cref="DeliverLive(string, string, ReadOnlySpan{byte}, IReadOnlySet{string})"/>, the frame carrying who published it when a client did.</summary>
+    public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data, IReadOnlySet<string>? exclude, EventOrigin? from) =>
+        Deliver(topic, TopicFrames.Event(topic, type, data, from, null), exclude);
 
     /// <summary>
     /// An event of a shared history, as the backplane hands it to every node in offset order: kept in this node's copy

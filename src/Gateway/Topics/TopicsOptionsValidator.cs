@@ -54,6 +54,20 @@ public static class TopicsOptionsValidator
             errors.Add($"{P}History: patterns may not overlap, and these do (a topic would match both): {string.Join("; ", overlaps)}.");
         }
 
+        for (var i = 0; i < topics.ClientPublish.Count; i++)
+        {
+            var rule = topics.ClientPublish[i];
+            if (!Topics.TopicName.IsValidPattern(rule.Pattern, int.MaxValue))
+            {
+                errors.Add($"{P}ClientPublish:{i}:Pattern '{rule.Pattern}' is not a topic pattern.");
+            }
+
+            if (!(rule.RatePerSecond > 0) || double.IsInfinity(rule.RatePerSecond))
+            {
+                errors.Add($"{P}ClientPublish:{i}:RatePerSecond {rule.RatePerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)} must be a positive number.");
+            }
+        }
+
         if (topics.Authorization.Uri is { Length: > 0 } uri && (!System.Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https")))
         {
             errors.Add($"{P}Authorization:Uri '{uri}' must be an absolute http:// or https:// URL.");

@@ -891,6 +891,38 @@ public abstract class BackplaneSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_clients_publish_reaches_another_node_saying_who_published_it_and_the_shared_history_keeps_that()
+    {
+        (string, string?)[] publish = [("Gateway:Topics:ClientPublish:0:Pattern", "bus.>"), ("Gateway:Topics:ClientPublish:1:Pattern", "events.>")];
+        var a = await NodeAsync(publish);
+        var b = await NodeAsync(publish);
+        await using var alice = await a.ConnectAsync($"/?token={TestTokens.Mint(DateTimeOffset.UtcNow, "alice")}");
+        await using var onB = await b.ConnectAsync();
+        await onB.SendTextAsync("""{"action":"subscribe","channel":"bus.chat"}""");
+        Assert.Equal("""{"type":"subscribed","channel":"bus.chat"}""", await onB.ReceiveTextAsync());
+        await onB.SendTextAsync("""{"action":"subscribe","channel":"events.chat"}""");
+        var epoch = (await TopicTests.NextJsonAsync(onB)).GetProperty("epoch").GetString();
+        var from = $$"""{"connectionId":"{{alice.Id}}","userId":"alice"}""";
+
+        // Without history: on the all-nodes channel, or on the event bus where the engine carries publishes there.
+        await alice.SendTextAsync("""{"action":"publish","channel":"bus.chat","type":"said","data":{"text":"hi"},"id":1}""");
+        Assert.Equal("""{"type":"published","channel":"bus.chat","id":1}""", await alice.ReceiveTextAsync());
+        Assert.Equal($$$"""{"type":"said","channel":"bus.chat","data":{"text":"hi"},"from":{{{from}}}}""", await onB.ReceiveTextAsync());
+
+        // With a shared history: numbered once; the answer has the position, every node's frame and the history the origin.
+        await alice.SendTextAsync("""{"action":"publish","channel":"events.chat","type":"said","data":2,"id":2}""");
+        var published = await TopicTests.NextJsonAsync(alice);
+        Assert.Equal("published", published.GetProperty("type").GetString());
+        Assert.Equal(epoch, published.GetProperty("epoch").GetString());
+        var offset = published.GetProperty("offset").GetInt64();
+        var frame = $$"""{"type":"said","channel":"events.chat","data":2,"from":{{from}},"offset":{{offset}}}""";
+        Assert.Equal(frame, await onB.ReceiveTextAsync());
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{b.ManagementEndPoint.Port}") };
+        var history = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri("/@topics/events.chat/history", UriKind.Relative))).RootElement;
+        Assert.Equal(frame, history.GetProperty("events").EnumerateArray().Single().GetRawText());
+    }
+
+    [Fact]
     public async Task A_call_to_a_session_that_moved_goes_to_the_node_it_moved_to()
     {
         var a = await NodeAsync();

@@ -15,6 +15,8 @@ public sealed class BusIngestTests
 
         public bool Publish(string topic, string type, byte[] data, IReadOnlySet<string> exclude) => false;
 
+        public bool Publish(string topic, string type, byte[] data, EventOrigin from) => false;
+
         public BusDelivery DeliverBusEvent(BusEvent busEvent)
         {
             Seen++;

@@ -38,6 +38,7 @@ public class FuzzTests(ITestOutputHelper output)
         {
             ["Gateway:Connections:MaxMessageBytes"] = MaxMessageBytes.ToString(CultureInfo.InvariantCulture),
             ["Kestrel:Limits:RequestHeadersTimeout"] = HeadersTimeout.ToString("c", CultureInfo.InvariantCulture),
+            ["Gateway:Topics:ClientPublish:0:Pattern"] = "room.>",
         });
         var node = host.Services.GetRequiredService<GatewayNode>();
 
@@ -57,6 +58,7 @@ public class FuzzTests(ITestOutputHelper output)
         probes.AddRange(PathProbes(host));
         probes.AddRange(ManagementProbes(host.ManagementEndPoint, node.MintConnectionId()));
         probes.AddRange(QueryProbes(host.ManagementEndPoint, node.MintConnectionId()));
+        probes.AddRange(PublishProbes(host));
         var shuffled = probes.OrderBy(p => p.Order).ToList();
 
         var results = new ConcurrentQueue<(Probe Probe, Outcome Outcome)>();
@@ -530,6 +532,73 @@ public class FuzzTests(ITestOutputHelper output)
                     () => HttpAsync(management, bytes, untilClosed: true));
             }
         }
+    }
+
+    // ---- Malformed publish commands of clients ----
+
+    private static IEnumerable<Probe> PublishProbes(GatewayHost host)
+    {
+        const string Invalid = "publish_failed invalid, close 1000";
+        var commands = new (string Command, string Expected)[]
+        {
+            ("""{"action":"publish"}""", Invalid),
+            ("""{"action":"publish","type":"m","data":1}""", Invalid),
+            ("""{"action":"publish","channel":5,"type":"m","data":1}""", Invalid),
+            ("""{"action":"publish","channel":null,"type":"m","data":1}""", Invalid),
+            ("""{"action":"publish","channel":"","type":"m","data":1}""", Invalid),
+            ("""{"action":"publish","channel":["room.a"],"type":"m","data":1}""", Invalid),
+            ("""{"action":"publish","channel":"room.*","type":"m","data":1}""", Invalid),
+            ("""{"action":"publish","channel":"room.>","type":"m","data":1}""", Invalid),
+            ("""{"action":"publish","channel":"room..a","type":"m","data":1}""", Invalid),
+            ("""{"action":"publish","channel":".room","type":"m","data":1}""", Invalid),
+            ("""{"action":"publish","channel":"room.\ud800","type":"m","data":1}""", Invalid),
+            ($$"""{"action":"publish","channel":"room.{{new string('a', 300)}}","type":"m","data":1}""", Invalid),
+            ("""{"action":"publish","channel":"room.a","data":1}""", Invalid),
+            ("""{"action":"publish","channel":"room.a","type":null,"data":1}""", Invalid),
+            ("""{"action":"publish","channel":"room.a","type":{"t":1},"data":1}""", Invalid),
+            ("""{"action":"publish","channel":"room.a","type":"","data":1}""", Invalid),
+            ("""{"action":"publish","channel":"room.a","type":"a\u0000b","data":1}""", Invalid),
+            ($$"""{"action":"publish","channel":"room.a","type":"{{new string('t', 300)}}","data":1}""", Invalid),
+            ("""{"action":"publish","channel":"room.a","type":"m"}""", Invalid),
+            ("""{"action":"publish","data":{"channel":7,"type":"m","data":1}}""", Invalid),
+            ("""{"action":"publish","data":{"channel":"room.a","data":1}}""", Invalid),
+            ("""{"action":"publish","channel":"news.a","type":"m","data":1}""", "publish_failed not_allowed, close 1000"),
+            ("""{"action":"publish","channel":"room.a","type":"m","data":{"deep":[[[[1]]]]},"id":{"x":[1]}}""", "published, close 1000"),
+            ("""{"action":"publish","data":{"channel":"room.a","type":"m","data":null}}""", "published, close 1000"),
+        };
+        foreach (var (command, expected) in commands)
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                yield return new Probe("command: malformed publish", Seed(command, i), command.Length > 60 ? $"{command[..50]}… ({command.Length})" : command, [expected],
+                    () => CommandAsync(host, command));
+            }
+        }
+    }
+
+    /// <summary>Sends one command and describes its answer (the type, and the reason of a refusal that names its problem), then closes normally.</summary>
+    private static async Task<Outcome> CommandAsync(GatewayHost host, string command)
+    {
+        await using var raw = await host.ConnectRawAsync();
+        var id = await raw.ReadConnectedAsync();
+        await raw.SendTextAsync(command);
+        var answer = await raw.ReadFrameAsync();
+        var described = $"opcode {answer.Opcode}";
+        if (answer.Opcode == 1)
+        {
+            using var json = JsonDocument.Parse(answer.Payload);
+            var root = json.RootElement;
+            described = root.TryGetProperty("type", out var type) ? type.GetString() ?? "" : root.GetRawText();
+            if (root.TryGetProperty("reason", out var reason))
+            {
+                var named = root.TryGetProperty("message", out var message) && message.GetString() is { Length: > 0 };
+                described += $" {reason.GetString()}{(named ? "" : " without a message")}";
+            }
+        }
+
+        await raw.WriteAsync(RawClient.BuildFrame(8, [0x03, 0xE8]));
+        var close = await raw.ReadUntilCloseAsync();
+        return new Outcome($"{described}, close {close.CloseStatus}", id, CloseCodes.Normal);
     }
 
     // ---- Raw HTTP ----
