@@ -106,7 +106,8 @@ internal static class ConnectionEndpoints
         return set ? TypedResults.NoContent() : ManagementError.Of(id, SendResult.Gone);
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, ConnectionRegistry registry, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
+    /// <summary><c>GET /@connections</c>: a page of every node's connections, or this node's (also the dashboard's, <c>/admin/api/connections</c>).</summary>
+    internal static async Task<IResult> ListAsync(HttpContext context, ConnectionRegistry registry, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
     {
         var query = context.Request.Query;
         var scope = query["scope"].ToString();

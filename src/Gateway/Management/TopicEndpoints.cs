@@ -41,7 +41,8 @@ internal static partial class TopicEndpoints
     public static string InvalidTopic(int maxTopicLength) =>
         $"Invalid topic: a topic is dot-separated segments without wildcards, at most {maxTopicLength} characters.";
 
-    private static async Task<IResult> GetAsync(string topic, HttpContext context, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
+    /// <summary><c>GET</c>: the topic's subscribers on every node (also the dashboard's topic view, <c>/admin/api/topic?topic=</c>).</summary>
+    internal static async Task<IResult> GetAsync(string topic, HttpContext context, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
     {
         var maxTopicLength = options.Value.Topics.MaxTopicLength;
         if (!TopicName.IsValidName(topic, maxTopicLength))
@@ -68,7 +69,8 @@ internal static partial class TopicEndpoints
             : ManagementError.NotFound($"Topic {topic} has no subscriber.");
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
+    /// <summary><c>GET /@topics</c>: a page of topics and patterns of every node (also the dashboard's, <c>/admin/api/topics</c>).</summary>
+    internal static async Task<IResult> ListAsync(HttpContext context, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
     {
         var query = context.Request.Query;
         var maxTopicLength = options.Value.Topics.MaxTopicLength;

@@ -26,7 +26,8 @@ internal static class TopicHistoryEndpoints
         return group;
     }
 
-    private static async Task<Results<HistoryResult, ManagementError>> ReadAsync(string topic, HttpContext context, TopicHistoryReader histories, IOptions<GatewayOptions> options)
+    /// <summary>The history read (also the dashboard's, <c>/admin/api/topic/history?topic=</c>).</summary>
+    internal static async Task<Results<HistoryResult, ManagementError>> ReadAsync(string topic, HttpContext context, TopicHistoryReader histories, IOptions<GatewayOptions> options)
     {
         var maxTopicLength = options.Value.Topics.MaxTopicLength;
         if (!TopicName.IsValidName(topic, maxTopicLength))

@@ -55,7 +55,8 @@ internal static class UserEndpoints
         return new ManagementJsonResult<DeliveredBody>(new DeliveredBody(delivered), ManagementJson.Default.DeliveredBody);
     }
 
-    private static async Task<IResult> GetAsync(string userId, HttpContext context, ManagementQueries queries, IBackplane backplane)
+    /// <summary><c>GET</c>: the user's connections on every node (also the dashboard's user view, <c>/admin/api/user?userId=</c>).</summary>
+    internal static async Task<IResult> GetAsync(string userId, HttpContext context, ManagementQueries queries, IBackplane backplane)
     {
         if (!IsValidUserId(userId))
         {
@@ -80,7 +81,8 @@ internal static class UserEndpoints
         return count > 0 ? TypedResults.Ok() : ManagementError.NotFound($"User {userId} has no live connection.");
     }
 
-    private static async Task<IResult> DeleteAsync(string userId, HttpContext context, ManagementQueries queries, IBackplane backplane)
+    /// <summary><c>DELETE</c>: closes the user's connections on every node (also the dashboard's, <c>/admin/api/user?userId=</c>).</summary>
+    internal static async Task<IResult> DeleteAsync(string userId, HttpContext context, ManagementQueries queries, IBackplane backplane)
     {
         if (!IsValidUserId(userId))
         {
