@@ -437,6 +437,45 @@ public sealed class DashboardTests(ITestOutputHelper output)
         Assert.True(png.AsSpan().StartsWith((byte[])[0x89, 0x50, 0x4E, 0x47]), "the screenshot is a PNG");
     }
 
+    [Fact]
+    public async Task Chromium_names_the_node_that_did_not_answer_above_the_users_connections_and_topics_views()
+    {
+        const string silentNode = "MUTENODE";
+        await using var redis = await RedisServer.StartAsync();
+        var settings = Settings(redis);
+        settings["Gateway:Redis:RequestTimeout"] = "00:00:01";
+        await using var host = await GatewayHost.StartAsync(settings, realClock: true, recordDisconnect: false);
+        await Wait.UntilAsync(() => host.Services.GetRequiredService<Gateway.Backplane.ClusterBackplane>().IsConnected, "the node announced itself on Redis");
+        await using var alice = await host.ConnectAsync($"/?token={TestTokens.Mint(DateTimeOffset.UtcNow, "alice")}");
+        await alice.SendTextAsync("""{"action":"subscribe","channel":"news.sports"}""");
+        Assert.Contains("\"subscribed\"", await alice.ReceiveTextAsync(), StringComparison.Ordinal);
+
+        // A node that is listed as live but never answers (a hung process whose liveness has not lapsed yet).
+        await using var silent = Backplane.RedisBackplaneSpecTests.Transport(redis.Configuration, "gw");
+        await silent.ConnectAsync(silentNode, new Backplane.SilentReceiver(), CancellationToken.None).WithTimeout();
+        await silent.SubscribeAsync().WithTimeout();
+        await silent.RenewLivenessAsync(silentNode, Gateway.Backplane.ClusterBackplane.ReadsBatches, TimeSpan.FromMinutes(1)).WithTimeout();
+
+        using (var admin = Admin(host))
+        {
+            var user = await JsonAsync(admin, "api/user?userId=alice");
+            Assert.False(user.GetProperty("complete").GetBoolean());
+            Assert.Equal([silentNode], user.GetProperty("missingNodes").EnumerateArray().Select(n => n.GetString()));
+        }
+
+        var (exitCode, report) = await NodeProcess.RunTestsAsync(Repository.PathOf("tests", "compat"), new Dictionary<string, string>
+        {
+            ["ADMIN_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}/admin/",
+            ["ACCESS_KEY_ID"] = AccessKeyId,
+            ["SECRET_ACCESS_KEY"] = Secret,
+            ["SILENT_NODE"] = silentNode,
+            ["ALICE_ID"] = alice.Id,
+        }, "admin-dashboard-incomplete.e2e.mjs");
+        output.WriteLine(report);
+        Assert.True(exitCode == 0, report);
+        Assert.Contains("# pass 1", report, StringComparison.Ordinal);
+    }
+
     private static async Task<JsonElement> JsonAsync(HttpClient admin, string path)
     {
         using var response = await admin.GetAsync(new Uri(path, UriKind.Relative));
