@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -17,9 +18,10 @@ namespace Gateway.Management;
 /// endpoints under <c>/admin/api</c>, behind the management credentials (see <see cref="DashboardAccessFilter"/>).
 /// Only the dashboard's own paths are mapped: the rest of <c>/admin</c> stays the hosting application's. The
 /// cluster-wide views (a user's connections, the connection and topic listings, a topic and its history) are the
-/// management API's own handlers mapped again here, behind the dashboard's access rules (a browser's Basic login, the
-/// change header), so that the dashboard and the API answer alike; they take their user id or topic as a query
-/// parameter, which a browser encodes without ambiguity (an encoded <c>/</c> in a path segment is not decoded).
+/// management API's own handlers, mapped again here by their resources behind the dashboard's access rules (a
+/// browser's Basic login, the change header), so that the dashboard and the API answer alike; they take their user id
+/// or topic as a query parameter, which a browser encodes without ambiguity (an encoded <c>/</c> in a path segment is
+/// not decoded).
 /// </summary>
 internal static partial class AdminEndpoints
 {
@@ -46,12 +48,10 @@ internal static partial class AdminEndpoints
         api.MapPost("/connections/{id}/messages", SendAsync);
 
         // GET /@connections, GET and DELETE /@users/{userId}, GET /@topics, GET /@topics/{topic} and its history.
-        api.MapGet("/connections", ConnectionEndpoints.ListAsync);
-        api.MapGet("/user", UserEndpoints.GetAsync);
-        api.MapDelete("/user", CloseUserAsync);
-        api.MapGet("/topics", TopicEndpoints.ListAsync);
-        api.MapGet("/topic", TopicEndpoints.GetAsync);
-        api.MapGet("/topic/history", TopicHistoryEndpoints.ReadAsync);
+        api.MapGroup("/connections").MapDashboardConnectionEndpoints();
+        api.MapGroup("/user").AddEndpointFilter(LogUserClosedAsync).MapDashboardUserEndpoints();
+        api.MapGroup("/topics").MapDashboardTopicListEndpoints();
+        api.MapGroup("/topic").MapDashboardTopicEndpoints();
 
         // Anything else under /admin/api, a method the path does not take included, is the dashboard's own 404.
         api.Map("/{**rest}", () => NoSuchResource());
@@ -176,14 +176,16 @@ internal static partial class AdminEndpoints
         });
     }
 
-    private static async Task<IResult> CloseUserAsync(string userId, HttpContext context, ManagementQueries queries, IBackplane backplane, ILoggerFactory loggers)
+    /// <summary>Logs who closed a user's connections from the dashboard, and how many were closed.</summary>
+    private static async ValueTask<object?> LogUserClosedAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        var result = await UserEndpoints.DeleteAsync(userId, context, queries, backplane);
-        if (result is ManagementJsonResult<ClosedBody> { Value: var closed })
+        var result = await next(context);
+        var http = context.HttpContext;
+        if (HttpMethods.IsDelete(http.Request.Method) && result is ManagementJsonResult<ClosedBody> { Value: var closed })
         {
-            var logger = loggers.CreateLogger(typeof(AdminEndpoints));
-            var shown = Diagnostics.LogText.Printable(userId);
-            var by = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+            var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AdminEndpoints));
+            var shown = Diagnostics.LogText.Printable(http.Request.Query["userId"].ToString());
+            var by = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
             Log.UserClosed(logger, shown, closed.Closed, by);
         }
 

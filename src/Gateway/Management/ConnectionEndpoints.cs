@@ -40,6 +40,16 @@ internal static class ConnectionEndpoints
         return group;
     }
 
+    /// <summary>
+    /// Maps the admin dashboard's connection listing on its group at <c>/admin/api/connections</c>: <c>GET</c> as
+    /// <c>GET /@connections</c> answers it, with the same query.
+    /// </summary>
+    public static IEndpointRouteBuilder MapDashboardConnectionEndpoints(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("", ListAsync);
+        return group;
+    }
+
     private static async Task<Results<Ok, ManagementError>> PostAsync(string id, HttpContext context, ConnectionSender sender)
     {
         if (!ConnectionId.IsWellFormed(id))
@@ -106,8 +116,7 @@ internal static class ConnectionEndpoints
         return set ? TypedResults.NoContent() : ManagementError.Of(id, SendResult.Gone);
     }
 
-    /// <summary><c>GET /@connections</c>: a page of every node's connections, or this node's (also the dashboard's, <c>/admin/api/connections</c>).</summary>
-    internal static async Task<IResult> ListAsync(HttpContext context, ConnectionRegistry registry, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
+    private static async Task<IResult> ListAsync(HttpContext context, ConnectionRegistry registry, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
     {
         var query = context.Request.Query;
         var scope = query["scope"].ToString();

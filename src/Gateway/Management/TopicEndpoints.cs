@@ -37,12 +37,29 @@ internal static partial class TopicEndpoints
         return group;
     }
 
+    /// <summary>Maps the admin dashboard's topic listing on its group at <c>/admin/api/topics</c>: <c>GET</c> as <c>GET /@topics</c>.</summary>
+    public static IEndpointRouteBuilder MapDashboardTopicListEndpoints(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("", ListAsync);
+        return group;
+    }
+
+    /// <summary>
+    /// Maps the admin dashboard's topic view on its group at <c>/admin/api/topic</c>: <c>GET</c> as
+    /// <c>GET /@topics/{topic}</c> and <c>GET /history</c> as its history, the topic taken from the query (<c>?topic=</c>).
+    /// </summary>
+    public static IEndpointRouteBuilder MapDashboardTopicEndpoints(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("", GetAsync);
+        group.MapDashboardTopicHistoryEndpoints();
+        return group;
+    }
+
     /// <summary>Why a topic is refused.</summary>
     public static string InvalidTopic(int maxTopicLength) =>
         $"Invalid topic: a topic is dot-separated segments without wildcards, at most {maxTopicLength} characters.";
 
-    /// <summary><c>GET</c>: the topic's subscribers on every node (also the dashboard's topic view, <c>/admin/api/topic?topic=</c>).</summary>
-    internal static async Task<IResult> GetAsync(string topic, HttpContext context, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
+    private static async Task<IResult> GetAsync(string topic, HttpContext context, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
     {
         var maxTopicLength = options.Value.Topics.MaxTopicLength;
         if (!TopicName.IsValidName(topic, maxTopicLength))
@@ -69,8 +86,7 @@ internal static partial class TopicEndpoints
             : ManagementError.NotFound($"Topic {topic} has no subscriber.");
     }
 
-    /// <summary><c>GET /@topics</c>: a page of topics and patterns of every node (also the dashboard's, <c>/admin/api/topics</c>).</summary>
-    internal static async Task<IResult> ListAsync(HttpContext context, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
+    private static async Task<IResult> ListAsync(HttpContext context, ManagementQueries queries, IBackplane backplane, IOptions<GatewayOptions> options)
     {
         var query = context.Request.Query;
         var maxTopicLength = options.Value.Topics.MaxTopicLength;

@@ -26,8 +26,14 @@ internal static class TopicHistoryEndpoints
         return group;
     }
 
-    /// <summary>The history read (also the dashboard's, <c>/admin/api/topic/history?topic=</c>).</summary>
-    internal static async Task<Results<HistoryResult, ManagementError>> ReadAsync(string topic, HttpContext context, TopicHistoryReader histories, IOptions<GatewayOptions> options)
+    /// <summary>Maps the history read on the admin dashboard's topic group, the topic taken from the query (<c>/history?topic=</c>).</summary>
+    public static IEndpointRouteBuilder MapDashboardTopicHistoryEndpoints(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("/history", ReadAsync);
+        return group;
+    }
+
+    private static async Task<Results<HistoryResult, ManagementError>> ReadAsync(string topic, HttpContext context, TopicHistoryReader histories, IOptions<GatewayOptions> options)
     {
         var maxTopicLength = options.Value.Topics.MaxTopicLength;
         if (!TopicName.IsValidName(topic, maxTopicLength))

@@ -40,6 +40,18 @@ internal static class UserEndpoints
         return group;
     }
 
+    /// <summary>
+    /// Maps the admin dashboard's user view on its group at <c>/admin/api/user</c>: <c>GET</c> and <c>DELETE</c> as on
+    /// <c>/@users/{userId}</c>, the user id taken from the query (<c>?userId=</c>), which a browser encodes without
+    /// ambiguity.
+    /// </summary>
+    public static IEndpointRouteBuilder MapDashboardUserEndpoints(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("", GetAsync);
+        group.MapDelete("", DeleteAsync);
+        return group;
+    }
+
     /// <summary>Whether <paramref name="userId"/> can be a user id.</summary>
     public static bool IsValidUserId(string userId) =>
         userId.Length is > 0 and <= MaxUserIdLength && !userId.Any(char.IsControl);
@@ -55,8 +67,7 @@ internal static class UserEndpoints
         return new ManagementJsonResult<DeliveredBody>(new DeliveredBody(delivered), ManagementJson.Default.DeliveredBody);
     }
 
-    /// <summary><c>GET</c>: the user's connections on every node (also the dashboard's user view, <c>/admin/api/user?userId=</c>).</summary>
-    internal static async Task<IResult> GetAsync(string userId, HttpContext context, ManagementQueries queries, IBackplane backplane)
+    private static async Task<IResult> GetAsync(string userId, HttpContext context, ManagementQueries queries, IBackplane backplane)
     {
         if (!IsValidUserId(userId))
         {
@@ -81,8 +92,7 @@ internal static class UserEndpoints
         return count > 0 ? TypedResults.Ok() : ManagementError.NotFound($"User {userId} has no live connection.");
     }
 
-    /// <summary><c>DELETE</c>: closes the user's connections on every node (also the dashboard's, <c>/admin/api/user?userId=</c>).</summary>
-    internal static async Task<IResult> DeleteAsync(string userId, HttpContext context, ManagementQueries queries, IBackplane backplane)
+    private static async Task<IResult> DeleteAsync(string userId, HttpContext context, ManagementQueries queries, IBackplane backplane)
     {
         if (!IsValidUserId(userId))
         {
