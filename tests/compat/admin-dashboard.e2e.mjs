@@ -102,10 +102,22 @@ test('the dashboard shows the cluster, lists connections, users and topics of ev
     assert.equal(await aliceCard.locator('[data-field="authMethod"]').textContent(), 'jwt');
     assert.equal(await aliceCard.locator('[data-field="node"]').textContent(), env('NODE_B'));
 
-    // Connections: every node's, with the node column.
+    // Connections: every node's, with the node column, in pages of three (the nodes' MaxPageSize).
+    const rowsOf = selector => page.$$eval(selector, trs => trs.map(tr => [...tr.cells].map(c => c.textContent)));
     await page.click('#connections-load');
-    await page.waitForFunction(n => document.querySelectorAll('#connection-list tbody tr').length === n, expected - 1);
-    const listed = await page.$$eval('#connection-list tbody tr', trs => trs.map(tr => [...tr.cells].map(c => c.textContent)));
+    await page.waitForFunction(() => document.querySelectorAll('#connection-list tbody tr').length === 3);
+    const firstPage = await rowsOf('#connection-list tbody tr');
+    assert.equal(await page.isVisible('#connections-next'), true);
+    await page.click('#connections-next');
+    await page.waitForFunction(() => document.querySelectorAll('#connection-list tbody tr').length === 1);
+    assert.equal(await page.isHidden('#connections-next'), true);
+    const listed = [...firstPage, ...await rowsOf('#connection-list tbody tr')];
+    assert.equal(listed.length, expected - 1);
+    assert.deepEqual(listed.map(r => r[0]), listed.map(r => r[0]).slice().sort());
+    // Listing again starts from the first page.
+    await page.click('#connections-load');
+    await page.waitForFunction(() => document.querySelectorAll('#connection-list tbody tr').length === 3);
+    assert.deepEqual(await rowsOf('#connection-list tbody tr'), firstPage);
     assert.deepEqual(listed.map(r => r[1]).sort(), [env('NODE_A'), env('NODE_B'), env('NODE_B'), env('NODE_B')].sort());
     assert.ok(listed.some(r => r[0] === env('BOB_ID') && r[1] === env('NODE_B') && r[2] === 'bob'));
     assert.match(await page.textContent('#connections-status'), new RegExp(`^${expected - 1} connections on every node`));

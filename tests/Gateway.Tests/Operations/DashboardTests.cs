@@ -41,9 +41,15 @@ public sealed class DashboardTests(ITestOutputHelper output)
         return settings;
     }
 
-    private static async Task<GatewayHost> NodeAsync(RedisServer redis)
+    private static async Task<GatewayHost> NodeAsync(RedisServer redis, int? maxPageSize = null)
     {
-        var host = await GatewayHost.StartAsync(Settings(redis), realClock: true, recordDisconnect: false);
+        var settings = Settings(redis);
+        if (maxPageSize is { } pageSize)
+        {
+            settings["Gateway:Management:MaxPageSize"] = pageSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var host = await GatewayHost.StartAsync(settings, realClock: true, recordDisconnect: false);
         await Wait.UntilAsync(() => host.Services.GetRequiredService<Gateway.Backplane.ClusterBackplane>().IsConnected, "the node announced itself on Redis");
         return host;
     }
@@ -348,8 +354,10 @@ public sealed class DashboardTests(ITestOutputHelper output)
     public async Task Chromium_shows_two_nodes_lists_users_topics_and_connections_across_them_messages_and_disconnects_one_and_closes_a_user()
     {
         await using var redis = await RedisServer.StartAsync();
-        await using var a = await NodeAsync(redis);
-        await using var b = await NodeAsync(redis);
+
+        // Pages of three, so that the connection listing has a second page.
+        await using var a = await NodeAsync(redis, maxPageSize: 3);
+        await using var b = await NodeAsync(redis, maxPageSize: 3);
         var now = DateTimeOffset.UtcNow;
         await using var aliceOnA = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
         await using var aliceOnB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");

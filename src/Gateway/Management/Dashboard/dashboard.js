@@ -203,7 +203,7 @@ const connectionPage = { cursor: null };
 async function listConnections(next) {
   if (!next) connectionPage.cursor = null;
   text('connections-status', 'loading…');
-  const r = await call('connections?' + query({ limit: 50, cursor: connectionPage.cursor }));
+  const r = await call('connections?' + query({ cursor: connectionPage.cursor }));
   if (!r.ok) { text('connections-status', r.body.message ?? `error ${r.status}`); return; }
   const table = $('connection-list');
   table.hidden = false;
@@ -258,7 +258,7 @@ async function listTopics(event, next) {
   event?.preventDefault();
   if (!next) { topicPage.prefix = $('topics-prefix').value.trim(); topicPage.cursor = null; }
   text('topics-status', 'loading…');
-  const r = await call('topics?' + query({ prefix: topicPage.prefix, limit: 50, cursor: topicPage.cursor }));
+  const r = await call('topics?' + query({ prefix: topicPage.prefix, cursor: topicPage.cursor }));
   if (!r.ok) { text('topics-status', r.body.message ?? `error ${r.status}`); return; }
   const table = $('topic-list');
   table.hidden = r.body.items.length === 0;
