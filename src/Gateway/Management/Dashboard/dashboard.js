@@ -225,9 +225,11 @@ async function lookUpUser(event) {
   $('users-results').replaceChildren();
   const r = await call('user?' + query({ userId }));
   if (!r.ok) {
+    shownUser = null;
     text('users-status', r.body.message ?? `error ${r.status}`);
     $('users-table').hidden = true;
     $('users-close').hidden = true;
+    $('users-notice').hidden = true;
     return;
   }
   shownUser = userId;
@@ -259,7 +261,13 @@ async function listTopics(event, next) {
   if (!next) { topicPage.prefix = $('topics-prefix').value.trim(); topicPage.cursor = null; }
   text('topics-status', 'loading…');
   const r = await call('topics?' + query({ prefix: topicPage.prefix, cursor: topicPage.cursor }));
-  if (!r.ok) { text('topics-status', r.body.message ?? `error ${r.status}`); return; }
+  if (!r.ok) {
+    text('topics-status', r.body.message ?? `error ${r.status}`);
+    $('topic-list').hidden = true;
+    $('topics-next').hidden = true;
+    $('topics-notice').hidden = true;
+    return;
+  }
   const table = $('topic-list');
   table.hidden = r.body.items.length === 0;
   table.tBodies[0].replaceChildren(...r.body.items.map(t => {
