@@ -9,10 +9,12 @@
 #   bench/run.sh push --targets redislocal,redisremote,natslocal,natsremote   the same through Redis and through NATS (two nodes + nats-server -js), in one run
 #   bench/run.sh fanout --connections 300 --senders 4 --targets localfanout,redisfanout,natsfanout   one topic, subscribers on one node vs spread over three through Redis and NATS
 #   bench/run.sh fanout --connections 10000 --senders 1 --targets bare,localfanout   one topic to 10,000 subscribers vs the bare echo's messages/s
+#   bench/run.sh users --targets redis3,nats3 --connections 1000 --requests 2000   GET /@users/{id} (every node asked) on three nodes, 1,000 JWT connections of 100 users spread over them,
+#       vs GET /@connections/{id} of another node's connection (one node asked) and GET /@connections?scope=node (none): p50/p90/p99, requests/s, CPU per request
 #   bench/run.sh handshake --targets bare,gateway,gatewayjwt,gatewayjwtrsa   opening handshakes/s, with and without JWT validation
 #   bench/run.sh echo --targets bare,gateway,gatewayhttp   adds echo through an http integration to a loopback backend
 #   bench/run.sh soak --duration 600 --connections 200   ten minutes of churn around steady clients: memory, leftovers, losses
-# Options: --duration S --warmup S --rounds R --senders K --payload BYTES --targets bare,gateway --gateway-env "DOTNET_gcServer=0;…"
+# Options: --duration S --warmup S --rounds R --senders K --payload BYTES --targets bare,gateway --requests N (users) --gateway-env "DOTNET_gcServer=0;…"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="$PWD/bench/artifacts"

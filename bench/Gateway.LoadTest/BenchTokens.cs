@@ -13,15 +13,16 @@ public static class BenchTokens
     /// <summary>The RSA public key the gateway checks RS256 tokens with.</summary>
     public static string RsaPublicPem => Rsa.ExportSubjectPublicKeyInfoPem();
 
-    public static string Hs256() => Sign("HS256", data => HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), data));
+    /// <summary>An HS256 token of <paramref name="subject"/> (a user id made of letters, digits and dashes).</summary>
+    public static string Hs256(string subject = "bench-user") => Sign("HS256", subject, data => HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), data));
 
-    public static string Rs256() => Sign("RS256", data => Rsa.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1));
+    public static string Rs256() => Sign("RS256", "bench-user", data => Rsa.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1));
 
-    private static string Sign(string alg, Func<byte[], byte[]> signature)
+    private static string Sign(string alg, string subject, Func<byte[], byte[]> signature)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var head = B64(Encoding.UTF8.GetBytes($$"""{"alg":"{{alg}}","typ":"JWT"}"""));
-        var body = B64(Encoding.UTF8.GetBytes($$"""{"sub":"bench-user","iss":"{{Issuer}}","iat":{{now}},"exp":{{now + 3600}}}"""));
+        var body = B64(Encoding.UTF8.GetBytes($$"""{"sub":"{{subject}}","iss":"{{Issuer}}","iat":{{now}},"exp":{{now + 3600}}}"""));
         return $"{head}.{body}.{B64(signature(Encoding.ASCII.GetBytes($"{head}.{body}")))}";
     }
 

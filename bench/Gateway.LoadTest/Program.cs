@@ -46,9 +46,9 @@ for (var round = 1; round <= settings.Rounds; round++)
     foreach (var target in settings.Targets)
     {
         await using var server = await ServerUnderTest.StartAsync(target, settings.BareApp, settings.Artifacts);
-        if (settings.Mode == "batch")
+        if (settings.Mode is "batch" or "users")
         {
-            foreach (var form in await BatchBench.RunAsync(server, round, settings))
+            foreach (var form in settings.Mode == "batch" ? await BatchBench.RunAsync(server, round, settings) : await UsersBench.RunAsync(server, round, settings))
             {
                 results.Add(form);
                 Console.Error.WriteLine(Report.Row(settings.Mode, form));

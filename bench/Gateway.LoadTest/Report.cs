@@ -10,18 +10,28 @@ public static class Report
 
     public static string Row(string mode, RunResult r) => mode == "idle"
         ? string.Create(C, $"| {r.Round} | {r.Target} | {r.Connections} | {r.BytesPerConnection / 1024:F1} KB | {r.ServerCpu.TotalSeconds:F2} s |")
+        : mode == "users"
+        ? string.Create(C, $"| {r.Round} | {r.Target} | {r.Label} | {r.Operations} | {r.PerSecond:F0} | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(90):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Lost} |")
         : string.Create(C, $"| {r.Round} | {r.Label ?? r.Target.ToString()} | {r.Connections} | {r.PerSecond:F0} | {r.ServerCpuPercent:F0}% | {r.ServerCpuMicrosPerOperation:F1} | {r.PerServerCpuSecond:F0} | {r.ClientCpuPercent:F0}% | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Latency.PercentileMicros(99.9):F0} | {(mode is "push" or "handshake" or "fanout" or "batch" ? r.Lost.ToString(C) : "-")} | {(r.BackendCpu > TimeSpan.Zero ? r.BackendCpuMicrosPerOperation.ToString("F1", C) : "-")} |");
 
     public static string Table(Settings settings, IReadOnlyList<RunResult> results)
     {
         var sb = new StringBuilder();
         var heading = string.Create(C, $"### {settings.Mode}: {settings.Connections} connections")
-            + (settings.Mode == "idle" ? "" : string.Create(C, $", {settings.Duration.TotalSeconds:F0} s windows after {settings.Warmup.TotalSeconds:F0} s warm-up, {settings.PayloadBytes}-byte messages"))
+            + (settings.Mode == "users" ? string.Create(C, $" of {UsersBench.Users} users over three nodes, {settings.Requests} sequential requests per call")
+                : settings.Mode == "idle" ? "" : string.Create(C, $", {settings.Duration.TotalSeconds:F0} s windows after {settings.Warmup.TotalSeconds:F0} s warm-up, {settings.PayloadBytes}-byte messages"))
             + (settings.Mode == "push" ? string.Create(C, $", {settings.Senders} HTTP senders") : "")
             + (settings.Rate > 0 ? string.Create(C, $", paced at {settings.Rate} per second") : "");
         sb.AppendLine(heading);
         sb.AppendLine();
-        if (settings.Mode == "idle")
+        if (settings.Mode == "users")
+        {
+            sb.AppendLine("Each call asked through the three nodes in turn, one request at a time, the three calls interleaved; requests/s is a call's requests over the time they took; failed counts non-200 answers and user lookups that missed a connection or a node.");
+            sb.AppendLine();
+            sb.AppendLine("| round | target | call | requests | requests/s | p50 µs | p90 µs | p99 µs | failed |");
+            sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        }
+        else if (settings.Mode == "idle")
         {
             sb.AppendLine("| round | target | connections | memory per connection (RSS after full GC) | server CPU while connecting |");
             sb.AppendLine("| --- | --- | --- | --- | --- |");
@@ -53,6 +63,19 @@ public static class Report
         if (results.Any(r => r.Runtime is not null))
         {
             sb.AppendLine();
+        }
+
+        foreach (var engine in results.Where(r => settings.Mode == "users").Select(r => r.Target).Distinct())
+        {
+            List<RunResult> Of(string call) => [.. results.Where(r => r.Target == engine && r.Label == call)];
+            var local = Of(UsersBench.Calls[0]);
+            var other = Of(UsersBench.Calls[1]);
+            var user = Of(UsersBench.Calls[2]);
+            double P(List<RunResult> runs, double p) => runs.Average(r => r.Latency.PercentileMicros(p));
+            sb.AppendLine();
+            sb.AppendLine(C, $"{engine}: GET /@users/{{id}} p50 {P(user, 50):F0} µs, p90 {P(user, 90):F0} µs, p99 {P(user, 99):F0} µs, {user.Average(r => r.PerSecond):F0} requests/s; **{P(user, 50) / P(other, 50):F2}×** the p50 of GET /@connections/{{id}} of another node's connection ({P(other, 50):F0} µs) and {P(user, 50) / P(local, 50):F2}× that of a call no other node answers ({P(local, 50):F0} µs).");
+            var window = user.Sum(r => r.WindowSeconds);
+            sb.AppendLine(C, $"Over the windows ({window:F1} s, {3 * user.Sum(r => r.Operations)} requests), the three gateway processes and the engine used {user.Sum(r => r.ServerCpu.TotalSeconds) / window * 100:F0}% of a core (the engine {user.Sum(r => r.BackendCpu.TotalSeconds) / window * 100:F0}%), the load client {user.Sum(r => r.ClientCpu.TotalSeconds) / window * 100:F0}%.");
         }
 
         var bare = results.Where(r => r.Target == Target.Bare).ToList();

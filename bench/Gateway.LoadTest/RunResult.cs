@@ -25,6 +25,12 @@ public sealed record RunResult(
     /// <summary>What the row is called when the target alone does not say (the batch mode's two forms).</summary>
     public string? Label { get; init; }
 
+    /// <summary>
+    /// The wall time of the whole window when <see cref="Seconds"/> is only this row's share of it (the users mode's
+    /// interleaved calls, whose CPU is the window's); NaN otherwise.
+    /// </summary>
+    public double WindowSeconds { get; init; } = double.NaN;
+
     /// <summary>The gateway's runtime counters over the window (lock contention, thread pool), when read.</summary>
     public string? Runtime { get; init; }
 

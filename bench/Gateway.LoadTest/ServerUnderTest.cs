@@ -45,6 +45,12 @@ public enum Target
 
     /// <summary>Three gateway nodes sharing a nats-server (with JetStream); subscribers spread over all three, publishes posted to node A.</summary>
     NatsFanout,
+
+    /// <summary>Three gateway nodes sharing a redis-server, with JWT authentication (the users benchmark: clients of many users on every node).</summary>
+    Redis3,
+
+    /// <summary>Three gateway nodes sharing a nats-server (with JetStream), with JWT authentication (the users benchmark).</summary>
+    Nats3,
 }
 
 /// <summary>A server started as its own process for one run, with its CPU time and memory read from /proc.</summary>
@@ -68,6 +74,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         SendsConnectedFrame = sendsConnectedFrame;
         ClientUri = new Uri($"ws://127.0.0.1:{clientPort}/");
         ClientUris = [ClientUri];
+        ManagementUris = [new Uri($"http://127.0.0.1:{managementPort}/")];
         PushBase = target != Target.Bare ? new Uri($"http://127.0.0.1:{managementPort}/@connections/") : new Uri($"http://127.0.0.1:{clientPort}/push/");
     }
 
@@ -77,6 +84,9 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     /// <summary>Where clients connect: every node's client listener (one for a single node).</summary>
     public IReadOnlyList<Uri> ClientUris { get; private set; } = [];
+
+    /// <summary>Every node's management listener (<c>http://127.0.0.1:port/</c>), the first node's first; one for a single node.</summary>
+    public IReadOnlyList<Uri> ManagementUris { get; private set; } = [];
 
     /// <summary>Where a topic publish is posted.</summary>
     public Uri PublishUri => new(PushBase, "../@topics/");
@@ -103,7 +113,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     public static async Task<ServerUnderTest> StartAsync(Target target, string bareApp, string artifacts)
     {
-        if (target is Target.RedisLocal or Target.RedisRemote or Target.RedisFanout or Target.NatsLocal or Target.NatsRemote or Target.NatsFanout)
+        if (target is Target.RedisLocal or Target.RedisRemote or Target.RedisFanout or Target.NatsLocal or Target.NatsRemote or Target.NatsFanout or Target.Redis3 or Target.Nats3)
         {
             return await StartPairAsync(target, artifacts);
         }
@@ -180,12 +190,13 @@ public sealed class ServerUnderTest : IAsyncDisposable
     }
 
     /// <summary>
-    /// An engine (redis-server or nats-server) and two gateway nodes sharing it (three for a fan-out); the measured CPU
-    /// is all these processes'.
+    /// An engine (redis-server or nats-server) and two gateway nodes sharing it (three for a fan-out and the users
+    /// benchmark, whose nodes also check JWTs); the measured CPU is all these processes'.
     /// </summary>
     private static async Task<ServerUnderTest> StartPairAsync(Target target, string artifacts)
     {
-        EngineProcess engine = target is Target.NatsLocal or Target.NatsRemote or Target.NatsFanout ? await NatsEngine.StartAsync() : RedisEngine.Start();
+        EngineProcess engine = target is Target.NatsLocal or Target.NatsRemote or Target.NatsFanout or Target.Nats3 ? await NatsEngine.StartAsync() : RedisEngine.Start();
+        var withJwt = target is Target.Redis3 or Target.Nats3;
         var dll = Path.Combine(artifacts, "Gateway.Server", "Gateway.Server.dll");
         (Process Process, int Client, int Management) Node()
         {
@@ -196,6 +207,12 @@ public sealed class ServerUnderTest : IAsyncDisposable
             info.Environment["Gateway__Listeners__Management"] = $"http://127.0.0.1:{management}";
             info.Environment[engine.GatewaySetting.Name] = engine.GatewaySetting.Value;
             info.Environment["Serilog__MinimumLevel__Default"] = "Warning";
+            if (withJwt)
+            {
+                info.Environment["Gateway__Auth__Jwt__SigningKeys__0"] = BenchTokens.Secret;
+                info.Environment["Gateway__Auth__Jwt__Issuer"] = BenchTokens.Issuer;
+            }
+
             foreach (var (key, value) in GatewayEnvironment)
             {
                 info.Environment[key] = value;
@@ -210,13 +227,14 @@ public sealed class ServerUnderTest : IAsyncDisposable
         }
 
         var a = Node();
-        var others = Enumerable.Range(0, target is Target.RedisFanout or Target.NatsFanout ? 2 : 1).Select(_ => Node()).ToList();
+        var others = Enumerable.Range(0, target is Target.RedisFanout or Target.NatsFanout or Target.Redis3 or Target.Nats3 ? 2 : 1).Select(_ => Node()).ToList();
         var server = new ServerUnderTest(a.Process, target, true, a.Client, target is Target.RedisRemote or Target.NatsRemote ? others[0].Management : a.Management)
         {
             _engine = engine,
         };
         server._otherNodes.AddRange(others.Select(o => o.Process));
         server.ClientUris = [server.ClientUri, .. others.Select(o => new Uri($"ws://127.0.0.1:{o.Client}/"))];
+        server.ManagementUris = [.. new[] { a }.Concat(others).Select(n => new Uri($"http://127.0.0.1:{n.Management}/"))];
         try
         {
             await server.WaitReadyAsync(a.Client, "readyz");

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -15,14 +16,17 @@ namespace Gateway.Management;
 /// <summary>
 /// The admin dashboard at <c>/admin</c> on the management listener: a static page (embedded in the library) over JSON
 /// endpoints under <c>/admin/api</c>, behind the management credentials (see <see cref="DashboardAccessFilter"/>).
-/// Only the dashboard's own paths are mapped: the rest of <c>/admin</c> stays the hosting application's.
+/// Only the dashboard's own paths are mapped: the rest of <c>/admin</c> stays the hosting application's. The
+/// cluster-wide views (a user's connections, the connection and topic listings, a topic and its history) are the
+/// management API's own handlers, mapped again here by their resources behind the dashboard's access rules (a
+/// browser's Basic login, the change header), so that the dashboard and the API answer alike; they take their user id
+/// or topic as a query parameter, which a browser encodes without ambiguity (an encoded <c>/</c> in a path segment is
+/// not decoded).
 /// </summary>
 internal static partial class AdminEndpoints
 {
     /// <summary>The dashboard's path.</summary>
     public const string Path = "/admin";
-
-    private const int MaxListed = 100;
 
     /// <summary>Maps the dashboard's page, files and JSON endpoints.</summary>
     public static RouteGroupBuilder MapAdminEndpoints(this IEndpointRouteBuilder endpoints)
@@ -42,7 +46,12 @@ internal static partial class AdminEndpoints
         api.MapMethods("/connections/{id}", read, ConnectionAsync);
         api.MapDelete("/connections/{id}", DisconnectAsync);
         api.MapPost("/connections/{id}/messages", SendAsync);
-        api.MapMethods("/users/{userId}/connections", read, UserAsync);
+
+        // GET /@connections, GET and DELETE /@users/{userId}, GET /@topics, GET /@topics/{topic} and its history.
+        api.MapGroup("/connections").MapDashboardConnectionEndpoints();
+        api.MapGroup("/user").AddEndpointFilter(LogUserClosedAsync).MapDashboardUserEndpoints();
+        api.MapGroup("/topics").MapDashboardTopicListEndpoints();
+        api.MapGroup("/topic").MapDashboardTopicEndpoints();
 
         // Anything else under /admin/api, a method the path does not take included, is the dashboard's own 404.
         api.Map("/{**rest}", () => NoSuchResource());
@@ -167,65 +176,20 @@ internal static partial class AdminEndpoints
         });
     }
 
-    private static async Task<DashboardJsonResult> UserAsync(HttpContext context, ConnectionRegistry registry, ConnectionSender sender, IBackplane backplane)
+    /// <summary>Logs who closed a user's connections from the dashboard, and how many were closed.</summary>
+    private static async ValueTask<object?> LogUserClosedAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        if (RawSegment(context, "/api/users/", "/connections") is not { Length: > 0 } userId)
+        var result = await next(context);
+        var http = context.HttpContext;
+        if (HttpMethods.IsDelete(http.Request.Method) && result is ManagementJsonResult<ClosedBody> { Value: var closed })
         {
-            return NoSuchResource();
+            var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AdminEndpoints));
+            var shown = Diagnostics.LogText.Printable(http.Request.Query["userId"].ToString());
+            var by = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+            Log.UserClosed(logger, shown, closed.Closed, by);
         }
 
-        // This node's connections always; other nodes' as far as they answer (a node that does not is named).
-        var ids = registry.OfUser(userId).Where(c => c.IsOpen).Select(c => c.Id).ToList();
-        string? partial = null;
-        try
-        {
-            var elsewhere = await backplane.UserConnectionsAsync(userId, context.RequestAborted);
-            ids.AddRange(elsewhere.ConnectionIds);
-            if (elsewhere.Unreachable.Count > 0)
-            {
-                partial = "Nodes that did not answer: " + string.Join(", ", elsewhere.Unreachable);
-            }
-        }
-        catch (BackplaneUnavailableException ex)
-        {
-            partial = "Other nodes cannot be reached: " + ex.Message;
-        }
-
-        var snapshots = new List<ConnectionSnapshot>();
-        foreach (var id in ids.Distinct(StringComparer.Ordinal).Take(MaxListed))
-        {
-            try
-            {
-                if (await sender.GetConnectionAsync(id, context.RequestAborted) is { } snapshot)
-                {
-                    snapshots.Add(snapshot);
-                }
-            }
-            catch (BackplaneUnavailableException ex)
-            {
-                partial ??= "Some connections could not be described: " + ex.Message;
-            }
-        }
-
-        return new DashboardJsonResult(StatusCodes.Status200OK, json =>
-        {
-            json.WriteString("userId", userId);
-            if (partial is not null)
-            {
-                json.WriteString("partial", partial);
-            }
-
-            json.WriteNumber("total", ids.Count);
-            json.WriteStartArray("connections");
-            foreach (var snapshot in snapshots.OrderBy(s => s.ConnectedAt))
-            {
-                json.WriteStartObject();
-                WriteConnection(json, snapshot);
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
-        });
+        return result;
     }
 
     /// <summary>The engine's name as the dashboard shows it: <c>none</c> for the single node, else the backplane's own (<c>redis</c>).</summary>
@@ -298,5 +262,8 @@ internal static partial class AdminEndpoints
     {
         [LoggerMessage(EventId = 1462, Level = LogLevel.Information, Message = "Connection {ConnectionId} disconnected from the dashboard by {RemoteAddress}")]
         public static partial void Disconnected(ILogger logger, string connectionId, string remoteAddress);
+
+        [LoggerMessage(EventId = 1464, Level = LogLevel.Information, Message = "{Closed} connections of user {UserId} closed from the dashboard by {RemoteAddress}")]
+        public static partial void UserClosed(ILogger logger, string userId, int closed, string remoteAddress);
     }
 }

@@ -40,6 +40,16 @@ internal static class ConnectionEndpoints
         return group;
     }
 
+    /// <summary>
+    /// Maps the admin dashboard's connection listing on its group at <c>/admin/api/connections</c>: <c>GET</c> as
+    /// <c>GET /@connections</c> answers it, with the same query.
+    /// </summary>
+    public static IEndpointRouteBuilder MapDashboardConnectionEndpoints(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("", ListAsync);
+        return group;
+    }
+
     private static async Task<Results<Ok, ManagementError>> PostAsync(string id, HttpContext context, ConnectionSender sender)
     {
         if (!ConnectionId.IsWellFormed(id))

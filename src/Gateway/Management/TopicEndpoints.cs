@@ -38,6 +38,24 @@ internal static partial class TopicEndpoints
         return group;
     }
 
+    /// <summary>Maps the admin dashboard's topic listing on its group at <c>/admin/api/topics</c>: <c>GET</c> as <c>GET /@topics</c>.</summary>
+    public static IEndpointRouteBuilder MapDashboardTopicListEndpoints(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("", ListAsync);
+        return group;
+    }
+
+    /// <summary>
+    /// Maps the admin dashboard's topic view on its group at <c>/admin/api/topic</c>: <c>GET</c> as
+    /// <c>GET /@topics/{topic}</c> and <c>GET /history</c> as its history, the topic taken from the query (<c>?topic=</c>).
+    /// </summary>
+    public static IEndpointRouteBuilder MapDashboardTopicEndpoints(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("", GetAsync);
+        group.MapDashboardTopicHistoryEndpoints();
+        return group;
+    }
+
     /// <summary>Why a topic is refused.</summary>
     public static string InvalidTopic(int maxTopicLength) =>
         $"Invalid topic: a topic is dot-separated segments without wildcards, at most {maxTopicLength} characters.";

@@ -26,6 +26,13 @@ internal static class TopicHistoryEndpoints
         return group;
     }
 
+    /// <summary>Maps the history read on the admin dashboard's topic group, the topic taken from the query (<c>/history?topic=</c>).</summary>
+    public static IEndpointRouteBuilder MapDashboardTopicHistoryEndpoints(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("/history", ReadAsync);
+        return group;
+    }
+
     private static async Task<Results<HistoryResult, ManagementError>> ReadAsync(string topic, HttpContext context, TopicHistoryReader histories, IOptions<GatewayOptions> options)
     {
         var maxTopicLength = options.Value.Topics.MaxTopicLength;

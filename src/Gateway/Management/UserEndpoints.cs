@@ -40,6 +40,18 @@ internal static class UserEndpoints
         return group;
     }
 
+    /// <summary>
+    /// Maps the admin dashboard's user view on its group at <c>/admin/api/user</c>: <c>GET</c> and <c>DELETE</c> as on
+    /// <c>/@users/{userId}</c>, the user id taken from the query (<c>?userId=</c>), which a browser encodes without
+    /// ambiguity.
+    /// </summary>
+    public static IEndpointRouteBuilder MapDashboardUserEndpoints(this IEndpointRouteBuilder group)
+    {
+        group.MapGet("", GetAsync);
+        group.MapDelete("", DeleteAsync);
+        return group;
+    }
+
     /// <summary>Whether <paramref name="userId"/> can be a user id.</summary>
     public static bool IsValidUserId(string userId) =>
         userId.Length is > 0 and <= MaxUserIdLength && !userId.Any(char.IsControl);

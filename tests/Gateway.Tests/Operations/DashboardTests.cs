@@ -25,6 +25,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
             ["Gateway:Management:Dashboard:SampleInterval"] = "00:00:01",
             ["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret,
             ["Gateway:Topics:Authorization:AllowAll"] = "true",
+            ["Gateway:Topics:History:0:Pattern"] = "news.>",
         };
         if (redis is not null)
         {
@@ -40,9 +41,15 @@ public sealed class DashboardTests(ITestOutputHelper output)
         return settings;
     }
 
-    private static async Task<GatewayHost> NodeAsync(RedisServer redis)
+    private static async Task<GatewayHost> NodeAsync(RedisServer redis, int? maxPageSize = null)
     {
-        var host = await GatewayHost.StartAsync(Settings(redis), realClock: true, recordDisconnect: false);
+        var settings = Settings(redis);
+        if (maxPageSize is { } pageSize)
+        {
+            settings["Gateway:Management:MaxPageSize"] = pageSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var host = await GatewayHost.StartAsync(settings, realClock: true, recordDisconnect: false);
         await Wait.UntilAsync(() => host.Services.GetRequiredService<Gateway.Backplane.ClusterBackplane>().IsConnected, "the node announced itself on Redis");
         return host;
     }
@@ -190,18 +197,126 @@ public sealed class DashboardTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task User_ids_are_decoded_once_and_odd_paths_answer_404()
+    public async Task User_ids_and_topics_are_taken_from_the_query_as_they_were_meant_and_odd_paths_answer_404()
     {
         await using var host = await GatewayHost.StartAsync(Settings(), realClock: true, recordDisconnect: false);
-        await using var client = await host.ConnectAsync($"/?token={TestTokens.Mint(DateTimeOffset.UtcNow, "50%off/a b")}");
+        const string odd = "50%off/a b&userId=x<i>";
+        await using var client = await host.ConnectAsync($"/?token={TestTokens.Mint(DateTimeOffset.UtcNow, odd)}");
         using var admin = Admin(host);
-        var found = JsonDocument.Parse(await admin.GetStringAsync(new Uri($"api/users/{Uri.EscapeDataString("50%off/a b")}/connections", UriKind.Relative))).RootElement;
-        Assert.Equal("50%off/a b", found.GetProperty("userId").GetString());
-        Assert.Equal(client.Id, found.GetProperty("connections")[0].GetProperty("connectionId").GetString());
-        foreach (var path in new[] { "api/users/connections", "api/users//connections", "api/connections/", "api/connections/a%2Fb", "api/nothing", "other" })
+        var found = await JsonAsync(admin, $"api/user?userId={Uri.EscapeDataString(odd)}");
+        Assert.Equal(client.Id, Assert.Single(found.GetProperty("items").EnumerateArray()).GetProperty("connectionId").GetString());
+
+        // The management API's own refusals, as JSON with a message the page shows.
+        foreach (var (path, status) in new[]
+        {
+            ("api/user?userId=", HttpStatusCode.BadRequest),
+            ("api/user?userId=a%01b", HttpStatusCode.BadRequest),
+            ("api/topic?topic=news.*", HttpStatusCode.BadRequest),
+            ("api/topic/history?topic=news.sports&since=1", HttpStatusCode.BadRequest),
+            ("api/topics?limit=0", HttpStatusCode.BadRequest),
+            ("api/connections?cursor=%25%25", HttpStatusCode.BadRequest),
+            ("api/topic/history?topic=alerts.fire", HttpStatusCode.NotFound),
+        })
+        {
+            using var refused = await admin.GetAsync(new Uri(path, UriKind.Relative));
+            Assert.True(status == refused.StatusCode, $"{path}: {refused.StatusCode}");
+            Assert.False(string.IsNullOrEmpty(JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("message").GetString()));
+        }
+
+        foreach (var path in new[] { "api/users/x/connections", "api/users//connections", "api/user/x", "api/connections/a%2Fb", "api/nothing", "other" })
         {
             Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync(new Uri(path, UriKind.Relative))).StatusCode);
         }
+    }
+
+    [Fact]
+    public async Task The_users_topics_and_connections_views_read_every_node_through_the_management_queries_and_close_a_user()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var a = await NodeAsync(redis);
+        await using var b = await NodeAsync(redis);
+        var now = DateTimeOffset.UtcNow;
+        await using var daveOnA = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "dave")}");
+        await using var daveOnB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "dave")}");
+        await using var erinOnB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "erin")}");
+        foreach (var (client, channel) in new[] { (daveOnA, "news.sports"), (daveOnB, "news.sports"), (erinOnB, "news.>"), (erinOnB, "alerts.fire") })
+        {
+            await client.SendTextAsync($$"""{"action":"subscribe","channel":"{{channel}}"}""");
+            Assert.Contains("\"subscribed\"", await client.ReceiveTextAsync(), StringComparison.Ordinal);
+        }
+
+        var (nodeA, nodeB) = (daveOnA.Id[..8], daveOnB.Id[..8]);
+        using var admin = Admin(b);
+
+        // Users: dave's connections on both nodes, each with its node, from node B's dashboard.
+        var dave = await JsonAsync(admin, "api/user?userId=dave");
+        Assert.Equal(2, dave.GetProperty("count").GetInt32());
+        Assert.True(dave.GetProperty("complete").GetBoolean());
+        Assert.Equal(
+            new[] { (daveOnA.Id, nodeA), (daveOnB.Id, nodeB) }.Order(),
+            dave.GetProperty("items").EnumerateArray().Select(i => (i.GetProperty("connectionId").GetString()!, i.GetProperty("node").GetString()!)).Order());
+        Assert.All(dave.GetProperty("items").EnumerateArray(), i => Assert.True(DateTimeOffset.TryParse(i.GetProperty("connectedAt").GetString(), System.Globalization.CultureInfo.InvariantCulture, out _)));
+        Assert.Equal(0, (await JsonAsync(admin, "api/user?userId=nobody")).GetProperty("count").GetInt32());
+
+        // Connections: every node's, a page at a time, with the node and the user.
+        var first = await JsonAsync(admin, "api/connections?limit=2");
+        Assert.Equal(3, first.GetProperty("count").GetInt32());
+        var cursor = first.GetProperty("nextCursor").GetString();
+        var second = await JsonAsync(admin, $"api/connections?limit=2&cursor={Uri.EscapeDataString(cursor!)}");
+        Assert.Equal(JsonValueKind.Null, second.GetProperty("nextCursor").ValueKind);
+        var listed = first.GetProperty("items").EnumerateArray().Concat(second.GetProperty("items").EnumerateArray())
+            .Select(i => (i.GetProperty("connectionId").GetString()!, i.GetProperty("node").GetString()!, i.GetProperty("userId").GetString()!)).ToList();
+        Assert.Equal(new[] { (daveOnA.Id, nodeA, "dave"), (daveOnB.Id, nodeB, "dave"), (erinOnB.Id, nodeB, "erin") }.Order(), listed.Order());
+
+        // Topics: the live topics and patterns of both nodes, merged, by prefix and a page at a time.
+        var news = await JsonAsync(admin, "api/topics?prefix=news");
+        Assert.Equal(
+            new[] { ("news.>", 1), ("news.sports", 2) },
+            news.GetProperty("items").EnumerateArray().Select(i => (i.GetProperty("channel").GetString()!, i.GetProperty("subscribers").GetInt32())));
+        var onePage = await JsonAsync(admin, "api/topics?limit=1");
+        Assert.Equal("alerts.fire", onePage.GetProperty("items")[0].GetProperty("channel").GetString());
+        var rest = await JsonAsync(admin, $"api/topics?limit=10&cursor={Uri.EscapeDataString(onePage.GetProperty("nextCursor").GetString()!)}");
+        Assert.Equal(["news.>", "news.sports"], rest.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("channel").GetString()));
+
+        // A topic: every subscriber a publish reaches (erin's news.> too), and its latest events.
+        var sports = await JsonAsync(admin, "api/topic?topic=news.sports");
+        Assert.Equal("news.sports", sports.GetProperty("channel").GetString());
+        Assert.Equal(3, sports.GetProperty("subscribers").GetInt32());
+        Assert.True(sports.GetProperty("complete").GetBoolean());
+        using (var publisher = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{a.ManagementEndPoint.Port}/") })
+        {
+            publisher.DefaultRequestHeaders.Add("x-api-key", ApiKey);
+            for (var i = 1; i <= 3; i++)
+            {
+                using var published = await publisher.PostAsync(new Uri("@topics/news.sports?type=score", UriKind.Relative), new StringContent($"{{\"goals\":{i}}}"));
+                Assert.Equal(HttpStatusCode.OK, published.StatusCode);
+            }
+        }
+
+        var head = await JsonAsync(admin, "api/topic/history?topic=news.sports&limit=1");
+        Assert.Equal(3, head.GetProperty("offset").GetInt64());
+        var latest = await JsonAsync(admin, $"api/topic/history?topic=news.sports&since=1&epoch={Uri.EscapeDataString(head.GetProperty("epoch").GetString()!)}&limit=20");
+        Assert.Equal([2L, 3L], latest.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("offset").GetInt64()));
+        Assert.Equal(3, latest.GetProperty("events")[1].GetProperty("data").GetProperty("goals").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync(new Uri("api/topic/history?topic=alerts.fire", UriKind.Relative))).StatusCode);
+
+        // Closing every connection of a user is a change: without the dashboard's header it is refused and closes nothing.
+        Assert.Equal(HttpStatusCode.Forbidden, (await admin.DeleteAsync(new Uri("api/user?userId=dave", UriKind.Relative))).StatusCode);
+        Assert.Equal(2, (await JsonAsync(admin, "api/user?userId=dave")).GetProperty("count").GetInt32());
+        using (var close = new HttpRequestMessage(HttpMethod.Delete, new Uri("api/user?userId=dave&code=4000&reason=bye", UriKind.Relative)))
+        {
+            close.Headers.Add("X-Gateway-Admin", "1");
+            using var closed = await admin.SendAsync(close);
+            Assert.Equal(HttpStatusCode.OK, closed.StatusCode);
+            var body = JsonDocument.Parse(await closed.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(2, body.GetProperty("closed").GetInt32());
+            Assert.True(body.GetProperty("complete").GetBoolean());
+        }
+
+        Assert.Equal(4000, (await daveOnA.Closed.WithTimeout()).CloseStatus);
+        Assert.Equal(4000, (await daveOnB.Closed.WithTimeout()).CloseStatus);
+        Assert.True(erinOnB.Socket.State == System.Net.WebSockets.WebSocketState.Open, "erin's connection stays open");
+        await Wait.UntilAsync(async () => (await JsonAsync(admin, "api/user?userId=dave")).GetProperty("count").GetInt32() == 0, "dave has no connection left");
     }
 
     [Fact]
@@ -236,19 +351,43 @@ public sealed class DashboardTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Chromium_shows_two_nodes_finds_connections_across_them_and_messages_and_disconnects_one()
+    public async Task Chromium_shows_two_nodes_lists_users_topics_and_connections_across_them_messages_and_disconnects_one_and_closes_a_user()
     {
         await using var redis = await RedisServer.StartAsync();
-        await using var a = await NodeAsync(redis);
-        await using var b = await NodeAsync(redis);
+
+        // Pages of three, so that the connection listing has a second page.
+        await using var a = await NodeAsync(redis, maxPageSize: 3);
+        await using var b = await NodeAsync(redis, maxPageSize: 3);
         var now = DateTimeOffset.UtcNow;
         await using var aliceOnA = await a.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
         await using var aliceOnB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "alice")}");
         await using var bobOnB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "bob")}");
+        const string markupUser = "<img src=x onerror=\"window.injected=1\">";
+        await using var markupOnB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, markupUser)}");
+        await using var carolOnB = await b.ConnectAsync($"/?token={TestTokens.Mint(now, "carol")}");
         foreach (var (client, channel) in new[] { (aliceOnA, "news.sports"), (aliceOnB, "news.>"), (bobOnB, "news.sports") })
         {
             await client.SendTextAsync($$"""{"action":"subscribe","channel":"{{channel}}"}""");
             Assert.Contains("\"subscribed\"", await client.ReceiveTextAsync(), StringComparison.Ordinal);
+        }
+
+        // Three events for the topic view's history (news.> keeps history); every subscriber takes them first.
+        using (var publisher = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{a.ManagementEndPoint.Port}/") })
+        {
+            publisher.DefaultRequestHeaders.Add("x-api-key", ApiKey);
+            for (var i = 1; i <= 3; i++)
+            {
+                using var published = await publisher.PostAsync(new Uri("@topics/news.sports?type=score", UriKind.Relative), new StringContent($"{{\"goals\":{i}}}"));
+                Assert.Equal(HttpStatusCode.OK, published.StatusCode);
+            }
+        }
+
+        foreach (var client in new[] { aliceOnA, aliceOnB, bobOnB })
+        {
+            for (var i = 1; i <= 3; i++)
+            {
+                Assert.Contains($"\"offset\":{i}", await client.ReceiveTextAsync(), StringComparison.Ordinal);
+            }
         }
 
         // One client keeps talking, so that the rates chart moves.
@@ -257,8 +396,8 @@ public sealed class DashboardTests(ITestOutputHelper output)
         {
             while (!stop.IsCancellationRequested)
             {
-                await aliceOnA.SendTextAsync("tick");
-                await aliceOnA.ReceiveTextAsync();
+                await carolOnB.SendTextAsync("tick");
+                await carolOnB.ReceiveTextAsync();
                 await Task.Delay(20, CancellationToken.None);
             }
         });
@@ -273,11 +412,16 @@ public sealed class DashboardTests(ITestOutputHelper output)
             ["API_KEY"] = ApiKey,
             ["ACCESS_KEY_ID"] = AccessKeyId,
             ["SECRET_ACCESS_KEY"] = Secret,
-            ["EXPECT_CONNECTIONS"] = "3",
+            ["EXPECT_CONNECTIONS"] = "5",
             ["NODE_A"] = aliceOnA.Id[..8],
             ["NODE_B"] = bobOnB.Id[..8],
             ["BOB_ID"] = bobOnB.Id,
             ["ALICE_A_ID"] = aliceOnA.Id,
+            ["ALICE_B_ID"] = aliceOnB.Id,
+            ["MARKUP_USER"] = markupUser,
+            ["MARKUP_ID"] = markupOnB.Id,
+            ["CAROL_ID"] = carolOnB.Id,
+            ["EXPECT_HISTORY"] = """[["3","score","{\"goals\":3}"],["2","score","{\"goals\":2}"],["1","score","{\"goals\":1}"]]""",
             ["TEST_MESSAGE"] = testMessage,
             ["SCREENSHOT"] = screenshot,
         }, "admin-dashboard.e2e.mjs");
@@ -290,9 +434,62 @@ public sealed class DashboardTests(ITestOutputHelper output)
         // What the browser did reached bob on the other node: the test message, then a close.
         Assert.Equal(testMessage, await bobOnB.ReceiveTextAsync());
         Assert.Equal(1000, (await bobOnB.Closed.WithTimeout()).CloseStatus);
-        Assert.True(aliceOnA.Socket.State == System.Net.WebSockets.WebSocketState.Open, "the forged DELETE closed nothing");
+        Assert.True(carolOnB.Socket.State == System.Net.WebSockets.WebSocketState.Open, "the forged DELETEs closed nothing");
+        Assert.True(aliceOnA.Socket.State == System.Net.WebSockets.WebSocketState.Open, "alice was only looked up");
+
+        // Closing the user from the users view closed its connection.
+        var closed = await markupOnB.Closed.WithTimeout();
+        Assert.Equal(1000, closed.CloseStatus);
+        Assert.Equal("Closed from the dashboard", closed.CloseReason);
         var png = await File.ReadAllBytesAsync(screenshot);
         Assert.True(png.AsSpan().StartsWith((byte[])[0x89, 0x50, 0x4E, 0x47]), "the screenshot is a PNG");
+    }
+
+    [Fact]
+    public async Task Chromium_names_the_node_that_did_not_answer_above_the_users_connections_and_topics_views()
+    {
+        const string silentNode = "MUTENODE";
+        await using var redis = await RedisServer.StartAsync();
+        var settings = Settings(redis);
+        settings["Gateway:Redis:RequestTimeout"] = "00:00:01";
+        await using var host = await GatewayHost.StartAsync(settings, realClock: true, recordDisconnect: false);
+        await Wait.UntilAsync(() => host.Services.GetRequiredService<Gateway.Backplane.ClusterBackplane>().IsConnected, "the node announced itself on Redis");
+        await using var alice = await host.ConnectAsync($"/?token={TestTokens.Mint(DateTimeOffset.UtcNow, "alice")}");
+        await alice.SendTextAsync("""{"action":"subscribe","channel":"news.sports"}""");
+        Assert.Contains("\"subscribed\"", await alice.ReceiveTextAsync(), StringComparison.Ordinal);
+
+        // A node that is listed as live but never answers (a hung process whose liveness has not lapsed yet).
+        await using var silent = Backplane.RedisBackplaneSpecTests.Transport(redis.Configuration, "gw");
+        await silent.ConnectAsync(silentNode, new Backplane.SilentReceiver(), CancellationToken.None).WithTimeout();
+        await silent.SubscribeAsync().WithTimeout();
+        await silent.RenewLivenessAsync(silentNode, Gateway.Backplane.ClusterBackplane.ReadsBatches, TimeSpan.FromMinutes(1)).WithTimeout();
+
+        using (var admin = Admin(host))
+        {
+            var user = await JsonAsync(admin, "api/user?userId=alice");
+            Assert.False(user.GetProperty("complete").GetBoolean());
+            Assert.Equal([silentNode], user.GetProperty("missingNodes").EnumerateArray().Select(n => n.GetString()));
+        }
+
+        var (exitCode, report) = await NodeProcess.RunTestsAsync(Repository.PathOf("tests", "compat"), new Dictionary<string, string>
+        {
+            ["ADMIN_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}/admin/",
+            ["ACCESS_KEY_ID"] = AccessKeyId,
+            ["SECRET_ACCESS_KEY"] = Secret,
+            ["SILENT_NODE"] = silentNode,
+            ["ALICE_ID"] = alice.Id,
+        }, "admin-dashboard-incomplete.e2e.mjs");
+        output.WriteLine(report);
+        Assert.True(exitCode == 0, report);
+        Assert.Contains("# pass 1", report, StringComparison.Ordinal);
+    }
+
+    private static async Task<JsonElement> JsonAsync(HttpClient admin, string path)
+    {
+        using var response = await admin.GetAsync(new Uri(path, UriKind.Relative));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path}: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
     }
 
     private static async Task<JsonElement> OverviewAsync(HttpClient admin) =>

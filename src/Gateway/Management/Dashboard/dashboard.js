@@ -1,4 +1,7 @@
-// The Gateway admin dashboard: polls /admin/api/overview and draws it; finds, messages and disconnects connections.
+// The Gateway admin dashboard: polls /admin/api/overview and draws it; finds, messages and disconnects connections;
+// lists every node's connections, looks users up (and closes all their connections), lists live topics and shows one
+// with its subscribers, presence and latest events. The cluster-wide views call the management API's own queries,
+// mapped under /admin/api: connections, user?userId=, topics, topic?topic=, topic/history?topic=.
 // Every value from the server is written as text (textContent, or setAttribute with numbers computed here; never
 // innerHTML): channel names, user agents and attributes come from clients, and JSON escaping is no HTML escaping (client
 // frames keep `<` as `<`; this API's escapes are not a promise), so escaping for HTML is this page's job.
@@ -145,22 +148,199 @@ function show(connection) {
 
 async function find(event) {
   event.preventDefault();
-  const kind = $('find-kind').value, value = $('find-value').value.trim();
-  const results = $('results');
-  results.replaceChildren();
-  if (!value) return;
-  text('find-status', 'searching…');
-  const r = kind === 'user'
-    ? await call(`users/${encodeURIComponent(value)}/connections`)
-    : await call(`connections/${encodeURIComponent(value)}`);
-  if (!r.ok) { text('find-status', r.body.message ?? `error ${r.status}`); return; }
-  const found = kind === 'user' ? r.body.connections : [r.body];
-  text('find-status', kind === 'user' ? `${r.body.total} connection${r.body.total === 1 ? '' : 's'} of ${value}` : '');
-  results.replaceChildren(...found.map(show));
+  const value = $('find-value').value.trim();
+  if (value) await showConnection(value, $('results'), $('find-status'));
+}
+
+// Finds one connection (on any node) and shows its card in place of what `into` held.
+async function showConnection(id, into, status) {
+  into.replaceChildren();
+  status.textContent = 'searching…';
+  const r = await call(`connections/${encodeURIComponent(id)}`);
+  if (!r.ok) { status.textContent = r.body.message ?? `error ${r.status}`; return; }
+  status.textContent = '';
+  into.replaceChildren(show(r.body));
+}
+
+// A connection id as a button that shows the connection's card in `into`.
+function connectionButton(id, into, status) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'link';
+  button.dataset.connectionId = id;
+  button.textContent = id;
+  button.addEventListener('click', () => showConnection(id, into, status));
+  return button;
+}
+
+// A table row of cells: strings are written as text, elements are put in as they are.
+function row(cells) {
+  const tr = document.createElement('tr');
+  for (const value of cells) {
+    const td = document.createElement('td');
+    if (value instanceof Node) td.append(value); else td.textContent = value ?? '';
+    tr.append(td);
+  }
+  return tr;
+}
+
+// The notice of a cluster-wide answer that some node did not give.
+function notice(element, body) {
+  const missing = body.complete === false;
+  element.hidden = !missing;
+  element.textContent = !missing ? ''
+    : body.missingNodes && body.missingNodes.length
+      ? `Incomplete: nodes that did not answer in time: ${body.missingNodes.join(', ')}.`
+      : 'Incomplete: the other nodes cannot be reached.';
+}
+
+function query(parameters) {
+  return new URLSearchParams(Object.entries(parameters).filter(([, v]) => v !== undefined && v !== null && v !== '')).toString();
+}
+
+// Connections of every node, a page at a time.
+const connectionPage = { cursor: null };
+async function listConnections(next) {
+  if (!next) connectionPage.cursor = null;
+  text('connections-status', 'loading…');
+  const r = await call('connections?' + query({ cursor: connectionPage.cursor }));
+  if (!r.ok) { text('connections-status', r.body.message ?? `error ${r.status}`); return; }
+  const table = $('connection-list');
+  table.hidden = false;
+  table.tBodies[0].replaceChildren(...r.body.items.map(c =>
+    row([connectionButton(c.connectionId, $('results'), $('find-status')), c.node, c.userId ?? '(anonymous)', when(c.connectedAt)])));
+  notice($('connections-notice'), r.body);
+  connectionPage.cursor = r.body.nextCursor;
+  $('connections-next').hidden = !r.body.nextCursor;
+  text('connections-status', `${number.format(r.body.count)} connection${r.body.count === 1 ? '' : 's'} on every node`);
+}
+
+// A user's connections on every node.
+let shownUser = null;
+async function lookUpUser(event) {
+  event?.preventDefault();
+  const userId = $('users-value').value.trim();
+  if (!userId) return;
+  text('users-status', 'searching…');
+  $('users-results').replaceChildren();
+  const r = await call('user?' + query({ userId }));
+  if (!r.ok) {
+    shownUser = null;
+    text('users-status', r.body.message ?? `error ${r.status}`);
+    $('users-table').hidden = true;
+    $('users-close').hidden = true;
+    $('users-notice').hidden = true;
+    return;
+  }
+  shownUser = userId;
+  const table = $('users-table');
+  table.hidden = r.body.items.length === 0;
+  table.tBodies[0].replaceChildren(...r.body.items.map(c =>
+    row([connectionButton(c.connectionId, $('users-results'), $('users-status')), c.node, when(c.connectedAt)])));
+  notice($('users-notice'), r.body);
+  $('users-close').hidden = r.body.count === 0;
+  text('users-status', `${r.body.count} connection${r.body.count === 1 ? '' : 's'} of ${userId}`);
+}
+
+async function closeUser() {
+  const userId = shownUser;
+  if (userId === null || !confirm(`Close every connection of the user ${userId}, on every node?`)) return;
+  const r = await change('user?' + query({ userId, reason: 'Closed from the dashboard' }), 'DELETE');
+  if (!r.ok) { text('users-status', r.body.message ?? `error ${r.status}`); return; }
+  $('users-close').hidden = true;
+  $('users-table').hidden = true;
+  $('users-results').replaceChildren();
+  notice($('users-notice'), r.body);
+  text('users-status', `closed ${r.body.closed} connection${r.body.closed === 1 ? '' : 's'} of ${userId}`);
+}
+
+// Live topics of every node, a page at a time, and one topic in detail.
+const topicPage = { prefix: '', cursor: null };
+async function listTopics(event, next) {
+  event?.preventDefault();
+  if (!next) { topicPage.prefix = $('topics-prefix').value.trim(); topicPage.cursor = null; }
+  text('topics-status', 'loading…');
+  const r = await call('topics?' + query({ prefix: topicPage.prefix, cursor: topicPage.cursor }));
+  if (!r.ok) {
+    text('topics-status', r.body.message ?? `error ${r.status}`);
+    $('topic-list').hidden = true;
+    $('topics-next').hidden = true;
+    $('topics-notice').hidden = true;
+    return;
+  }
+  const table = $('topic-list');
+  table.hidden = r.body.items.length === 0;
+  table.tBodies[0].replaceChildren(...r.body.items.map(t => {
+    // A pattern (with * or >) is listed with its subscribers; a topic opens in detail.
+    let name = t.channel;
+    if (!/[*>]/.test(t.channel)) {
+      name = document.createElement('button');
+      name.type = 'button';
+      name.className = 'link';
+      name.dataset.topic = t.channel;
+      name.textContent = t.channel;
+      name.addEventListener('click', () => showTopic(t.channel));
+    }
+    return row([name, number.format(t.subscribers)]);
+  }));
+  notice($('topics-notice'), r.body);
+  topicPage.cursor = r.body.nextCursor;
+  $('topics-next').hidden = !r.body.nextCursor;
+  text('topics-status', r.body.items.length ? '' : 'No live topics' + (topicPage.prefix ? ` under ${topicPage.prefix}` : '') + '.');
+}
+
+const latestEvents = 20;
+async function showTopic(topic) {
+  const detail = $('topic-detail');
+  detail.hidden = false;
+  detail.dataset.topic = topic;
+  text('topic-name', topic);
+  text('topic-subscribers', '…');
+  $('topic-members-block').hidden = true;
+  $('topic-history').hidden = true;
+  text('topic-history-status', 'loading…');
+  const r = await call('topic?' + query({ topic }));
+  if (detail.dataset.topic !== topic) return;
+  if (!r.ok) { text('topic-subscribers', r.body.message ?? `error ${r.status}`); text('topic-history-status', ''); return; }
+  text('topic-subscribers', number.format(r.body.subscribers));
+  notice($('topic-notice'), r.body);
+  if (Array.isArray(r.body.members)) {
+    $('topic-members-block').hidden = false;
+    $('topic-members').tBodies[0].replaceChildren(...r.body.members.map(m =>
+      row([m.connectionId, m.userId ?? '(anonymous)', m.info === undefined || m.info === null ? '' : JSON.stringify(m.info)])));
+  }
+
+  // The latest events: where the history stands (its last offset), then the events after a few before it.
+  const head = await call('topic/history?' + query({ topic, limit: 1 }));
+  if (detail.dataset.topic !== topic) return;
+  if (head.status === 404) { text('topic-history-status', 'This topic keeps no history.'); return; }
+  if (!head.ok) { text('topic-history-status', head.body.message ?? `error ${head.status}`); return; }
+  let events = head.body.events;
+  if (head.body.offset > 0 && !(head.body.complete && events.length <= 1)) {
+    const since = Math.max(0, head.body.offset - latestEvents);
+    const page = await call('topic/history?' + query({ topic, since, epoch: head.body.epoch, limit: latestEvents }));
+    if (detail.dataset.topic !== topic) return;
+    if (!page.ok) { text('topic-history-status', page.body.message ?? `error ${page.status}`); return; }
+    events = page.body.events;
+  }
+  text('topic-history-status', events.length ? `The latest ${events.length} event${events.length === 1 ? '' : 's'} kept, newest first.` : 'No events kept.');
+  const table = $('topic-history');
+  table.hidden = events.length === 0;
+  table.tBodies[0].replaceChildren(...events.slice().reverse().map(e => {
+    const tr = row([e.offset === undefined ? '' : String(e.offset), e.type ?? '', JSON.stringify(e.data) ?? '']);
+    tr.cells[2].className = 'data';
+    return tr;
+  }));
 }
 
 document.addEventListener('DOMContentLoaded', () => {
   $('find').addEventListener('submit', find);
+  $('connections-load').addEventListener('click', () => listConnections(false));
+  $('connections-next').addEventListener('click', () => listConnections(true));
+  $('users-form').addEventListener('submit', lookUpUser);
+  $('users-close').addEventListener('click', closeUser);
+  $('topics-form').addEventListener('submit', event => listTopics(event, false));
+  $('topics-next').addEventListener('click', () => listTopics(null, true));
   $('pause').addEventListener('click', () => {
     paused = !paused;
     $('pause').textContent = paused ? 'Resume' : 'Pause';
