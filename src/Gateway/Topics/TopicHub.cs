@@ -65,17 +65,21 @@ public sealed partial class TopicHub : IDisposable
                 return false;
             }
 
+            // The observer first: by the time the client reads its answer, the others were told it joined.
+            if (added)
+            {
+                Observer?.Subscribed(connection, pattern);
+            }
+
             connection.TrySendText(answer(null));
             if (added)
             {
                 _index.Add(pattern, connection);
-                Observer?.Subscribed(connection, pattern);
             }
 
             return true;
         }
 
-        var joined = false;
         while (true)
         {
             var history = _histories.GetOrAdd(pattern)!;
@@ -91,6 +95,12 @@ public sealed partial class TopicHub : IDisposable
                     return false;
                 }
 
+                // The observer first, as above; what it does (announcing a member) never waits or takes this gate.
+                if (added)
+                {
+                    Observer?.Subscribed(connection, pattern);
+                }
+
                 var now = _time.GetUtcNow().UtcTicks;
                 var room = _connections;
                 var missed = since is null ? null : history.After(since, now, room.SendQueueLimit - connection.QueuedMessages - 1, room.SendQueueByteLimit - connection.QueuedBytes);
@@ -103,20 +113,11 @@ public sealed partial class TopicHub : IDisposable
                 if (added)
                 {
                     _index.Add(pattern, connection);
-                    joined = true;
                 }
 
-                break;
+                return true;
             }
         }
-
-        // Told outside the topic's gate: what the observer does (announcing a member) is not part of the history's order.
-        if (joined)
-        {
-            Observer?.Subscribed(connection, pattern);
-        }
-
-        return true;
     }
 
     /// <summary>
