@@ -3,6 +3,7 @@
 #   bench/run.sh echo --connections 100      round trips through $default → echo, vs a bare Kestrel echo
 #   bench/run.sh push --connections 100 --targets bare,gateway,gatewayauth   POST /@connections/{id} → client, vs a bare push app (gatewayauth: with an API key)
 #   bench/run.sh batch --connections 100 --targets gateway,redisremote   1,000 pushes as one POST /@batch vs 1,000 single POST /@connections/{id} (time per set, server CPU per push)
+#   bench/run.sh presence --connections 10000 --targets gateway   a presence join or leave with 10,000 members vs a publish to the same 10,000 subscribers (time to the last delivery, server CPU per operation)
 #   bench/run.sh push --targets bare,gatewayauth --rate 20000   the same at a fixed rate (latency at half of the bare app's maximum)
 #   bench/run.sh idle --connections 19500 --sources 4   memory per idle connection, vs the bare echo (from 127.0.0.1-4; past 10,000, helper processes hold the rest)
 #   bench/run.sh push --targets redislocal,redisremote   same node vs another node through Redis (two nodes + redis-server)

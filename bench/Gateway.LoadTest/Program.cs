@@ -38,7 +38,9 @@ if (settings.Mode == "soak")
     return await SoakBench.RunAsync(soaked, settings);
 }
 
-ServerUnderTest.GatewayEnvironment = settings.GatewayEnvironment;
+ServerUnderTest.GatewayEnvironment = settings.Mode == "presence"
+    ? PresenceBench.Environment(settings.Connections).Concat(settings.GatewayEnvironment).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value)
+    : settings.GatewayEnvironment;
 BenchClient.SourceAddresses = settings.Sources;
 var results = new List<RunResult>();
 for (var round = 1; round <= settings.Rounds; round++)
@@ -46,9 +48,15 @@ for (var round = 1; round <= settings.Rounds; round++)
     foreach (var target in settings.Targets)
     {
         await using var server = await ServerUnderTest.StartAsync(target, settings.BareApp, settings.Artifacts);
-        if (settings.Mode is "batch" or "users")
+        if (settings.Mode is "batch" or "users" or "presence")
         {
-            foreach (var form in settings.Mode == "batch" ? await BatchBench.RunAsync(server, round, settings) : await UsersBench.RunAsync(server, round, settings))
+            var forms = settings.Mode switch
+            {
+                "batch" => await BatchBench.RunAsync(server, round, settings),
+                "users" => await UsersBench.RunAsync(server, round, settings),
+                _ => await PresenceBench.RunAsync(server, round, settings),
+            };
+            foreach (var form in forms)
             {
                 results.Add(form);
                 Console.Error.WriteLine(Report.Row(settings.Mode, form));

@@ -12,7 +12,7 @@ public static class Report
         ? string.Create(C, $"| {r.Round} | {r.Target} | {r.Connections} | {r.BytesPerConnection / 1024:F1} KB | {r.ServerCpu.TotalSeconds:F2} s |")
         : mode == "users"
         ? string.Create(C, $"| {r.Round} | {r.Target} | {r.Label} | {r.Operations} | {r.PerSecond:F0} | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(90):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Lost} |")
-        : string.Create(C, $"| {r.Round} | {r.Label ?? r.Target.ToString()} | {r.Connections} | {r.PerSecond:F0} | {r.ServerCpuPercent:F0}% | {r.ServerCpuMicrosPerOperation:F1} | {r.PerServerCpuSecond:F0} | {r.ClientCpuPercent:F0}% | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Latency.PercentileMicros(99.9):F0} | {(mode is "push" or "handshake" or "fanout" or "batch" ? r.Lost.ToString(C) : "-")} | {(r.BackendCpu > TimeSpan.Zero ? r.BackendCpuMicrosPerOperation.ToString("F1", C) : "-")} |");
+        : string.Create(C, $"| {r.Round} | {r.Label ?? r.Target.ToString()} | {r.Connections} | {r.PerSecond:F0} | {r.ServerCpuPercent:F0}% | {r.ServerCpuMicrosPerOperation:F1} | {r.PerServerCpuSecond:F0} | {r.ClientCpuPercent:F0}% | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Latency.PercentileMicros(99.9):F0} | {(mode is "push" or "handshake" or "fanout" or "batch" or "presence" ? r.Lost.ToString(C) : "-")} | {(r.BackendCpu > TimeSpan.Zero ? r.BackendCpuMicrosPerOperation.ToString("F1", C) : "-")} |");
 
     public static string Table(Settings settings, IReadOnlyList<RunResult> results)
     {
@@ -38,7 +38,13 @@ public static class Report
         }
         else
         {
-            var op = settings.Mode switch { "echo" => "round trips", "handshake" => "handshakes", "fanout" => "deliveries", _ => "pushes delivered" };
+            var op = settings.Mode switch { "echo" => "round trips", "handshake" => "handshakes", "fanout" => "deliveries", "presence" => "operations", _ => "pushes delivered" };
+            if (settings.Mode == "presence")
+            {
+                sb.AppendLine("An operation is one publish, or one join or leave of a member, counted once every member got its frame; the p50/p99/p99.9 columns are the time from sending it to the last delivery.");
+                sb.AppendLine();
+            }
+
             if (settings.Mode == "batch")
             {
                 sb.AppendLine("The p50/p99/p99.9 columns are the time of one whole set of 1,000 pushes, sent and all arrived; lost counts failed single calls.");

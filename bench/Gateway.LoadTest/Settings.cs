@@ -7,9 +7,9 @@ public sealed record Settings(string Mode, int Connections, TimeSpan Duration, T
 {
     public static Settings Parse(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("echo" or "push" or "batch" or "users" or "idle" or "handshake" or "fanout" or "soak"))
+        if (args.Length == 0 || args[0] is not ("echo" or "push" or "batch" or "users" or "presence" or "idle" or "handshake" or "fanout" or "soak"))
         {
-            throw new ArgumentException("usage: Gateway.LoadTest echo|push|batch|users|idle|handshake|fanout|soak [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--gateway-env K=V;K2=V2] [--sources N] [--rate PUSHES_PER_S] [--requests N] [--artifacts DIR]");
+            throw new ArgumentException("usage: Gateway.LoadTest echo|push|batch|users|presence|idle|handshake|fanout|soak [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--gateway-env K=V;K2=V2] [--sources N] [--rate PUSHES_PER_S] [--requests N] [--artifacts DIR]");
         }
 
         var mode = args[0];
@@ -20,10 +20,10 @@ public sealed record Settings(string Mode, int Connections, TimeSpan Duration, T
         }
 
         int Int(string name, int fallback) => int.Parse(Get(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
-        var targets = Get("targets", mode switch { "batch" => "gateway", "users" => "redis3,nats3", _ => "bare,gateway" }).Split(',').Select(t => Enum.Parse<Target>(t, ignoreCase: true)).ToArray();
+        var targets = Get("targets", mode switch { "batch" or "presence" => "gateway", "users" => "redis3,nats3", _ => "bare,gateway" }).Split(',').Select(t => Enum.Parse<Target>(t, ignoreCase: true)).ToArray();
         return new Settings(
             mode,
-            Int("connections", mode switch { "idle" => 10_000, "handshake" => 16, "soak" => 200, "users" => 1000, _ => 100 }),
+            Int("connections", mode switch { "idle" => 10_000, "handshake" => 16, "soak" => 200, "users" => 1000, "presence" => 10_000, _ => 100 }),
             TimeSpan.FromSeconds(Int("duration", mode == "soak" ? 600 : 10)),
             TimeSpan.FromSeconds(Int("warmup", mode == "idle" ? 3 : 2)),
             Int("rounds", 2),
