@@ -20,6 +20,8 @@ public static class PresenceBench
         ["Gateway__Topics__Presence__0__Pattern"] = "room.*",
         ["Gateway__Topics__Presence__0__MaxMembers"] = (members + 10).ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Gateway__Connections__SendQueueLimit"] = "100000",
+        ["Gateway__Connections__SendQueueByteLimit"] = "268435456",
+        ["Gateway__Connections__PingInterval"] = "00:10:00",
     };
 
     public static async Task<RunResult[]> RunAsync(ServerUnderTest server, int round, Settings settings)
@@ -42,7 +44,8 @@ public static class PresenceBench
             }
         }).ToList();
 
-        // Every member subscribes: C answers and C (C - 1) / 2 joins, waited for before anything is measured.
+        // Every member subscribes (each hears of the members that join after its own subscribe: members that subscribe
+        // at the same moment may not hear of each other, as a presence answer tells them). Measured once all is quiet.
         var subscribe = Encoding.UTF8.GetBytes("""{"action":"subscribe","channel":"room.bench"}""");
         var setup = Stopwatch.StartNew();
         foreach (var chunk in members.Chunk(100))
@@ -51,8 +54,42 @@ public static class PresenceBench
         }
 
         var n = (long)members.Length;
-        await WaitForAsync(() => Interlocked.Read(ref received) >= n + (n * (n - 1) / 2), TimeSpan.FromMinutes(10), "the members' joins");
-        Console.Error.WriteLine($"presence: {n} members in {setup.Elapsed.TotalSeconds:0.0} s ({n * (n - 1) / 2:N0} join frames)");
+        using (var check = new HttpClient())
+        {
+            // Every subscribe carried out (each a member and a subscriber), then every join frame delivered.
+            var counted = Stopwatch.StartNew();
+            while (true)
+            {
+                var topic = System.Text.Json.JsonDocument.Parse(await check.GetStringAsync(new Uri(server.PublishUri, "room.bench"))).RootElement;
+                if (topic.GetProperty("members").GetArrayLength() == n && topic.GetProperty("subscribers").GetInt32() == n)
+                {
+                    break;
+                }
+
+                if (counted.Elapsed > TimeSpan.FromMinutes(10))
+                {
+                    throw new TimeoutException($"{topic.GetProperty("members").GetArrayLength()} members and {topic.GetProperty("subscribers")} subscribers after 10 minutes, not {n}");
+                }
+
+                await Task.Delay(500);
+            }
+        }
+
+        await QuietAsync(() => Interlocked.Read(ref received), TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(10));
+        Console.Error.WriteLine($"presence: {n} members in {setup.Elapsed.TotalSeconds:0.0} s ({Interlocked.Read(ref received) - n:N0} join frames)");
+
+        // Every member is there (none was closed as a slow consumer while the joins went out).
+        using (var check = new HttpClient())
+        {
+            var topic = System.Text.Json.JsonDocument.Parse(await check.GetStringAsync(new Uri(server.PublishUri, "room.bench"))).RootElement;
+            var listed = topic.GetProperty("members").GetArrayLength();
+            if (listed != n || topic.GetProperty("subscribers").GetInt32() != n)
+            {
+                var metrics = await check.GetStringAsync(new Uri(server.PublishUri, "../metrics"));
+                var closes = string.Join("; ", metrics.Split('\n').Where(l => l.StartsWith("gateway_connections_closed", StringComparison.Ordinal) || l.StartsWith("gateway_connections_active", StringComparison.Ordinal)));
+                throw new InvalidOperationException($"{listed} members and {topic.GetProperty("subscribers")} subscribers, not {n}: {closes}");
+            }
+        }
 
         using var prober = await BenchClient.ConnectAsync(server.ClientUri, readConnectedFrame: true);
         var proberFrames = 0L;
@@ -151,17 +188,26 @@ public static class PresenceBench
         return [publish, presence];
     }
 
-    private static async Task WaitForAsync(Func<bool> done, TimeSpan timeout, string what)
+    /// <summary>Waits until <paramref name="count"/> stays the same for <paramref name="quiet"/>.</summary>
+    private static async Task QuietAsync(Func<long> count, TimeSpan quiet, TimeSpan timeout)
     {
-        var deadline = Stopwatch.StartNew();
-        while (!done())
+        var total = Stopwatch.StartNew();
+        var last = count();
+        var still = Stopwatch.StartNew();
+        while (still.Elapsed < quiet)
         {
-            if (deadline.Elapsed > timeout)
+            if (total.Elapsed > timeout)
             {
-                throw new TimeoutException("timed out waiting for " + what);
+                throw new TimeoutException("the members' joins did not settle");
             }
 
-            await Task.Delay(50);
+            await Task.Delay(100);
+            var now = count();
+            if (now != last)
+            {
+                last = now;
+                still.Restart();
+            }
         }
     }
 }
