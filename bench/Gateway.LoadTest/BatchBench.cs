@@ -20,20 +20,7 @@ public static class BatchBench
         var clients = await BenchClient.ConnectManyAsync(server.ClientUri, settings.Connections, readConnectedFrame: true);
         long received = 0;
         using var cts = new CancellationTokenSource();
-        var receivers = clients.Select(async client =>
-        {
-            try
-            {
-                while (true)
-                {
-                    await client.ReceiveAsync(cts.Token);
-                    Interlocked.Increment(ref received);
-                }
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or System.Net.WebSockets.WebSocketException)
-            {
-            }
-        }).ToList();
+        var receivers = clients.Select(client => client.CountAsync(() => Interlocked.Increment(ref received), cts.Token)).ToList();
 
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = settings.Senders, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };

@@ -122,6 +122,22 @@ public sealed class BenchClient : IDisposable
         return _buffer.AsMemory(0, count);
     }
 
+    /// <summary>Receives messages until cancelled or closed, calling <paramref name="onMessage"/> after each.</summary>
+    public async Task CountAsync(Action onMessage, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await ReceiveAsync(cancellationToken);
+                onMessage();
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+        }
+    }
+
     public ValueTask SendTextAsync(ReadOnlyMemory<byte> utf8) => Socket.SendAsync(utf8, WebSocketMessageType.Text, true, CancellationToken.None);
 
     public static byte[] Payload(int size)

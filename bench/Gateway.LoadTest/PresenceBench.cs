@@ -29,20 +29,7 @@ public static class PresenceBench
         var members = await BenchClient.ConnectManyAsync(server.ClientUri, settings.Connections, readConnectedFrame: true);
         long received = 0;
         using var cts = new CancellationTokenSource();
-        var receivers = members.Select(async client =>
-        {
-            try
-            {
-                while (true)
-                {
-                    await client.ReceiveAsync(cts.Token);
-                    Interlocked.Increment(ref received);
-                }
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or System.Net.WebSockets.WebSocketException)
-            {
-            }
-        }).ToList();
+        var receivers = members.Select(client => client.CountAsync(() => Interlocked.Increment(ref received), cts.Token)).ToList();
 
         // Every member subscribes (each hears of the members that join after its own subscribe: members that subscribe
         // at the same moment may not hear of each other, as a presence answer tells them). Measured once all is quiet.
@@ -93,20 +80,7 @@ public static class PresenceBench
 
         using var prober = await BenchClient.ConnectAsync(server.ClientUri, readConnectedFrame: true);
         var proberFrames = 0L;
-        var proberReading = Task.Run(async () =>
-        {
-            try
-            {
-                while (true)
-                {
-                    await prober.ReceiveAsync(cts.Token);
-                    Interlocked.Increment(ref proberFrames);
-                }
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or System.Net.WebSockets.WebSocketException)
-            {
-            }
-        });
+        var proberReading = prober.CountAsync(() => Interlocked.Increment(ref proberFrames), cts.Token);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
         if (server.ApiKey is { } key)
