@@ -37,30 +37,29 @@ internal sealed partial class NatsHistoryStreams(INatsJSContext js, NatsOptions 
     public bool Covers(string subject) => Find(subject) is not null;
 
     /// <summary>Makes (or updates) every stream; a stream that cannot be made is logged and tried again next time.</summary>
-    public async Task EnsureAsync(CancellationToken cancellationToken)
+    public Task EnsureAsync(CancellationToken cancellationToken) => Task.WhenAll(_streams.Select(stream => EnsureAsync(stream, cancellationToken)));
+
+    private async Task EnsureAsync(Stream stream, CancellationToken cancellationToken)
     {
-        foreach (var stream in _streams)
+        var config = new StreamConfig(stream.Name, [stream.Rule.Pattern])
         {
-            var config = new StreamConfig(stream.Name, [stream.Rule.Pattern])
-            {
-                Description = "Gateway topic history for " + stream.Rule.Pattern,
-                MaxMsgsPerSubject = stream.Rule.Size,
-                MaxAge = stream.Rule.Ttl,
-                NumReplicas = options.JetStream.Replicas,
-                Storage = StreamConfigStorage.File,
-                Discard = StreamConfigDiscard.Old,
-            };
-            try
-            {
-                var made = await js.CreateOrUpdateStreamAsync(config, cancellationToken);
-                stream.Epoch = Epoch(made.Info);
-            }
-            catch (NatsJSApiException ex)
-            {
-                // Most often another stream (of another version's patterns) holds overlapping subjects.
-                Log.StreamRefused(logger, stream.Name, stream.Rule.Pattern, ex.Error.Description ?? ex.Message);
-                throw;
-            }
+            Description = "Gateway topic history for " + stream.Rule.Pattern,
+            MaxMsgsPerSubject = stream.Rule.Size,
+            MaxAge = stream.Rule.Ttl,
+            NumReplicas = options.JetStream.Replicas,
+            Storage = StreamConfigStorage.File,
+            Discard = StreamConfigDiscard.Old,
+        };
+        try
+        {
+            var made = await js.CreateOrUpdateStreamAsync(config, cancellationToken);
+            stream.Epoch = Epoch(made.Info);
+        }
+        catch (NatsJSApiException ex)
+        {
+            // Most often another stream (of another version's patterns) holds overlapping subjects.
+            Log.StreamRefused(logger, stream.Name, stream.Rule.Pattern, ex.Error.Description ?? ex.Message);
+            throw;
         }
     }
 
