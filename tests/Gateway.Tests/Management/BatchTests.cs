@@ -7,18 +7,21 @@ using static Gateway.Tests.Management.ManagementCalls;
 namespace Gateway.Tests.Management;
 
 /// <summary><c>POST /@batch</c>: many sends in one call, each answered as its single call would be.</summary>
-public class BatchTests
+public class BatchTests(SharedHost<BatchTests> shared) : IClassFixture<SharedHost<BatchTests>>, IHostSettings
 {
     private static readonly string[] AliceTexts = ["text", "for alice", """{"type":"said","channel":"news","data":{"n":1}}"""];
 
+    /// <inheritdoc />
+    public static Dictionary<string, string?> HostSettings => new()
+    {
+        ["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret,
+        ["Gateway:Auth:Jwt:Required"] = "false",
+        ["Gateway:Topics:Authorization:AllowAll"] = "true",
+    };
+
     private static Task<GatewayHost> StartAsync(params (string Key, string? Value)[] extra)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret,
-            ["Gateway:Auth:Jwt:Required"] = "false",
-            ["Gateway:Topics:Authorization:AllowAll"] = "true",
-        };
+        var settings = HostSettings;
         foreach (var (key, value) in extra)
         {
             settings[key] = value;
@@ -106,7 +109,7 @@ public class BatchTests
     [InlineData("""{"items":[OK,{"userId":"a","userId":"b","body":"x"}]}""", "Invalid item 1: 'userId' is given twice.")]
     public async Task A_malformed_item_makes_the_whole_batch_a_bad_request_and_nothing_is_sent(string body, string problem)
     {
-        await using var host = await StartAsync();
+        var host = shared.Host;
         await using var client = await host.ConnectAsync();
         var answer = await PostAsync(host, "/@batch", body.Replace("OK", $$"""{"connectionId":"{{client.Id}}","body":"first"}""", StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.BadRequest, answer.Status);

@@ -9,8 +9,14 @@ using Gateway.Tests.Infrastructure;
 namespace Gateway.Tests.Management;
 
 /// <summary>The listings and lookups of the management API on one node: connections, users and topics.</summary>
-public class ClusterQueriesApiTests
+public class ClusterQueriesApiTests(SharedHost<ClusterQueriesApiTests> shared) : IClassFixture<SharedHost<ClusterQueriesApiTests>>, IHostSettings
 {
+    /// <inheritdoc />
+    public static Dictionary<string, string?> HostSettings => new(Settings);
+
+    /// <inheritdoc />
+    public static bool RealClock => true;
+
     private static readonly Dictionary<string, string?> Settings = new()
     {
         ["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret,
@@ -121,8 +127,7 @@ public class ClusterQueriesApiTests
     [InlineData("/@topics/room.*", "topic")]
     public async Task A_bad_listing_or_lookup_is_a_bad_request_naming_the_problem(string path, string naming)
     {
-        await using var host = await GatewayHost.StartAsync(Settings, realClock: true);
-        await AssertBadRequestAsync(host, HttpMethod.Get, path, naming);
+        await AssertBadRequestAsync(shared.Host, HttpMethod.Get, path, naming);
     }
 
     [Theory]

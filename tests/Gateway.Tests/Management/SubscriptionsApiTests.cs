@@ -6,8 +6,11 @@ using Gateway.Tests.Topics;
 namespace Gateway.Tests.Management;
 
 /// <summary>Subscriptions made by the server through the management API, on one node.</summary>
-public sealed class SubscriptionsApiTests
+public sealed class SubscriptionsApiTests(SharedHost<SubscriptionsApiTests> shared) : IClassFixture<SharedHost<SubscriptionsApiTests>>, IHostSettings
 {
+    /// <inheritdoc />
+    public static Dictionary<string, string?> HostSettings => Settings();
+
     private static Dictionary<string, string?> Settings(params (string Key, string? Value)[] extra)
     {
         // Clients authenticate by JWT when they give one; without AllowAll, the client's own subscribes are refused.
@@ -246,7 +249,7 @@ public sealed class SubscriptionsApiTests
     [InlineData("1.00:00:01")]
     public async Task A_for_that_is_no_duration_or_over_24_hours_is_400(string duration)
     {
-        await using var host = await GatewayHost.StartAsync(Settings());
+        var host = shared.Host;
         foreach (var method in new[] { HttpMethod.Put, HttpMethod.Delete })
         {
             var refused = await CallAsync(host, method, $"/@users/alice/topics/news?for={Uri.EscapeDataString(duration)}");

@@ -6,8 +6,11 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Tests.Topics;
 
 /// <summary>Clients publishing to topics themselves (<c>Topics:ClientPublish</c>), over real sockets on one node.</summary>
-public sealed class ClientPublishTests
+public sealed class ClientPublishTests(SharedHost<ClientPublishTests> shared) : IClassFixture<SharedHost<ClientPublishTests>>, IHostSettings
 {
+    /// <inheritdoc />
+    public static Dictionary<string, string?> HostSettings => Settings();
+
     private static Dictionary<string, string?> Settings(params (string Key, string? Value)[] extra)
     {
         var settings = new Dictionary<string, string?>
@@ -153,7 +156,7 @@ public sealed class ClientPublishTests
     [InlineData("""{"action":"publish","channel":"\ud800","type":"message","data":1,"id":1}""", "non-empty string")]
     public async Task A_malformed_publish_is_answered_invalid_naming_the_problem(string command, string problem)
     {
-        await using var host = await GatewayHost.StartAsync(Settings());
+        var host = shared.Host;
         await using var subscriber = await host.ConnectAsync();
         await SubscribeAsync(subscriber, "chat.room1");
         await using var client = await host.ConnectAsync();

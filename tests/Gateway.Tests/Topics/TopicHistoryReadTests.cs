@@ -5,8 +5,11 @@ using Gateway.Tests.Infrastructure;
 namespace Gateway.Tests.Topics;
 
 /// <summary>A topic's history read by the client's <c>history</c> command and by <c>GET /@topics/{topic}/history</c>.</summary>
-public sealed class TopicHistoryReadTests
+public sealed class TopicHistoryReadTests(SharedHost<TopicHistoryReadTests> shared) : IClassFixture<SharedHost<TopicHistoryReadTests>>, IHostSettings
 {
+    /// <inheritdoc />
+    public static Dictionary<string, string?> HostSettings => new(History);
+
     private static readonly Dictionary<string, string?> History = new()
     {
         ["Gateway:Topics:Authorization:AllowAll"] = "true",
@@ -59,8 +62,7 @@ public sealed class TopicHistoryReadTests
     [InlineData("/@topics/other.room/history", HttpStatusCode.NotFound)]
     public async Task Bad_reads_and_topics_without_history_are_refused(string path, HttpStatusCode expected)
     {
-        await using var host = await GatewayHost.StartAsync(History);
-        var (status, _) = await GetAsync(host, path);
+        var (status, _) = await GetAsync(shared.Host, path);
         Assert.Equal(expected, status);
     }
 
