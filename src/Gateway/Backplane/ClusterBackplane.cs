@@ -183,34 +183,12 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         await RequestAsync(connectionId, BackplaneOperation.SetAttributes, 0, SnapshotEncoding.WriteChanges(changes), cancellationToken) is { Kind: 1 };
 
     /// <inheritdoc />
-    public async ValueTask<ServerTopicResult> SubscribeAsync(string connectionId, string topic, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(topic);
-        try
-        {
-            var answer = await RequestAsync(connectionId, BackplaneOperation.Subscribe, 0, Encoding.UTF8.GetBytes(topic), cancellationToken);
-            return answer is null ? ServerTopicResult.Gone : (ServerTopicResult)answer.Kind;
-        }
-        catch (BackplaneUnavailableException)
-        {
-            return ServerTopicResult.Unavailable;
-        }
-    }
+    public ValueTask<ServerTopicResult> SubscribeAsync(string connectionId, string topic, CancellationToken cancellationToken) =>
+        ServerTopicAsync(BackplaneOperation.Subscribe, connectionId, topic, cancellationToken);
 
     /// <inheritdoc />
-    public async ValueTask<ServerTopicResult> UnsubscribeAsync(string connectionId, string topic, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(topic);
-        try
-        {
-            var answer = await RequestAsync(connectionId, BackplaneOperation.Unsubscribe, 0, Encoding.UTF8.GetBytes(topic), cancellationToken);
-            return answer is null ? ServerTopicResult.Gone : (ServerTopicResult)answer.Kind;
-        }
-        catch (BackplaneUnavailableException)
-        {
-            return ServerTopicResult.Unavailable;
-        }
-    }
+    public ValueTask<ServerTopicResult> UnsubscribeAsync(string connectionId, string topic, CancellationToken cancellationToken) =>
+        ServerTopicAsync(BackplaneOperation.Unsubscribe, connectionId, topic, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask BroadcastAsync(OutboundMessage message, CancellationToken cancellationToken) =>
@@ -707,6 +685,21 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         var forget = (_options.NodeTtl * 2) + _options.RequestTimeout;
         Presence.Prune(forget);
         Occupancy.Prune(forget);
+    }
+
+    /// <summary>A server-side subscribe or unsubscribe of a connection on another node: the topic in the payload, the result in the answer's kind.</summary>
+    private async ValueTask<ServerTopicResult> ServerTopicAsync(BackplaneOperation operation, string connectionId, string topic, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        try
+        {
+            var answer = await RequestAsync(connectionId, operation, 0, Encoding.UTF8.GetBytes(topic), cancellationToken);
+            return answer is null ? ServerTopicResult.Gone : (ServerTopicResult)answer.Kind;
+        }
+        catch (BackplaneUnavailableException)
+        {
+            return ServerTopicResult.Unavailable;
+        }
     }
 
     /// <summary>Asks node <paramref name="nodeId"/> for its members; false when it did not answer (it is asked again on the next heartbeat).</summary>

@@ -141,14 +141,8 @@ public sealed class PresenceTracker : ISubscriptionObserver, IHostedService
     {
         // Called under the roster's lock, so that each subscriber gets one member's join and leave in the order they
         // happened. Nothing here waits: frames are queued to each connection's bounded queue, events to the webhooks'.
-        var frame = OutboundMessage.Text(PresenceFrames.Change(change.Topic, change.Member, change.Joined));
-        foreach (var subscriber in _hub.SubscribersOf(change.Topic))
-        {
-            if (subscriber.Id != change.Member.ConnectionId)
-            {
-                subscriber.TrySend(frame);
-            }
-        }
+        // The member itself is left out: it is not told of its own join or leave.
+        _hub.DeliverFrame(change.Topic, PresenceFrames.Change(change.Topic, change.Member, change.Joined), new HashSet<string>(StringComparer.Ordinal) { change.Member.ConnectionId });
 
         _metrics?.PresenceChange(change.Joined);
         var name = change.Joined ? "join" : "leave";

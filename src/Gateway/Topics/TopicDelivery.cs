@@ -11,7 +11,7 @@ public sealed class TopicDelivery(TopicHub topics) : ILocalTopicDelivery
     /// <inheritdoc />
     public bool Publish(string topic, string type, byte[] data, IReadOnlySet<string>? exclude)
     {
-        if (!TopicData.IsValid(data) || !TopicName.IsValidName(topic, int.MaxValue))
+        if (!IsValid(topic, data))
         {
             return false;
         }
@@ -23,7 +23,7 @@ public sealed class TopicDelivery(TopicHub topics) : ILocalTopicDelivery
     /// <inheritdoc />
     public bool Publish(string topic, string type, byte[] data, EventOrigin from)
     {
-        if (!TopicData.IsValid(data) || !TopicName.IsValidName(topic, int.MaxValue))
+        if (!IsValid(topic, data))
         {
             return false;
         }
@@ -61,4 +61,7 @@ public sealed class TopicDelivery(TopicHub topics) : ILocalTopicDelivery
 
     /// <inheritdoc />
     public void SharedEventsInterrupted() => topics.InterruptShared();
+
+    /// <summary>Whether an event another node or the bus delivered may be delivered here: a topic name and one JSON value.</summary>
+    private static bool IsValid(string topic, byte[] data) => TopicData.IsValid(data) && TopicName.IsValidName(topic, int.MaxValue);
 }

@@ -251,8 +251,7 @@ public sealed partial class TopicHub : IDisposable
     /// <summary>How many connections of this node subscribe to <paramref name="topic"/>, but those in <paramref name="exclude"/>.</summary>
     public int CountSubscribers(string topic, IReadOnlySet<string>? exclude)
     {
-        var matched = new HashSet<GatewayConnection>(ReferenceEqualityComparer.Instance);
-        _index.Match(topic, matched);
+        var matched = SubscribersOf(topic);
         return exclude is null || exclude.Count == 0 ? matched.Count : matched.Count(c => !exclude.Contains(c.Id));
     }
 
@@ -272,6 +271,12 @@ public sealed partial class TopicHub : IDisposable
 
     /// <summary>Delivers an event live, without offset or history (events a service published straight into the backplane).</summary>
     public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data) => Deliver(topic, TopicFrames.Event(topic, type, data, null));
+
+    /// <summary>
+    /// Queues a frame that is not an event of the topic (a presence join or leave, say) to everyone a publish to
+    /// <paramref name="topic"/> reaches now, but the connections in <paramref name="exclude"/>. Returns how many took it.
+    /// </summary>
+    public int DeliverFrame(string topic, byte[] frame, IReadOnlySet<string>? exclude) => Deliver(topic, frame, exclude);
 
     /// <summary>Delivers an event live, without offset or history, but not to the connections in <paramref name="exclude"/>.</summary>
     public int DeliverLive(string topic, string type, ReadOnlySpan<byte> data, IReadOnlySet<string>? exclude) => DeliverLive(topic, type, data, exclude, null);
