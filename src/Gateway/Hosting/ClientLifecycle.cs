@@ -315,7 +315,8 @@ public sealed partial class ClientLifecycle(
 
         if (ticket.NodeId != node.Id)
         {
-            return (null, "node_gone");
+            // A session resumes on the node that holds it; a client sent elsewhere starts afresh and recovers by offset.
+            return (null, "other_node");
         }
 
         if (!registry.TryGet(ticket.ConnectionId, out var waiting) || !waiting.IsResumable)
@@ -384,7 +385,7 @@ public sealed partial class ClientLifecycle(
         "expired" => "the resume token expired",
         "replayed" => "the resume token was used already; only the newest one resumes",
         "user" => "the resume token belongs to another user",
-        "node_gone" => "the node that held the session is gone",
+        "other_node" => "the session is held by another node; it resumes only there",
         "lost" => "frames the client missed are no longer kept",
         "first_message" => "a session resumes only with credentials in the handshake",
         "busy" => "the session could not be taken over in time",
