@@ -496,18 +496,10 @@ public sealed partial class ClientLifecycle(
         frame.Json.WriteStartObject();
         frame.Json.WriteString("type", "resumed");
         frame.Json.WriteString("connectionId", connection.Id);
-        frame.Json.WriteString("resumeToken", ResumeToken(connection, generation));
+        frame.Json.WriteString("resumeToken", resumeTokens.For(connection, generation));
         frame.Json.WriteNumber("missed", missed);
         frame.Json.WriteEndObject();
         return frame.ToArray();
-    }
-
-    private string ResumeToken(GatewayConnection connection, uint generation)
-    {
-        // The token holds while the session may: to its lifetime's end (and a window after it), else a day.
-        var o = connectionRuntime.Options;
-        var expires = o.MaxLifetime > TimeSpan.Zero ? connection.ConnectedAt + o.MaxLifetime + o.ResumeWindow : connectionRuntime.Time.GetUtcNow().AddDays(1);
-        return resumeTokens.Issue(new ResumeTicket(connection.Id, node.Id, connection.UserId, generation, expires));
     }
 
     private static async Task<(WebSocket Socket, ConnectionStream Stream, Action Abort)> UpgradeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, string? subProtocol)
@@ -564,7 +556,7 @@ public sealed partial class ClientLifecycle(
             frame.Json.WriteString("connectionId", connection.Id);
             if (connection.IsResumable)
             {
-                frame.Json.WriteString("resumeToken", ResumeToken(connection, connection.ResumeGeneration));
+                frame.Json.WriteString("resumeToken", resumeTokens.For(connection));
             }
 
             if (connection.FeatureOrNull<ConnectAnswer>() is { ConnectedMembers: { } members })
