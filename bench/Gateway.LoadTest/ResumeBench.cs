@@ -56,7 +56,7 @@ public static class ResumeBench
         socket.Dispose();
         times.Sort();
 
-        // Memory: N sessions waiting on the first node, then 10 KiB kept for each.
+        // Memory: N sessions waiting on the first node, then 100 KiB kept for each.
         await server.ForceGcAsync();
         var before = server.RssBytes();
         var sessions = new List<(string Id, ClientWebSocket Socket)>();
