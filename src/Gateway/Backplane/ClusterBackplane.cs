@@ -667,17 +667,18 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
                 break;
         }
 
-        // A session that left while this call was on its way: the caller asks where it went.
-        return (kind == 0 || (request.Operation == BackplaneOperation.Send && kind == (byte)SendResult.Gone)) && MovedAnswer(request) is { } left
+        // A session that left while this call was on its way (closed here, perhaps not yet unregistered): the caller
+        // asks where it went.
+        return (kind == 0 || (request.Operation == BackplaneOperation.Send && kind == (byte)SendResult.Gone)) && MovedAnswer(request, leaving: true) is { } left
             ? left
             : new BackplaneMessage(BackplaneOperation.Reply, request.Correlation, _node.Id, "", "", kind, payload);
     }
 
     /// <summary>For a call directed at a session that resumed on another node (and is not here): the answer naming that node.</summary>
-    private BackplaneMessage? MovedAnswer(BackplaneMessage request) =>
+    private BackplaneMessage? MovedAnswer(BackplaneMessage request, bool leaving = false) =>
         request.Operation is BackplaneOperation.Send or BackplaneOperation.Disconnect or BackplaneOperation.Get or BackplaneOperation.SetAttributes
             or BackplaneOperation.Subscribe or BackplaneOperation.Unsubscribe
-        && _movedAway.TryGetValue(request.Target, out var moved) && !_local.Has(request.Target)
+        && _movedAway.TryGetValue(request.Target, out var moved) && (leaving || !_local.Has(request.Target))
             ? new BackplaneMessage(BackplaneOperation.Reply, request.Correlation, _node.Id, "", MovedPrefix + moved.Node, 0, [])
             : null;
 

@@ -28,7 +28,11 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
 
         if (IsLocal(connectionId))
         {
-            return ValueTask.FromResult(_local.Send(connectionId, message));
+            // Gone here as it resumed on another node: it is there.
+            var result = _local.Send(connectionId, message);
+            return result == SendResult.Gone && backplane.HoldsElsewhere(connectionId)
+                ? backplane.SendAsync(connectionId, message, cancellationToken)
+                : ValueTask.FromResult(result);
         }
 
         return backplane.SendAsync(connectionId, message, cancellationToken);
