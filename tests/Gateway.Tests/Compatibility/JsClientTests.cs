@@ -1,3 +1,7 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
 using Gateway.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -47,9 +51,142 @@ public sealed class JsClientTests(ITestOutputHelper output)
         {
             ["GATEWAY_CLIENT_URL"] = host.ClientUri("/prod").ToString(),
             ["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}",
-            ["BACKEND_PORT"] = backendPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["BACKEND_PORT"] = backendPort.ToString(CultureInfo.InvariantCulture),
             ["CLIENT_NAMING"] = naming,
         });
+    }
+
+    [Fact]
+    public async Task Recovers_every_event_once_in_order_across_a_restart_of_its_node()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var clientPort = NodeProcess.FreePort();
+        var first = ServerProcess.Start(NodeEnvironment(redis, clientPort));
+        ServerProcess? second = null;
+        try
+        {
+            var (client, management) = await first.WaitForListenersAsync();
+            await using var script = await ScriptProcess.StartAsync(Compat, "js-client-recovery.mjs", new Dictionary<string, string>
+            {
+                ["GATEWAY_CLIENT_URL"] = client.ToString(),
+                ["TOPIC"] = "events.restart",
+                ["EXPECT"] = "30",
+            });
+            await script.ExpectAsync("subscribed ");
+            using var http = new HttpClient();
+            await PublishAsync(http, management, "events.restart", 1, 10);
+
+            // The node restarts on the same port (SIGTERM: it closes its clients with 1001). The events published while the
+            // client is away are in the topic's history on Redis; the client may come back once they are.
+            Assert.Equal(0, await first.StopAsync());
+            await script.ExpectAsync("disconnected 1001 true");
+            second = ServerProcess.Start(NodeEnvironment(redis, clientPort));
+            var (_, management2) = await second.WaitForListenersAsync();
+            await PublishAsync(http, management2, "events.restart", 11, 20);
+            await script.SendAsync("go");
+            await PublishAsync(http, management2, "events.restart", 21, 30);
+
+            var done = await script.ExpectAsync("done ");
+            Assert.StartsWith($"done [{string.Join(',', Enumerable.Range(1, 30))}] {{\"offset\":30,", done, StringComparison.Ordinal);
+            Assert.Contains("recovered events.restart true", script.Lines);
+        }
+        finally
+        {
+            await first.DisposeAsync();
+            if (second is not null)
+            {
+                await second.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Lands_on_the_other_node_behind_haproxy_when_its_node_is_killed_and_recovers_by_offset()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var processes = new[] { ServerProcess.Start(NodeEnvironment(redis, 0)), ServerProcess.Start(NodeEnvironment(redis, 0)) };
+        try
+        {
+            var nodes = new List<(Uri Client, Uri Management)>();
+            foreach (var process in processes)
+            {
+                nodes.Add(await process.WaitForListenersAsync());
+            }
+
+            await using var haproxy = await HaproxyProcess.StartAsync(nodes);
+            await using var script = await ScriptProcess.StartAsync(Compat, "js-client-recovery.mjs", new Dictionary<string, string>
+            {
+                ["GATEWAY_CLIENT_URL"] = $"ws://127.0.0.1:{haproxy.ClientPort}/",
+                ["TOPIC"] = "events.failover",
+                ["EXPECT"] = "30",
+            });
+            var connectionId = (await script.ExpectAsync("subscribed "))["subscribed ".Length..];
+
+            // Which node holds the client: the one that lists it among its own connections.
+            using var http = new HttpClient();
+            var holder = -1;
+            for (var i = 0; i < nodes.Count; i++)
+            {
+                if ((await http.GetStringAsync(new Uri(nodes[i].Management, "@connections?scope=node"))).Contains(connectionId, StringComparison.Ordinal))
+                {
+                    holder = i;
+                }
+            }
+
+            Assert.NotEqual(-1, holder);
+            var survivor = nodes[1 - holder].Management;
+            await PublishAsync(http, survivor, "events.failover", 1, 10);
+            await processes[holder].KillAsync();
+            await script.ExpectAsync("disconnected 1006 true");
+            await PublishAsync(http, survivor, "events.failover", 11, 20);
+            await script.SendAsync("go");
+            await PublishAsync(http, survivor, "events.failover", 21, 30);
+
+            var done = await script.ExpectAsync("done ");
+            Assert.StartsWith($"done [{string.Join(',', Enumerable.Range(1, 30))}] {{\"offset\":30,", done, StringComparison.Ordinal);
+            Assert.Contains("recovered events.failover true", script.Lines);
+            var reconnected = script.Lines.Last(l => l.StartsWith("connected ", StringComparison.Ordinal)).Split(' ')[1];
+            // The node is the id's first 8 characters: the client is on the survivor now.
+            Assert.NotEqual(connectionId[..8], reconnected[..8]);
+        }
+        finally
+        {
+            foreach (var process in processes)
+            {
+                await process.DisposeAsync();
+            }
+        }
+    }
+
+    private static Dictionary<string, string> NodeEnvironment(RedisServer redis, int clientPort)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["Gateway__Redis__Configuration"] = redis.Configuration,
+            ["Gateway__Redis__HeartbeatInterval"] = "00:00:01",
+            ["Gateway__Redis__NodeTtl"] = "00:00:03",
+            ["Gateway__Topics__History__0__Pattern"] = "events.>",
+            ["Gateway__Topics__History__0__Size"] = "500",
+        };
+        if (clientPort != 0)
+        {
+            environment["Gateway__Listeners__Client"] = $"http://127.0.0.1:{clientPort}";
+        }
+
+        return environment;
+    }
+
+    /// <summary>Publishes events <paramref name="from"/> to <paramref name="to"/> (data <c>{"n":…}</c>) in order, each once it is taken (a node just started may answer 503 until its backplane is up).</summary>
+    private static async Task PublishAsync(HttpClient http, Uri management, string topic, int from, int to)
+    {
+        for (var n = from; n <= to; n++)
+        {
+            var body = $$$"""{"type":"tick","data":{"n":{{{n}}}}}""";
+            await Wait.UntilAsync(
+                async () => (await http.PostAsync(new Uri(management, "@topics/" + topic), new StringContent(body, Encoding.UTF8, "application/json"))).StatusCode == HttpStatusCode.OK,
+                $"event {n} published",
+                TimeSpan.FromSeconds(15));
+        }
     }
 
     private async Task RunAsync(string script, Dictionary<string, string> environment)
@@ -63,5 +200,70 @@ public sealed class JsClientTests(ITestOutputHelper output)
         Assert.True(exitCode == 0, report);
         Assert.Contains("# fail 0", report, StringComparison.Ordinal);
         Assert.DoesNotContain("# pass 0\n", report, StringComparison.Ordinal);
+    }
+
+    /// <summary>A Node script that reports line by line on its output and reads commands from its input.</summary>
+    private sealed class ScriptProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly List<string> _lines = [];
+
+        private ScriptProcess(Process process) => _process = process;
+
+        public IReadOnlyList<string> Lines => _lines;
+
+        public static Task<ScriptProcess> StartAsync(string directory, string script, IDictionary<string, string> environment)
+        {
+            var info = new ProcessStartInfo("node", [script])
+            {
+                WorkingDirectory = directory,
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            foreach (var (key, value) in environment)
+            {
+                info.Environment[key] = value;
+            }
+
+            var process = Process.Start(info)!;
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginErrorReadLine();
+            return Task.FromResult(new ScriptProcess(process));
+        }
+
+        /// <summary>Reads lines until one starts with <paramref name="prefix"/>, and returns it.</summary>
+        public async Task<string> ExpectAsync(string prefix)
+        {
+            while (true)
+            {
+                var line = await _process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30))
+                    ?? throw new InvalidOperationException($"the script ended before '{prefix}':\n{string.Join('\n', _lines)}");
+                _lines.Add(line);
+                if (line.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    return line;
+                }
+
+                Assert.False(line.StartsWith("timeout ", StringComparison.Ordinal) || line.StartsWith("refused ", StringComparison.Ordinal), string.Join('\n', _lines));
+            }
+        }
+
+        public async Task SendAsync(string line)
+        {
+            await _process.StandardInput.WriteLineAsync(line);
+            await _process.StandardInput.FlushAsync();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+
+            _process.Dispose();
+        }
     }
 }
