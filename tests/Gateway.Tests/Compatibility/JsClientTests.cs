@@ -57,6 +57,24 @@ public sealed class JsClientTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Runs_in_Chromium()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret,
+            ["Gateway:Auth:Jwt:Issuer"] = TestTokens.Issuer,
+            ["Gateway:Auth:Jwt:Audience"] = TestTokens.Audience,
+            ["Gateway:Topics:Authorization:AllowAll"] = "true",
+            ["Gateway:Topics:History:0:Pattern"] = "events.>",
+        }, realClock: true, recordDisconnect: false);
+        await RunAsync("js-client-browser.e2e.mjs", new Dictionary<string, string>
+        {
+            ["GATEWAY_CLIENT_URL"] = host.ClientUri().ToString(),
+            ["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}",
+        });
+    }
+
+    [Fact]
     public async Task Recovers_every_event_once_in_order_across_a_restart_of_its_node()
     {
         await using var redis = await RedisServer.StartAsync();
