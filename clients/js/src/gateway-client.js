@@ -497,7 +497,7 @@ export class GatewayClient extends Emitter {
       resolve: frame => this.#subscribed(sub, frame),
       reject: error => {
         if (error.code === 'timeout' || error.code === 'connection_lost') return; // tried again on the next connection
-        this.#subs.delete(sub.channel);
+        if (this.#subs.get(sub.channel) === sub) this.#subs.delete(sub.channel);
         sub._end(error);
         this._emit('error', error);
       },
@@ -596,7 +596,9 @@ export class GatewayClient extends Emitter {
     this.#ws = null;
     this.#handshake = false;
     this.#clearTimers();
-    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    // Closing a socket that is still connecting makes it report an error (on Node's ws, one nobody hears would throw).
+    ws.onerror = () => {};
     for (const sub of this.#subs.values()) sub.active = false;
     if (this.#state === 'closed') return;
     this.#scheduleRetry({ code, reason: reason ?? '', wasClean: !!wasClean });
