@@ -26,7 +26,7 @@ const client = new GatewayClient(clientUrl, {
 });
 client.on('connected', e => say(`connected ${e.connectionId} ${e.resumed}`));
 client.on('resumed', e => say(`resumed ${e.connectionId} ${e.missed}`));
-client.on('disconnected', e => say(`disconnected ${e.code} ${e.willRetry}`));
+client.on('disconnected', e => say(`disconnected ${e.code} ${e.willRetry} ${e.delay}`));
 client.on('recovered', e => say(`recovered ${e.channel} ${e.recovered}`));
 client.on('error', e => say(`error ${e.code ?? ''} ${e.message}`));
 

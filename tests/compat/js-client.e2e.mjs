@@ -152,3 +152,33 @@ test(`the client, ${naming} naming`, async () => {
     backend?.close();
   }
 });
+
+// Independent of the naming: run with the action naming only.
+if (naming === 'action') test('reconnects with bounded full-jitter backoff, then gives up', async () => {
+  // A port nobody listens on: every attempt is refused by the operating system.
+  const server = http.createServer();
+  await new Promise(r => server.listen(0, '127.0.0.1', r));
+  const port = server.address().port;
+  await new Promise(r => server.close(r));
+  let tokens = 0;
+  const client = new GatewayClient(`ws://127.0.0.1:${port}/`, {
+    WebSocket: Socket,
+    getToken: () => { tokens++; return 'token'; },
+    reconnect: { firstDelay: 0, baseDelay: 40, factor: 2, maxDelay: 100, maxAttempts: 5 },
+  });
+  const lost = [];
+  client.on('disconnected', e => lost.push(e));
+  const states = [];
+  client.on('state', s => states.push(s));
+  const failed = client.connect();
+  await assert.rejects(failed, e => e.code === 'closed');
+  assert.equal(client.state, 'closed');
+  assert.equal(lost.length, 6);
+  assert.equal(tokens, 6, 'getToken() before each attempt');
+  assert.deepEqual(lost.map(e => e.willRetry), [true, true, true, true, true, false]);
+  assert.equal(lost[0].delay, 0);
+  const bounds = [40, 80, 100, 100];
+  lost.slice(1, 5).forEach((e, i) => assert.ok(e.delay >= 0 && e.delay <= bounds[i], `retry ${i + 2} waited ${e.delay} ms, at most ${bounds[i]}`));
+  assert.equal(states.at(-1), 'closed');
+  assert.throws(() => client.send('x'), e => e.code === 'closed');
+});

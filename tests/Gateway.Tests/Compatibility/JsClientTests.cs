@@ -97,7 +97,7 @@ public sealed class JsClientTests(ITestOutputHelper output)
             // The node restarts on the same port (SIGTERM: it closes its clients with 1001). The events published while the
             // client is away are in the topic's history on Redis; the client may come back once they are.
             Assert.Equal(0, await first.StopAsync());
-            await script.ExpectAsync("disconnected 1001 true");
+            await script.ExpectAsync("disconnected 1001 true 0");
             second = ServerProcess.Start(NodeEnvironment(redis, clientPort));
             var (_, management2) = await second.WaitForListenersAsync();
             await PublishAsync(http, management2, "events.restart", 11, 20);
@@ -155,7 +155,7 @@ public sealed class JsClientTests(ITestOutputHelper output)
             var survivor = nodes[1 - holder].Management;
             await PublishAsync(http, survivor, "events.failover", 1, 10);
             await processes[holder].KillAsync();
-            await script.ExpectAsync("disconnected 1006 true");
+            await script.ExpectAsync("disconnected 1006 true 0");
             await PublishAsync(http, survivor, "events.failover", 11, 20);
             await script.SendAsync("go");
             await PublishAsync(http, survivor, "events.failover", 21, 30);
