@@ -336,6 +336,7 @@ export class GatewayClient extends Emitter {
   reconnect(code = 4000, reason = 'reconnecting') {
     const ws = this.#ws;
     if (!ws) return;
+    ws.onerror = () => {};
     try { ws.close(code, reason); } catch { /* already closing */ }
     this.#onClose(ws, code, reason, false);
   }
@@ -578,6 +579,7 @@ export class GatewayClient extends Emitter {
     ws.binaryType = 'arraybuffer';
     this.#timers.connect = setTimeout(() => {
       if (this.#ws === ws && this.#handshake) {
+        ws.onerror = () => {};
         try { ws.close(4000, 'connect timeout'); } catch { /* closing */ }
         this.#onClose(ws, 1006, 'connect timeout', false);
       }
@@ -823,7 +825,9 @@ export class GatewayClient extends Emitter {
     if (!r.enabled || !this.#o.getToken || !this.#refreshSupported) return;
     const expiry = tokenExpiry(this.#token);
     if (expiry === undefined) return;
-    const delay = Math.max(0, expiry - Date.now() - r.leadTime);
+    // A token that lives less than the lead time is renewed halfway through its life, not over and over.
+    const left = expiry - Date.now();
+    const delay = Math.max(0, left - r.leadTime, left / 2);
     this.#timers.refresh = setTimeout(() => this.#refresh(), Math.min(delay, 2_147_483_647));
   }
 
