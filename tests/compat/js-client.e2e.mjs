@@ -143,8 +143,31 @@ test(`the client, ${naming} naming`, async () => {
     assert.deepEqual(heard, [1, 2, 3, 4, 5, 6, 7]);
 
     // Unsubscribing ends the iterator; later events reach nobody.
+    const kept = events.position;
     await events.unsubscribe();
     assert.deepEqual(await iterator.next(), { value: undefined, done: true });
+
+    // A position kept by the application (across a page load, say) recovers what came after it, on a new client.
+    await publish('events.a', 'tick', { n: 8 });
+    const later = new GatewayClient(clientUrl, { WebSocket: Socket, naming, getToken: () => mint('carol') });
+    try {
+      const recoveredLater = next(later, 'recovered');
+      const resumedFrom = later.subscribe('events.a', { since: { offset: 5, epoch: kept.epoch } });
+      assert.equal((await recoveredLater).recovered, true);
+      assert.deepEqual((await take(resumedFrom[Symbol.asyncIterator](), 3)).map(e => e.data.n), [6, 7, 8]);
+      // Too old an epoch: told to reload, nothing replayed.
+      const stale = next(later, 'recovered');
+      later.subscribe('events.b', { since: { offset: 1, epoch: 'not-this-one' } });
+      assert.equal((await stale).recovered, false);
+
+      // Pushes to the connection and other frames that answer nothing are messages.
+      const pushed = next(later, 'message');
+      const response = await fetch(`${process.env.GATEWAY_MANAGEMENT_URL}/@connections/${later.connectionId}`, { method: 'POST', body: 'a push' });
+      assert.equal(response.status, 200);
+      assert.equal(await pushed, 'a push');
+    } finally {
+      later.close();
+    }
     assert.equal(errors.filter(e => e.code !== 'not_allowed' && e.code !== 'invalid_request').length, 0, errors.map(String).join('\n'));
   } finally {
     alice.close();

@@ -65,6 +65,8 @@ export function topicMatches(pattern, topic) {
   return p.length === t.length;
 }
 
+const EARLY_LIMIT = 10_000;
+
 const isPattern = channel => channel.includes('*') || channel.endsWith('>');
 
 /** The `exp` of a JWT in milliseconds since the epoch, or undefined when the token is not a JWT with one. */
@@ -91,6 +93,9 @@ export class Subscription extends Emitter {
   #client;
   #iterators = new Set();
   #settle;
+  // Events that came before anyone listened (a replay right behind the subscribed answer, say), for the first who does.
+  #early = [];
+  #heard = false;
 
   constructor(client, channel, since) {
     super();
@@ -154,6 +159,29 @@ export class Subscription extends Emitter {
     };
     if (this.closed) iterator.finish(null); else this.#iterators.add(iterator);
     return iterator;
+  }
+
+  on(type, listener) {
+    const off = super.on(type, listener);
+    if (type === 'event' && !this.#heard) {
+      this.#heard = true;
+      if (this.#early.length) {
+        queueMicrotask(() => {
+          const early = this.#early;
+          this.#early = [];
+          for (const event of early) this._emit('event', event);
+        });
+      }
+    }
+    return off;
+  }
+
+  _deliver(event) {
+    if (!this.#heard) {
+      if (this.#early.push(event) > EARLY_LIMIT) this.#early.shift();
+      return;
+    }
+    if (this.#early.length) this.#early.push(event); else this._emit('event', event);
   }
 
   _confirmed(frame) {
@@ -781,7 +809,7 @@ export class GatewayClient extends Emitter {
       if (position) position.offset = frame.offset; else this._positions.set(channel, { epoch: null, offset: frame.offset });
     }
     for (const sub of this.#subs.values()) {
-      if (!sub.closed && topicMatches(sub.channel, channel)) sub._emit('event', frame);
+      if (!sub.closed && topicMatches(sub.channel, channel)) sub._deliver(frame);
     }
     this._emit('event', frame);
   }
