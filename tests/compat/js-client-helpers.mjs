@@ -65,3 +65,39 @@ export async function take(iterator, n, ms = 5000) {
   if (values.length < n) throw new Error(`only ${values.length} of ${n} values within ${ms} ms`);
   return values;
 }
+
+/**
+ * A TCP proxy in front of the gateway, for network failures: drop() cuts every connection at once without a close frame;
+ * stall() stops forwarding on the connections open now, leaving them open (a half-dead path); new connections pass.
+ */
+export async function startProxy(target) {
+  const net = await import('node:net');
+  const pairs = new Set();
+  const server = net.createServer(client => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    const pair = { client, upstream };
+    pairs.add(pair);
+    for (const s of [client, upstream]) {
+      s.on('error', () => {});
+      s.on('close', () => pairs.delete(pair));
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise(r => server.listen(0, '127.0.0.1', r));
+  return {
+    port: server.address().port,
+    drop() {
+      for (const { client, upstream } of pairs) { client.resetAndDestroy(); upstream.resetAndDestroy(); }
+    },
+    stall() {
+      for (const { client, upstream } of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    close() { this.drop(); server.close(); },
+  };
+}

@@ -75,6 +75,20 @@ public sealed class JsClientTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Notices_a_stalled_connection_by_its_heartbeat_and_recovers()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Topics:History:0:Pattern"] = "events.>",
+        }, realClock: true, recordDisconnect: false);
+        await RunAsync("js-client-network.e2e.mjs", new Dictionary<string, string>
+        {
+            ["GATEWAY_CLIENT_URL"] = host.ClientUri().ToString(),
+            ["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}",
+        });
+    }
+
+    [Fact]
     public async Task Recovers_every_event_once_in_order_across_a_restart_of_its_node()
     {
         await using var redis = await RedisServer.StartAsync();
