@@ -448,6 +448,7 @@ export class GatewayClient extends Emitter {
       frame = { type: name, data: payload };
     } else {
       frame = { action: name, ...payload };
+      frame.action = name;
     }
     if (limit !== undefined) frame.limit = limit;
     if (id !== undefined) frame.id = id;
@@ -542,8 +543,10 @@ export class GatewayClient extends Emitter {
       const position = this._positions.get(channel);
       if (typeof frame.epoch === 'string' && typeof frame.offset === 'number') {
         if (frame.recovered === true) {
-          // The missed events follow this answer, after the offset sent.
-          this._positions.set(channel, { epoch: frame.epoch, offset: sub._sentSince?.offset ?? position?.offset ?? frame.offset });
+          // The missed events follow this answer, after the offset sent (those already received are told apart by it).
+          const current = position && position.epoch === frame.epoch ? position.offset : null;
+          const sent = sub._sentSince?.offset ?? current ?? frame.offset;
+          this._positions.set(channel, { epoch: frame.epoch, offset: current != null ? Math.max(sent, current) : sent });
         } else if (!position || position.epoch !== frame.epoch || frame.recovered === false) {
           this._positions.set(channel, { epoch: frame.epoch, offset: frame.offset });
         } else {
