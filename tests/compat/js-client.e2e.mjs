@@ -205,3 +205,35 @@ if (naming === 'action') test('reconnects with bounded full-jitter backoff, then
   assert.equal(states.at(-1), 'closed');
   assert.throws(() => client.send('x'), e => e.code === 'closed');
 });
+
+test(`an event the gateway sends twice reaches the application once, ${naming} naming`, async () => {
+  // The socket records every frame as it came off the wire.
+  const wire = [];
+  class RecordingSocket extends Socket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', e => { if (typeof e.data === 'string') wire.push(JSON.parse(e.data)); });
+    }
+  }
+  const client = new GatewayClient(clientUrl, { WebSocket: RecordingSocket, naming, getToken: () => mint('dave') });
+  try {
+    const events = client.subscribe('events.twice');
+    const delivered = [];
+    events.on('event', e => delivered.push(e.offset));
+    const subscribed = await events.ready;
+    for (let n = 1; n <= 3; n++) await publish('events.twice', 'tick', { n });
+    await until(() => delivered.length === 3, 'three events');
+    // Subscribing again from offset 0 makes the gateway send the three events once more.
+    const again = await client.request('subscribe', { channel: 'events.twice', since: { offset: subscribed.offset, epoch: subscribed.epoch } });
+    assert.equal(again.recovered, true);
+    await publish('events.twice', 'tick', { n: 4 });
+    await until(() => delivered.length === 4, 'the fourth event');
+    const sent = wire.filter(f => f.type === 'tick').map(f => f.offset);
+    assert.deepEqual(sent.slice(0, 3), [1, 2, 3]);
+    assert.deepEqual(sent.slice(-1), [4]);
+    assert.equal(sent.length, 7, `the gateway sent ${JSON.stringify(sent)}`);
+    assert.deepEqual(delivered, [1, 2, 3, 4]);
+  } finally {
+    client.close();
+  }
+});
