@@ -285,6 +285,8 @@ export class GatewayClient extends Emitter {
   #queue = [];
   #subs = new Map();
   #replayLeft = 0;
+  // Data frames received on this session after its connected frame, across resumes: a resume asks for what comes after.
+  #received = 0;
   #refreshSupported = true;
   #token;
   #opened = null;
@@ -594,7 +596,10 @@ export class GatewayClient extends Emitter {
     const url = new URL(this.#url, globalThis.location?.href);
     if (token && this.#o.tokenTransport === 'query') url.searchParams.set(this.#o.tokenParam, token);
     const resuming = this.#o.resume && this.resumeToken;
-    if (resuming) url.searchParams.set('resume', this.resumeToken);
+    if (resuming) {
+      url.searchParams.set('resume', this.resumeToken);
+      url.searchParams.set('received', String(this.#received));
+    }
     const protocols = [...this.#o.protocols];
     if (token && this.#o.tokenTransport === 'subprotocol') protocols.unshift('bearer', token);
     let ws;
@@ -700,6 +705,7 @@ export class GatewayClient extends Emitter {
     this.connectionId = frame.connectionId ?? null;
     this.resumeToken = frame.resumeToken ?? null;
     this.connectedFrame = frame;
+    this.#received = 0;
     for (const [channel, position] of this._positions) if (position.epoch == null) this._positions.delete(channel);
     this.#ready();
     // A new connection: answers to what the old one was asked will not come.
@@ -743,6 +749,7 @@ export class GatewayClient extends Emitter {
   // ----- receiving -----
 
   #onFrame(data) {
+    if (!this.#handshake) this.#received++;
     if (typeof data !== 'string') {
       this.#countReplay();
       this._emit('message', data);
@@ -760,6 +767,7 @@ export class GatewayClient extends Emitter {
       }
       if (frame.type === 'connected') return this.#fresh(frame);
       this.#fresh({ type: 'connected', connectionId: null });
+      this.#received++;
     }
     this.#countReplay();
     if (!frame || typeof frame !== 'object' || Array.isArray(frame)) {

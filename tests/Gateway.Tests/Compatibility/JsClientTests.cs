@@ -89,6 +89,26 @@ public sealed class JsClientTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Resumes_its_session_after_a_cut_socket_with_every_event_once_in_order()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Connections:ResumeWindow"] = "00:00:30",
+            ["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret,
+            ["Gateway:Auth:Jwt:Issuer"] = TestTokens.Issuer,
+            ["Gateway:Auth:Jwt:Audience"] = TestTokens.Audience,
+            ["Gateway:Topics:Authorization:AllowAll"] = "true",
+            ["Gateway:Topics:History:0:Pattern"] = "events.>",
+            ["Gateway:Routes:$default:Handler"] = "echo",
+        }, realClock: true, recordDisconnect: false);
+        await RunAsync("js-client-resume.e2e.mjs", new Dictionary<string, string>
+        {
+            ["GATEWAY_CLIENT_URL"] = host.ClientUri("/prod").ToString(),
+            ["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}",
+        });
+    }
+
+    [Fact]
     public async Task Recovers_every_event_once_in_order_across_a_restart_of_its_node()
     {
         await using var redis = await RedisServer.StartAsync();
@@ -132,11 +152,13 @@ public sealed class JsClientTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task Lands_on_the_other_node_behind_haproxy_when_its_node_is_killed_and_recovers_by_offset()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Lands_on_the_other_node_behind_haproxy_when_its_node_is_killed_and_recovers_by_offset(bool resume)
     {
         await using var redis = await RedisServer.StartAsync();
-        var processes = new[] { ServerProcess.Start(NodeEnvironment(redis, 0)), ServerProcess.Start(NodeEnvironment(redis, 0)) };
+        var processes = new[] { ServerProcess.Start(NodeEnvironment(redis, 0, resume)), ServerProcess.Start(NodeEnvironment(redis, 0, resume)) };
         try
         {
             var nodes = new List<(Uri Client, Uri Management)>();
@@ -177,6 +199,9 @@ public sealed class JsClientTests(ITestOutputHelper output)
             var done = await script.ExpectAsync("done ");
             Assert.StartsWith($"done [{string.Join(',', Enumerable.Range(1, 30))}] {{\"offset\":30,", done, StringComparison.Ordinal);
             Assert.Contains("recovered events.failover true", script.Lines);
+
+            // With resuming on, the client first asks the other node to resume the session, which only its own node could.
+            Assert.Equal(resume, script.Lines.Any(l => l.StartsWith("error resume_failed ", StringComparison.Ordinal)));
             var reconnected = script.Lines.Last(l => l.StartsWith("connected ", StringComparison.Ordinal)).Split(' ')[1];
             // The node is the id's first 8 characters: the client is on the survivor now.
             Assert.NotEqual(connectionId[..8], reconnected[..8]);
@@ -190,7 +215,7 @@ public sealed class JsClientTests(ITestOutputHelper output)
         }
     }
 
-    private static Dictionary<string, string> NodeEnvironment(RedisServer redis, int clientPort)
+    private static Dictionary<string, string> NodeEnvironment(RedisServer redis, int clientPort, bool resume = false)
     {
         var environment = new Dictionary<string, string>
         {
@@ -200,6 +225,12 @@ public sealed class JsClientTests(ITestOutputHelper output)
             ["Gateway__Topics__History__0__Pattern"] = "events.>",
             ["Gateway__Topics__History__0__Size"] = "500",
         };
+        if (resume)
+        {
+            environment["Gateway__Connections__ResumeWindow"] = "00:00:30";
+            environment["Gateway__Connections__ResumeSigningKeys__0"] = "a-resume-signing-key-shared-by-every-node";
+        }
+
         if (clientPort != 0)
         {
             environment["Gateway__Listeners__Client"] = $"http://127.0.0.1:{clientPort}";
