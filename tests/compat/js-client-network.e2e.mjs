@@ -10,7 +10,7 @@ test('a stalled connection is noticed by the heartbeat, replaced, and its topics
   const proxy = await startProxy(target);
   const client = new GatewayClient(`ws://127.0.0.1:${proxy.port}${target.pathname}`, {
     WebSocket: Socket,
-    heartbeat: { interval: 150, timeout: 300 },
+    heartbeat: { interval: 200, timeout: 500 },
   });
   try {
     const first = await client.connect();
