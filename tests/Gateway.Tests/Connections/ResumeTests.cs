@@ -312,4 +312,24 @@ public sealed class ResumeTests
         await host.DisposeAsync();
         Assert.Single(recorder.All, e => e.ConnectionId == session.Id);
     }
+
+    [Fact]
+    public async Task A_refreshed_token_comes_with_a_resume_token_that_resumes_the_session()
+    {
+        await using var host = await GatewayHost.StartAsync(Settings(("Gateway:Auth:Jwt:SigningKeys:0", TestTokens.Secret)));
+        var now = host.Time.GetUtcNow();
+        var session = await OpenAsync(host, $"/?token={TestTokens.Mint(now, "alice")}");
+        await session.Client.SendTextAsync($$"""{"action":"refresh","token":"{{TestTokens.Mint(now, "alice", lifetime: TimeSpan.FromHours(2))}}","id":1}""");
+        var refreshed = Json(await session.Client.ReadFrameAsync());
+        Assert.Equal("refreshed", refreshed.GetProperty("type").GetString());
+        var token = refreshed.GetProperty("resumeToken").GetString()!;
+        await session.Client.DisposeAsync();
+        await Wait.UntilAsync(() => host.Connection(session.Id).IsWaiting, "the session waits");
+
+        await using var back = await host.ConnectRawAsync(ResumePath(token, 1, $"&token={TestTokens.Mint(now, "alice")}"));
+        var resumed = Json(await back.ReadFrameAsync());
+        Assert.Equal("resumed", resumed.GetProperty("type").GetString());
+        Assert.Equal(session.Id, resumed.GetProperty("connectionId").GetString());
+    }
+
 }
