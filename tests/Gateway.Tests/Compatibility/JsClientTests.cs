@@ -152,13 +152,16 @@ public sealed class JsClientTests(ITestOutputHelper output)
         }
     }
 
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Behind_haproxy_resumes_or_recovers_after_a_cut_socket_and_recovers_on_the_other_node_when_its_node_is_killed(bool resume)
+    /// <summary>
+    /// Two nodes on Redis behind haproxy, resuming on: a cut socket resumes on the other node (which takes the session
+    /// over); then that node is killed and the client, refused a resume, recovers by offset on the survivor. (Recovery
+    /// without resuming, after a restart, is the test above; one run of this topology keeps the suite's time down.)
+    /// </summary>
+    [Fact]
+    public async Task Behind_haproxy_resumes_on_the_other_node_after_a_cut_socket_and_recovers_there_when_its_node_is_killed()
     {
         await using var redis = await RedisServer.StartAsync();
-        var processes = new[] { ServerProcess.Start(NodeEnvironment(redis, 0, resume)), ServerProcess.Start(NodeEnvironment(redis, 0, resume)) };
+        var processes = new[] { ServerProcess.Start(NodeEnvironment(redis, 0, resume: true)), ServerProcess.Start(NodeEnvironment(redis, 0, resume: true)) };
         try
         {
             var nodes = new List<(Uri Client, Uri Management)>();
@@ -180,25 +183,15 @@ public sealed class JsClientTests(ITestOutputHelper output)
             var first = await HolderAsync(http, nodes, connectionId);
             await PublishAsync(http, nodes[0].Management, "events.failover", 1, 5);
 
-            // The socket is cut between the client and haproxy; events are published meanwhile. The next connection may
-            // land on either node: with resuming on, the session goes on there with the same id (taken over from the
-            // other node if need be); without, the client starts afresh and recovers by offset.
+            // The socket is cut between the client and haproxy; events are published meanwhile. The session goes on with
+            // the same id on the node the next socket lands on.
             await script.SendAsync("drop");
             await script.ExpectAsync("disconnected 1006 true 0");
             await PublishAsync(http, nodes[1].Management, "events.failover", 6, 10);
             await script.SendAsync("go");
-            var back = await script.ExpectAsync("connected ");
-            if (resume)
-            {
-                Assert.Equal($"connected {connectionId} true", back);
-            }
-            else
-            {
-                await script.ExpectAsync("recovered events.failover true");
-                connectionId = back.Split(' ')[1];
-            }
+            Assert.Equal($"connected {connectionId} true", await script.ExpectAsync("connected "));
 
-            // Round robin sent the new socket to the other node (with resuming on, that node took the session over). It is killed.
+            // Round robin sent the new socket to the other node, which took the session over. It is killed.
             var holder = await HolderAsync(http, nodes, connectionId);
             Assert.NotEqual(first, holder);
             var survivor = nodes[1 - holder].Management;
@@ -217,11 +210,11 @@ public sealed class JsClientTests(ITestOutputHelper output)
             var killedAt = lines.FindLastIndex(l => l.StartsWith("disconnected 1006 true ", StringComparison.Ordinal));
 
             // After the kill the session is gone with its node: a resume is refused; the topic is recovered by offset.
-            Assert.Equal(resume, lines.Skip(killedAt).Any(l => l.StartsWith("error resume_failed ", StringComparison.Ordinal)));
+            Assert.Contains(lines.Skip(killedAt), l => l.StartsWith("error resume_failed ", StringComparison.Ordinal));
             Assert.Contains("recovered events.failover true", lines.Skip(killedAt));
             var reconnected = lines.Last(l => l.StartsWith("connected ", StringComparison.Ordinal)).Split(' ')[1];
             Assert.NotEqual(connectionId, reconnected);
-            Assert.Equal(resume, lines.Any(l => l.StartsWith($"resumed {connectionId} ", StringComparison.Ordinal)));
+            Assert.Contains(lines, l => l.StartsWith($"resumed {connectionId} ", StringComparison.Ordinal));
         }
         finally
         {
