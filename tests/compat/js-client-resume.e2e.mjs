@@ -59,6 +59,11 @@ test('a socket cut mid-burst is resumed: same connection, every event once and i
     assert.deepEqual(received.map(e => e.data.n), Array.from({ length: 40 }, (_, i) => i + 1));
     assert.deepEqual(received.map(e => e.offset), Array.from({ length: 40 }, (_, i) => i + 1));
 
+    // The in-band refresh answer carries a resume token too; the client keeps it for the next resume.
+    const refreshed = await client.refreshToken();
+    assert.equal(typeof refreshed.resumeToken, 'string');
+    assert.equal(client.resumeToken, refreshed.resumeToken);
+
     // Closed by the client with 4000 ("I will resume") while a request is on its way: resumed again, the answer follows.
     const again = next(client, 'resumed');
     const answer = client.request('echo', { n: 'across' });
