@@ -8,8 +8,9 @@ using Xunit.Abstractions;
 namespace Gateway.Tests.Compatibility;
 
 /// <summary>
-/// The JavaScript client (clients/js) against real gateways, driven by Node scripts in tests/compat: commands and topics on
-/// one node, recovery across a restart and across nodes behind haproxy, and the library in Chromium.
+/// The JavaScript client (clients/js) against real gateways, driven by Node scripts in tests/compat (js-client*.mjs):
+/// commands, topics and streams on one node; a stalled path; a resumed session; recovery across a restart on Redis; a
+/// takeover and a killed node behind haproxy; and the library in Chromium.
 /// </summary>
 [Collection(SerialProcesses.Name)]
 public sealed class JsClientTests(ITestOutputHelper output)
