@@ -165,6 +165,14 @@ test(`the client, ${naming} naming`, async () => {
       const response = await fetch(`${process.env.GATEWAY_MANAGEMENT_URL}/@connections/${later.connectionId}`, { method: 'POST', body: 'a push' });
       assert.equal(response.status, 200);
       assert.equal(await pushed, 'a push');
+
+      // The backend disconnecting the client (close 1000) is final: no reconnect.
+      const ended = next(later, 'disconnected');
+      assert.equal((await fetch(`${process.env.GATEWAY_MANAGEMENT_URL}/@connections/${later.connectionId}`, { method: 'DELETE' })).status, 204);
+      const closed = await ended;
+      assert.equal(closed.code, 1000);
+      assert.equal(closed.willRetry, false);
+      assert.equal(later.state, 'closed');
     } finally {
       later.close();
     }
