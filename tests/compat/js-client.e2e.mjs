@@ -19,6 +19,10 @@ function startBackend(port) {
         await new Promise(r => setTimeout(r, 5));
       }
       res.end(JSON.stringify({ usage: { output_tokens: 3 } }) + '\n');
+    } else if (req.url === '/broken') {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write(JSON.stringify({ text: 'Hel' }) + '\n');
+      setTimeout(() => res.destroy(), 20);
     } else {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ text: 'plain answer' }));
@@ -106,6 +110,13 @@ test(`the client, ${naming} naming`, async () => {
       const plain = alice.stream('plain', {});
       assert.deepEqual(await take(plain, 1), ['plain answer']);
       assert.equal((await plain.result).fullResponse, 'plain answer');
+      // A stream that breaks off: the chunks that came, then the iterator throws the gateway's error.
+      const broken = alice.stream('broken', {});
+      const got = [];
+      await assert.rejects((async () => { for await (const chunk of broken) got.push(chunk); })(),
+        e => e instanceof GatewayError && e.code === 'internal_error' && e.message === 'The stream ended early.');
+      assert.deepEqual(got, ['Hel']);
+      await assert.rejects(broken.result, e => e.code === 'internal_error');
       const answered = await alice.request('ask', { prompt: 'again' });
       assert.equal(answered.type, 'stream_end');
       assert.equal(answered.full_response, 'Hello world');

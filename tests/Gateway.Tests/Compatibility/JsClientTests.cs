@@ -41,6 +41,9 @@ public sealed class JsClientTests(ITestOutputHelper output)
             ["Gateway:Routes:plain:Integration:Type"] = "http",
             ["Gateway:Routes:plain:Integration:Uri"] = $"http://127.0.0.1:{backendPort}/plain",
             ["Gateway:Routes:plain:Integration:Envelope"] = "Connector",
+            ["Gateway:Routes:broken:Integration:Type"] = "http",
+            ["Gateway:Routes:broken:Integration:Uri"] = $"http://127.0.0.1:{backendPort}/broken",
+            ["Gateway:Routes:broken:Integration:Envelope"] = "Connector",
         };
         if (naming == "type")
         {
