@@ -136,6 +136,19 @@ public sealed partial class GatewayConnection
             resume.BufferedBytes = 0;
         }
 
+        StopWaiting(buffered);
+        Log.SessionEnded(_runtime.Logger, Id, record.Reason);
+        if (report)
+        {
+            ReportEnd(resume, record);
+        }
+
+        return true;
+    }
+
+    /// <summary>After a waiting session closed (under its lock): no more messages, handlers told, no longer counted as waiting.</summary>
+    private void StopWaiting(long buffered)
+    {
         _queue.Complete();
         if (Volatile.Read(ref _closedSource) is { } source)
         {
@@ -144,13 +157,6 @@ public sealed partial class GatewayConnection
 
         _runtime.Metrics?.SessionWaiting(-1);
         _runtime.Metrics?.SessionBuffered(-buffered);
-        Log.SessionEnded(_runtime.Logger, Id, record.Reason);
-        if (report)
-        {
-            ReportEnd(resume, record);
-        }
-
-        return true;
     }
 
     private void ReportEnd(ResumeState resume, CloseRecord record)
@@ -419,14 +425,7 @@ public sealed partial class GatewayConnection
             resume.BufferedBytes = 0;
         }
 
-        _queue.Complete();
-        if (Volatile.Read(ref _closedSource) is { } source)
-        {
-            _ = source.CancelAsync();
-        }
-
-        _runtime.Metrics?.SessionWaiting(-1);
-        _runtime.Metrics?.SessionBuffered(-buffered);
+        StopWaiting(buffered);
         return (frames, written);
     }
 
@@ -482,9 +481,7 @@ public sealed partial class GatewayConnection
             resume.BufferedBytes = 0;
         }
 
-        _queue.Complete();
-        _runtime.Metrics?.SessionWaiting(-1);
-        _runtime.Metrics?.SessionBuffered(-buffered);
+        StopWaiting(buffered);
     }
 
     private void EndCatchUp(ResumeState resume)

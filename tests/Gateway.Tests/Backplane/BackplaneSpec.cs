@@ -611,6 +611,8 @@ public abstract class BackplaneSpec : IAsyncLifetime
         Assert.NotEqual(token, resumed.GetProperty("resumeToken").GetString());
         Assert.DoesNotContain(a.Services.GetRequiredService<EventRecorder>().All, e => e.ConnectionId == id);
         Assert.True(await c.Sender.DisconnectAsync(id).AsTask().WithTimeout());
+        Assert.Equal(1000, (await back.ReadUntilCloseAsync()).CloseStatus);
+        await back.SendFrameAsync(8, [0x03, 0xE8]);
         await b.Services.GetRequiredService<EventRecorder>().DisconnectOf(id);
         Assert.DoesNotContain(a.Services.GetRequiredService<EventRecorder>().All, e => e.ConnectionId == id);
         Assert.Single(b.Services.GetRequiredService<EventRecorder>().All, e => e.ConnectionId == id);
