@@ -11,7 +11,7 @@ namespace Gateway.LoadTest;
 /// (an abort: no close frame) and at once (the first retry at 0 ms) opens a new one with its resume token; the time is
 /// from the drop to the <c>resumed</c> frame, over <c>--requests</c> resumes (1,000 by default). Then the memory a
 /// waiting session holds: <c>--connections</c> clients connect, drop, and wait (server RSS after a full GC, per
-/// session, against before they connected), and then 10 pushes of 1 KiB are kept for each (RSS per byte kept).
+/// session, against before they connected), and then 10 pushes of 10 KiB are kept for each (RSS per byte kept).
 /// </summary>
 public static class ResumeBench
 {
@@ -56,7 +56,7 @@ public static class ResumeBench
         socket.Dispose();
         times.Sort();
 
-        // Memory: N sessions waiting on the first node, then 10 KiB kept for each.
+        // Memory: N sessions waiting on the first node, then 100 KiB kept for each.
         await server.ForceGcAsync();
         var before = server.RssBytes();
         var sessions = new List<(string Id, ClientWebSocket Socket)>();
@@ -76,7 +76,7 @@ public static class ResumeBench
         await server.ForceGcAsync();
         var waiting = server.RssBytes();
         using var http = new HttpClient { BaseAddress = server.ManagementUris[0] };
-        var payload = new string('x', 1024);
+        var payload = new string('x', 10 * 1024);
         const int Pushes = 10;
         await Parallel.ForEachAsync(sessions, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (session, ct) =>
         {
