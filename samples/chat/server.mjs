@@ -1,7 +1,7 @@
 // The classic Amazon API Gateway WebSocket chat, unchanged in spirit: $connect stores the connection,
 // $disconnect removes it, sendmessage broadcasts to every stored connection through the management API
 // with the AWS SDK. Here the "Lambda functions" are routes of a small HTTP server, and the connections
-// are kept in memory. It also serves the chat page.
+// are kept in memory. It also serves the chat page and the gateway's JavaScript client it uses (clients/js).
 import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import {
@@ -9,6 +9,8 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 
 const port = Number(process.env.PORT ?? 3000);
+// The client library, from the repository (docker-compose mounts clients/js beside the sample for this).
+const clientLibrary = new URL('../../clients/js/src/gateway-client.js', import.meta.url);
 const gatewayUrl = process.env.GATEWAY_WS_URL ?? 'ws://localhost:8080/';
 const connections = new Set();
 
@@ -50,6 +52,11 @@ http.createServer(async (req, res) => {
       const page = (await readFile(new URL('./index.html', import.meta.url), 'utf8')).replace("'__GATEWAY_WS_URL__'", () => JSON.stringify(gatewayUrl));
       res.setHeader('content-type', 'text/html; charset=utf-8');
       return res.end(page);
+    }
+
+    if (req.method === 'GET' && req.url === '/gateway-client.js') {
+      res.setHeader('content-type', 'text/javascript; charset=utf-8');
+      return res.end(await readFile(clientLibrary));
     }
 
     const route = routes[req.url];
