@@ -326,14 +326,26 @@ public sealed class GatewayClient : IAsyncDisposable
             _ready = false;
         }
 
-        if (socket is { State: WebSocketState.Open })
+        if (socket is { State: WebSocketState.Open } && _run is { } running)
         {
+            // The close handshake is bounded on the wall clock: it waits on the network, never on an injected clock.
+            using var closing = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             try
             {
-                using var closing = new CancellationTokenSource(TimeSpan.FromSeconds(2), _time);
-                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "", closing.Token);
+                await _sendLock.WaitAsync(closing.Token);
+                try
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", closing.Token);
+                }
+                finally
+                {
+                    _sendLock.Release();
+                }
+
+                // The receive loop ends on the gateway's answering close frame.
+                await running.WaitAsync(closing.Token);
             }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException or InvalidOperationException or TimeoutException)
             {
                 socket.Abort();
             }
@@ -378,14 +390,13 @@ public sealed class GatewayClient : IAsyncDisposable
         _firstConnection.TrySetException(disposed);
         _ = _firstConnection.Task.Exception;
         _stop.Dispose();
-        _sendLock.Dispose();
     }
 
     private async Task RunAsync(CancellationToken stop)
     {
         var attempt = 0;
         var everConnected = false;
-        while (!stop.IsCancellationRequested)
+        while (!stop.IsCancellationRequested && !IsDisposed)
         {
             var socket = new ClientWebSocket();
             Task? receive = null;
@@ -402,7 +413,9 @@ public sealed class GatewayClient : IAsyncDisposable
                 }
 
                 receive = ReceiveLoopAsync(socket, session, stop);
-                var first = await Task.WhenAny(session.Handshake.Task, receive, Task.Delay(_options.ConnectedFrameTimeout, _time, stop));
+                using var waiting = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                var first = await Task.WhenAny(session.Handshake.Task, receive, Task.Delay(_options.ConnectedFrameTimeout, _time, waiting.Token));
+                await waiting.CancelAsync();
                 if (first == receive)
                 {
                     await receive;
@@ -465,14 +478,14 @@ public sealed class GatewayClient : IAsyncDisposable
 
                 if (established)
                 {
-                    Raise(Disconnected, new DisconnectedEventArgs((int?)socket.CloseStatus, socket.CloseStatusDescription, socket.CloseStatus is null ? failure : null, !stop.IsCancellationRequested));
+                    Raise(Disconnected, new DisconnectedEventArgs((int?)socket.CloseStatus, socket.CloseStatusDescription, socket.CloseStatus is null ? failure : null, !stop.IsCancellationRequested && !IsDisposed));
                 }
 
                 session.Dispose();
                 socket.Dispose();
             }
 
-            if (stop.IsCancellationRequested)
+            if (stop.IsCancellationRequested || IsDisposed)
             {
                 break;
             }
