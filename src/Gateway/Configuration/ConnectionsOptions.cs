@@ -73,4 +73,27 @@ public sealed class ConnectionsOptions
     /// exits anyway.
     /// </summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a session whose socket dropped (without a close frame, or closed by the client with 4000–4099) waits for
+    /// its client to resume it with the same connection id; zero (the default) turns resuming off. While it waits,
+    /// <c>$disconnect</c> has not run and what is sent to it is kept.
+    /// </summary>
+    public TimeSpan ResumeWindow { get; set; }
+
+    /// <summary>
+    /// The most bytes a resumable session keeps: of the frames it wrote that the client may not have received, and,
+    /// separately, of the frames sent to it while it waits. A waiting session over it ends (with <c>$disconnect</c>).
+    /// </summary>
+    public long ResumeBufferBytes { get; set; } = 256 * 1024;
+
+    /// <summary>The most messages a resumable session keeps, counted as <see cref="ResumeBufferBytes"/> is.</summary>
+    public int ResumeBufferMessages { get; set; } = 1000;
+
+    /// <summary>
+    /// The keys resume tokens are signed with, newest first: tokens are signed with the first and accepted when any of
+    /// them verifies, so a key is rotated by putting the new one first and removing the old one after a window. Every
+    /// node must have the same list. Each is at least 32 characters. Empty: a key made at start, for this process only.
+    /// </summary>
+    public IList<string> ResumeSigningKeys { get; } = [];
 }

@@ -54,6 +54,7 @@ public static class ConnectionsOptionsValidator
             errors.Add($"{P}MaxMessageBytes {c.MaxMessageBytes} must be between 1 and 67108864.");
         }
 
+        ValidateResume(c, errors);
         if (c.SendQueueLimit < 1)
         {
             errors.Add($"{P}SendQueueLimit {c.SendQueueLimit} must be at least 1.");
@@ -100,6 +101,34 @@ public static class ConnectionsOptionsValidator
             catch (FormatException)
             {
                 errors.Add($"{P}TrustedProxies '{proxy}' is neither an IP address nor a CIDR range.");
+            }
+        }
+    }
+
+    private static void ValidateResume(ConnectionsOptions c, ICollection<string> errors)
+    {
+        const string P = "Gateway:Connections:";
+        if (c.ResumeWindow < TimeSpan.Zero || c.ResumeWindow > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{P}ResumeWindow {c.ResumeWindow} must be between 00:00:00 (off) and 01:00:00.");
+        }
+
+        if (c.ResumeBufferBytes < 1024)
+        {
+            errors.Add($"{P}ResumeBufferBytes {c.ResumeBufferBytes} must be at least 1024.");
+        }
+
+        if (c.ResumeBufferMessages < 1)
+        {
+            errors.Add($"{P}ResumeBufferMessages {c.ResumeBufferMessages} must be at least 1.");
+        }
+
+        for (var i = 0; i < c.ResumeSigningKeys.Count; i++)
+        {
+            if ((c.ResumeSigningKeys[i] ?? "").Length < 32)
+            {
+                // The key itself is never written out.
+                errors.Add($"{P}ResumeSigningKeys:{i} must be at least 32 characters.");
             }
         }
     }

@@ -48,6 +48,9 @@ public sealed partial class GatewayConnection
     private volatile bool _awaitingCredentials;
     private ConnectionFeatures? _features;
 
+    // Null unless sessions are resumable (Connections:ResumeWindow), so that connections without it pay one field.
+    private readonly ResumeState? _resume;
+
     /// <summary>Creates a connection for a handshake that has not been upgraded yet.</summary>
     public GatewayConnection(string id, HandshakeInfo handshake, ConnectionRuntime runtime)
     {
@@ -60,6 +63,10 @@ public sealed partial class GatewayConnection
         _pingRequestedTicks = _connectedTicks;
         _messageTokens = MessageBurst(runtime.Options);
         _queue = new SendQueue(runtime.Options.SendQueueLimit);
+        if (runtime.Options.ResumeWindow > TimeSpan.Zero)
+        {
+            _resume = new ResumeState();
+        }
     }
 
     /// <summary>The connection id.</summary>
@@ -226,6 +233,11 @@ public sealed partial class GatewayConnection
             return SendResult.Gone;
         }
 
+        if (_resume is { } resume && Volatile.Read(ref resume.Suspended) is not null && TryBuffer(resume, message) is { } buffered)
+        {
+            return buffered;
+        }
+
         var size = message.Payload.Length;
         var queued = Interlocked.Add(ref _queuedBytes, size);
         if ((queued <= _runtime.Options.SendQueueByteLimit || queued == size) && _queue.TryWrite(message))
@@ -258,6 +270,12 @@ public sealed partial class GatewayConnection
         if (Volatile.Read(ref _close) is not null)
         {
             return SendResult.Gone;
+        }
+
+        // A waiting session takes what fits its buffer and never makes a producer wait for its client.
+        if (_resume is { } resume && Volatile.Read(ref resume.Suspended) is not null && TryBuffer(resume, message) is { } buffered)
+        {
+            return buffered;
         }
 
         Interlocked.Add(ref _queuedBytes, message.Payload.Length);
@@ -313,6 +331,21 @@ public sealed partial class GatewayConnection
 
     private bool TryBeginClose(CloseRecord record)
     {
+        if (_resume is { } resume && Volatile.Read(ref _close) is null)
+        {
+            // A dropped socket (or a client that said it will resume) leaves the session waiting; any other close of a
+            // waiting session ends it.
+            if (IsResumableDrop(record) && TrySuspend(resume, record))
+            {
+                return true;
+            }
+
+            if (Volatile.Read(ref resume.Suspended) is not null)
+            {
+                return EndWaiting(resume, record);
+            }
+        }
+
         var won = Interlocked.CompareExchange(ref _close, record, null) is null;
         _queue.Complete();
         if (won && Volatile.Read(ref _closedSource) is { } source)
@@ -341,7 +374,7 @@ public sealed partial class GatewayConnection
     }
 
     /// <summary>Runs the receive and write loops until the connection has closed; returns how it ended.</summary>
-    internal async Task<DisconnectInfo> RunAsync(MessageCallback onMessage)
+    internal async Task<RunEnd> RunAsync(MessageCallback onMessage)
     {
         var writer = WriteLoopAsync();
         try
@@ -369,8 +402,13 @@ public sealed partial class GatewayConnection
             }
         }
 
+        if (_resume is { } resume && Park(resume) is { } waiting)
+        {
+            return new RunEnd(new DisconnectInfo(waiting.Status, waiting.Reason, waiting.InitiatedByClient), Waiting: true);
+        }
+
         var close = Volatile.Read(ref _close)!;
-        return new DisconnectInfo(close.Status, close.Reason, close.InitiatedByClient);
+        return new RunEnd(new DisconnectInfo(close.Status, close.Reason, close.InitiatedByClient), Waiting: false);
     }
 
     private async Task ReceiveLoopAsync(MessageCallback onMessage)
@@ -530,11 +568,17 @@ public sealed partial class GatewayConnection
                         continue;
                     }
 
+                    _resume?.Written(this, message);
+
                     var type = message.Kind == OutboundKind.Binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
                     await socket.SendAsync(message.Payload, type, endOfMessage: true, CancellationToken.None);
                     Interlocked.Add(ref _queuedBytes, -message.Payload.Length);
                     _runtime.Metrics?.Sent(message.Payload.Length);
                     Touch();
+                    if (_resume is { CatchingUp: true } catchingUp)
+                    {
+                        EndCatchUp(catchingUp);
+                    }
                 }
             }
 
@@ -542,6 +586,11 @@ public sealed partial class GatewayConnection
             {
                 var status = IsSendableCloseStatus(close.Status) ? close.Status : CloseCodes.Normal;
                 await socket.CloseOutputAsync((WebSocketCloseStatus)status, close.Reason, CancellationToken.None);
+            }
+            else if (_resume is { Suspended: { InitiatedByClient: true } said } && socket.State is WebSocketState.CloseReceived)
+            {
+                // A client that closed saying it will resume gets its close frame echoed; the session waits.
+                await socket.CloseOutputAsync((WebSocketCloseStatus)said.Status, said.Reason, CancellationToken.None);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or ArgumentException)
@@ -564,6 +613,11 @@ public sealed partial class GatewayConnection
     internal void CheckDeadlines(long now)
     {
         var s = _runtime;
+        if (_resume is { } resume && CheckWaiting(resume, now))
+        {
+            return;
+        }
+
         if (_finished || _stream is null)
         {
             return;

@@ -16,6 +16,9 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
 {
     private const int InitialCapacity = 4;
 
+    private int _limit = limit;
+    private bool _paused;
+
     private OutboundMessage _single;
     private OutboundMessage[]? _items;
     private int _head;
@@ -28,12 +31,80 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
     /// <summary>Messages waiting.</summary>
     public int Count => Volatile.Read(ref _count);
 
+    /// <summary>The most messages the queue takes; changed while a session waits for its client and while it catches up.</summary>
+    public int Limit
+    {
+        get => Volatile.Read(ref _limit);
+        set
+        {
+            lock (this)
+            {
+                _limit = value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops the reader without completing the queue: reads find nothing and a waiting reader is told there is nothing
+    /// more (false), while producers still add. For a session that waits for its client to come back.
+    /// </summary>
+    public void Pause()
+    {
+        lock (this)
+        {
+            _paused = true;
+            if (_readerWaiting)
+            {
+                _readerWaiting = false;
+                _readerWait.SetResult(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends a <see cref="Pause"/>, with <paramref name="first"/> read before every message waiting (for a new reader).
+    /// </summary>
+    public void Resume(IReadOnlyList<OutboundMessage> first)
+    {
+        lock (this)
+        {
+            var waiting = new OutboundMessage[_count];
+            for (var i = 0; i < waiting.Length; i++)
+            {
+                waiting[i] = _items is { } items ? items[(_head + i) % items.Length] : _single;
+            }
+
+            var all = first.Count + waiting.Length;
+            if (all > 1)
+            {
+                var ring = new OutboundMessage[all];
+                for (var i = 0; i < first.Count; i++)
+                {
+                    ring[i] = first[i];
+                }
+
+                waiting.CopyTo(ring, first.Count);
+                _items = ring;
+                _single = default;
+            }
+            else
+            {
+                _items = null;
+                _single = all == 1 ? (first.Count == 1 ? first[0] : waiting[0]) : default;
+            }
+
+            _head = 0;
+            Volatile.Write(ref _count, all);
+            _paused = false;
+        }
+    }
+
     /// <summary>Adds a message; false when the queue is full or completed.</summary>
     public bool TryWrite(in OutboundMessage message)
     {
         lock (this)
         {
-            if (_completed || _count >= limit)
+            if (_completed || _count >= _limit)
             {
                 return false;
             }
@@ -56,7 +127,7 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
                     return false;
                 }
 
-                if (_count < limit)
+                if (_count < _limit)
                 {
                     Enqueue(message);
                     return true;
@@ -92,7 +163,7 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
     {
         lock (this)
         {
-            if (_count == 0)
+            if (_count == 0 || _paused)
             {
                 message = default;
                 return false;
@@ -139,6 +210,11 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
     {
         lock (this)
         {
+            if (_paused)
+            {
+                return new ValueTask<bool>(false);
+            }
+
             if (_count > 0)
             {
                 return new ValueTask<bool>(true);
@@ -204,7 +280,7 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
         if (_items is null)
         {
             // A second message while one waits alone: both move to a ring.
-            _items = new OutboundMessage[Math.Max(2, Math.Min(InitialCapacity, limit))];
+            _items = new OutboundMessage[Math.Max(2, Math.Min(InitialCapacity, _limit))];
             _items[0] = _single;
             _single = default;
             _head = 0;
@@ -213,7 +289,7 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
         var items = _items;
         if (_count == items.Length)
         {
-            var larger = new OutboundMessage[Math.Min(items.Length * 2, limit)];
+            var larger = new OutboundMessage[Math.Max(_count + 1, Math.Min(items.Length * 2, _limit))];
             for (var i = 0; i < _count; i++)
             {
                 larger[i] = items[(_head + i) % items.Length];

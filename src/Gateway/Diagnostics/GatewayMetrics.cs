@@ -34,6 +34,10 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _presenceUnannounced;
     private readonly Counter<long> _webhooks;
     private readonly Counter<long> _clientPublishes;
+    private readonly UpDownCounter<long> _waitingSessions;
+    private readonly UpDownCounter<long> _bufferedBytes;
+    private readonly Counter<long> _resumes;
+    private readonly Counter<long> _resumesRefused;
     private readonly StripedCounter _receivedTotal = new();
     private readonly StripedCounter _sentTotal = new();
 
@@ -71,6 +75,10 @@ public sealed class GatewayMetrics : IDisposable
             _meter.CreateObservableUpDownCounter("gateway.presence.members", members, "{member}", "Presence members held on this node, over every topic.");
         }
 
+        _waitingSessions = _meter.CreateUpDownCounter<long>("gateway.sessions.waiting", "{session}", "Sessions whose socket dropped, waiting for their client to resume them.");
+        _bufferedBytes = _meter.CreateUpDownCounter<long>("gateway.sessions.buffered.bytes", "By", "Bytes kept for waiting sessions: what was sent to them while they wait.");
+        _resumes = _meter.CreateCounter<long>("gateway.sessions.resumes", "{resume}", "Sessions resumed, by kind (same_node, moved).");
+        _resumesRefused = _meter.CreateCounter<long>("gateway.sessions.resumes_refused", "{resume}", "Resumes refused, by reason (invalid, expired, replayed, user, gone, lost, node_gone).");
         _clientPublishes = _meter.CreateCounter<long>("gateway.topics.client_publishes", "{publish}", "Publish commands of clients, by outcome (published, not_allowed, rate_limited, invalid, too_large, unavailable).");
         _meter.CreateObservableGauge("gateway.backplane.available", () => new Measurement<int>(sources.BackplaneAvailable() ? 1 : 0, new KeyValuePair<string, object?>("engine", sources.BackplaneEngine())), "1", "1 while other nodes can be reached (the engine, Redis or NATS, connected), by engine.");
     }
@@ -90,6 +98,18 @@ public sealed class GatewayMetrics : IDisposable
     /// <summary>A webhook event's fate: delivered, retried (one failed attempt), failed (given up) or dropped (the queue was full).</summary>
     public void Webhook(string name, string outcome) =>
         _webhooks.Add(1, new KeyValuePair<string, object?>("event", name), new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>A session began (1) or stopped (-1) waiting for its client.</summary>
+    public void SessionWaiting(int change) => _waitingSessions.Add(change);
+
+    /// <summary>Bytes now kept for (positive) or no longer kept for (negative) waiting sessions.</summary>
+    public void SessionBuffered(long bytes) => _bufferedBytes.Add(bytes);
+
+    /// <summary>A session resumed, on the node it waited on (<c>same_node</c>) or on another (<c>moved</c>).</summary>
+    public void SessionResumed(string kind) => _resumes.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    /// <summary>A resume refused, by reason.</summary>
+    public void ResumeRefused(string reason) => _resumesRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     /// <summary>A connection was upgraded.</summary>
     public void Opened() => _opened.Add(1);

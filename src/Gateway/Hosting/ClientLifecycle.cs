@@ -29,6 +29,7 @@ public sealed partial class ClientLifecycle(
     Topics.ServerSubscriptions serverSubscriptions,
     GatewayListeners listeners,
     Diagnostics.GatewayMetrics metrics,
+    ResumeTokens resumeTokens,
     ILogger<ClientLifecycle> logger)
 {
     private static readonly byte[] AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"u8.ToArray();
@@ -115,6 +116,21 @@ public sealed partial class ClientLifecycle(
             }
 
             connection.SetIdentity(auth.Identity, authenticator.CloseAt(auth.Identity));
+            string? resumeRefused = null;
+            if (context.Request.Query["resume"] is { Count: > 0 } resume && connectionRuntime.Options.ResumeWindow > TimeSpan.Zero)
+            {
+                var (resumed, refused) = await TryResumeAsync(context, upgrade!, key, auth, resume.ToString());
+                if (resumed is not null || refused is null)
+                {
+                    // Resumed (the session keeps the slot it holds; this one is released), or answered on the socket already.
+                    return resumed;
+                }
+
+                resumeRefused = refused;
+                Log.ResumeRefused(logger, connectionId, sourceIp, refused);
+                metrics.ResumeRefused(refused);
+            }
+
             string? subProtocol;
             if (auth.AwaitFirstMessage)
             {
@@ -145,7 +161,9 @@ public sealed partial class ClientLifecycle(
             UpgradedConnection session;
             try
             {
-                session = await UpgradeAsync(context, upgrade!, key, connection, subProtocol);
+                var (socket, stream, abort) = await UpgradeAsync(context, upgrade!, key, subProtocol);
+                connection.Attach(socket, stream, abort);
+                session = new UpgradedConnection(connection, socket) { ResumeRefused = resumeRefused };
             }
             catch (Exception) when (!connection.AwaitingCredentials)
             {
@@ -166,20 +184,36 @@ public sealed partial class ClientLifecycle(
         }
     }
 
-    /// <summary>Runs an upgraded connection until it closes, then <c>$disconnect</c> (when <c>$connect</c> ran), and frees its slot.</summary>
+    /// <summary>
+    /// Runs an upgraded connection until it closes, then <c>$disconnect</c> (when <c>$connect</c> ran), and frees its slot.
+    /// A resumable session whose socket dropped returns without any of that: it waits, and ends later (or is resumed).
+    /// </summary>
     internal async Task RunAsync(UpgradedConnection session)
     {
         ArgumentNullException.ThrowIfNull(session);
         var connection = session.Connection;
-        var info = new DisconnectInfo(CloseCodes.Abnormal, "Connection lost", InitiatedByClient: false);
+        var end = new RunEnd(new DisconnectInfo(CloseCodes.Abnormal, "Connection lost", InitiatedByClient: false), Waiting: false);
         try
         {
-            registry.Add(connection);
-            metrics.Opened();
-            Log.Connected(logger, RouteKeys.Connect, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "", connection.Identity?.Method ?? "anonymous", connection.UserId ?? "");
-            if (!connection.AwaitingCredentials)
+            if (session.Resumed)
             {
-                SendConnectedFrame(connection);
+                Log.Resumed(logger, connection.Id, connection.SourceIp);
+            }
+            else
+            {
+                registry.Add(connection);
+                metrics.Opened();
+                connection.WaitingEnded = (waiting, info) => EndWaitingAsync(waiting, info);
+                Log.Connected(logger, RouteKeys.Connect, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "", connection.Identity?.Method ?? "anonymous", connection.UserId ?? "");
+                if (session.ResumeRefused is { } refused)
+                {
+                    connection.TrySend(new OutboundMessage(ClientFrames.Error("resume_failed", ResumeRefusal(refused), default), OutboundKind.Session));
+                }
+
+                if (!connection.AwaitingCredentials)
+                {
+                    SendConnectedFrame(connection);
+                }
             }
 
             // A handshake that was still in $connect when the drain walked the registry is closed here
@@ -191,41 +225,193 @@ public sealed partial class ClientLifecycle(
 
             try
             {
-                if (!connection.AwaitingCredentials)
+                if (!connection.AwaitingCredentials && !session.Resumed)
                 {
                     // What the server subscribed the user to for later connections, right after the connected frame.
                     await serverSubscriptions.ApplyRememberedAsync(connection, CancellationToken.None);
                 }
 
-                info = await connection.RunAsync(connection.AwaitingCredentials ? OnFirstMessagesAsync : dispatcher.DispatchAsync);
+                end = await connection.RunAsync(connection.AwaitingCredentials ? OnFirstMessagesAsync : dispatcher.DispatchAsync);
             }
             finally
             {
-                registry.Remove(connection);
-                topics.RemoveAll(connection);
+                if (!end.Waiting)
+                {
+                    registry.Remove(connection);
+                    topics.RemoveAll(connection);
+                }
+
                 session.Socket.Dispose();
             }
 
-            metrics.Closed(info.StatusCode);
-            Log.Disconnected(logger, RouteKeys.Disconnect, connection.Id, connection.SourceIp, info.StatusCode, info.Reason, info.InitiatedByClient ? "client" : "server");
+            if (!end.Waiting)
+            {
+                metrics.Closed(end.Info.StatusCode);
+                Log.Disconnected(logger, RouteKeys.Disconnect, connection.Id, connection.SourceIp, end.Info.StatusCode, end.Info.Reason, end.Info.InitiatedByClient ? "client" : "server");
+            }
         }
         finally
         {
-            try
+            if (!end.Waiting)
             {
-                if (!connection.AwaitingCredentials)
+                try
                 {
-                    await dispatcher.DisconnectAsync(connection, info);
+                    if (!connection.AwaitingCredentials)
+                    {
+                        await dispatcher.DisconnectAsync(connection, end.Info);
+                    }
                 }
-            }
-            finally
-            {
-                registry.ReleaseSlot();
+                finally
+                {
+                    registry.ReleaseSlot();
+                }
             }
         }
     }
 
-    private static async Task<UpgradedConnection> UpgradeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, GatewayConnection connection, string? subProtocol)
+    /// <summary>The end of a session that waited for its client in vain: what <see cref="RunAsync(UpgradedConnection)"/> does after a close.</summary>
+    private async Task EndWaitingAsync(GatewayConnection connection, DisconnectInfo info)
+    {
+        try
+        {
+            registry.Remove(connection);
+            topics.RemoveAll(connection);
+            metrics.Closed(info.StatusCode);
+            Log.Disconnected(logger, RouteKeys.Disconnect, connection.Id, connection.SourceIp, info.StatusCode, info.Reason, info.InitiatedByClient ? "client" : "server");
+            await dispatcher.DisconnectAsync(connection, info);
+        }
+        catch (Exception ex)
+        {
+            Log.WaitingEndFailed(logger, ex, connection.Id);
+        }
+        finally
+        {
+            registry.ReleaseSlot();
+        }
+    }
+
+    /// <summary>
+    /// A handshake with <c>?resume=</c>: the waiting session the token names takes this socket, when the token is valid,
+    /// names this node, the same user authenticated again, and the frames the client missed are still kept. Returns the
+    /// resumed session; or null and why not (the handshake goes on as a new connection); or null and null when the
+    /// socket was upgraded and answered already (the session ended while it was being taken over).
+    /// </summary>
+    private async Task<(UpgradedConnection? Session, string? Refused)> TryResumeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, AuthOutcome auth, string token)
+    {
+        if (auth.AwaitFirstMessage)
+        {
+            return (null, "first_message");
+        }
+
+        if (resumeTokens.Read(token, connectionRuntime.Time.GetUtcNow(), out var invalid) is not { } ticket)
+        {
+            return (null, invalid);
+        }
+
+        if (ticket.UserId != auth.Identity?.UserId)
+        {
+            return (null, "user");
+        }
+
+        if (ticket.NodeId != node.Id)
+        {
+            return (null, "node_gone");
+        }
+
+        if (!registry.TryGet(ticket.ConnectionId, out var waiting) || !waiting.IsResumable)
+        {
+            return (null, "gone");
+        }
+
+        if (waiting.UserId != ticket.UserId)
+        {
+            return (null, "user");
+        }
+
+        if (waiting.TryClaimResume(ticket.Generation, out var loopsEnded) is { } claimRefused)
+        {
+            return (null, claimRefused);
+        }
+
+        try
+        {
+            await loopsEnded.WaitAsync(connectionRuntime.Options.CloseTimeout, connectionRuntime.Time);
+        }
+        catch (TimeoutException)
+        {
+            waiting.ReleaseResume();
+            return (null, "busy");
+        }
+
+        long? received = long.TryParse(context.Request.Query["received"].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) ? count : null;
+        if (!waiting.CanResendAfter(received))
+        {
+            waiting.EndClaimedWaiting("Resumed after frames no longer kept");
+            return (null, "lost");
+        }
+
+        WebSocket socket;
+        ConnectionStream stream;
+        Action abort;
+        try
+        {
+            waiting.SetIdentity(auth.Identity, authenticator.CloseAt(auth.Identity));
+            (socket, stream, abort) = await UpgradeAsync(context, upgrade, key, auth.SubProtocol);
+        }
+        catch (Exception)
+        {
+            waiting.ReleaseResume();
+            throw;
+        }
+
+        if (waiting.Reattach(socket, stream, abort, received, (generation, missed) => ResumedFrame(waiting, generation, missed)) is { } late)
+        {
+            // It ended (closed, or its window passed) while the socket was being upgraded.
+            metrics.ResumeRefused(late);
+            await socket.SendAsync(ClientFrames.Error("resume_failed", ResumeRefusal(late), default), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Session ended", CancellationToken.None);
+            socket.Dispose();
+            return (null, null);
+        }
+
+        metrics.SessionResumed("same_node");
+        return (new UpgradedConnection(waiting, socket) { Resumed = true }, null);
+    }
+
+    private static string ResumeRefusal(string reason) => reason switch
+    {
+        "invalid" => "the resume token is not valid",
+        "expired" => "the resume token expired",
+        "replayed" => "the resume token was used already; only the newest one resumes",
+        "user" => "the resume token belongs to another user",
+        "node_gone" => "the node that held the session is gone",
+        "lost" => "frames the client missed are no longer kept",
+        "first_message" => "a session resumes only with credentials in the handshake",
+        "busy" => "the session could not be taken over in time",
+        _ => "the session ended (its window passed, its buffer overflowed, or it was closed)",
+    };
+
+    private byte[] ResumedFrame(GatewayConnection connection, uint generation, int missed)
+    {
+        using var frame = Protocol.FrameJson.Start();
+        frame.Json.WriteStartObject();
+        frame.Json.WriteString("type", "resumed");
+        frame.Json.WriteString("connectionId", connection.Id);
+        frame.Json.WriteString("resumeToken", ResumeToken(connection, generation));
+        frame.Json.WriteNumber("missed", missed);
+        frame.Json.WriteEndObject();
+        return frame.ToArray();
+    }
+
+    private string ResumeToken(GatewayConnection connection, uint generation)
+    {
+        // The token holds while the session may: to its lifetime's end (and a window after it), else a day.
+        var o = connectionRuntime.Options;
+        var expires = o.MaxLifetime > TimeSpan.Zero ? connection.ConnectedAt + o.MaxLifetime + o.ResumeWindow : connectionRuntime.Time.GetUtcNow().AddDays(1);
+        return resumeTokens.Issue(new ResumeTicket(connection.Id, node.Id, connection.UserId, generation, expires));
+    }
+
+    private static async Task<(WebSocket Socket, ConnectionStream Stream, Action Abort)> UpgradeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, string? subProtocol)
     {
         // An upgraded connection lives far beyond any request body limit or minimum data rate.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
@@ -258,8 +444,7 @@ public sealed partial class ClientLifecycle(
 
         // The abort goes to the request lifetime (the transport), never through the context, which an upgraded connection does not keep.
         var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
-        connection.Attach(socket, stream, lifetime.Abort);
-        return new UpgradedConnection(connection, socket);
+        return (socket, stream, lifetime.Abort);
     }
 
     private void Reject(string connectionId, string sourceIp, string kind, int status, string reason)
@@ -270,13 +455,19 @@ public sealed partial class ClientLifecycle(
 
     private void SendConnectedFrame(GatewayConnection connection)
     {
-        if (connectionRuntime.Options.SendConnectedMessage)
+        // A resumable session always gets it: its resume token is in it.
+        if (connectionRuntime.Options.SendConnectedMessage || connection.IsResumable)
         {
             // Ids are URL-safe, so nothing here needs escaping; still written the one way every client frame is.
             using var frame = Protocol.FrameJson.Start();
             frame.Json.WriteStartObject();
             frame.Json.WriteString("type", "connected");
             frame.Json.WriteString("connectionId", connection.Id);
+            if (connection.IsResumable)
+            {
+                frame.Json.WriteString("resumeToken", ResumeToken(connection, connection.ResumeGeneration));
+            }
+
             if (connection.FeatureOrNull<ConnectAnswer>() is { ConnectedMembers: { } members })
             {
                 // What $connect added: the members of its object, after the gateway's own.
@@ -288,7 +479,7 @@ public sealed partial class ClientLifecycle(
             }
 
             frame.Json.WriteEndObject();
-            connection.TrySendText(frame.ToArray());
+            connection.TrySend(new OutboundMessage(frame.ToArray(), OutboundKind.Session));
         }
     }
 
@@ -405,6 +596,15 @@ public sealed partial class ClientLifecycle(
 
         [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "{Route}: handshake {ConnectionId} from {SourceIp} rejected with {StatusCode} ({RejectReason}): {Reason}")]
         public static partial void HandshakeRejected(ILogger logger, string route, string connectionId, string sourceIp, int statusCode, string rejectReason, string reason);
+
+        [LoggerMessage(EventId = 1008, Level = LogLevel.Information, Message = "Connection {ConnectionId} from {SourceIp} resumed its session")]
+        public static partial void Resumed(ILogger logger, string connectionId, string sourceIp);
+
+        [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "Handshake {ConnectionId} from {SourceIp} asked to resume a session, refused ({Reason}); it connects as a new connection")]
+        public static partial void ResumeRefused(ILogger logger, string connectionId, string sourceIp, string reason);
+
+        [LoggerMessage(EventId = 1010, Level = LogLevel.Error, Message = "Ending connection {ConnectionId}, which waited for its client in vain, failed")]
+        public static partial void WaitingEndFailed(ILogger logger, Exception exception, string connectionId);
 
         [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "{Route}: connection {ConnectionId} from {SourceIp} did not authenticate with its first message; closing with 1008")]
         public static partial void FirstMessageRefused(ILogger logger, string route, string connectionId, string sourceIp);

@@ -53,6 +53,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<RouteTable>();
         services.TryAddSingleton<MessageDispatcher>();
         services.TryAddSingleton<ClientLifecycle>();
+        services.TryAddSingleton<ResumeTokens>();
         services.TryAddSingleton<ManagementAccess>();
         if (!services.Any(d => d.ServiceType == typeof(ManagementQueries)))
         {

@@ -4,21 +4,17 @@ using Gateway.Tests.Infrastructure;
 namespace Gateway.Tests.Backplane;
 
 /// <summary>The backplane spec on <see cref="InMemoryBackplaneTransport"/>: N nodes in this process, no server.</summary>
-public class InMemoryBackplaneSpecTests : BackplaneSpec
+public sealed class InMemoryBackplaneSpecTests : BackplaneMessagingSpec
 {
-    private readonly InMemoryBackplaneNetwork _network;
+    private readonly InMemoryBackplaneNetwork _network = new();
 
-    public InMemoryBackplaneSpecTests()
-        : this(new InMemoryBackplaneNetwork())
-    {
-    }
+    protected override Task<GatewayHost> StartHostAsync(Dictionary<string, string?> settings) => StartNodeAsync(_network, settings);
 
-    protected InMemoryBackplaneSpecTests(InMemoryBackplaneNetwork network) => _network = network;
-
-    protected override Task<GatewayHost> StartHostAsync(Dictionary<string, string?> settings) =>
+    /// <summary>Starts a node on <paramref name="network"/> with a heartbeat of 0.3 s, a liveness of 3 s and a request timeout of 1 s.</summary>
+    internal static Task<GatewayHost> StartNodeAsync(InMemoryBackplaneNetwork network, Dictionary<string, string?> settings) =>
         GatewayHost.StartAsync(settings, gateway =>
         {
-            gateway.Services.AddSingleton(_ => _network.Connect());
+            gateway.Services.AddSingleton(_ => network.Connect());
             gateway.Services.AddClusterBackplane(
                 sp => sp.GetRequiredService<InMemoryBackplaneTransport>(),
                 _ => new ClusterBackplaneOptions { HeartbeatInterval = TimeSpan.FromMilliseconds(300), NodeTtl = TimeSpan.FromSeconds(3), RequestTimeout = TimeSpan.FromSeconds(1) });

@@ -10,7 +10,7 @@ namespace Gateway.Tests.Backplane;
 
 /// <summary>The backplane spec on <see cref="NatsBackplaneTransport"/> and one real nats-server (JetStream on) on loopback.</summary>
 [Collection(SerialProcesses.Name)]
-public sealed class NatsBackplaneSpecTests(SharedNatsServer nats) : BackplaneSpec, IClassFixture<SharedNatsServer>
+public sealed class NatsBackplaneSpecTests(SharedNatsServer nats) : BackplaneMessagingSpec, IClassFixture<SharedNatsServer>
 {
     internal static Dictionary<string, string?> Timing(string url, string prefix) => new()
     {

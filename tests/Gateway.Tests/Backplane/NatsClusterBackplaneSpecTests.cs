@@ -5,7 +5,8 @@ namespace Gateway.Tests.Backplane;
 
 /// <summary>
 /// The backplane spec on a three-server NATS cluster (clustered JetStream): every node is given all three servers,
-/// and the history streams and key-value buckets keep three replicas.
+/// and the history streams and key-value buckets keep three replicas. The calls that ride only on messages are the same
+/// as on one server (<see cref="NatsBackplaneSpecTests"/>) and are not run again.
 /// </summary>
 [Collection(SerialProcesses.Name)]
 public sealed class NatsClusterBackplaneSpecTests(SharedNatsCluster nats) : BackplaneSpec, IClassFixture<SharedNatsCluster>

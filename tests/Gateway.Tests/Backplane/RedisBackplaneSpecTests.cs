@@ -8,7 +8,7 @@ namespace Gateway.Tests.Backplane;
 
 /// <summary>The backplane spec on <see cref="RedisBackplaneTransport"/> and one real redis-server on loopback.</summary>
 [Collection(SerialProcesses.Name)]
-public sealed class RedisBackplaneSpecTests(SharedRedisServer redis) : BackplaneSpec, IClassFixture<SharedRedisServer>
+public sealed class RedisBackplaneSpecTests(SharedRedisServer redis) : BackplaneMessagingSpec, IClassFixture<SharedRedisServer>
 {
     internal static Dictionary<string, string?> Timing(string configuration, string prefix) => new()
     {

@@ -5,7 +5,7 @@ namespace Gateway.Tests.Backplane;
 
 /// <summary>The backplane spec on a three-shard Redis Cluster (sharded pub/sub, keys spread over slots).</summary>
 [Collection(SerialProcesses.Name)]
-public sealed class RedisClusterBackplaneSpecTests(SharedRedisCluster cluster) : BackplaneSpec, IClassFixture<SharedRedisCluster>
+public sealed class RedisClusterBackplaneSpecTests(SharedRedisCluster cluster) : BackplaneMessagingSpec, IClassFixture<SharedRedisCluster>
 {
     protected override Task<GatewayHost> StartHostAsync(Dictionary<string, string?> settings)
     {

@@ -30,6 +30,21 @@ internal static class ManagementCalls
         return new Answer(response.StatusCode, response.Headers.TryGetValues("x-amzn-ErrorType", out var types) ? types.First() : null, text);
     }
 
+    /// <summary>GETs <paramref name="path"/>, whatever the answer.</summary>
+    public static Task<Answer> GetAsync(GatewayHost host, string path) => SendAsync(host, HttpMethod.Get, path);
+
+    /// <summary>DELETEs <paramref name="path"/>, whatever the answer.</summary>
+    public static Task<Answer> DeleteAsync(GatewayHost host, string path) => SendAsync(host, HttpMethod.Delete, path);
+
+    private static async Task<Answer> SendAsync(GatewayHost host, HttpMethod method, string path)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}") };
+        using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
+        using var response = await http.SendAsync(request).WithTimeout();
+        var text = await response.Content.ReadAsStringAsync().WithTimeout();
+        return new Answer(response.StatusCode, response.Headers.TryGetValues("x-amzn-ErrorType", out var types) ? types.First() : null, text);
+    }
+
     /// <summary>GETs <paramref name="path"/> and expects 200 with JSON.</summary>
     public static async Task<JsonElement> GetJsonAsync(GatewayHost host, string path)
     {
