@@ -34,6 +34,10 @@ public sealed class GatewayClient : IAsyncDisposable
     private long _generation;
     private long _nextId;
     private string? _resumeToken;
+
+    // Data frames received on the current session, across its sockets (the gateway's session frames not counted): a
+    // resume says how many arrived, and the gateway writes again the ones after them.
+    private long _sessionReceived;
     private string? _token;
     private Task? _run;
     private int _disposed;
@@ -529,7 +533,8 @@ public sealed class GatewayClient : IAsyncDisposable
 
         var builder = new UriBuilder(url);
         var query = builder.Query.TrimStart('?');
-        builder.Query = (query.Length > 0 ? query + "&" : "") + "resume=" + Uri.EscapeDataString(resume);
+        var received = Interlocked.Read(ref _sessionReceived).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        builder.Query = (query.Length > 0 ? query + "&" : "") + "resume=" + Uri.EscapeDataString(resume) + "&received=" + received;
         return builder.Uri;
     }
 
@@ -704,6 +709,7 @@ public sealed class GatewayClient : IAsyncDisposable
             var bytes = message.GetBuffer().AsMemory(0, (int)message.Length);
             if (result.MessageType == WebSocketMessageType.Binary)
             {
+                Interlocked.Increment(ref _sessionReceived);
                 Raise(MessageReceived, new GatewayMessageEventArgs(null, bytes.ToArray()));
                 continue;
             }
@@ -721,7 +727,8 @@ public sealed class GatewayClient : IAsyncDisposable
         }
         catch (JsonException)
         {
-            session.Handshake.TrySetResult(new Handshake(null, false, null, 0));
+            FreshWithoutConnectedFrame(session);
+            Interlocked.Increment(ref _sessionReceived);
             Raise(MessageReceived, new GatewayMessageEventArgs(Encoding.UTF8.GetString(utf8.Span), default));
             return;
         }
@@ -731,7 +738,8 @@ public sealed class GatewayClient : IAsyncDisposable
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                session.Handshake.TrySetResult(new Handshake(null, false, null, 0));
+                FreshWithoutConnectedFrame(session);
+                Interlocked.Increment(ref _sessionReceived);
                 Raise(MessageReceived, new GatewayMessageEventArgs(Encoding.UTF8.GetString(utf8.Span), default));
                 return;
             }
@@ -742,6 +750,7 @@ public sealed class GatewayClient : IAsyncDisposable
                 return;
             }
 
+            Interlocked.Increment(ref _sessionReceived);
             if (root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.Number && idElement.TryGetInt64(out var id))
             {
                 if (_streams.TryGetValue(id, out var stream))
@@ -773,6 +782,8 @@ public sealed class GatewayClient : IAsyncDisposable
         switch (type)
         {
             case "connected":
+                // A new session: the count starts again.
+                Interlocked.Exchange(ref _sessionReceived, 0);
                 session.Handshake.TrySetResult(new Handshake(StringOf(root, "connectionId"), false, StringOf(root, "resumeToken"), 0) { Frame = root.GetRawText() });
                 return true;
             case "resumed":
@@ -788,9 +799,17 @@ public sealed class GatewayClient : IAsyncDisposable
                 Raise(Error, new GatewayErrorEventArgs(new GatewayCommandException("resume_failed", StringOf(root, "message") ?? "the gateway refused to resume") { Frame = root.GetRawText() }));
                 return true;
             default:
-                // A gateway that sends no connected frame: this frame is the first of the connection's traffic.
-                session.Handshake.TrySetResult(new Handshake(null, false, null, 0));
+                FreshWithoutConnectedFrame(session);
                 return false;
+        }
+    }
+
+    /// <summary>A gateway that sends no connected frame: the first frame is the first of a new connection's traffic.</summary>
+    private void FreshWithoutConnectedFrame(Session session)
+    {
+        if (session.Handshake.TrySetResult(new Handshake(null, false, null, 0)))
+        {
+            Interlocked.Exchange(ref _sessionReceived, 0);
         }
     }
 

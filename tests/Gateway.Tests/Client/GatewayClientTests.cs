@@ -174,10 +174,14 @@ public class GatewayClientTests
         // A connection on the same kind of token, without refresh, is the control: it is closed when its token expires.
         await using var control = await host.ConnectAsync($"/?token={TestTokens.Mint(host.Time.GetUtcNow(), lifetime: TimeSpan.FromMinutes(2))}");
 
-        // 30 s before expiry the client fetches a new token and sends it in-band.
+        // 30 s before expiry the client fetches a new token and sends it in-band; the gateway takes it.
+        var connection = host.Connection(client.ConnectionId!);
+        var firstExpiry = connection.User.FindFirst("exp")?.Value;
+        Assert.NotNull(firstExpiry);
         host.Advance(TimeSpan.FromSeconds(95));
-        await Wait.UntilAsync(() => Volatile.Read(ref calls) == 3, "the client asked for a fresh token");
-        await client.PingAsync().WithTimeout(); // answered after the refresh: one connection's messages are handled in order
+        await Wait.UntilAsync(() => connection.User.FindFirst("exp")?.Value != firstExpiry, "the gateway took the fresh token");
+        Assert.Equal(3, calls);
+        await client.PingAsync().WithTimeout(); // its pong follows the refresh's answer: the client has that answer too
 
         host.Advance(TimeSpan.FromSeconds(60)); // past the first token's expiry and the clock skew
         Assert.Equal(1008, (await control.Closed.WithTimeout()).CloseStatus);
@@ -191,6 +195,7 @@ public class GatewayClientTests
     public async Task Streamed_answers_arrive_chunk_by_chunk_and_a_broken_stream_throws()
     {
         var gate = new TaskCompletionSource();
+        var breakOff = new TaskCompletionSource();
         await using var backend = await IntegrationBackend.StartAsync();
         backend.Answer = async (request, context) =>
         {
@@ -205,6 +210,8 @@ public class GatewayClientTests
             await context.Response.Body.FlushAsync();
             if (request.Path == "/broken")
             {
+                // Broken off once the first chunk is at the client, so that the stream, not the call, fails.
+                await breakOff.Task;
                 context.Abort();
                 return;
             }
@@ -242,6 +249,7 @@ public class GatewayClientTests
             await foreach (var chunk in client.StreamAsync("broken"))
             {
                 broken.Add(chunk);
+                breakOff.TrySetResult();
             }
         }).WithTimeout();
         Assert.Equal(("internal_error", "Hel"), (failure.Code, Assert.Single(broken)));
