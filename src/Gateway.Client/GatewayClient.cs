@@ -52,7 +52,7 @@ public sealed class GatewayClient : IAsyncDisposable
         _backoff = new Backoff(options);
     }
 
-    /// <summary>A connection was established, new or resumed.</summary>
+    /// <summary>A connection was established, new or resumed; raised before the client subscribes again and sends what it queued.</summary>
     public event EventHandler<ConnectedEventArgs>? Connected;
 
     /// <summary>The connection closed or broke.</summary>
@@ -434,11 +434,6 @@ public sealed class GatewayClient : IAsyncDisposable
                 everConnected = true;
                 attempt = 0;
                 _firstConnection.TrySetResult();
-                Raise(Connected, new ConnectedEventArgs(handshake.ConnectionId, handshake.Resumed, handshake.Frame));
-                if (handshake.Resumed)
-                {
-                    Raise(Resumed, new ResumedEventArgs(handshake.ConnectionId!, handshake.Missed));
-                }
 
                 _ = RefreshLoopAsync(session.Ended.Token);
                 await receive;
@@ -571,6 +566,13 @@ public sealed class GatewayClient : IAsyncDisposable
                     again.Add((subscription, since));
                 }
             }
+        }
+
+        // Before anything is sent on the new socket, so that these come ahead of the answers to it (Recovered).
+        Raise(Connected, new ConnectedEventArgs(handshake.ConnectionId, handshake.Resumed, handshake.Frame));
+        if (handshake.Resumed)
+        {
+            Raise(Resumed, new ResumedEventArgs(handshake.ConnectionId!, handshake.Missed));
         }
 
         if (!handshake.Resumed)
