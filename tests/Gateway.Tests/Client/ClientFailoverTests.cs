@@ -26,6 +26,11 @@ public sealed class ClientFailoverTests
             ["Gateway__Topics__History__0__Pattern"] = "burst.>",
             ["Gateway__Topics__History__0__Size"] = "500",
             ["Gateway__Topics__History__0__Ttl"] = "00:10:00",
+
+            // Resumable sessions, with one key for every node: a session does not outlive its node, so the client's
+            // resume is refused and it recovers by offset.
+            ["Gateway__Connections__ResumeWindow"] = "00:00:30",
+            ["Gateway__Connections__ResumeSigningKeys__0"] = "failover-resume-signing-key-0123456789abcdef",
         };
         if (clientPort is { } c)
         {
@@ -58,9 +63,12 @@ public sealed class ClientFailoverTests
             var (_, publisherManagement) = await publisherNode.WaitForListenersAsync();
             await using var client = new GatewayClient(ClientOptions(clientUrl));
             var recoveries = new ConcurrentQueue<RecoveredEventArgs>();
+            var refusals = new ConcurrentQueue<string>();
             client.Recovered += (_, e) => recoveries.Enqueue(e);
+            client.Error += (_, e) => refusals.Enqueue((e.Exception as GatewayCommandException)?.Code ?? "");
             await client.ConnectAsync().WithTimeout();
             var firstId = client.ConnectionId;
+            Assert.NotNull(client.ResumeToken);
 
             var received = await BurstAsync(client, publisherManagement, "burst.restart", async () =>
             {
@@ -75,6 +83,7 @@ public sealed class ClientFailoverTests
             var recovery = Assert.Single(recoveries);
             Assert.True(recovery.Recovered);
             Assert.NotEqual(firstId, client.ConnectionId);
+            Assert.Contains("resume_failed", refusals);
         }
         finally
         {
@@ -92,7 +101,9 @@ public sealed class ClientFailoverTests
         await using var haproxy = await HaproxyProcess.StartAsync(nodes);
         await using var client = new GatewayClient(ClientOptions(new Uri($"ws://127.0.0.1:{haproxy.ClientPort}/")));
         var recoveries = new ConcurrentQueue<RecoveredEventArgs>();
+        var refusals = new ConcurrentQueue<string>();
         client.Recovered += (_, e) => recoveries.Enqueue(e);
+        client.Error += (_, e) => refusals.Enqueue((e.Exception as GatewayCommandException)?.Code ?? "");
         await client.ConnectAsync().WithTimeout();
         var firstId = client.ConnectionId!;
 
@@ -115,6 +126,7 @@ public sealed class ClientFailoverTests
         AssertExactlyOnceInOrder(received);
         Assert.True(Assert.Single(recoveries).Recovered);
         Assert.NotEqual(firstId[..8], client.ConnectionId![..8]);
+        Assert.Contains("resume_failed", refusals);
     }
 
     /// <summary>
