@@ -429,9 +429,9 @@ public sealed class GatewayClient : IAsyncDisposable
                 stop.ThrowIfCancellationRequested();
                 session.Handshake.TrySetResult(new Handshake(null, false, null, 0));
                 var handshake = await session.Handshake.Task;
-                await EstablishAsync(socket, handshake, stop);
                 established = true;
                 everConnected = true;
+                await EstablishAsync(socket, handshake, stop);
                 attempt = 0;
                 _firstConnection.TrySetResult();
 
@@ -586,6 +586,10 @@ public sealed class GatewayClient : IAsyncDisposable
                     if (pending.Subscription is null)
                     {
                         pending.Answer.TrySetException(lost);
+                    }
+                    else
+                    {
+                        pending.Answer.TrySetCanceled(CancellationToken.None);
                     }
                 }
             }
