@@ -10,6 +10,8 @@
 #   bench/run.sh push --targets redislocal,redisremote,natslocal,natsremote   the same through Redis and through NATS (two nodes + nats-server -js), in one run
 #   bench/run.sh fanout --connections 300 --senders 4 --targets localfanout,redisfanout,natsfanout   one topic, subscribers on one node vs spread over three through Redis and NATS
 #   bench/run.sh fanout --connections 10000 --senders 1 --targets bare,localfanout   one topic to 10,000 subscribers vs the bare echo's messages/s
+#   bench/run.sh resume --targets redislocal,redisremote --connections 2000 --requests 1000   from a dropped socket to the resumed frame (first retry at 0 ms),
+#       on the node holding the session and on the other one (the session moves each time); memory per waiting session and per byte kept for it
 #   bench/run.sh users --targets redis3,nats3 --connections 1000 --requests 2000   GET /@users/{id} (every node asked) on three nodes, 1,000 JWT connections of 100 users spread over them,
 #       vs GET /@connections/{id} of another node's connection (one node asked) and GET /@connections?scope=node (none): p50/p90/p99, requests/s, CPU per request
 #   bench/run.sh handshake --targets bare,gateway,gatewayjwt,gatewayjwtrsa   opening handshakes/s, with and without JWT validation

@@ -38,9 +38,17 @@ if (settings.Mode == "soak")
     return await SoakBench.RunAsync(soaked, settings);
 }
 
-ServerUnderTest.GatewayEnvironment = settings.Mode == "presence"
-    ? PresenceBench.Environment(settings.Connections).Concat(settings.GatewayEnvironment).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value)
-    : settings.GatewayEnvironment;
+ServerUnderTest.GatewayEnvironment = settings.Mode switch
+{
+    "presence" => PresenceBench.Environment(settings.Connections).Concat(settings.GatewayEnvironment).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value),
+    "resume" => ResumeBench.Environment().Concat(settings.GatewayEnvironment).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value),
+    _ => settings.GatewayEnvironment,
+};
+if (settings.Mode == "resume")
+{
+    Console.WriteLine(ResumeBench.Header);
+}
+
 BenchClient.SourceAddresses = settings.Sources;
 var results = new List<RunResult>();
 for (var round = 1; round <= settings.Rounds; round++)
@@ -48,6 +56,12 @@ for (var round = 1; round <= settings.Rounds; round++)
     foreach (var target in settings.Targets)
     {
         await using var server = await ServerUnderTest.StartAsync(target, settings.BareApp, settings.Artifacts);
+        if (settings.Mode == "resume")
+        {
+            await ResumeBench.RunAsync(server, round, settings);
+            continue;
+        }
+
         if (settings.Mode is "batch" or "users" or "presence")
         {
             var forms = settings.Mode switch
@@ -80,5 +94,9 @@ for (var round = 1; round <= settings.Rounds; round++)
     }
 }
 
-Console.WriteLine(Report.Table(settings, results));
+if (settings.Mode != "resume")
+{
+    Console.WriteLine(Report.Table(settings, results));
+}
+
 return 0;

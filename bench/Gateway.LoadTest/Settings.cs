@@ -7,9 +7,9 @@ public sealed record Settings(string Mode, int Connections, TimeSpan Duration, T
 {
     public static Settings Parse(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("echo" or "push" or "batch" or "users" or "presence" or "idle" or "handshake" or "fanout" or "soak"))
+        if (args.Length == 0 || args[0] is not ("echo" or "push" or "batch" or "users" or "presence" or "idle" or "handshake" or "fanout" or "soak" or "resume"))
         {
-            throw new ArgumentException("usage: Gateway.LoadTest echo|push|batch|users|presence|idle|handshake|fanout|soak [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--gateway-env K=V;K2=V2] [--sources N] [--rate PUSHES_PER_S] [--requests N] [--artifacts DIR]");
+            throw new ArgumentException("usage: Gateway.LoadTest echo|push|batch|users|presence|idle|handshake|fanout|soak|resume [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--gateway-env K=V;K2=V2] [--sources N] [--rate PUSHES_PER_S] [--requests N] [--artifacts DIR]");
         }
 
         var mode = args[0];

@@ -9,10 +9,10 @@ namespace Gateway.Auth;
 /// <summary>
 /// The built-in <c>refresh</c> route: <c>{"action":"refresh","token":"...","id":...}</c> (the token at the top level or
 /// under <c>data</c>) replaces the connection's JWT without reconnecting. The new token must be valid and name the same
-/// user; the answer is <c>{"type":"refreshed","expiresAt":...,"id":...}</c>, or an <c>unauthorized</c> error frame, and the
+/// user; the answer is <c>{"type":"refreshed","expiresAt":...,"resumeToken":...,"id":...}</c> (the token when sessions are resumable), or an <c>unauthorized</c> error frame, and the
 /// connection stays open on its old token either way until that expires.
 /// </summary>
-public sealed partial class TokenRefreshHandler(ConnectAuthenticator authenticator, Connections.ConnectionRegistry registry, ILogger<TokenRefreshHandler> logger) : IGatewayRouteHandler
+public sealed partial class TokenRefreshHandler(ConnectAuthenticator authenticator, Connections.ConnectionRegistry registry, Connections.ResumeTokens resumeTokens, ILogger<TokenRefreshHandler> logger) : IGatewayRouteHandler
 {
     /// <inheritdoc />
     public async ValueTask<RouteResult> HandleAsync(GatewayRouteContext context)
@@ -60,6 +60,12 @@ public sealed partial class TokenRefreshHandler(ConnectAuthenticator authenticat
             if (identity!.ExpiresAt is { } expires)
             {
                 w.WriteString("expiresAt", expires.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+            }
+
+            // A new resume token: it names the user as the connection is now (an anonymous one may have become a user).
+            if (connection.IsResumable)
+            {
+                w.WriteString("resumeToken", resumeTokens.For(connection));
             }
         }));
     }

@@ -45,4 +45,10 @@ internal enum BackplaneOperation : byte
 
     /// <summary>The sending node's own presence members, every roster (<see cref="PresenceEncoding.Snapshots"/>), re-announced after it was cut off.</summary>
     PresenceSnapshot = 19,
+
+    /// <summary>
+    /// Directed to the node holding a resumable session: hand it over to the asking node, where its client resumed.
+    /// The payload is the token's number, the client's received count and the user id (<see cref="SessionHandoverEncoding"/>).
+    /// </summary>
+    Resume = 20,
 }

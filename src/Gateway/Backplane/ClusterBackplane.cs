@@ -26,6 +26,13 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     private readonly LocalConnections _local;
     private readonly ILocalTopicDelivery _topics;
     private readonly Func<ILocalTopicSubscriptions?> _subscriptions;
+    private readonly Func<ILocalSessions?> _sessions;
+
+    // Sessions of this node that resumed on another (id: that node, until when this node remembers it), where calls for
+    // them were last sent on to, and the sessions that resumed here from another node (whose record this node renews).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Node, long Until)> _movedAway = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _movedTo = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _movedIn = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Diagnostics.GatewayMetrics? _metrics;
@@ -62,7 +69,8 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         ILogger<ClusterBackplane> logger,
         IEnumerable<IClusterQueryHandler>? queries = null,
         Diagnostics.GatewayMetrics? metrics = null,
-        Func<ILocalTopicSubscriptions?>? subscriptions = null)
+        Func<ILocalTopicSubscriptions?>? subscriptions = null,
+        Func<ILocalSessions?>? sessions = null)
     {
         ArgumentNullException.ThrowIfNull(node);
         _transport = transport;
@@ -71,6 +79,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         _local = new LocalConnections(registry);
         _topics = topics;
         _subscriptions = subscriptions ?? (static () => null);
+        _sessions = sessions ?? (static () => null);
         _time = time;
         _logger = logger;
         _metrics = metrics;
@@ -337,6 +346,45 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     public ValueTask<bool> MoveSessionAsync(string connectionId, string nodeId, TimeSpan ttl, CancellationToken cancellationToken) =>
         SetKeyAsync(SessionKey(connectionId), Encoding.UTF8.GetBytes(nodeId), ttl, onlyIfAbsent: false, cancellationToken);
 
+    /// <inheritdoc />
+    public bool HoldsElsewhere(string connectionId) => _movedAway.ContainsKey(connectionId);
+
+    /// <inheritdoc />
+    public async ValueTask<SessionHandoverResult> TakeSessionAsync(string connectionId, string fromNode, uint generation, long? received, string? userId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // The other node may wait for the session's old socket to let go (up to the close timeout) before it answers.
+            var answer = await _requests.ExchangeAsync(fromNode, connectionId, BackplaneOperation.Resume, "", 0, SessionHandoverEncoding.Request(generation, received, userId), _options.RequestTimeout * 2, cancellationToken);
+            return answer switch
+            {
+                null => new SessionHandoverResult(null, "node_gone"),
+                { Kind: 1 } => new SessionHandoverResult(answer.Payload, ""),
+                _ => new SessionHandoverResult(null, answer.Text.Length > 0 ? answer.Text : "gone"),
+            };
+        }
+        catch (BackplaneUnavailableException)
+        {
+            return new SessionHandoverResult(null, "busy");
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask SessionMovedHereAsync(string connectionId, CancellationToken cancellationToken)
+    {
+        _movedIn[connectionId] = 0;
+        _movedTo.TryRemove(connectionId, out _);
+        try
+        {
+            await MoveSessionAsync(connectionId, _node.Id, _options.NodeTtl, cancellationToken);
+        }
+        catch (BackplaneUnavailableException ex)
+        {
+            // The node it came from still sends calls on here; the record only matters once that node is gone.
+            Log.AnnounceFailed(_logger, ex.Message);
+        }
+    }
+
     /// <summary>The key that names the node a session moved to.</summary>
     public static string SessionKey(string connectionId) => "session:" + connectionId;
 
@@ -368,6 +416,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
 
             await _transport.RenewLivenessAsync(_node.Id, ReadsBatches, _options.NodeTtl);
             await _bus.RenewLeaseAsync(_options.NodeTtl);
+            await RenewMovedSessionsAsync();
             await ReconcilePresenceAsync();
         }
         catch (BackplaneUnavailableException ex)
@@ -380,6 +429,38 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         }
     }
 
+    /// <summary>Renews the record of each session that resumed here from another node, while it is here; forgets old moves.</summary>
+    private async Task RenewMovedSessionsAsync()
+    {
+        foreach (var id in _movedIn.Keys)
+        {
+            if (_local.Has(id))
+            {
+                await _transport.SetKeyAsync(SessionKey(id), Encoding.UTF8.GetBytes(_node.Id), _options.NodeTtl, onlyIfAbsent: false);
+            }
+            else
+            {
+                _movedIn.TryRemove(id, out _);
+            }
+        }
+
+        var now = _time.GetUtcNow().UtcTicks;
+        foreach (var (id, moved) in _movedAway)
+        {
+            if (moved.Until < now)
+            {
+                _movedAway.TryRemove(id, out _);
+            }
+        }
+
+        if (_movedTo.Count > 100_000)
+        {
+            _movedTo.Clear();
+        }
+    }
+
+    private const string MovedPrefix = "moved:";
+
     private async ValueTask<BackplaneMessage?> RequestAsync(string connectionId, BackplaneOperation operation, byte kind, byte[] payload, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
@@ -387,8 +468,19 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         try
         {
             var owner = connectionId[..ConnectionId.NodeIdLength];
-            var answer = await _requests.ExchangeAsync(owner, connectionId, operation, "", kind, payload, _options.RequestTimeout, cancellationToken);
-            if (answer is null && await MovedToAsync(connectionId) is { } moved && moved != owner)
+
+            // Where the session lives now when known (it resumed on another node), else the node its id names.
+            var target = _movedAway.TryGetValue(connectionId, out var away) ? away.Node : _movedTo.TryGetValue(connectionId, out var to) ? to : owner;
+            var answer = await ExchangeOrCarryAsync(target, connectionId, operation, kind, payload, cancellationToken);
+            if (answer is { Text: { } text } && text.StartsWith(MovedPrefix, StringComparison.Ordinal))
+            {
+                // That node handed the session over: ask the one it names, and send later calls straight there.
+                target = text[MovedPrefix.Length..];
+                _movedTo[connectionId] = target;
+                answer = await ExchangeOrCarryAsync(target, connectionId, operation, kind, payload, cancellationToken);
+            }
+
+            if (answer is null && await MovedToAsync(connectionId) is { } moved && moved != owner && moved != target)
             {
                 // The id's own node is gone, but its session lives on elsewhere.
                 var request = new BackplaneMessage(operation, 0, _node.Id, connectionId, "", kind, payload);
@@ -403,6 +495,11 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
             _metrics?.Backplane(operation.ToString(), outcome, _time.GetElapsedTime(started));
         }
     }
+
+    private async ValueTask<BackplaneMessage?> ExchangeOrCarryAsync(string nodeId, string connectionId, BackplaneOperation operation, byte kind, byte[] payload, CancellationToken cancellationToken) =>
+        nodeId == _node.Id
+            ? await CarryAsync(new BackplaneMessage(operation, 0, _node.Id, connectionId, "", kind, payload))
+            : await _requests.ExchangeAsync(nodeId, connectionId, operation, "", kind, payload, _options.RequestTimeout, cancellationToken);
 
     private async Task<string?> MovedToAsync(string connectionId)
     {
@@ -491,8 +588,9 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
                     break;
                 case BackplaneOperation.PresenceJoin or BackplaneOperation.PresenceLeave:
                     break;
-                case BackplaneOperation.Subscribe:
-                    // Reading the topic's shared history may wait on the store: never on this thread, which reads the channel.
+                case BackplaneOperation.Subscribe or BackplaneOperation.Resume:
+                    // Reading the topic's shared history, or waiting for a session's old socket, may take a while:
+                    // never on this thread, which reads the channel.
                     _ = Task.Run(() => CarryAndReplyAsync(message));
                     break;
                 default:
@@ -511,9 +609,19 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     /// <summary>Carries out a request on this node's connections, a subscribe included, and makes its answer.</summary>
     private async ValueTask<BackplaneMessage> CarryAsync(BackplaneMessage request)
     {
+        if (request.Operation == BackplaneOperation.Resume)
+        {
+            return await HandOverAsync(request);
+        }
+
         if (request.Operation != BackplaneOperation.Subscribe)
         {
             return Carry(request);
+        }
+
+        if (MovedAnswer(request) is { } moved)
+        {
+            return moved;
         }
 
         var result = _subscriptions() is { } subscriptions
@@ -525,6 +633,11 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     /// <summary>Carries out a request on this node's connections, as a call made here would, and makes its answer.</summary>
     private BackplaneMessage Carry(BackplaneMessage request)
     {
+        if (MovedAnswer(request) is { } moved)
+        {
+            return moved;
+        }
+
         byte kind = 0;
         byte[] payload = [];
         switch (request.Operation)
@@ -554,7 +667,33 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
                 break;
         }
 
-        return new BackplaneMessage(BackplaneOperation.Reply, request.Correlation, _node.Id, "", "", kind, payload);
+        // A session that left while this call was on its way: the caller asks where it went.
+        return (kind == 0 || (request.Operation == BackplaneOperation.Send && kind == (byte)SendResult.Gone)) && MovedAnswer(request) is { } left
+            ? left
+            : new BackplaneMessage(BackplaneOperation.Reply, request.Correlation, _node.Id, "", "", kind, payload);
+    }
+
+    /// <summary>For a call directed at a session that resumed on another node (and is not here): the answer naming that node.</summary>
+    private BackplaneMessage? MovedAnswer(BackplaneMessage request) =>
+        request.Operation is BackplaneOperation.Send or BackplaneOperation.Disconnect or BackplaneOperation.Get or BackplaneOperation.SetAttributes
+            or BackplaneOperation.Subscribe or BackplaneOperation.Unsubscribe
+        && _movedAway.TryGetValue(request.Target, out var moved) && !_local.Has(request.Target)
+            ? new BackplaneMessage(BackplaneOperation.Reply, request.Correlation, _node.Id, "", MovedPrefix + moved.Node, 0, [])
+            : null;
+
+    /// <summary>Hands a waiting session of this node over to the node its client resumed on.</summary>
+    private async ValueTask<BackplaneMessage> HandOverAsync(BackplaneMessage request)
+    {
+        var id = request.Target;
+        var result = new SessionHandoverResult(null, "gone");
+        if (_sessions() is { } sessions && SessionHandoverEncoding.TryReadRequest(request.Payload, out var generation, out var received, out var userId))
+        {
+            // Remembered as long as the session could live; the engine's record (renewed by the new node) covers the rest.
+            var until = _time.GetUtcNow().AddDays(1).UtcTicks;
+            result = await sessions.HandOverAsync(id, generation, received, userId, request.Origin, () => _movedAway[id] = (request.Origin, until), CancellationToken.None);
+        }
+
+        return new BackplaneMessage(BackplaneOperation.Reply, request.Correlation, _node.Id, "", result.Refused, (byte)(result.Handover is null ? 0 : 1), result.Handover ?? []);
     }
 
     private async Task CarryAndReplyAsync(BackplaneMessage request)

@@ -29,7 +29,8 @@ public static class ClusterBackplaneServiceCollectionExtensions
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ClusterBackplane>>(),
             sp.GetServices<IClusterQueryHandler>(),
             sp.GetService<Diagnostics.GatewayMetrics>(),
-            () => sp.GetService<ILocalTopicSubscriptions>()));
+            () => sp.GetService<ILocalTopicSubscriptions>(),
+            () => sp.GetService<ILocalSessions>()));
         services.Replace(ServiceDescriptor.Singleton<IBackplane>(sp => sp.GetRequiredService<ClusterBackplane>()));
         services.AddHostedService(sp => sp.GetRequiredService<ClusterBackplane>());
         return services;

@@ -10,6 +10,13 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
 {
     private readonly LocalConnections _local = new(registry);
 
+    /// <summary>
+    /// True when <paramref name="connectionId"/> is this node's to answer for: it is here (a session that resumed here
+    /// from another node included), or this node minted it and it did not resume elsewhere.
+    /// </summary>
+    public bool IsLocal(string connectionId) =>
+        _local.Has(connectionId) || (node.Owns(connectionId) && !backplane.HoldsElsewhere(connectionId));
+
     /// <summary>Sends to a connection on any node.</summary>
     public ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken = default)
     {
@@ -19,7 +26,7 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
             return ValueTask.FromResult(SendResult.BadId);
         }
 
-        if (node.Owns(connectionId))
+        if (IsLocal(connectionId))
         {
             return ValueTask.FromResult(_local.Send(connectionId, message));
         }
@@ -31,7 +38,7 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
     public ValueTask<bool> DisconnectAsync(string connectionId, int status = CloseCodes.Normal, string? reason = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connectionId);
-        if (node.Owns(connectionId))
+        if (IsLocal(connectionId))
         {
             return ValueTask.FromResult(_local.Disconnect(connectionId, status, reason));
         }
@@ -43,7 +50,7 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
     public ValueTask<ConnectionSnapshot?> GetConnectionAsync(string connectionId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connectionId);
-        if (node.Owns(connectionId))
+        if (IsLocal(connectionId))
         {
             return ValueTask.FromResult(_local.Describe(connectionId));
         }
@@ -58,7 +65,7 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
     {
         ArgumentNullException.ThrowIfNull(connectionId);
         ArgumentNullException.ThrowIfNull(changes);
-        if (node.Owns(connectionId))
+        if (IsLocal(connectionId))
         {
             return ValueTask.FromResult(_local.SetAttributes(connectionId, changes));
         }

@@ -32,6 +32,19 @@ public interface IBackplane
     /// <summary>Closes a connection owned by another node; false when it is gone.</summary>
     ValueTask<bool> DisconnectAsync(string connectionId, CancellationToken cancellationToken);
 
+    /// <summary>True when a session whose id this node minted resumed on another node: calls for it go there.</summary>
+    bool HoldsElsewhere(string connectionId) => false;
+
+    /// <summary>
+    /// Asks <paramref name="fromNode"/>, which holds session <paramref name="connectionId"/>, to hand it over to this
+    /// node, where its client resumed (see <see cref="ILocalSessions"/>). A node alone holds every session itself.
+    /// </summary>
+    ValueTask<SessionHandoverResult> TakeSessionAsync(string connectionId, string fromNode, uint generation, long? received, string? userId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(new SessionHandoverResult(null, "node_gone"));
+
+    /// <summary>Records that session <paramref name="connectionId"/>, minted elsewhere, lives on this node now.</summary>
+    ValueTask SessionMovedHereAsync(string connectionId, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     /// <summary>Describes a connection owned by another node, or null when it is gone.</summary>
     ValueTask<ConnectionSnapshot?> GetConnectionAsync(string connectionId, CancellationToken cancellationToken);
 

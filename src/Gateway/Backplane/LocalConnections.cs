@@ -8,6 +8,9 @@ namespace Gateway.Backplane;
 /// </summary>
 public sealed class LocalConnections(ConnectionRegistry registry)
 {
+    /// <summary>True while connection <paramref name="connectionId"/> is on this node.</summary>
+    public bool Has(string connectionId) => registry.TryGet(connectionId, out _);
+
     /// <summary>Queues a message to a connection of this node; gone when it is not here.</summary>
     public SendResult Send(string connectionId, OutboundMessage message) =>
         registry.TryGet(connectionId, out var connection) ? connection.TrySend(message) : SendResult.Gone;

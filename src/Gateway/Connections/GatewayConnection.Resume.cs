@@ -136,6 +136,19 @@ public sealed partial class GatewayConnection
             resume.BufferedBytes = 0;
         }
 
+        StopWaiting(buffered);
+        Log.SessionEnded(_runtime.Logger, Id, record.Reason);
+        if (report)
+        {
+            ReportEnd(resume, record);
+        }
+
+        return true;
+    }
+
+    /// <summary>After a waiting session closed (under its lock): no more messages, handlers told, no longer counted as waiting.</summary>
+    private void StopWaiting(long buffered)
+    {
         _queue.Complete();
         if (Volatile.Read(ref _closedSource) is { } source)
         {
@@ -144,13 +157,6 @@ public sealed partial class GatewayConnection
 
         _runtime.Metrics?.SessionWaiting(-1);
         _runtime.Metrics?.SessionBuffered(-buffered);
-        Log.SessionEnded(_runtime.Logger, Id, record.Reason);
-        if (report)
-        {
-            ReportEnd(resume, record);
-        }
-
-        return true;
     }
 
     private void ReportEnd(ResumeState resume, CloseRecord record)
@@ -324,9 +330,10 @@ public sealed partial class GatewayConnection
     /// Binds a claimed waiting session to the resuming client's socket: first the frame <paramref name="resumedFrame"/>
     /// makes (given the new token number and how many frames follow it), then the frames written after the client's
     /// <paramref name="received"/> th, then what was kept while it waited, then live ones. Null when bound; otherwise
-    /// why not (<c>gone</c>: it ended meanwhile; <c>lost</c>: a frame it missed is no longer kept; the claim is kept).
+    /// why not (<c>gone</c>: it ended meanwhile; <c>lost</c>: a frame it missed is no longer kept): the claim is kept,
+    /// for the caller to give up with <see cref="ReleaseResume"/> (which ends what ended meanwhile) or end.
     /// </summary>
-    internal string? Reattach(WebSocket socket, ConnectionStream stream, Action abortTransport, long? received, Func<uint, int, byte[]> resumedFrame)
+    internal string? Reattach(WebSocket socket, ConnectionStream stream, Action abortTransport, long? received, Func<uint, int, byte[]> resumedFrame, IReadOnlyList<OutboundMessage>? carried = null)
     {
         if (_resume is not { } resume)
         {
@@ -338,7 +345,6 @@ public sealed partial class GatewayConnection
         {
             if (Volatile.Read(ref _close) is not null)
             {
-                resume.Claimed = false;
                 return "gone";
             }
 
@@ -347,10 +353,11 @@ public sealed partial class GatewayConnection
                 return "lost";
             }
 
-            var missed = resend.Count + _queue.Count;
+            var missed = resend.Count + (carried?.Count ?? 0) + _queue.Count;
             resume.Replay.Generation++;
-            var first = new List<OutboundMessage>(resend.Count + 1) { new(resumedFrame(resume.Replay.Generation, missed), OutboundKind.Session) };
+            var first = new List<OutboundMessage>(resend.Count + (carried?.Count ?? 0) + 1) { new(resumedFrame(resume.Replay.Generation, missed), OutboundKind.Session) };
             first.AddRange(resend);
+            first.AddRange(carried ?? []);
             Interlocked.Add(ref _queuedBytes, first.Sum(m => (long)m.Payload.Length));
 
             _socket = socket;
@@ -375,6 +382,106 @@ public sealed partial class GatewayConnection
         _runtime.Metrics?.SessionWaiting(-1);
         _runtime.Metrics?.SessionBuffered(-buffered);
         return null;
+    }
+
+    /// <summary>
+    /// Gives a claimed waiting session up to another node, where its client resumed: the frames written after the
+    /// client's <paramref name="received"/> th and those kept while it waited, in order, and the count of frames the
+    /// client has. The session is closed here without an end of its own (no <c>$disconnect</c>: it goes on elsewhere).
+    /// Null when it ended meanwhile.
+    /// </summary>
+    internal (List<OutboundMessage> Frames, long Written)? HandOver(long? received)
+    {
+        if (_resume is not { } resume)
+        {
+            return null;
+        }
+
+        List<OutboundMessage> frames;
+        long written;
+        long buffered;
+        lock (resume)
+        {
+            if (Volatile.Read(ref _close) is not null || resume.Replay.TakeAfter(received ?? resume.Replay.Written) is not { } resend)
+            {
+                return null;
+            }
+
+            written = resume.Replay.Written;
+            frames = resend;
+            foreach (var message in _queue.Drain())
+            {
+                Interlocked.Add(ref _queuedBytes, -message.Payload.Length);
+                if (message.Kind != OutboundKind.Ping)
+                {
+                    frames.Add(message);
+                }
+            }
+
+            Volatile.Write(ref _close, new CloseRecord(CloseCodes.GoingAway, "Resumed on another node", _runtime.NowTicks, SendFrame: false, FlushQueued: false));
+            resume.EndReported = true;
+            resume.Claimed = false;
+            buffered = resume.BufferedBytes;
+            resume.BufferedBytes = 0;
+        }
+
+        StopWaiting(buffered);
+        return (frames, written);
+    }
+
+    /// <summary>
+    /// Makes this new connection the home of a session that resumes here from another node: it waits, claimed, for
+    /// <see cref="Reattach"/> (calls sent on to it meanwhile are kept), numbered as the client's token
+    /// <paramref name="generation"/> was.
+    /// </summary>
+    internal void BeginMovedIn(uint generation)
+    {
+        if (_resume is not { } resume)
+        {
+            return;
+        }
+
+        lock (resume)
+        {
+            BeginWaiting(resume, new CloseRecord(CloseCodes.Abnormal, "Resuming from another node", _runtime.NowTicks, SendFrame: false, FlushQueued: false));
+            resume.Parked = true;
+            resume.Claimed = true;
+            resume.Replay.Generation = generation;
+        }
+
+        _queue.Pause();
+    }
+
+    /// <summary>Carries on what the node the session came from counted and when it opened.</summary>
+    internal void RestoreMovedIn(long written, DateTimeOffset connectedAt)
+    {
+        _resume?.Replay.Restart(written);
+        Volatile.Write(ref _connectedTicks, connectedAt.UtcTicks);
+    }
+
+    /// <summary>Drops a session that was to resume here from another node and did not: nothing of it ran here.</summary>
+    internal void AbandonMovedIn()
+    {
+        if (_resume is not { } resume)
+        {
+            return;
+        }
+
+        long buffered;
+        lock (resume)
+        {
+            if (Interlocked.CompareExchange(ref _close, new CloseRecord(CloseCodes.Abnormal, "Not resumed", _runtime.NowTicks, SendFrame: false, FlushQueued: false), null) is not null)
+            {
+                return;
+            }
+
+            resume.EndReported = true;
+            resume.Claimed = false;
+            buffered = resume.BufferedBytes;
+            resume.BufferedBytes = 0;
+        }
+
+        StopWaiting(buffered);
     }
 
     private void EndCatchUp(ResumeState resume)

@@ -23,7 +23,7 @@ public sealed partial class GatewayConnection
 
     private readonly ConnectionRuntime _runtime;
     private readonly SendQueue _queue;
-    private readonly long _connectedTicks;
+    private long _connectedTicks;
     private WebSocket? _socket;
     private ConnectionStream? _stream;
     private Action? _abortTransport;
@@ -76,7 +76,7 @@ public sealed partial class GatewayConnection
     public HandshakeInfo Handshake { get; }
 
     /// <summary>When the handshake arrived.</summary>
-    public DateTimeOffset ConnectedAt => new(_connectedTicks, TimeSpan.Zero);
+    public DateTimeOffset ConnectedAt => new(Volatile.Read(ref _connectedTicks), TimeSpan.Zero);
 
     /// <summary>When a data frame last went either way.</summary>
     public DateTimeOffset LastActiveAt => new(Volatile.Read(ref _lastActiveTicks), TimeSpan.Zero);

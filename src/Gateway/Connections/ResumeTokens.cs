@@ -18,10 +18,22 @@ public readonly record struct ResumeTicket(string ConnectionId, string NodeId, s
 /// signed with the first of <c>Connections:ResumeSigningKeys</c> and accepted when any of them verifies (so keys can be
 /// rotated). Without configured keys, a key made at start signs them: tokens then hold on this process only.
 /// </summary>
-public sealed class ResumeTokens(ConnectionRuntime runtime)
+public sealed class ResumeTokens(ConnectionRuntime runtime, GatewayNode node)
 {
     private const byte Version = 1;
     private readonly byte[] _processKey = RandomNumberGenerator.GetBytes(32);
+
+    /// <summary>
+    /// A token for <paramref name="connection"/> on this node, numbered <paramref name="generation"/> (else its current
+    /// number). It holds while the session may: to its lifetime's end and a window after it, else a day.
+    /// </summary>
+    public string For(GatewayConnection connection, uint? generation = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var o = runtime.Options;
+        var expires = o.MaxLifetime > TimeSpan.Zero ? connection.ConnectedAt + o.MaxLifetime + o.ResumeWindow : runtime.Time.GetUtcNow().AddDays(1);
+        return Issue(new ResumeTicket(connection.Id, node.Id, connection.UserId, generation ?? connection.ResumeGeneration, expires));
+    }
 
     /// <summary>A token for <paramref name="ticket"/>.</summary>
     public string Issue(ResumeTicket ticket)

@@ -61,6 +61,26 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
         }
     }
 
+    /// <summary>Takes every message waiting, paused or not.</summary>
+    public List<OutboundMessage> Drain()
+    {
+        lock (this)
+        {
+            var all = new List<OutboundMessage>(_count);
+            for (var i = 0; i < _count; i++)
+            {
+                all.Add(_items is { } items ? items[(_head + i) % items.Length] : _single);
+            }
+
+            _items = null;
+            _single = default;
+            _head = 0;
+            Volatile.Write(ref _count, 0);
+            SignalRoom();
+            return all;
+        }
+    }
+
     /// <summary>
     /// Ends a <see cref="Pause"/>, with <paramref name="first"/> read before every message waiting (for a new reader).
     /// </summary>

@@ -63,6 +63,17 @@ internal sealed class SessionReplay
         }
     }
 
+    /// <summary>Starts counting at <paramref name="written"/>: a session that resumed here from another node, which counted those.</summary>
+    public void Restart(long written)
+    {
+        lock (_written)
+        {
+            _written.Clear();
+            _writtenBytes = 0;
+            Written = written;
+        }
+    }
+
     /// <summary>True when every frame written after the first <paramref name="received"/> is kept.</summary>
     public bool Keeps(long received)
     {

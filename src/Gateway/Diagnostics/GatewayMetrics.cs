@@ -78,7 +78,7 @@ public sealed class GatewayMetrics : IDisposable
         _waitingSessions = _meter.CreateUpDownCounter<long>("gateway.sessions.waiting", "{session}", "Sessions whose socket dropped, waiting for their client to resume them.");
         _bufferedBytes = _meter.CreateUpDownCounter<long>("gateway.sessions.buffered.bytes", "By", "Bytes kept for waiting sessions: what was sent to them while they wait.");
         _resumes = _meter.CreateCounter<long>("gateway.sessions.resumes", "{resume}", "Sessions resumed, by kind (same_node, moved).");
-        _resumesRefused = _meter.CreateCounter<long>("gateway.sessions.resumes_refused", "{resume}", "Resumes refused, by reason (invalid, expired, replayed, user, gone, lost, node_gone).");
+        _resumesRefused = _meter.CreateCounter<long>("gateway.sessions.resumes_refused", "{resume}", "Resumes refused, by reason (invalid, expired, replayed, user, gone, lost, other_node, first_message, busy).");
         _clientPublishes = _meter.CreateCounter<long>("gateway.topics.client_publishes", "{publish}", "Publish commands of clients, by outcome (published, not_allowed, rate_limited, invalid, too_large, unavailable).");
         _meter.CreateObservableGauge("gateway.backplane.available", () => new Measurement<int>(sources.BackplaneAvailable() ? 1 : 0, new KeyValuePair<string, object?>("engine", sources.BackplaneEngine())), "1", "1 while other nodes can be reached (the engine, Redis or NATS, connected), by engine.");
     }

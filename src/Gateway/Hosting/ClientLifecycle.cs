@@ -30,6 +30,8 @@ public sealed partial class ClientLifecycle(
     GatewayListeners listeners,
     Diagnostics.GatewayMetrics metrics,
     ResumeTokens resumeTokens,
+    Backplane.IBackplane backplane,
+    Topics.LocalServerSubscriptions localSubscriptions,
     ILogger<ClientLifecycle> logger)
 {
     private static readonly byte[] AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"u8.ToArray();
@@ -119,10 +121,12 @@ public sealed partial class ClientLifecycle(
             string? resumeRefused = null;
             if (context.Request.Query["resume"] is { Count: > 0 } resume && connectionRuntime.Options.ResumeWindow > TimeSpan.Zero)
             {
-                var (resumed, refused) = await TryResumeAsync(context, upgrade!, key, auth, resume.ToString());
+                var (resumed, refused, keepsSlot) = await TryResumeAsync(context, upgrade!, key, auth, resume.ToString(), sourceIp, stage);
                 if (resumed is not null || refused is null)
                 {
-                    // Resumed (the session keeps the slot it holds; this one is released), or answered on the socket already.
+                    // Resumed: a session of this node keeps the slot it holds (this one is released); one that came from
+                    // another node takes this one. Or answered on the socket already.
+                    handedOver = keepsSlot;
                     return resumed;
                 }
 
@@ -296,41 +300,42 @@ public sealed partial class ClientLifecycle(
     /// resumed session; or null and why not (the handshake goes on as a new connection); or null and null when the
     /// socket was upgraded and answered already (the session ended while it was being taken over).
     /// </summary>
-    private async Task<(UpgradedConnection? Session, string? Refused)> TryResumeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, AuthOutcome auth, string token)
+    private async Task<(UpgradedConnection? Session, string? Refused, bool KeepsSlot)> TryResumeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, AuthOutcome auth, string token, string sourceIp, string? stage)
     {
         if (auth.AwaitFirstMessage)
         {
-            return (null, "first_message");
+            return (null, "first_message", false);
         }
 
         if (resumeTokens.Read(token, connectionRuntime.Time.GetUtcNow(), out var invalid) is not { } ticket)
         {
-            return (null, invalid);
+            return (null, invalid, false);
         }
 
         if (ticket.UserId != auth.Identity?.UserId)
         {
-            return (null, "user");
+            return (null, "user", false);
         }
 
+        long? received = long.TryParse(context.Request.Query["received"].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) ? count : null;
         if (ticket.NodeId != node.Id)
         {
-            return (null, "node_gone");
+            return await ResumeFromAsync(context, upgrade, key, auth, ticket, received, sourceIp, stage);
         }
 
         if (!registry.TryGet(ticket.ConnectionId, out var waiting) || !waiting.IsResumable)
         {
-            return (null, "gone");
+            return (null, "gone", false);
         }
 
         if (waiting.UserId != ticket.UserId)
         {
-            return (null, "user");
+            return (null, "user", false);
         }
 
         if (waiting.TryClaimResume(ticket.Generation, out var loopsEnded) is { } claimRefused)
         {
-            return (null, claimRefused);
+            return (null, claimRefused, false);
         }
 
         try
@@ -340,14 +345,13 @@ public sealed partial class ClientLifecycle(
         catch (TimeoutException)
         {
             waiting.ReleaseResume();
-            return (null, "busy");
+            return (null, "busy", false);
         }
 
-        long? received = long.TryParse(context.Request.Query["received"].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) ? count : null;
         if (!waiting.CanResendAfter(received))
         {
             waiting.EndClaimedWaiting("Resumed after frames no longer kept");
-            return (null, "lost");
+            return (null, "lost", false);
         }
 
         WebSocket socket;
@@ -367,15 +371,110 @@ public sealed partial class ClientLifecycle(
         if (waiting.Reattach(socket, stream, abort, received, (generation, missed) => ResumedFrame(waiting, generation, missed)) is { } late)
         {
             // It ended (closed, or its window passed) while the socket was being upgraded.
+            waiting.ReleaseResume();
             metrics.ResumeRefused(late);
             await socket.SendAsync(ClientFrames.Error("resume_failed", ResumeRefusal(late), default), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Session ended", CancellationToken.None);
             socket.Dispose();
-            return (null, null);
+            return (null, null, false);
         }
 
         metrics.SessionResumed("same_node");
-        return (new UpgradedConnection(waiting, socket) { Resumed = true }, null);
+        return (new UpgradedConnection(waiting, socket) { Resumed = true }, null, false);
+    }
+
+    /// <summary>
+    /// A resume of a session another node holds: a connection with its id is made here first (so that calls the other
+    /// node sends on from the moment it lets go are kept), then that node hands the session over: its frames, state and
+    /// subscriptions, which are taken up here from where they were.
+    /// </summary>
+    private async Task<(UpgradedConnection? Session, string? Refused, bool KeepsSlot)> ResumeFromAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, AuthOutcome auth, ResumeTicket ticket, long? received, string sourceIp, string? stage)
+    {
+        if (registry.TryGet(ticket.ConnectionId, out _))
+        {
+            // Already here: another resume of it is under way, or done.
+            return (null, "replayed", false);
+        }
+
+        var handshake = new HandshakeInfo(sourceIp, context.Request.Headers.UserAgent.FirstOrDefault(), stage, context.Request.Headers, context.Request.Query);
+        var moved = new GatewayConnection(ticket.ConnectionId, handshake, connectionRuntime);
+        moved.SetIdentity(auth.Identity, authenticator.CloseAt(auth.Identity));
+        moved.BeginMovedIn(ticket.Generation);
+        moved.WaitingEnded = (waiting, info) => EndWaitingAsync(waiting, info);
+        registry.Add(moved);
+        var taken = false;
+        try
+        {
+            var handover = await backplane.TakeSessionAsync(ticket.ConnectionId, ticket.NodeId, ticket.Generation, received, ticket.UserId, CancellationToken.None);
+            if (handover.Handover is null || SessionState.FromBytes(handover.Handover) is not { } state)
+            {
+                return (null, handover.Refused.Length > 0 ? handover.Refused : "gone", false);
+            }
+
+            taken = true;
+            return await TakeUpAsync(context, upgrade, key, auth, ticket, moved, state);
+        }
+        finally
+        {
+            if (!taken)
+            {
+                registry.Remove(moved);
+                moved.AbandonMovedIn();
+            }
+        }
+    }
+
+    /// <summary>Takes up here a session another node handed over; if that fails, it waits (its window runs) like any other.</summary>
+    private async Task<(UpgradedConnection? Session, string? Refused, bool KeepsSlot)> TakeUpAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, AuthOutcome auth, ResumeTicket ticket, GatewayConnection moved, SessionState state)
+    {
+        try
+        {
+            moved.RestoreMovedIn(state.Written, new DateTimeOffset(state.ConnectedAtTicks, TimeSpan.Zero));
+            foreach (var (name, value) in state.Attributes)
+            {
+                moved.Attributes[name] = value;
+            }
+
+            if (state.ConnectedMembers is not null || state.PresenceInfo is not null)
+            {
+                moved.Features.Set(new ConnectAnswer(state.ConnectedMembers, state.PresenceInfo));
+            }
+
+            await backplane.SessionMovedHereAsync(ticket.ConnectionId, CancellationToken.None);
+            foreach (var (pattern, position) in state.Topics)
+            {
+                await localSubscriptions.RestoreAsync(moved, pattern, position, CancellationToken.None);
+            }
+
+            var (socket, stream, abort) = await UpgradeAsync(context, upgrade, key, auth.SubProtocol);
+            if (moved.Reattach(socket, stream, abort, null, (generation, missed) => ResumedFrame(moved, generation, missed), state.Frames) is { } late)
+            {
+                // Its end (and the slot this handshake took for it) is the session's now.
+                moved.ReleaseResume();
+                metrics.ResumeRefused(late);
+                await socket.SendAsync(ClientFrames.Error("resume_failed", ResumeRefusal(late), default), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Session ended", CancellationToken.None);
+                socket.Dispose();
+                return (null, null, true);
+            }
+
+            metrics.SessionResumed("moved");
+            Log.ResumedFrom(logger, ticket.ConnectionId, ticket.NodeId, state.Frames.Count);
+            return (new UpgradedConnection(moved, socket) { Resumed = true }, null, true);
+        }
+#pragma warning disable CA1031 // The session waits on (its window runs, its end frees the slot); the handshake fails.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            moved.ReleaseResume();
+            Log.TakeUpFailed(logger, ex, ticket.ConnectionId);
+            if (!context.Response.HasStarted)
+            {
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            }
+
+            return (null, null, true);
+        }
     }
 
     private static string ResumeRefusal(string reason) => reason switch
@@ -384,7 +483,7 @@ public sealed partial class ClientLifecycle(
         "expired" => "the resume token expired",
         "replayed" => "the resume token was used already; only the newest one resumes",
         "user" => "the resume token belongs to another user",
-        "node_gone" => "the node that held the session is gone",
+        "node_gone" => "the node that held the session is gone, and the session with it",
         "lost" => "frames the client missed are no longer kept",
         "first_message" => "a session resumes only with credentials in the handshake",
         "busy" => "the session could not be taken over in time",
@@ -397,18 +496,10 @@ public sealed partial class ClientLifecycle(
         frame.Json.WriteStartObject();
         frame.Json.WriteString("type", "resumed");
         frame.Json.WriteString("connectionId", connection.Id);
-        frame.Json.WriteString("resumeToken", ResumeToken(connection, generation));
+        frame.Json.WriteString("resumeToken", resumeTokens.For(connection, generation));
         frame.Json.WriteNumber("missed", missed);
         frame.Json.WriteEndObject();
         return frame.ToArray();
-    }
-
-    private string ResumeToken(GatewayConnection connection, uint generation)
-    {
-        // The token holds while the session may: to its lifetime's end (and a window after it), else a day.
-        var o = connectionRuntime.Options;
-        var expires = o.MaxLifetime > TimeSpan.Zero ? connection.ConnectedAt + o.MaxLifetime + o.ResumeWindow : connectionRuntime.Time.GetUtcNow().AddDays(1);
-        return resumeTokens.Issue(new ResumeTicket(connection.Id, node.Id, connection.UserId, generation, expires));
     }
 
     private static async Task<(WebSocket Socket, ConnectionStream Stream, Action Abort)> UpgradeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, string? subProtocol)
@@ -465,7 +556,7 @@ public sealed partial class ClientLifecycle(
             frame.Json.WriteString("connectionId", connection.Id);
             if (connection.IsResumable)
             {
-                frame.Json.WriteString("resumeToken", ResumeToken(connection, connection.ResumeGeneration));
+                frame.Json.WriteString("resumeToken", resumeTokens.For(connection));
             }
 
             if (connection.FeatureOrNull<ConnectAnswer>() is { ConnectedMembers: { } members })
@@ -605,6 +696,12 @@ public sealed partial class ClientLifecycle(
 
         [LoggerMessage(EventId = 1010, Level = LogLevel.Error, Message = "Ending connection {ConnectionId}, which waited for its client in vain, failed")]
         public static partial void WaitingEndFailed(ILogger logger, Exception exception, string connectionId);
+
+        [LoggerMessage(EventId = 1012, Level = LogLevel.Error, Message = "Connection {ConnectionId} was handed over here but could not be taken up; it waits for its client")]
+        public static partial void TakeUpFailed(ILogger logger, Exception exception, string connectionId);
+
+        [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "Connection {ConnectionId} resumed here from node {NodeId}, with {Frames} frames it had missed")]
+        public static partial void ResumedFrom(ILogger logger, string connectionId, string nodeId, int frames);
 
         [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "{Route}: connection {ConnectionId} from {SourceIp} did not authenticate with its first message; closing with 1008")]
         public static partial void FirstMessageRefused(ILogger logger, string route, string connectionId, string sourceIp);

@@ -54,6 +54,8 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<MessageDispatcher>();
         services.TryAddSingleton<ClientLifecycle>();
         services.TryAddSingleton<ResumeTokens>();
+        services.TryAddSingleton<SessionHandover>();
+        services.TryAddSingleton<ILocalSessions>(sp => sp.GetRequiredService<SessionHandover>());
         services.TryAddSingleton<ManagementAccess>();
         if (!services.Any(d => d.ServiceType == typeof(ManagementQueries)))
         {

@@ -37,6 +37,30 @@ public sealed class LocalServerSubscriptions(ConnectionRegistry registry, TopicH
         return connection.IsOpen ? ServerTopicResult.LimitExceeded : ServerTopicResult.Gone;
     }
 
+    /// <summary>
+    /// Subscribes a session that resumed here from another node to <paramref name="pattern"/>, as it was there: from
+    /// <paramref name="position"/> for a topic with history, so that no event is lost or doubled. The client is told
+    /// nothing, unless events of that topic could not be recovered: then it gets the <c>subscribed</c> frame with
+    /// <c>"recovered": false</c>, as after a recovering subscribe.
+    /// </summary>
+    public async ValueTask RestoreAsync(GatewayConnection connection, string pattern, TopicPosition? position, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(pattern);
+        await histories.EnsureLoadedAsync(pattern, cancellationToken);
+        var since = position is null ? null : new RecoveryPosition(position.Offset, position.Epoch);
+        hub.Subscribe(connection, pattern, since, now => now is { Recovered: false } ? Lost(pattern, now) : []);
+    }
+
+    private static byte[] Lost(string pattern, TopicPosition position) => Protocol.ClientFrames.Typed("subscribed", default, w =>
+    {
+        w.WriteString("channel", pattern);
+        w.WriteString("epoch", position.Epoch);
+        w.WriteNumber("offset", position.Offset);
+        w.WriteBoolean("recovered", false);
+        w.WriteString("by", "server");
+    });
+
     /// <inheritdoc />
     public ServerTopicResult Unsubscribe(string connectionId, string topic)
     {

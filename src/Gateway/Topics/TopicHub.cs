@@ -71,7 +71,11 @@ public sealed partial class TopicHub : IDisposable
                 Observer?.Subscribed(connection, pattern);
             }
 
-            connection.TrySendText(answer(null));
+            // An empty answer is none (a session resumed from another node resubscribes without telling its client).
+            if (answer(null) is { Length: > 0 } first)
+            {
+                connection.TrySendText(first);
+            }
             if (added)
             {
                 _index.Add(pattern, connection);
@@ -104,7 +108,10 @@ public sealed partial class TopicHub : IDisposable
                 var now = _time.GetUtcNow().UtcTicks;
                 var room = _connections;
                 var missed = since is null ? null : history.After(since, now, room.SendQueueLimit - connection.QueuedMessages - 1, room.SendQueueByteLimit - connection.QueuedBytes);
-                connection.TrySendText(answer(new TopicPosition(history.Epoch, history.LastOffset, since is null ? null : missed is not null)));
+                if (answer(new TopicPosition(history.Epoch, history.LastOffset, since is null ? null : missed is not null)) is { Length: > 0 } said)
+                {
+                    connection.TrySendText(said);
+                }
                 foreach (var frame in missed ?? [])
                 {
                     connection.TrySendText(frame);
@@ -162,6 +169,34 @@ public sealed partial class TopicHub : IDisposable
         _index.Remove(pattern, connection);
         Observer?.Unsubscribed(connection, pattern);
         return true;
+    }
+
+    /// <summary>
+    /// Removes every subscription of a session that leaves for another node, with, for each topic that keeps history,
+    /// the position it had reached for it: every event up to it was queued to the session, none after it will be.
+    /// </summary>
+    public List<(string Pattern, TopicPosition? Position)> HandOver(GatewayConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var held = new List<(string, TopicPosition?)>();
+        foreach (var pattern in Subscriptions(connection).Snapshot())
+        {
+            if (!TopicName.HasWildcard(pattern) && _histories.Find(pattern) is { } history)
+            {
+                lock (history.Gate)
+                {
+                    held.Add((pattern, new TopicPosition(history.Epoch, history.LastOffset, null)));
+                    Unsubscribe(connection, pattern);
+                }
+            }
+            else
+            {
+                held.Add((pattern, null));
+                Unsubscribe(connection, pattern);
+            }
+        }
+
+        return held;
     }
 
     // The connection's subscriptions are a feature of the connection, made on its first subscribe.

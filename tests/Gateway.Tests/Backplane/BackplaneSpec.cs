@@ -529,4 +529,93 @@ public abstract class BackplaneSpec : IAsyncLifetime
             b.Registry.Remove(moved);
         }
     }
+
+    /// <summary>
+    /// A client whose TCP connection to node A drops comes back on node B: B takes the session over from A, with the
+    /// frames the client missed, and calls made through node C (to the id A minted) follow it there.
+    /// </summary>
+    [Fact]
+    public async Task A_session_resumes_on_another_node_with_every_frame_once_and_calls_through_a_third_follow_it()
+    {
+        (string, string?)[] resume = [("Gateway:Connections:ResumeWindow", "00:00:30"), ("Gateway:Connections:ResumeSigningKeys:0", "resume-signing-key-shared-by-every-node-0123")];
+        var a = await NodeAsync(resume);
+        var b = await NodeAsync(resume);
+        var c = await NodeAsync(resume);
+        var first = await a.ConnectRawAsync("/", receiveBufferSize: 4096);
+        var connected = System.Text.Json.JsonDocument.Parse((await first.ReadFrameAsync()).Payload).RootElement;
+        var id = connected.GetProperty("connectionId").GetString()!;
+        var token = connected.GetProperty("resumeToken").GetString()!;
+        await first.SendTextAsync("""{"action":"subscribe","channel":"events.moving"}""");
+        Assert.Contains("subscribed", Encoding.UTF8.GetString((await first.ReadFrameAsync()).Payload), StringComparison.Ordinal);
+        long received = 1;
+        var pushes = new List<int>();
+        var events = new List<int>();
+        void Take(RawFrame frame)
+        {
+            var text = Encoding.UTF8.GetString(frame.Payload);
+            if (text.StartsWith('p'))
+            {
+                pushes.Add(int.Parse(text[1..], System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                events.Add(System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("data").GetInt32());
+            }
+        }
+
+        async Task BurstAsync(int from, int to)
+        {
+            for (var n = from; n <= to; n++)
+            {
+                Assert.Equal(SendResult.Sent, await c.Sender.SendAsync(id, Text($"p{n}")).AsTask().WithTimeout());
+                await PublishAsync(c, "events.moving", n);
+            }
+        }
+
+        await BurstAsync(1, 20);
+        while (pushes.Count + events.Count < 10)
+        {
+            Take(await first.ReadFrameAsync());
+            received++;
+        }
+
+        // The TCP connection drops with frames in flight; more come while the session waits on node A.
+        await first.DisposeAsync();
+        await Wait.UntilAsync(() => a.Registry.TryGet(id, out var s) && s.IsWaiting, "the session waits on node A");
+        await BurstAsync(21, 40);
+
+        // The client comes back through node B, while node C goes on sending.
+        var more = BurstAsync(41, 80);
+        await using var back = await b.ConnectRawAsync($"/?resume={Uri.EscapeDataString(token)}&received={received}", receiveBufferSize: 4096);
+        var resumed = System.Text.Json.JsonDocument.Parse((await back.ReadFrameAsync()).Payload).RootElement;
+        Assert.Equal("resumed", resumed.GetProperty("type").GetString());
+        Assert.Equal(id, resumed.GetProperty("connectionId").GetString());
+        await more;
+        while (pushes.Count < 80 || events.Count < 80)
+        {
+            Take(await back.ReadFrameAsync());
+        }
+
+        Assert.Equal(Enumerable.Range(1, 80), pushes);
+        Assert.Equal(Enumerable.Range(1, 80), events);
+        Assert.False(a.Registry.TryGet(id, out _));
+        Assert.True(b.Registry.TryGet(id, out _));
+
+        // Calls follow it, from any node: node A sends them on, node C learns where it is.
+        Assert.Equal(SendResult.Sent, await a.Sender.SendAsync(id, Text("p81")).AsTask().WithTimeout());
+        Take(await back.ReadFrameAsync());
+        Assert.Equal(81, pushes[^1]);
+        Assert.NotNull(await c.Sender.GetConnectionAsync(id).AsTask().WithTimeout());
+
+        // A new token names node B; no $disconnect ran anywhere, and a DELETE through node C ends it once, on node B.
+        Assert.NotEqual(token, resumed.GetProperty("resumeToken").GetString());
+        Assert.DoesNotContain(a.Services.GetRequiredService<EventRecorder>().All, e => e.ConnectionId == id);
+        Assert.True(await c.Sender.DisconnectAsync(id).AsTask().WithTimeout());
+        Assert.Equal(1000, (await back.ReadUntilCloseAsync()).CloseStatus);
+        await back.SendFrameAsync(8, [0x03, 0xE8]);
+        await b.Services.GetRequiredService<EventRecorder>().DisconnectOf(id);
+        Assert.DoesNotContain(a.Services.GetRequiredService<EventRecorder>().All, e => e.ConnectionId == id);
+        Assert.Single(b.Services.GetRequiredService<EventRecorder>().All, e => e.ConnectionId == id);
+    }
+
 }

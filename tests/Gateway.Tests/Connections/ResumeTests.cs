@@ -312,4 +312,50 @@ public sealed class ResumeTests
         await host.DisposeAsync();
         Assert.Single(recorder.All, e => e.ConnectionId == session.Id);
     }
+
+    [Fact]
+    public async Task A_refreshed_token_comes_with_a_resume_token_that_resumes_the_session()
+    {
+        await using var host = await GatewayHost.StartAsync(Settings(("Gateway:Auth:Jwt:SigningKeys:0", TestTokens.Secret)));
+        var now = host.Time.GetUtcNow();
+        var session = await OpenAsync(host, $"/?token={TestTokens.Mint(now, "alice")}");
+        await session.Client.SendTextAsync($$"""{"action":"refresh","token":"{{TestTokens.Mint(now, "alice", lifetime: TimeSpan.FromHours(2))}}","id":1}""");
+        var refreshed = Json(await session.Client.ReadFrameAsync());
+        Assert.Equal("refreshed", refreshed.GetProperty("type").GetString());
+        var token = refreshed.GetProperty("resumeToken").GetString()!;
+        await session.Client.DisposeAsync();
+        await Wait.UntilAsync(() => host.Connection(session.Id).IsWaiting, "the session waits");
+
+        await using var back = await host.ConnectRawAsync(ResumePath(token, 1, $"&token={TestTokens.Mint(now, "alice")}"));
+        var resumed = Json(await back.ReadFrameAsync());
+        Assert.Equal("resumed", resumed.GetProperty("type").GetString());
+        Assert.Equal(session.Id, resumed.GetProperty("connectionId").GetString());
+    }
+
+
+    [Fact]
+    public async Task A_waiting_session_stays_a_presence_member_until_it_ends_and_its_lifetime_runs_on()
+    {
+        await using var host = await GatewayHost.StartAsync(Settings(
+            ("Gateway:Connections:MaxLifetime", "00:00:20"),
+            ("Gateway:Topics:Presence:0:Pattern", "room.*")));
+        var recorder = host.Services.GetRequiredService<EventRecorder>();
+        var member = await OpenAsync(host);
+        await member.Client.SendTextAsync("""{"action":"subscribe","channel":"room.1"}""");
+        await member.Client.ReadFrameAsync();
+        async Task<int> MembersAsync() => (await ManagementCalls.GetJsonAsync(host, "/@topics/room.1")).GetProperty("members").GetArrayLength();
+        Assert.Equal(1, await MembersAsync());
+
+        // Dropped 15 s into its 20 s lifetime: still a member while it waits, until the lifetime ends it (before the window would).
+        host.Advance(TimeSpan.FromSeconds(15));
+        await member.Client.DisposeAsync();
+        await Wait.UntilAsync(() => host.Connection(member.Id).IsWaiting, "the session waits");
+        host.Advance(TimeSpan.FromSeconds(4));
+        Assert.Equal(1, await MembersAsync());
+        Assert.DoesNotContain(recorder.All, e => e.ConnectionId == member.Id);
+        host.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(1001, (await recorder.DisconnectOf(member.Id)).StatusCode);
+        Assert.Equal(0, await MembersAsync());
+    }
+
 }
