@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using Gateway.Client;
 using Gateway.Tests.Infrastructure;
@@ -92,41 +93,70 @@ public sealed class ClientFailoverTests
     }
 
     [Fact]
-    public async Task Its_node_killed_behind_haproxy_mid_burst_the_client_lands_on_the_other_and_loses_and_repeats_nothing()
+    public async Task Behind_haproxy_a_dropped_connection_resumes_on_either_node_and_after_its_node_is_killed_the_client_recovers_on_the_other()
     {
         await using var redis = await RedisServer.StartAsync();
         await using var first = ServerProcess.Start(NodeSettings(redis));
         await using var second = ServerProcess.Start(NodeSettings(redis));
         var nodes = new[] { await first.WaitForListenersAsync(), await second.WaitForListenersAsync() };
         await using var haproxy = await HaproxyProcess.StartAsync(nodes);
-        await using var client = new GatewayClient(ClientOptions(new Uri($"ws://127.0.0.1:{haproxy.ClientPort}/")));
+
+        // The client reaches haproxy through a relay that can drop its TCP connection as a network does.
+        await using var relay = new TcpRelay(new IPEndPoint(IPAddress.Loopback, haproxy.ClientPort));
+        var options = ClientOptions(new Uri($"ws://127.0.0.1:{relay.Port}/"));
+        options.FirstRetryDelay = TimeSpan.FromMilliseconds(100);
+        await using var client = new GatewayClient(options);
         var recoveries = new ConcurrentQueue<RecoveredEventArgs>();
         var refusals = new ConcurrentQueue<string>();
+        var resumes = new ConcurrentQueue<ResumedEventArgs>();
         client.Recovered += (_, e) => recoveries.Enqueue(e);
+        client.Resumed += (_, e) => resumes.Enqueue(e);
         client.Error += (_, e) => refusals.Enqueue((e.Exception as GatewayCommandException)?.Code ?? "");
         await client.ConnectAsync().WithTimeout();
-        var firstId = client.ConnectionId!;
-
-        // Which node holds the client: each lists only its own connections with scope=node.
+        var id = client.ConnectionId!;
         using var http = new HttpClient();
-        var holder = -1;
+        var before = await HolderAsync(http, nodes, id);
+
+        // The TCP connection drops mid-burst: the session resumes (on whichever node haproxy picks) with the same id.
+        var received = await BurstAsync(client, nodes[0].Management, "burst.drop", () =>
+        {
+            relay.Cut();
+            return Task.CompletedTask;
+        });
+        AssertExactlyOnceInOrder(received);
+        Assert.Equal(id, Assert.Single(resumes).ConnectionId);
+        Assert.Equal(id, client.ConnectionId);
+        Assert.Empty(recoveries);
+        Assert.Empty(refusals);
+
+        // Round robin took the new socket to the other node, which took the session over from the first.
+        var holder = await HolderAsync(http, nodes, id);
+        Assert.Equal(1 - before, holder);
+
+        // Its node is killed mid-burst: the session died with it, the resume is refused, and the client lands on the
+        // other node and recovers by offset.
+        var survivor = nodes[1 - holder].Management;
+        received = await BurstAsync(client, survivor, "burst.kill", () => (holder == 0 ? first : second).KillAsync());
+        AssertExactlyOnceInOrder(received);
+        Assert.True(Assert.Single(recoveries).Recovered);
+        Assert.NotEqual(id, client.ConnectionId);
+        Assert.Contains("resume_failed", refusals);
+        Assert.Single(resumes);
+    }
+
+    /// <summary>Which node holds a connection: each lists only its own with <c>scope=node</c>.</summary>
+    private static async Task<int> HolderAsync(HttpClient http, (Uri Client, Uri Management)[] nodes, string id)
+    {
+        var holders = new List<int>();
         for (var i = 0; i < nodes.Length; i++)
         {
-            var own = await http.GetStringAsync(new Uri(nodes[i].Management, "@connections?scope=node"));
-            if (own.Contains(firstId, StringComparison.Ordinal))
+            if ((await http.GetStringAsync(new Uri(nodes[i].Management, "@connections?scope=node"))).Contains(id, StringComparison.Ordinal))
             {
-                holder = i;
+                holders.Add(i);
             }
         }
 
-        Assert.NotEqual(-1, holder);
-        var survivor = nodes[1 - holder].Management;
-        var received = await BurstAsync(client, survivor, "burst.kill", () => (holder == 0 ? first : second).KillAsync());
-
-        AssertExactlyOnceInOrder(received);
-        Assert.True(Assert.Single(recoveries).Recovered);
-        Assert.NotEqual(firstId[..8], client.ConnectionId![..8]);
-        Assert.Contains("resume_failed", refusals);
+        return Assert.Single(holders);
     }
 
     /// <summary>
