@@ -141,7 +141,15 @@ public sealed class GatewayClient : IAsyncDisposable
 
             // The subscription is ready on this answer or, after a reconnect, on the answer to subscribing again.
             _ = answer.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            await subscription.Ready.Task.WaitAsync(_options.CommandTimeout, _time, cancellationToken);
+            try
+            {
+                await subscription.Ready.Task.WaitAsync(_options.CommandTimeout, _time, cancellationToken);
+            }
+            catch (TimeoutException) when (subscription.Ready.Task.IsCompleted)
+            {
+                await subscription.Ready.Task;
+            }
+
             return subscription;
         }
         catch
@@ -997,7 +1005,15 @@ public sealed class GatewayClient : IAsyncDisposable
         try
         {
             await SendFrameAsync(new OutgoingFrame(frame, command), cancellationToken);
-            return await command.Answer.Task.WaitAsync(_options.CommandTimeout, _time, cancellationToken);
+            try
+            {
+                return await command.Answer.Task.WaitAsync(_options.CommandTimeout, _time, cancellationToken);
+            }
+            catch (TimeoutException) when (command.Answer.Task.IsCompleted)
+            {
+                // The answer came as the deadline passed (a clock that jumps): the answer wins.
+                return await command.Answer.Task;
+            }
         }
         finally
         {

@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using Gateway.Client;
 using Gateway.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gateway.Tests.Client;
 
@@ -253,5 +254,59 @@ public class GatewayClientTests
             }
         }).WithTimeout();
         Assert.Equal(("internal_error", "Hel"), (failure.Code, Assert.Single(broken)));
+    }
+
+    [Fact]
+    public async Task Reconnects_back_off_exponentially_with_full_jitter_up_to_the_ceiling()
+    {
+        // Nothing listens on the port: every attempt is refused, and each wait is a timer on the client's clock.
+        var clock = new RecordingClock();
+        var draws = 0;
+        await using var client = new GatewayClient(new GatewayClientOptions
+        {
+            Url = new Uri($"ws://127.0.0.1:{NodeProcess.FreePort()}/"),
+            TimeProvider = clock,
+            ReconnectBaseDelay = TimeSpan.FromSeconds(1),
+            ReconnectFactor = 2,
+            ReconnectMaxDelay = TimeSpan.FromSeconds(5),
+            Jitter = () => ++draws % 2 == 1 ? 0.5 : 0.25,
+        });
+        var refused = 0;
+        client.Error += (_, _) => Interlocked.Increment(ref refused);
+        using var giveUp = new CancellationTokenSource();
+        var connecting = client.ConnectAsync(giveUp.Token);
+        for (var attempt = 1; attempt <= 5; attempt++)
+        {
+            await Wait.UntilAsync(() => clock.Timers.Count == attempt, $"wait {attempt} was asked for");
+            Assert.Equal(attempt, Volatile.Read(ref refused));
+            clock.Advance(clock.Timers.Last());
+        }
+
+        // A random share of min(max, base × factor^n): 2 s × 0.5, 4 s × 0.25, 5 s × 0.5 (8 s capped), 5 s × 0.25, 5 s × 0.5.
+        Assert.Equal([1000, 1000, 2500, 1250, 2500], clock.Timers.Take(5).Select(t => t.TotalMilliseconds));
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connecting);
+    }
+
+    /// <summary>A fake clock that records the due time of every timer asked of it.</summary>
+    private sealed class RecordingClock : TimeProvider
+    {
+        private readonly FakeTimeProvider _time = new();
+
+        public ConcurrentQueue<TimeSpan> Timers { get; } = new();
+
+        public override DateTimeOffset GetUtcNow() => _time.GetUtcNow();
+
+        public override long GetTimestamp() => _time.GetTimestamp();
+
+        public override long TimestampFrequency => _time.TimestampFrequency;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Timers.Enqueue(dueTime);
+            return _time.CreateTimer(callback, state, dueTime, period);
+        }
+
+        public void Advance(TimeSpan by) => _time.Advance(by);
     }
 }
