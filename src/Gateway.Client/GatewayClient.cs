@@ -477,8 +477,9 @@ public sealed class GatewayClient : IAsyncDisposable
                     {
                         await receive;
                     }
-                    catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+                    catch (Exception ex)
                     {
+                        // Whatever ended the receive loop, the connection loop goes on to reconnect.
                         failure ??= ex;
                     }
                 }
