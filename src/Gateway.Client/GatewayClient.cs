@@ -323,6 +323,41 @@ public sealed class GatewayClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Closes the socket with 4000 ("I will resume") and connects again: the gateway keeps the session for its resume
+    /// window, and the next connection resumes it (after a network change, say). Sends wait in the queue meanwhile.
+    /// </summary>
+    public async Task ReconnectAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ClientWebSocket? socket;
+        lock (_gate)
+        {
+            socket = _socket;
+            _ready = false;
+        }
+
+        if (socket is not { State: WebSocketState.Open })
+        {
+            return;
+        }
+
+        await _sendLock.WaitAsync(cancellationToken);
+        try
+        {
+            await socket.CloseOutputAsync((WebSocketCloseStatus)4000, "resume", CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // A socket that is already broken goes the same way: the connection loop reconnects.
+            socket.Abort();
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
     /// <summary>Closes the connection normally (1000, which ends a resumable session at once) and stops reconnecting.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -164,4 +164,36 @@ public sealed class ClientResumeTests
             Assert.Equal((n, (long?)n), (events.Current.Data.GetInt32(), events.Current.Offset));
         }
     }
+
+    [Fact]
+    public async Task Reconnect_closes_with_4000_and_the_next_connection_resumes_the_session()
+    {
+        await using var host = await GatewayHost.StartAsync(Settings("00:00:30"));
+        await using var relay = new TcpRelay(host.ClientEndPoint);
+        await using var client = new GatewayClient(Options(host, relay, TimeSpan.FromSeconds(1)));
+        var dropped = new TaskCompletionSource<DisconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var resumed = new TaskCompletionSource<ResumedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Disconnected += (_, e) => dropped.TrySetResult(e);
+        client.Resumed += (_, e) => resumed.TrySetResult(e);
+        await client.ConnectAsync().WithTimeout();
+        var id = client.ConnectionId!;
+        await using var subscription = await client.SubscribeAsync("live.x").WithTimeout();
+        var events = subscription.GetAsyncEnumerator();
+
+        await client.ReconnectAsync().WithTimeout();
+        Assert.Equal(4000, (await dropped.Task.WithTimeout()).CloseStatus);
+        var publisher = host.Services.GetRequiredService<IGatewayPublisher>();
+        await publisher.PublishAsync("live.x", "tick", Encoding.UTF8.GetBytes("1"));
+        await Wait.UntilAsync(() => host.Connection(id).IsWaiting, "the session waits for its client");
+
+        host.Advance(TimeSpan.FromSeconds(1));
+        var resume = await resumed.Task.WithTimeout();
+        Assert.Equal((id, 1), (resume.ConnectionId, resume.Missed));
+        Assert.True(await events.MoveNextAsync().AsTask().WithTimeout());
+        Assert.Equal(1, events.Current.Data.GetInt32());
+        await publisher.PublishAsync("live.x", "tick", Encoding.UTF8.GetBytes("2"));
+        Assert.True(await events.MoveNextAsync().AsTask().WithTimeout());
+        Assert.Equal(2, events.Current.Data.GetInt32());
+        Assert.Equal(id, client.ConnectionId);
+    }
 }
