@@ -196,4 +196,41 @@ public sealed class ClientResumeTests
         Assert.Equal(2, events.Current.Data.GetInt32());
         Assert.Equal(id, client.ConnectionId);
     }
+
+    [Fact]
+    public async Task The_refresh_answers_resume_token_is_the_one_the_next_resume_presents()
+    {
+        // The connection starts anonymous and authenticates with refresh: the refreshed answer's token names the user
+        // now, and only that one resumes a handshake that authenticates as her.
+        var settings = Settings("00:00:30");
+        settings["Gateway:Auth:Jwt:Issuer"] = TestTokens.Issuer;
+        settings["Gateway:Auth:Jwt:Audience"] = TestTokens.Audience;
+        settings["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret;
+        settings["Gateway:Auth:Jwt:Required"] = "false";
+        await using var host = await GatewayHost.StartAsync(settings);
+        await using var relay = new TcpRelay(host.ClientEndPoint);
+        var options = Options(host, relay, TimeSpan.FromSeconds(1));
+        var calls = 0;
+        options.TokenProvider = _ => ValueTask.FromResult(Interlocked.Increment(ref calls) == 1 ? null : TestTokens.Mint(host.Time.GetUtcNow(), subject: "ann"));
+        await using var client = new GatewayClient(options);
+        var resumed = new TaskCompletionSource<ResumedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var errors = new ConcurrentQueue<Exception>();
+        client.Resumed += (_, e) => resumed.TrySetResult(e);
+        client.Error += (_, e) => errors.Enqueue(e.Exception);
+        await client.ConnectAsync().WithTimeout();
+        var id = client.ConnectionId!;
+        var anonymous = client.ResumeToken;
+
+        var answer = await client.RefreshAsync().WithTimeout();
+        var fresh = answer.GetProperty("resumeToken").GetString();
+        Assert.NotEqual(anonymous, fresh);
+        Assert.Equal(fresh, client.ResumeToken);
+
+        relay.Cut();
+        await Wait.UntilAsync(() => host.Connection(id).IsWaiting, "the session waits for its client");
+        host.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(id, (await resumed.Task.WithTimeout()).ConnectionId);
+        Assert.Empty(errors);
+        Assert.Equal("ann", host.Connection(id).UserId);
+    }
 }
