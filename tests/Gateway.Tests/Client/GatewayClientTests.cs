@@ -257,6 +257,31 @@ public class GatewayClientTests
     }
 
     [Fact]
+    public async Task History_and_presence_are_answered_by_id()
+    {
+        var settings = new Dictionary<string, string?>(TopicSettings) { ["Gateway:Topics:Presence:0:Pattern"] = "room.*" };
+        await using var host = await GatewayHost.StartAsync(settings);
+        using var management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}") };
+        await using var client = new GatewayClient(Options(host));
+        await client.ConnectAsync().WithTimeout();
+        for (var i = 0; i < 3; i++)
+        {
+            await PublishAsync(management, "events.h", i);
+        }
+
+        var all = await client.HistoryAsync("events.h").WithTimeout();
+        var epoch = all.GetProperty("epoch").GetString()!;
+        Assert.Equal([0, 1, 2], all.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("data").GetInt32()));
+        var after = await client.HistoryAsync("events.h", new StreamPosition(1, epoch), limit: 1).WithTimeout();
+        Assert.Equal(1, Assert.Single(after.GetProperty("events").EnumerateArray()).GetProperty("data").GetInt32()); // offset 2, the first after 1
+        Assert.Equal("not_found", (await Assert.ThrowsAsync<GatewayCommandException>(() => client.HistoryAsync("nohistory.h").WithTimeout())).Code);
+
+        await using var room = await client.SubscribeAsync("room.1").WithTimeout();
+        var presence = await client.PresenceAsync("room.1").WithTimeout();
+        Assert.Equal(client.ConnectionId, Assert.Single(presence.GetProperty("members").EnumerateArray()).GetProperty("connectionId").GetString());
+    }
+
+    [Fact]
     public async Task Reconnects_back_off_exponentially_with_full_jitter_up_to_the_ceiling()
     {
         // Nothing listens on the port: every attempt is refused, and each wait is a timer on the client's clock.
