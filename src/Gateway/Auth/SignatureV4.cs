@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Primitives;
 
 namespace Gateway.Auth;
 
@@ -134,7 +133,7 @@ public static class SignatureV4
             return "unknown access key id";
         }
 
-        if (!DateTimeOffset.TryParseExact(amzDate, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var signedAt)
+        if (!DateTimeOffset.TryParseExact(amzDate, SigV4Signing.DateFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var signedAt)
             || !amzDate.StartsWith(scope[1], StringComparison.Ordinal))
         {
             return "missing or malformed X-Amz-Date";
@@ -159,26 +158,17 @@ public static class SignatureV4
             return "the host header is not signed";
         }
 
-        var canonical = new StringBuilder()
-            .Append(request.Method).Append('\n')
-            .Append(CanonicalPath(context)).Append('\n')
-            .Append(canonicalQuery).Append('\n');
-        foreach (var name in headerNames)
-        {
-            var values = name == "host" ? new StringValues(request.Host.Value) : request.Headers[name];
-            canonical.Append(name).Append(':').Append(string.Join(',', values.Select(v => CollapseSpaces(v ?? "")))).Append('\n');
-        }
-
-        canonical.Append('\n').Append(signedHeaders).Append('\n');
-        var key = Hmac(Encoding.UTF8.GetBytes("AWS4" + secret), scope[1]);
-        key = Hmac(key, scope[2]);
-        key = Hmac(key, scope[3]);
-        key = Hmac(key, "aws4_request");
+        var canonical = SigV4Signing.CanonicalRequestPrefix(
+            request.Method,
+            CanonicalPath(context),
+            canonicalQuery,
+            headerNames.Select(name => (name, (IEnumerable<string>)(name == "host" ? [request.Host.Value ?? ""] : request.Headers[name].Select(v => v ?? "")))));
+        var key = SigV4Signing.SigningKey(secret, scope[1], scope[2], scope[3]);
         var presented = Encoding.ASCII.GetBytes(signature);
-        var match = Matches(canonical.ToString() + payloadHash);
+        var match = Matches(canonical + payloadHash);
         if (otherPayloadHash is not null)
         {
-            match |= Matches(canonical.ToString() + otherPayloadHash);
+            match |= Matches(canonical + otherPayloadHash);
         }
 
         if (!match)
@@ -191,8 +181,8 @@ public static class SignatureV4
 
         bool Matches(string canonicalRequest)
         {
-            var stringToSign = $"AWS4-HMAC-SHA256\n{amzDate}\n{string.Join('/', scope[1..])}\n{Hex(SHA256.HashData(Encoding.UTF8.GetBytes(canonicalRequest)))}";
-            return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hex(Hmac(key, stringToSign))), presented);
+            var stringToSign = SigV4Signing.StringToSign(amzDate, string.Join('/', scope[1..]), canonicalRequest);
+            return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(SigV4Signing.Signature(key, stringToSign)), presented);
         }
     }
 
@@ -201,49 +191,10 @@ public static class SignatureV4
     {
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "/";
         var query = raw.IndexOf('?', StringComparison.Ordinal);
-        var path = query >= 0 ? raw[..query] : raw;
-        return string.Join('/', path.Split('/').Select(Escape));
+        return SigV4Signing.CanonicalPath(query >= 0 ? raw[..query] : raw);
     }
 
-    private static string CanonicalQuery(string? query, string? excluded)
-    {
-        if (string.IsNullOrEmpty(query) || query == "?")
-        {
-            return "";
-        }
-
-        var pairs = query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries)
-            .Select(p => p.Split('=', 2))
-            .Select(p => (Name: Uri.UnescapeDataString(p[0]), Value: Uri.UnescapeDataString(p.Length > 1 ? p[1] : "")))
-            .Where(p => p.Name != excluded)
-            .Select(p => (Name: Escape(p.Name), Value: Escape(p.Value)))
-            .OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Value, StringComparer.Ordinal);
-        return string.Join('&', pairs.Select(p => $"{p.Name}={p.Value}"));
-    }
-
-    /// <summary>RFC 3986 escaping as SigV4 defines it: everything but A-Z a-z 0-9 - _ . ~.</summary>
-    private static string Escape(string value)
-    {
-        var sb = new StringBuilder(value.Length);
-        foreach (var b in Encoding.UTF8.GetBytes(value))
-        {
-            var c = (char)b;
-            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~')
-            {
-                sb.Append(c);
-            }
-            else
-            {
-                sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
-            }
-        }
-
-        return sb.ToString();
-    }
-
-    private static string CollapseSpaces(string value) => string.Join(' ', value.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries));
-
-    private static byte[] Hmac(byte[] key, string data) => HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(data));
+    private static string CanonicalQuery(string? query, string? excluded) => SigV4Signing.CanonicalQuery(query, excluded);
 
     private static string Hex(byte[] bytes) => Convert.ToHexStringLower(bytes);
 }
