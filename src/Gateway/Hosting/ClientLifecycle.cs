@@ -372,10 +372,7 @@ public sealed partial class ClientLifecycle(
         {
             // It ended (closed, or its window passed) while the socket was being upgraded.
             waiting.ReleaseResume();
-            metrics.ResumeRefused(late);
-            await socket.SendAsync(ClientFrames.Error("resume_failed", ResumeRefusal(late), default), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Session ended", CancellationToken.None);
-            socket.Dispose();
+            await RefuseUpgradedAsync(socket, late);
             return (null, null, false);
         }
 
@@ -451,10 +448,7 @@ public sealed partial class ClientLifecycle(
             {
                 // Its end (and the slot this handshake took for it) is the session's now.
                 moved.ReleaseResume();
-                metrics.ResumeRefused(late);
-                await socket.SendAsync(ClientFrames.Error("resume_failed", ResumeRefusal(late), default), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Session ended", CancellationToken.None);
-                socket.Dispose();
+                await RefuseUpgradedAsync(socket, late);
                 return (null, null, true);
             }
 
@@ -475,6 +469,15 @@ public sealed partial class ClientLifecycle(
 
             return (null, null, true);
         }
+    }
+
+    /// <summary>Tells a client whose session ended while its socket was being upgraded, and closes that socket.</summary>
+    private async Task RefuseUpgradedAsync(WebSocket socket, string reason)
+    {
+        metrics.ResumeRefused(reason);
+        await socket.SendAsync(ClientFrames.Error("resume_failed", ResumeRefusal(reason), default), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Session ended", CancellationToken.None);
+        socket.Dispose();
     }
 
     private static string ResumeRefusal(string reason) => reason switch

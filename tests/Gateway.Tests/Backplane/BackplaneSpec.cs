@@ -548,20 +548,10 @@ public abstract class BackplaneSpec : IAsyncLifetime
         await first.SendTextAsync("""{"action":"subscribe","channel":"events.moving"}""");
         Assert.Contains("subscribed", Encoding.UTF8.GetString((await first.ReadFrameAsync()).Payload), StringComparison.Ordinal);
         long received = 1;
-        var pushes = new List<int>();
-        var events = new List<int>();
-        void Take(RawFrame frame)
-        {
-            var text = Encoding.UTF8.GetString(frame.Payload);
-            if (text.StartsWith('p'))
-            {
-                pushes.Add(int.Parse(text[1..], System.Globalization.CultureInfo.InvariantCulture));
-            }
-            else
-            {
-                events.Add(System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("data").GetInt32());
-            }
-        }
+        var log = new BurstLog();
+        var pushes = log.Pushes;
+        var events = log.Events;
+        void Take(RawFrame frame) => log.Take(frame);
 
         async Task BurstAsync(int from, int to)
         {

@@ -48,22 +48,10 @@ public sealed class ResumeTopologyTests
             var subscribed = Json(await client.ReadFrameAsync());
             var epoch = subscribed.GetProperty("epoch").GetString()!;
             long received = 1;
-            long lastOffset = 0;
-            var pushes = new List<int>();
-            var events = new List<int>();
-            void Take(RawFrame frame)
-            {
-                var text = Encoding.UTF8.GetString(frame.Payload);
-                if (text.StartsWith('p'))
-                {
-                    pushes.Add(int.Parse(text[1..], System.Globalization.CultureInfo.InvariantCulture));
-                    return;
-                }
-
-                var e = JsonDocument.Parse(text).RootElement;
-                events.Add(e.GetProperty("data").GetInt32());
-                lastOffset = e.GetProperty("offset").GetInt64();
-            }
+            var log = new BurstLog();
+            var pushes = log.Pushes;
+            var events = log.Events;
+            void Take(RawFrame frame) => log.Take(frame);
 
             var next = 1;
             async Task BurstAsync(int count)
@@ -133,7 +121,7 @@ public sealed class ResumeTopologyTests
             var fresh = Json(await client.ReadFrameAsync());
             Assert.Equal("connected", fresh.GetProperty("type").GetString());
             Assert.NotEqual(id, fresh.GetProperty("connectionId").GetString());
-            await client.SendTextAsync($$$"""{"action":"subscribe","channel":"events.h","since":{"offset":{{{lastOffset}}},"epoch":"{{{epoch}}}"}}""");
+            await client.SendTextAsync($$$"""{"action":"subscribe","channel":"events.h","since":{"offset":{{{log.LastOffset}}},"epoch":"{{{epoch}}}"}}""");
             Assert.True(Json(await client.ReadFrameAsync()).GetProperty("recovered").GetBoolean());
             while (events.Count < next - 1)
             {
