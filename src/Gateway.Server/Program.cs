@@ -14,6 +14,7 @@ if (args is ["healthcheck", var probeUrl])
 }
 
 WebApplication app;
+System.Runtime.InteropServices.PosixSignalRegistration? reloadSignal = null;
 try
 {
     // The content root is the server's own folder, wherever it is started from (a systemd unit, a script, `dotnet run`),
@@ -42,6 +43,10 @@ try
 
     app = builder.Build();
 
+    // SIGHUP reloads the configuration, as operators expect (settings files are also watched for changes). Taken over
+    // before the listeners open: a SIGHUP that came first would otherwise end the process.
+    reloadSignal = ReloadSignal.Register(app);
+
     // Every option validated together, before anything reads one of them (the shutdown timeout reads the gateway's),
     // so that one list names every problem of every part.
     app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
@@ -57,9 +62,11 @@ catch (Exception ex) when (StartupFailure.Describe(ex) is { } description)
     return StartupFailure.ExitCode;
 }
 
-// SIGHUP reloads the configuration, as operators expect; settings files are also watched for changes.
-using var reloadSignal = ReloadSignal.Register(app);
-await app.WaitForShutdownAsync();
+using (reloadSignal)
+{
+    await app.WaitForShutdownAsync();
+}
+
 await app.DisposeAsync();
 return 0;
 
