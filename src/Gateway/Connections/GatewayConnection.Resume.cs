@@ -223,7 +223,7 @@ public sealed partial class GatewayConnection
     /// socket's drop not seen yet) is taken over: its socket is dropped. Null when claimed, with
     /// <paramref name="loopsEnded"/> done once the old socket's loops have ended; otherwise why not.
     /// </summary>
-    internal string? TryClaimResume(uint generation, out Task loopsEnded)
+    private string? TryClaimResume(uint generation, out Task loopsEnded)
     {
         loopsEnded = Task.CompletedTask;
         if (_resume is not { } resume)
@@ -263,6 +263,43 @@ public sealed partial class GatewayConnection
         return null;
     }
 
+    /// <summary>
+    /// Claims the session for a resume with token number <paramref name="generation"/> (see <see cref="TryClaimResume"/>),
+    /// waits at most the close timeout for its old socket's loops to end, and checks that the frames after the client's
+    /// <paramref name="received"/> th are kept. Null when claimed; otherwise why not: <c>busy</c> (the claim is given up),
+    /// <c>lost</c> (the session ends: what its client missed is gone), or the claim's own refusal.
+    /// </summary>
+    internal async Task<string?> ClaimResumeAsync(uint generation, long? received, CancellationToken cancellationToken)
+    {
+        if (TryClaimResume(generation, out var loopsEnded) is { } refused)
+        {
+            return refused;
+        }
+
+        try
+        {
+            await loopsEnded.WaitAsync(_runtime.Options.CloseTimeout, _runtime.Time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            ReleaseResume();
+            return "busy";
+        }
+        catch (OperationCanceledException)
+        {
+            ReleaseResume();
+            throw;
+        }
+
+        if (!CanResendAfter(received))
+        {
+            EndClaimedWaiting("Resumed after frames no longer kept");
+            return "lost";
+        }
+
+        return null;
+    }
+
     /// <summary>Gives up a claim without resuming: the session waits on (or, closed meanwhile, ends).</summary>
     internal void ReleaseResume()
     {
@@ -292,7 +329,7 @@ public sealed partial class GatewayConnection
     /// True when a claimed waiting session still keeps every frame written after the client's
     /// <paramref name="received"/> th (null: the client says nothing, and is taken to have received every frame written).
     /// </summary>
-    internal bool CanResendAfter(long? received)
+    private bool CanResendAfter(long? received)
     {
         if (_resume is not { } resume)
         {
@@ -306,7 +343,7 @@ public sealed partial class GatewayConnection
     }
 
     /// <summary>Ends a claimed waiting session that cannot be resumed (what the client missed is no longer kept).</summary>
-    internal void EndClaimedWaiting(string reason)
+    private void EndClaimedWaiting(string reason)
     {
         if (_resume is not { } resume)
         {

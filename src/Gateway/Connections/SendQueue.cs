@@ -66,19 +66,26 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
     {
         lock (this)
         {
-            var all = new List<OutboundMessage>(_count);
-            for (var i = 0; i < _count; i++)
-            {
-                all.Add(_items is { } items ? items[(_head + i) % items.Length] : _single);
-            }
-
-            _items = null;
-            _single = default;
-            _head = 0;
-            Volatile.Write(ref _count, 0);
+            var all = TakeAll();
             SignalRoom();
-            return all;
+            return [.. all];
         }
+    }
+
+    // Under the lock: the messages waiting, in order, leaving the queue empty.
+    private OutboundMessage[] TakeAll()
+    {
+        var all = new OutboundMessage[_count];
+        for (var i = 0; i < all.Length; i++)
+        {
+            all[i] = _items is { } items ? items[(_head + i) % items.Length] : _single;
+        }
+
+        _items = null;
+        _single = default;
+        _head = 0;
+        Volatile.Write(ref _count, 0);
+        return all;
     }
 
     /// <summary>
@@ -88,33 +95,24 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
     {
         lock (this)
         {
-            var waiting = new OutboundMessage[_count];
-            for (var i = 0; i < waiting.Length; i++)
+            var waiting = TakeAll();
+            var all = new OutboundMessage[first.Count + waiting.Length];
+            for (var i = 0; i < first.Count; i++)
             {
-                waiting[i] = _items is { } items ? items[(_head + i) % items.Length] : _single;
+                all[i] = first[i];
             }
 
-            var all = first.Count + waiting.Length;
-            if (all > 1)
+            waiting.CopyTo(all, first.Count);
+            if (all.Length == 1)
             {
-                var ring = new OutboundMessage[all];
-                for (var i = 0; i < first.Count; i++)
-                {
-                    ring[i] = first[i];
-                }
-
-                waiting.CopyTo(ring, first.Count);
-                _items = ring;
-                _single = default;
+                _single = all[0];
             }
-            else
+            else if (all.Length > 1)
             {
-                _items = null;
-                _single = all == 1 ? (first.Count == 1 ? first[0] : waiting[0]) : default;
+                _items = all;
             }
 
-            _head = 0;
-            Volatile.Write(ref _count, all);
+            Volatile.Write(ref _count, all.Length);
             _paused = false;
         }
     }

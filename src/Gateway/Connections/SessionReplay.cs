@@ -42,13 +42,12 @@ internal sealed class SessionReplay
     {
         lock (_written)
         {
-            var missing = Written - received;
-            if (received < 0 || missing < 0 || missing > _written.Count)
+            if (!Keeps(received))
             {
                 return null;
             }
 
-            var keep = _written.Count - (int)missing;
+            var keep = _written.Count - (int)(Written - received);
             var all = _written.ToArray();
             _written.Clear();
             _writtenBytes = 0;

@@ -333,25 +333,9 @@ public sealed partial class ClientLifecycle(
             return (null, "user", false);
         }
 
-        if (waiting.TryClaimResume(ticket.Generation, out var loopsEnded) is { } claimRefused)
+        if (await waiting.ClaimResumeAsync(ticket.Generation, received, CancellationToken.None) is { } claimRefused)
         {
             return (null, claimRefused, false);
-        }
-
-        try
-        {
-            await loopsEnded.WaitAsync(connectionRuntime.Options.CloseTimeout, connectionRuntime.Time);
-        }
-        catch (TimeoutException)
-        {
-            waiting.ReleaseResume();
-            return (null, "busy", false);
-        }
-
-        if (!waiting.CanResendAfter(received))
-        {
-            waiting.EndClaimedWaiting("Resumed after frames no longer kept");
-            return (null, "lost", false);
         }
 
         WebSocket socket;

@@ -12,7 +12,7 @@ namespace Gateway.Hosting;
 /// position each topic with history had reached, and gives up its frames, attributes and slot. No <c>$disconnect</c>
 /// runs: the session goes on there.
 /// </summary>
-public sealed partial class SessionHandover(ConnectionRegistry registry, TopicHub topics, ConnectionRuntime runtime, ILogger<SessionHandover> logger) : ILocalSessions
+public sealed partial class SessionHandover(ConnectionRegistry registry, TopicHub topics, ILogger<SessionHandover> logger) : ILocalSessions
 {
     /// <inheritdoc />
     public async ValueTask<SessionHandoverResult> HandOverAsync(string connectionId, uint generation, long? received, string? userId, string toNode, Action markMoved, CancellationToken cancellationToken)
@@ -28,25 +28,9 @@ public sealed partial class SessionHandover(ConnectionRegistry registry, TopicHu
             return Refused("user");
         }
 
-        if (connection.TryClaimResume(generation, out var loopsEnded) is { } refused)
+        if (await connection.ClaimResumeAsync(generation, received, cancellationToken) is { } refused)
         {
             return Refused(refused);
-        }
-
-        try
-        {
-            await loopsEnded.WaitAsync(runtime.Options.CloseTimeout, runtime.Time, cancellationToken);
-        }
-        catch (TimeoutException)
-        {
-            connection.ReleaseResume();
-            return Refused("busy");
-        }
-
-        if (!connection.CanResendAfter(received))
-        {
-            connection.EndClaimedWaiting("Resumed on another node after frames no longer kept");
-            return Refused("lost");
         }
 
         // From here no topic event is queued to it, calls for it are sent on, and then nothing is queued to it at all.

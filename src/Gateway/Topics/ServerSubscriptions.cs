@@ -12,17 +12,13 @@ namespace Gateway.Topics;
 /// opens meanwhile, on any node, are subscribed as they connect.
 /// </summary>
 public sealed partial class ServerSubscriptions(
-    GatewayNode node,
     ConnectionRegistry registry,
     LocalServerSubscriptions local,
     IBackplane backplane,
+    ConnectionSender sender,
     TimeProvider time,
     ILogger<ServerSubscriptions> logger)
 {
-    // Here (a session resumed here from another node included), or minted here and not resumed elsewhere.
-    private bool IsLocal(string connectionId) =>
-        registry.TryGet(connectionId, out _) || (node.Owns(connectionId) && !backplane.HoldsElsewhere(connectionId));
-
     /// <summary>The longest a user's subscription is remembered for the connections the user opens later.</summary>
     public static readonly TimeSpan MaxRemembered = TimeSpan.FromHours(24);
 
@@ -38,7 +34,7 @@ public sealed partial class ServerSubscriptions(
             return ValueTask.FromResult(ServerTopicResult.Gone);
         }
 
-        return IsLocal(connectionId) ? local.SubscribeAsync(connectionId, topic, cancellationToken) : backplane.SubscribeAsync(connectionId, topic, cancellationToken);
+        return sender.IsLocal(connectionId) ? local.SubscribeAsync(connectionId, topic, cancellationToken) : backplane.SubscribeAsync(connectionId, topic, cancellationToken);
     }
 
     /// <summary>Unsubscribes connection <paramref name="connectionId"/> (on any node) from <paramref name="topic"/>.</summary>
@@ -50,7 +46,7 @@ public sealed partial class ServerSubscriptions(
             return ValueTask.FromResult(ServerTopicResult.Gone);
         }
 
-        return IsLocal(connectionId) ? ValueTask.FromResult(local.Unsubscribe(connectionId, topic)) : backplane.UnsubscribeAsync(connectionId, topic, cancellationToken);
+        return sender.IsLocal(connectionId) ? ValueTask.FromResult(local.Unsubscribe(connectionId, topic)) : backplane.UnsubscribeAsync(connectionId, topic, cancellationToken);
     }
 
     /// <summary>
