@@ -16,6 +16,9 @@ public sealed class NatsCluster : IAsyncDisposable
 {
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long readiness waits for every stream to be current before it settles for each server's own JetStream.</summary>
+    private static readonly TimeSpan StreamsGrace = TimeSpan.FromSeconds(10);
+
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("gateway-nats-cluster-");
     private readonly int[] _ports;
     private readonly int[] _routePorts;
@@ -148,7 +151,11 @@ public sealed class NatsCluster : IAsyncDisposable
     {
         try
         {
-            await Wait.UntilAsync(ReadyAsync, "every running nats-server accepted clients, had its routes and named the same JetStream meta leader", ReadyTimeout);
+            // Every stream current too, as a cluster that was never down would be; but after the whole cluster was down a
+            // stream's replica can take long to be current again, so past StreamsGrace the server's own JetStream will do
+            // (the gateway rides that out, as it would in production).
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            await Wait.UntilAsync(() => ReadyAsync(streamsToo: started.Elapsed < StreamsGrace), "every running nats-server accepted clients, had its routes and named the same JetStream meta leader", ReadyTimeout);
         }
         catch (TimeoutException e)
         {
@@ -165,7 +172,7 @@ public sealed class NatsCluster : IAsyncDisposable
         }
     }
 
-    private async Task<bool> ReadyAsync()
+    private async Task<bool> ReadyAsync(bool streamsToo)
     {
         var running = Enumerable.Range(0, _servers.Length).Where(i => _servers[i] is not null).ToList();
         string? leader = null;
@@ -176,9 +183,7 @@ public sealed class NatsCluster : IAsyncDisposable
                 throw new InvalidOperationException($"{ServerName(i)} exited:\n{server.Output}");
             }
 
-            // The server's own JetStream, not every stream: after the whole cluster was down, a stream's replica can take a
-            // long while to be current again, which the gateway rides out as it would in production.
-            if (!await NatsProcess.AcceptsClientsAsync(_ports[i]) || await NatsProcess.MonitorAsync(_monitorPorts[i], "/healthz?js-server-only=true") is null)
+            if (!await NatsProcess.AcceptsClientsAsync(_ports[i]) || await NatsProcess.MonitorAsync(_monitorPorts[i], streamsToo ? "/healthz" : "/healthz?js-server-only=true") is null)
             {
                 return false;
             }
