@@ -87,8 +87,7 @@ public sealed class ClientResumeTests
         }
 
         await Wait.UntilAsync(() => host.Connection(id).IsWaiting, "the session waits for its client");
-        host.Advance(TimeSpan.FromSeconds(1));
-        var resume = await resumed.Task.WithTimeout();
+        var resume = await host.AdvanceUntilAsync(resumed.Task, TimeSpan.FromSeconds(1));
         await reader.WithTimeout();
         await Wait.UntilAsync(() => pushes.Count == Total / 2, "every push arrived");
 
@@ -147,9 +146,7 @@ public sealed class ClientResumeTests
         await Wait.UntilAsync(() => host.Registry.TryGet(id, out var c) && c.IsWaiting, "the session waits");
         host.Advance(TimeSpan.FromSeconds(6));
         await Wait.UntilAsync(() => !host.Registry.TryGet(id, out _), "the session ended");
-        host.Advance(TimeSpan.FromSeconds(4));
-
-        var recovery = await recovered.Task.WithTimeout();
+        var recovery = await host.AdvanceUntilAsync(recovered.Task, TimeSpan.FromSeconds(4));
         Assert.Equal(("events.r", true, 3L), (recovery.Channel, recovery.Recovered, recovery.Since!.Offset));
         var refusal = Assert.IsType<GatewayCommandException>(Assert.Single(errors));
         Assert.Equal("resume_failed", refusal.Code);
@@ -186,8 +183,7 @@ public sealed class ClientResumeTests
         await publisher.PublishAsync("live.x", "tick", Encoding.UTF8.GetBytes("1"));
         await Wait.UntilAsync(() => host.Connection(id).IsWaiting, "the session waits for its client");
 
-        host.Advance(TimeSpan.FromSeconds(1));
-        var resume = await resumed.Task.WithTimeout();
+        var resume = await host.AdvanceUntilAsync(resumed.Task, TimeSpan.FromSeconds(1));
         Assert.Equal((id, 1), (resume.ConnectionId, resume.Missed));
         Assert.True(await events.MoveNextAsync().AsTask().WithTimeout());
         Assert.Equal(1, events.Current.Data.GetInt32());
@@ -228,8 +224,7 @@ public sealed class ClientResumeTests
 
         relay.Cut();
         await Wait.UntilAsync(() => host.Connection(id).IsWaiting, "the session waits for its client");
-        host.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(id, (await resumed.Task.WithTimeout()).ConnectionId);
+        Assert.Equal(id, (await host.AdvanceUntilAsync(resumed.Task, TimeSpan.FromSeconds(1))).ConnectionId);
         Assert.Empty(errors);
         Assert.Equal("ann", host.Connection(id).UserId);
     }

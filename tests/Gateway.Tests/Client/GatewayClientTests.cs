@@ -95,8 +95,7 @@ public class GatewayClientTests
         await PublishAsync(management, "events.room1", 3);
         await PublishAsync(management, "events.room1", 4);
 
-        host.Advance(TimeSpan.FromSeconds(1));
-        var recovery = await recovered.Task.WithTimeout();
+        var recovery = await host.AdvanceUntilAsync(recovered.Task, TimeSpan.FromSeconds(1));
         Assert.Equal(("events.room1", true, 3L), (recovery.Channel, recovery.Recovered, recovery.Since!.Offset));
         Assert.NotEqual(firstId, client.ConnectionId);
         Assert.Equal([false, false], connected.Select(c => c.Resumed));
