@@ -1,4 +1,3 @@
-using System.Net.WebSockets;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Connections;
@@ -370,7 +369,7 @@ public sealed partial class GatewayConnection
     /// why not (<c>gone</c>: it ended meanwhile; <c>lost</c>: a frame it missed is no longer kept): the claim is kept,
     /// for the caller to give up with <see cref="ReleaseResume"/> (which ends what ended meanwhile) or end.
     /// </summary>
-    internal string? Reattach(WebSocket socket, ConnectionStream stream, Action abortTransport, long? received, Func<uint, int, byte[]> resumedFrame, IReadOnlyList<OutboundMessage>? carried = null)
+    internal string? Reattach(ClientTransport transport, long? received, Func<uint, int, byte[]> resumedFrame, IReadOnlyList<OutboundMessage>? carried = null)
     {
         if (_resume is not { } resume)
         {
@@ -397,9 +396,7 @@ public sealed partial class GatewayConnection
             first.AddRange(carried ?? []);
             Interlocked.Add(ref _queuedBytes, first.Sum(m => (long)m.Payload.Length));
 
-            _socket = socket;
-            _stream = stream;
-            Volatile.Write(ref _abortTransport, abortTransport);
+            Volatile.Write(ref _transport, transport);
             _finished = false;
             _pingOutstanding = false;
             _pingRequestedTicks = _runtime.NowTicks;

@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Collections.Concurrent;
-using System.Net.WebSockets;
 using System.Security.Claims;
 using Microsoft.Extensions.Logging;
 
@@ -17,16 +15,12 @@ public delegate ValueTask MessageCallback(GatewayConnection connection, ReadOnly
 /// queue drained by a single writer loop, the only code that writes to the socket. Deadlines (idle,
 /// lifetime, ping) are checked by the node's one <see cref="ConnectionSweeper"/>, not a timer per connection.
 /// </summary>
-public sealed partial class GatewayConnection
+public sealed partial class GatewayConnection : ITransportSink
 {
-    private const int InitialReceiveBuffer = 4096;
-
     private readonly ConnectionRuntime _runtime;
     private readonly SendQueue _queue;
     private long _connectedTicks;
-    private WebSocket? _socket;
-    private ConnectionStream? _stream;
-    private Action? _abortTransport;
+    private ClientTransport? _transport;
     private long _lastActiveTicks;
     private long _queuedBytes;
     private int _activeStreams;
@@ -36,6 +30,7 @@ public sealed partial class GatewayConnection
     private CloseRecord? _close;
     private volatile bool _finished;
     private long _messagesReceived;
+    private MessageCallback? _onMessage;
     private volatile bool _dispatching;
     private long _pingRequestedTicks;
     private long _pingWrittenTicks;
@@ -148,10 +143,10 @@ public sealed partial class GatewayConnection
     private static readonly IReadOnlyDictionary<string, string> EmptyAttributes = new Dictionary<string, string>();
 
     /// <summary>True from the upgrade until the connection starts closing.</summary>
-    public bool IsOpen => Volatile.Read(ref _close) is null && _socket is not null;
+    public bool IsOpen => Volatile.Read(ref _close) is null && _transport is not null;
 
     /// <summary>True while a ping is out and nothing has come back since.</summary>
-    internal bool AwaitingPong => _pingOutstanding && _stream is { InboundSeen: false };
+    internal bool AwaitingPong => _pingOutstanding && _transport is { InboundSeen: false };
 
     /// <summary>Takes a token for one message; false when the connection is over its message rate.</summary>
     public bool TryTakeMessageToken()
@@ -357,21 +352,10 @@ public sealed partial class GatewayConnection
         return won;
     }
 
-    // Aborting the WebSocket alone leaves a read or write pending on the transport; aborting the
-    // transport completes both, so the loops end at once.
-    private void DropTransport()
-    {
-        _socket?.Abort();
-        Volatile.Read(ref _abortTransport)?.Invoke();
-    }
+    private void DropTransport() => Volatile.Read(ref _transport)?.Abort();
 
-    /// <summary>Binds the upgraded socket. Called once, after <c>$connect</c> accepted the handshake.</summary>
-    internal void Attach(WebSocket socket, ConnectionStream stream, Action abortTransport)
-    {
-        _socket = socket;
-        _stream = stream;
-        _abortTransport = abortTransport;
-    }
+    /// <summary>Binds the upgraded transport. Called once, after <c>$connect</c> accepted the handshake.</summary>
+    internal void Attach(ClientTransport transport) => _transport = transport;
 
     /// <summary>Runs the receive and write loops until the connection has closed; returns how it ended.</summary>
     internal async Task<RunEnd> RunAsync(MessageCallback onMessage)
@@ -395,7 +379,7 @@ public sealed partial class GatewayConnection
         finally
         {
             _finished = true;
-            Volatile.Write(ref _abortTransport, null);
+            _transport?.Release();
             if (Volatile.Read(ref _close) is null)
             {
                 TryBeginClose(new CloseRecord(CloseCodes.Abnormal, "Connection lost", _runtime.NowTicks, SendFrame: false, FlushQueued: false));
@@ -413,114 +397,59 @@ public sealed partial class GatewayConnection
 
     private async Task ReceiveLoopAsync(MessageCallback onMessage)
     {
-        var socket = _socket!;
-        byte[]? buffer = null;
+        _onMessage = onMessage;
         try
         {
-            while (true)
-            {
-                // A zero-byte receive waits for the next frame without holding a buffer, so an idle
-                // connection keeps none; one is rented only while a message is being assembled.
-                var result = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    OnCloseFrame(socket);
-                    return;
-                }
-
-                // The limits are read for each message, so that a reload applies from the next one.
-                var limits = _runtime.Options;
-                var max = limits.MaxMessageBytes;
-                var cap = limits.MaxMessagesPerConnection;
-                var rejectBinary = limits.BinaryFrames == Configuration.BinaryFrameHandling.Reject;
-                var binary = result.MessageType == WebSocketMessageType.Binary;
-                var discard = Volatile.Read(ref _close) is not null;
-                var count = 0;
-                buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialReceiveBuffer, max + 1));
-                while (!result.EndOfMessage)
-                {
-                    if (count == buffer.Length)
-                    {
-                        if (discard)
-                        {
-                            count = 0;
-                        }
-                        else
-                        {
-                            var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, max + 1));
-                            buffer.AsSpan(0, count).CopyTo(larger);
-                            ArrayPool<byte>.Shared.Return(buffer);
-                            buffer = larger;
-                        }
-                    }
-
-                    result = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
-                    if (result.MessageType == WebSocketMessageType.Close)
-                    {
-                        OnCloseFrame(socket);
-                        return;
-                    }
-
-                    count += result.Count;
-                    if (count > max && !discard)
-                    {
-                        Log.MessageTooBig(_runtime.Logger, Id, SourceIp, max);
-                        Close(CloseCodes.MessageTooBig, "Message too big");
-                        discard = true;
-                        count = 0;
-                    }
-                }
-
-                if (!discard)
-                {
-                    if (Interlocked.Increment(ref _messagesReceived) > cap && cap > 0)
-                    {
-                        Log.MessageCapReached(_runtime.Logger, Id, cap);
-                        Close(CloseCodes.PolicyViolation, "Message limit reached");
-                    }
-                    else if (binary && rejectBinary)
-                    {
-                        Log.BinaryRejected(_runtime.Logger, Id, SourceIp);
-                        Close(CloseCodes.UnsupportedData, "Binary frames are not accepted");
-                    }
-                    else
-                    {
-                        Touch();
-                        _dispatching = true;
-                        try
-                        {
-                            await onMessage(this, buffer.AsMemory(0, count), binary);
-                        }
-                        finally
-                        {
-                            _dispatching = false;
-                        }
-                    }
-                }
-
-                var done = buffer;
-                buffer = null;
-                ArrayPool<byte>.Shared.Return(done);
-            }
+            await _transport!.ReceiveAsync(this);
         }
-        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
             OnReceiveFailed(ex);
         }
-        finally
+    }
+
+    int ITransportSink.MaxMessageBytes => _runtime.Options.MaxMessageBytes;
+
+    bool ITransportSink.Discarding => Volatile.Read(ref _close) is not null;
+
+    void ITransportSink.MessageTooBig(int max)
+    {
+        Log.MessageTooBig(_runtime.Logger, Id, SourceIp, max);
+        Close(CloseCodes.MessageTooBig, "Message too big");
+    }
+
+    async ValueTask ITransportSink.OnMessageAsync(ReadOnlyMemory<byte> body, bool binary)
+    {
+        // The limits are read for each message, so that a reload applies from the next one.
+        var limits = _runtime.Options;
+        var cap = limits.MaxMessagesPerConnection;
+        if (Interlocked.Increment(ref _messagesReceived) > cap && cap > 0)
         {
-            if (buffer is not null)
+            Log.MessageCapReached(_runtime.Logger, Id, cap);
+            Close(CloseCodes.PolicyViolation, "Message limit reached");
+        }
+        else if (binary && limits.BinaryFrames == Configuration.BinaryFrameHandling.Reject)
+        {
+            Log.BinaryRejected(_runtime.Logger, Id, SourceIp);
+            Close(CloseCodes.UnsupportedData, "Binary frames are not accepted");
+        }
+        else
+        {
+            Touch();
+            _dispatching = true;
+            try
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                await _onMessage!(this, body, binary);
+            }
+            finally
+            {
+                _dispatching = false;
             }
         }
     }
 
-    private void OnCloseFrame(WebSocket socket)
+    void ITransportSink.OnPeerClose(int status, string reason)
     {
-        var status = (int?)socket.CloseStatus ?? CloseCodes.NoStatus;
-        var reason = socket.CloseStatusDescription ?? "";
-
         // The client spoke first: the writer echoes its close frame, and $disconnect reports its code.
         TryBeginClose(new CloseRecord(status, reason, _runtime.NowTicks, SendFrame: true, FlushQueued: false) { InitiatedByClient = true });
     }
@@ -530,7 +459,7 @@ public sealed partial class GatewayConnection
         // The protocol layer writes its own close frame for a protocol error (1002) or invalid UTF-8 (1007).
         // The transport is left to end with the request, so that close frame is flushed; a writer still
         // stuck on the peer is cut off by the sweeper when the close deadline passes.
-        var sent = _stream?.SentCloseStatus ?? 0;
+        var sent = _transport?.ProtocolCloseStatus ?? 0;
         var record = sent is CloseCodes.ProtocolError or CloseCodes.InvalidPayload
             ? new CloseRecord(sent, sent == CloseCodes.InvalidPayload ? "Invalid UTF-8 in a text message" : "Protocol error", _runtime.NowTicks, SendFrame: false, FlushQueued: false)
             : new CloseRecord(CloseCodes.Abnormal, "Connection lost", _runtime.NowTicks, SendFrame: false, FlushQueued: false);
@@ -539,13 +468,12 @@ public sealed partial class GatewayConnection
             Log.ProtocolViolation(_runtime.Logger, Id, SourceIp, record.Status, ex.Message);
         }
 
-        _socket?.Abort();
+        _transport?.StopFraming();
     }
 
     private async Task WriteLoopAsync()
     {
-        var socket = _socket!;
-        var stream = _stream!;
+        var transport = _transport!;
         var queue = _queue;
         try
         {
@@ -564,14 +492,13 @@ public sealed partial class GatewayConnection
                     {
                         // The pong deadline counts from here, not from when the ping was queued behind data.
                         Volatile.Write(ref _pingWrittenTicks, _runtime.NowTicks);
-                        await stream.WritePingAsync(CancellationToken.None);
+                        await transport.PingAsync();
                         continue;
                     }
 
                     _resume?.Written(this, message);
 
-                    var type = message.Kind == OutboundKind.Binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
-                    await socket.SendAsync(message.Payload, type, endOfMessage: true, CancellationToken.None);
+                    await transport.SendAsync(message, flush: queue.Count == 0);
                     Interlocked.Add(ref _queuedBytes, -message.Payload.Length);
                     _runtime.Metrics?.Sent(message.Payload.Length);
                     Touch();
@@ -582,25 +509,25 @@ public sealed partial class GatewayConnection
                 }
             }
 
-            if (Volatile.Read(ref _close) is { SendFrame: true } close && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            if (Volatile.Read(ref _close) is { SendFrame: true } close && transport.CanSendClose)
             {
                 var status = IsSendableCloseStatus(close.Status) ? close.Status : CloseCodes.Normal;
-                await socket.CloseOutputAsync((WebSocketCloseStatus)status, close.Reason, CancellationToken.None);
+                await transport.CloseAsync(status, close.Reason);
             }
-            else if (_resume is { Suspended: { InitiatedByClient: true } said } && socket.State is WebSocketState.CloseReceived)
+            else if (_resume is { Suspended: { InitiatedByClient: true } said } && transport.PeerClosed && transport.CanSendClose)
             {
                 // A client that closed saying it will resume gets its close frame echoed; the session waits.
-                await socket.CloseOutputAsync((WebSocketCloseStatus)said.Status, said.Reason, CancellationToken.None);
+                await transport.CloseAsync(said.Status, said.Reason);
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or ArgumentException)
+        catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or ArgumentException)
         {
             Log.WriteFailed(_runtime.Logger, Id, ex.Message);
 
             // A write fails once the protocol layer has closed with its own frame (1002, 1007) while replies were
             // still queued. The receive loop records that close and leaves the transport to flush the frame; dropping
             // the transport here would lose the frame and could report 1006 instead.
-            if (stream.SentCloseStatus is not (CloseCodes.ProtocolError or CloseCodes.InvalidPayload) || Volatile.Read(ref _close) is { SendFrame: true })
+            if (transport.ProtocolCloseStatus is not (CloseCodes.ProtocolError or CloseCodes.InvalidPayload) || Volatile.Read(ref _close) is { SendFrame: true })
             {
                 Abort(CloseCodes.Abnormal, "Connection lost");
             }
@@ -618,7 +545,7 @@ public sealed partial class GatewayConnection
             return;
         }
 
-        if (_finished || _stream is null)
+        if (_finished || _transport is not { } transport)
         {
             return;
         }
@@ -673,7 +600,7 @@ public sealed partial class GatewayConnection
             // Any inbound byte since the ping proves the peer alive. While a message is being dispatched
             // nothing is read, and while the ping still waits behind queued data it has not been asked.
             var written = Volatile.Read(ref _pingWrittenTicks);
-            if (_stream.InboundSeen || _dispatching)
+            if (transport.InboundSeen || _dispatching)
             {
                 _pingOutstanding = false;
             }
@@ -687,7 +614,7 @@ public sealed partial class GatewayConnection
 
         if (!_pingOutstanding && now - _pingRequestedTicks >= s.PingTicks)
         {
-            _stream.ResetInbound();
+            transport.ResetInbound();
             _pingOutstanding = true;
             _pingRequestedTicks = now;
             TrySend(new OutboundMessage(default, OutboundKind.Ping));

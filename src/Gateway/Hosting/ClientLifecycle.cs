@@ -1,4 +1,3 @@
-using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using Gateway.Auth;
@@ -165,9 +164,9 @@ public sealed partial class ClientLifecycle(
             UpgradedConnection session;
             try
             {
-                var (socket, stream, abort) = await UpgradeAsync(context, upgrade!, key, subProtocol);
-                connection.Attach(socket, stream, abort);
-                session = new UpgradedConnection(connection, socket) { ResumeRefused = resumeRefused };
+                var transport = await UpgradeAsync(context, upgrade!, key, subProtocol);
+                connection.Attach(transport);
+                session = new UpgradedConnection(connection, transport) { ResumeRefused = resumeRefused };
             }
             catch (Exception) when (!connection.AwaitingCredentials)
             {
@@ -245,7 +244,7 @@ public sealed partial class ClientLifecycle(
                     topics.RemoveAll(connection);
                 }
 
-                session.Socket.Dispose();
+                session.Transport.Dispose();
             }
 
             if (!end.Waiting)
@@ -338,13 +337,11 @@ public sealed partial class ClientLifecycle(
             return (null, claimRefused, false);
         }
 
-        WebSocket socket;
-        ConnectionStream stream;
-        Action abort;
+        ClientTransport transport;
         try
         {
             waiting.SetIdentity(auth.Identity, authenticator.CloseAt(auth.Identity));
-            (socket, stream, abort) = await UpgradeAsync(context, upgrade, key, auth.SubProtocol);
+            transport = await UpgradeAsync(context, upgrade, key, auth.SubProtocol);
         }
         catch (Exception)
         {
@@ -352,16 +349,16 @@ public sealed partial class ClientLifecycle(
             throw;
         }
 
-        if (waiting.Reattach(socket, stream, abort, received, (generation, missed) => ResumedFrame(waiting, generation, missed)) is { } late)
+        if (waiting.Reattach(transport, received, (generation, missed) => ResumedFrame(waiting, generation, missed)) is { } late)
         {
             // It ended (closed, or its window passed) while the socket was being upgraded.
             waiting.ReleaseResume();
-            await RefuseUpgradedAsync(socket, late);
+            await RefuseUpgradedAsync(transport, late);
             return (null, null, false);
         }
 
         metrics.SessionResumed("same_node");
-        return (new UpgradedConnection(waiting, socket) { Resumed = true }, null, false);
+        return (new UpgradedConnection(waiting, transport) { Resumed = true }, null, false);
     }
 
     /// <summary>
@@ -427,18 +424,18 @@ public sealed partial class ClientLifecycle(
                 await localSubscriptions.RestoreAsync(moved, pattern, position, CancellationToken.None);
             }
 
-            var (socket, stream, abort) = await UpgradeAsync(context, upgrade, key, auth.SubProtocol);
-            if (moved.Reattach(socket, stream, abort, null, (generation, missed) => ResumedFrame(moved, generation, missed), state.Frames) is { } late)
+            var transport = await UpgradeAsync(context, upgrade, key, auth.SubProtocol);
+            if (moved.Reattach(transport, null, (generation, missed) => ResumedFrame(moved, generation, missed), state.Frames) is { } late)
             {
                 // Its end (and the slot this handshake took for it) is the session's now.
                 moved.ReleaseResume();
-                await RefuseUpgradedAsync(socket, late);
+                await RefuseUpgradedAsync(transport, late);
                 return (null, null, true);
             }
 
             metrics.SessionResumed("moved");
             Log.ResumedFrom(logger, ticket.ConnectionId, ticket.NodeId, state.Frames.Count);
-            return (new UpgradedConnection(moved, socket) { Resumed = true }, null, true);
+            return (new UpgradedConnection(moved, transport) { Resumed = true }, null, true);
         }
 #pragma warning disable CA1031 // The session waits on (its window runs, its end frees the slot); the handshake fails.
         catch (Exception ex)
@@ -456,12 +453,12 @@ public sealed partial class ClientLifecycle(
     }
 
     /// <summary>Tells a client whose session ended while its socket was being upgraded, and closes that socket.</summary>
-    private async Task RefuseUpgradedAsync(WebSocket socket, string reason)
+    private async Task RefuseUpgradedAsync(ClientTransport transport, string reason)
     {
         metrics.ResumeRefused(reason);
-        await socket.SendAsync(ClientFrames.Error("resume_failed", ResumeRefusal(reason), default), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Session ended", CancellationToken.None);
-        socket.Dispose();
+        await transport.SendAsync(new OutboundMessage(ClientFrames.Error("resume_failed", ResumeRefusal(reason), default), OutboundKind.Text), flush: true);
+        await transport.CloseAsync(CloseCodes.Normal, "Session ended");
+        transport.Dispose();
     }
 
     private static string ResumeRefusal(string reason) => reason switch
@@ -489,7 +486,7 @@ public sealed partial class ClientLifecycle(
         return frame.ToArray();
     }
 
-    private static async Task<(WebSocket Socket, ConnectionStream Stream, Action Abort)> UpgradeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, string? subProtocol)
+    private static async Task<ClientTransport> UpgradeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, string? subProtocol)
     {
         // An upgraded connection lives far beyond any request body limit or minimum data rate.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
@@ -513,16 +510,10 @@ public sealed partial class ClientLifecycle(
 
         var transport = await upgrade.UpgradeAsync();
         var stream = transport as ConnectionStream ?? new ConnectionStream(transport);
-        var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
-        {
-            IsServer = true,
-            SubProtocol = subProtocol,
-            KeepAliveInterval = TimeSpan.Zero, // pings come from the sweeper, on the injected clock
-        });
 
         // The abort goes to the request lifetime (the transport), never through the context, which an upgraded connection does not keep.
         var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
-        return (socket, stream, lifetime.Abort);
+        return new WebSocketTransport(stream, subProtocol, lifetime.Abort);
     }
 
     private void Reject(string connectionId, string sourceIp, string kind, int status, string reason)
