@@ -5,7 +5,10 @@ using Gateway.Connections;
 
 namespace Gateway.Server;
 
-/// <summary>Binds Kestrel to <c>Gateway:Listeners</c>: the client listener, and the management listener beside it.</summary>
+/// <summary>
+/// Binds Kestrel to <c>Gateway:Listeners</c>: the client listener, the management listener beside it, and the
+/// HTTP/2-only client listener when one is configured.
+/// </summary>
 internal static partial class GatewayListenerSetup
 {
     public static IWebHostBuilder UseGatewayListeners(this IWebHostBuilder webHost, IServiceCollection services)
@@ -28,6 +31,12 @@ internal static partial class GatewayListenerSetup
                 Listen(kestrel, listeners, client, GatewayListenerKind.Client);
                 Listen(kestrel, listeners, management, GatewayListenerKind.Management);
             }
+
+            // Last, so that the first client endpoint stays the main client listener.
+            if (!string.IsNullOrWhiteSpace(options.ClientHttp2))
+            {
+                Listen(kestrel, listeners, options.ClientHttp2, GatewayListenerKind.Client | GatewayListenerKind.Http2Only);
+            }
         });
     }
 
@@ -46,12 +55,21 @@ internal static partial class GatewayListenerSetup
             : IPAddress.Any;
         kestrel.Listen(address, uri.Port, listen =>
         {
+            if ((kind & GatewayListenerKind.Http2Only) != 0)
+            {
+                // Kestrel speaks cleartext HTTP/2 (h2c, prior knowledge) only on an endpoint without HTTP/1.1.
+                listen.Protocols = HttpProtocols.Http2;
+            }
+
             if (https)
             {
+                // With a certificate, ALPN offers h2 beside HTTP/1.1 (Kestrel's default protocols, Http1AndHttp2).
                 listen.UseHttps();
             }
 
-            if ((kind & GatewayListenerKind.Client) != 0)
+            // HTTP/1.1 upgrades are taken at the connection level; an HTTP/2 connection goes to Kestrel's HTTP/2 layer,
+            // which serves WebSockets as extended CONNECT streams through the gateway's endpoints.
+            if ((kind & (GatewayListenerKind.Client | GatewayListenerKind.Http2Only)) == GatewayListenerKind.Client)
             {
                 listen.UseWebSocketGatewayHandshake();
             }
@@ -66,10 +84,18 @@ internal static partial class GatewayListenerSetup
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Server");
         app.Lifetime.ApplicationStarted.Register(() =>
         {
+            var http2Only = listeners.EndPoints(GatewayListenerKind.Http2Only).ToHashSet();
             foreach (var endPoint in listeners.EndPoints(GatewayListenerKind.Client))
             {
                 var address = Display(endPoint);
-                Log.ClientListening(logger, address);
+                if (http2Only.Contains(endPoint))
+                {
+                    Log.ClientHttp2Listening(logger, address);
+                }
+                else
+                {
+                    Log.ClientListening(logger, address);
+                }
             }
 
             foreach (var endPoint in listeners.EndPoints(GatewayListenerKind.Management))
@@ -92,5 +118,8 @@ internal static partial class GatewayListenerSetup
 
         [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Management API at http://{Address}/")]
         public static partial void ManagementListening(ILogger logger, string address);
+
+        [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Clients connect over HTTP/2 only (WebSockets as extended CONNECT streams) at {Address}")]
+        public static partial void ClientHttp2Listening(ILogger logger, string address);
     }
 }

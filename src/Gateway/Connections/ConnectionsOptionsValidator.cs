@@ -30,6 +30,18 @@ public static class ConnectionsOptionsValidator
         {
             errors.Add($"Gateway:Listeners:Management '{listeners.Management}' must be an http:// or https:// URL with a host and port, or empty to share the client listener.");
         }
+
+        if (!string.IsNullOrEmpty(listeners.ClientHttp2))
+        {
+            if (!IsListenerUrl(listeners.ClientHttp2))
+            {
+                errors.Add($"Gateway:Listeners:ClientHttp2 '{listeners.ClientHttp2}' must be an http:// or https:// URL with a host and port, or empty for none.");
+            }
+            else if (SameAddress(listeners.ClientHttp2, listeners.Client) || SameAddress(listeners.ClientHttp2, listeners.Management))
+            {
+                errors.Add($"Gateway:Listeners:ClientHttp2 '{listeners.ClientHttp2}' must have a port of its own: the listener serves HTTP/2 only.");
+            }
+        }
     }
 
     /// <summary>True for a URL a listener can bind: http or https, a host (or *, +), and no path.</summary>
@@ -45,6 +57,13 @@ public static class ConnectionsOptionsValidator
             && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             && uri.AbsolutePath == "/";
     }
+
+    // Two listener URLs on the same fixed port (port 0 gives each a port of its own).
+    private static bool SameAddress(string url, string? other) =>
+        IsListenerUrl(other) && Port(url) is var port and not 0 && port == Port(other!);
+
+    private static int Port(string url) =>
+        new Uri(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal)).Port;
 
     private static void ValidateConnections(ConnectionsOptions c, ICollection<string> errors)
     {

@@ -12,4 +12,7 @@ public enum GatewayListenerKind
 
     /// <summary>The management listener.</summary>
     Management = 2,
+
+    /// <summary>With <see cref="Client"/>: a client listener that speaks HTTP/2 only (cleartext h2c, or TLS without HTTP/1.1).</summary>
+    Http2Only = 4,
 }

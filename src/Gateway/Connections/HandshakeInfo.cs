@@ -8,4 +8,8 @@ namespace Gateway.Connections;
 /// <param name="Stage">The stage in the path the client connected to, or null for <c>/</c>.</param>
 /// <param name="Headers">The handshake's request headers.</param>
 /// <param name="Query">The handshake's query string parameters.</param>
-public sealed record HandshakeInfo(string SourceIp, string? UserAgent, string? Stage, IHeaderDictionary Headers, IQueryCollection Query);
+public sealed record HandshakeInfo(string SourceIp, string? UserAgent, string? Stage, IHeaderDictionary Headers, IQueryCollection Query)
+{
+    /// <summary>The HTTP protocol of the handshake: <c>HTTP/1.1</c> for an upgrade, <c>HTTP/2</c> for an extended CONNECT stream (RFC 8441).</summary>
+    public string Protocol { get; init; } = "HTTP/1.1";
+}

@@ -47,7 +47,7 @@ public sealed class GatewayMetrics : IDisposable
         ArgumentNullException.ThrowIfNull(meters);
         ArgumentNullException.ThrowIfNull(sources);
         _meter = meters.Create(MeterName);
-        _opened = _meter.CreateCounter<long>("gateway.connections.opened", "{connection}", "Connections upgraded.");
+        _opened = _meter.CreateCounter<long>("gateway.connections.opened", "{connection}", "Connections upgraded, by the handshake's HTTP protocol.");
         _closed = _meter.CreateCounter<long>("gateway.connections.closed", "{connection}", "Connections closed, by close code.");
         _rejected = _meter.CreateCounter<long>("gateway.handshakes.rejected", "{handshake}", "Handshakes refused, by reason and status.");
         _messagesIn = _meter.CreateCounter<long>("gateway.messages.received", "{message}", "Client messages, by route.");
@@ -111,8 +111,8 @@ public sealed class GatewayMetrics : IDisposable
     /// <summary>A resume refused, by reason.</summary>
     public void ResumeRefused(string reason) => _resumesRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
-    /// <summary>A connection was upgraded.</summary>
-    public void Opened() => _opened.Add(1);
+    /// <summary>A connection was upgraded, over <paramref name="protocol"/> (<c>HTTP/1.1</c> or <c>HTTP/2</c>).</summary>
+    public void Opened(string protocol) => _opened.Add(1, new KeyValuePair<string, object?>("protocol", protocol));
 
     /// <summary>A connection closed with <paramref name="closeCode"/>.</summary>
     public void Closed(int closeCode) => _closed.Add(1, new KeyValuePair<string, object?>("close_code", closeCode));

@@ -66,10 +66,15 @@ public sealed partial class ClientLifecycle(
         }
 
         var upgrade = context.Features.Get<IHttpUpgradeFeature>();
-        if (!TryGetHandshakeKey(context.Request, upgrade, out var key))
+        if (!TryGetHandshakeKey(context, upgrade, out var key, out var refusal))
         {
-            context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
-            context.Response.Headers.Upgrade = "websocket";
+            context.Response.StatusCode = refusal;
+            if (refusal == StatusCodes.Status426UpgradeRequired && HttpProtocol.IsHttp11(context.Request.Protocol))
+            {
+                // Upgrade is a connection header, which HTTP/2 does not carry (RFC 9113 §8.2.2).
+                context.Response.Headers.Upgrade = "websocket";
+            }
+
             context.Response.Headers.SecWebSocketVersion = "13";
             await context.Response.WriteAsync("This endpoint accepts WebSocket connections.\n");
             return null;
@@ -106,7 +111,7 @@ public sealed partial class ClientLifecycle(
         var handedOver = false;
         try
         {
-            var handshake = new HandshakeInfo(sourceIp, context.Request.Headers.UserAgent.FirstOrDefault(), stage, context.Request.Headers, context.Request.Query);
+            var handshake = new HandshakeInfo(sourceIp, context.Request.Headers.UserAgent.FirstOrDefault(), stage, context.Request.Headers, context.Request.Query) { Protocol = context.Request.Protocol };
             var connection = new GatewayConnection(connectionId, handshake, connectionRuntime);
             var auth = await authenticator.AuthenticateAsync(context, connection);
             if (!auth.IsAccepted)
@@ -205,9 +210,9 @@ public sealed partial class ClientLifecycle(
             else
             {
                 registry.Add(connection);
-                metrics.Opened();
+                metrics.Opened(connection.Handshake.Protocol);
                 connection.WaitingEnded = (waiting, info) => EndWaitingAsync(waiting, info);
-                Log.Connected(logger, RouteKeys.Connect, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "", connection.Identity?.Method ?? "anonymous", connection.UserId ?? "");
+                Log.Connected(logger, RouteKeys.Connect, connection.Id, connection.SourceIp, connection.Handshake.Stage ?? "", connection.Identity?.Method ?? "anonymous", connection.UserId ?? "", connection.Handshake.Protocol);
                 if (session.ResumeRefused is { } refused)
                 {
                     connection.TrySend(new OutboundMessage(ClientFrames.Error("resume_failed", ResumeRefusal(refused), default), OutboundKind.Session));
@@ -374,7 +379,7 @@ public sealed partial class ClientLifecycle(
             return (null, "replayed", false);
         }
 
-        var handshake = new HandshakeInfo(sourceIp, context.Request.Headers.UserAgent.FirstOrDefault(), stage, context.Request.Headers, context.Request.Query);
+        var handshake = new HandshakeInfo(sourceIp, context.Request.Headers.UserAgent.FirstOrDefault(), stage, context.Request.Headers, context.Request.Query) { Protocol = context.Request.Protocol };
         var moved = new GatewayConnection(ticket.ConnectionId, handshake, connectionRuntime);
         moved.SetIdentity(auth.Identity, authenticator.CloseAt(auth.Identity));
         moved.BeginMovedIn(ticket.Generation);
@@ -500,15 +505,26 @@ public sealed partial class ClientLifecycle(
         }
 
         var headers = context.Response.Headers;
-        headers.Connection = "Upgrade";
-        headers.Upgrade = "websocket";
-        headers.SecWebSocketAccept = AcceptValue(key);
         if (!string.IsNullOrEmpty(subProtocol))
         {
             headers.SecWebSocketProtocol = subProtocol;
         }
 
-        var transport = await upgrade.UpgradeAsync();
+        Stream transport;
+        if (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
+        {
+            // An HTTP/2 stream (RFC 8441): answered 200, and its DATA frames carry the WebSocket's frames. HTTP/2 has no
+            // Connection or Upgrade header, and the stream needs no Sec-WebSocket-Accept.
+            transport = await connect.AcceptAsync();
+        }
+        else
+        {
+            headers.Connection = "Upgrade";
+            headers.Upgrade = "websocket";
+            headers.SecWebSocketAccept = AcceptValue(key);
+            transport = await upgrade.UpgradeAsync();
+        }
+
         var stream = transport as ConnectionStream ?? new ConnectionStream(transport);
 
         // The abort goes to the request lifetime (the transport), never through the context, which an upgraded connection does not keep.
@@ -599,9 +615,32 @@ public sealed partial class ClientLifecycle(
         await serverSubscriptions.ApplyRememberedAsync(connection, CancellationToken.None);
     }
 
-    private static bool TryGetHandshakeKey(HttpRequest request, IHttpUpgradeFeature? upgrade, out string key)
+    /// <summary>
+    /// True for a WebSocket opening handshake: an HTTP/1.1 upgrade (a <c>GET</c> with <c>Upgrade: websocket</c> and a
+    /// valid <c>Sec-WebSocket-Key</c>), or an HTTP/2 extended <c>CONNECT</c> with <c>:protocol</c> <c>websocket</c>
+    /// (RFC 8441). Otherwise <paramref name="refusal"/> is the answer: 426 to a request that is no upgrade, and 400 to
+    /// an extended <c>CONNECT</c> for another protocol or version, which no upgrade of this endpoint can satisfy.
+    /// </summary>
+    private static bool TryGetHandshakeKey(HttpContext context, IHttpUpgradeFeature? upgrade, out string key, out int refusal)
     {
         key = "";
+        refusal = StatusCodes.Status426UpgradeRequired;
+        var request = context.Request;
+        if (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
+        {
+            if (!string.Equals(connect.Protocol, "websocket", StringComparison.OrdinalIgnoreCase) || request.Headers.SecWebSocketVersion != "13")
+            {
+                refusal = StatusCodes.Status400BadRequest;
+                return false;
+            }
+
+            // HTTP/2 carries no key. Backends written for Amazon's events may read one (Amazon sends the client's), so the
+            // request is given a fresh one of the same form; it is seen in $connect's headers and nowhere on the wire.
+            key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+            request.Headers.SecWebSocketKey = key;
+            return true;
+        }
+
         if (upgrade is not { IsUpgradableRequest: true } || !HttpMethods.IsGet(request.Method))
         {
             return false;
@@ -657,8 +696,8 @@ public sealed partial class ClientLifecycle(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "{Route}: connection {ConnectionId} opened from {SourceIp} (stage '{Stage}', {AuthMethod}, user '{UserId}')")]
-        public static partial void Connected(ILogger logger, string route, string connectionId, string sourceIp, string stage, string authMethod, string userId);
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "{Route}: connection {ConnectionId} opened from {SourceIp} (stage '{Stage}', {AuthMethod}, user '{UserId}', {Protocol})")]
+        public static partial void Connected(ILogger logger, string route, string connectionId, string sourceIp, string stage, string authMethod, string userId, string protocol);
 
         [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "{Route}: connection {ConnectionId} from {SourceIp} closed with {CloseStatus} ({CloseReason}), initiated by the {Initiator}")]
         public static partial void Disconnected(ILogger logger, string route, string connectionId, string sourceIp, int closeStatus, string closeReason, string initiator);

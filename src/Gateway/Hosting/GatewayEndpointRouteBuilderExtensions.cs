@@ -16,7 +16,7 @@ public static class GatewayEndpointRouteBuilderExtensions
     /// <c>@users</c>, <c>@broadcast</c>, with or without a stage prefix), the dashboard, and <c>/healthz</c> and <c>/readyz</c>, which answer on both listeners so
     /// that a load balancer can probe the client port (ASP.NET Core health checks; see <see cref="GatewayHealthChecks"/>).
     /// </summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = "The endpoint without methods ranks after the GET one (routing prefers endpoints with HTTP method metadata), so it takes only the other methods.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = "The endpoint without methods ranks after the GET/CONNECT one (routing prefers endpoints with HTTP method metadata), so it takes only the other methods.")]
     public static IEndpointConventionBuilder MapWebSocketGateway(this Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -27,10 +27,11 @@ public static class GatewayEndpointRouteBuilderExtensions
         var group = endpoints.MapGroup("");
         foreach (var (path, stage) in new[] { ("/", (string?)null), ("/" + options.Stage, options.Stage) })
         {
-            group.MapGet(path, context => gateway.HandleAsync(context, stage));
+            // A GET upgrades over HTTP/1.1; over HTTP/2 a WebSocket opens as an extended CONNECT stream (RFC 8441).
+            group.MapMethods(path, [HttpMethods.Get, HttpMethods.Connect], context => gateway.HandleAsync(context, stage));
 
-            // Only a GET can be a handshake: any other method finds nothing here (404), rather than routing's 405,
-            // which would tell of a resource that takes other methods.
+            // Only a GET or CONNECT can be a handshake: any other method finds nothing here (404), rather than routing's
+            // 405, which would tell of a resource that takes other methods.
             group.Map(path, () => TypedResults.NotFound());
         }
 

@@ -11,13 +11,15 @@ public static class GatewayListenOptionsExtensions
     /// Answers plain WebSocket handshakes to the gateway's paths (<c>/</c> and <c>/{Stage}</c>) at the connection level,
     /// so that an upgraded connection keeps no HTTP request state; every other request reaches the application as
     /// before. Call it after <c>UseHttps()</c> on a client listener. Without it the gateway's endpoints still answer
-    /// handshakes through the application's request pipeline, at a higher memory cost per connection.
+    /// handshakes through the application's request pipeline, at a higher memory cost per connection. An HTTP/2
+    /// connection (ALPN <c>h2</c>, or any connection of an HTTP/2-only listener) goes to the web server untouched: its
+    /// WebSockets are extended CONNECT streams, which the gateway's endpoints answer.
     /// </summary>
     public static ListenOptions UseWebSocketGatewayHandshake(this ListenOptions listen)
     {
         ArgumentNullException.ThrowIfNull(listen);
         var services = listen.ApplicationServices;
-        listen.Use(next => new HandshakeConnectionMiddleware(next, services).OnConnectionAsync);
+        listen.Use(next => new HandshakeConnectionMiddleware(next, services, listen).OnConnectionAsync);
         return listen;
     }
 }

@@ -1,7 +1,9 @@
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using System.Net.Security;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Hosting;
@@ -11,9 +13,11 @@ namespace Gateway.Hosting;
 /// upgrade to <c>/</c> or <c>/{Stage}</c> is answered here and the WebSocket runs straight on the connection's
 /// transport, so an upgraded connection keeps none of the HTTP request's state (its connection object, header
 /// collections, request pipes and context), which is most of the memory an idle WebSocket costs. Every other
-/// request, and anything this reader does not take, goes to the web server untouched.
+/// request, and anything this reader does not take, goes to the web server untouched. So does an HTTP/2 connection
+/// (ALPN <c>h2</c>, an HTTP/2-only listener, or the cleartext preface <c>PRI * HTTP/2.0</c>, which is no handshake
+/// head): its WebSockets are extended CONNECT streams (RFC 8441), answered by the gateway's endpoints.
 /// </summary>
-internal sealed partial class HandshakeConnectionMiddleware(ConnectionDelegate next, IServiceProvider services)
+internal sealed partial class HandshakeConnectionMiddleware(ConnectionDelegate next, IServiceProvider services, ListenOptions? listen = null)
 {
     private static readonly byte[] TimeoutResponse = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray();
     private HandshakeSetup? _setup;
@@ -102,9 +106,14 @@ internal sealed partial class HandshakeConnectionMiddleware(ConnectionDelegate n
         return (false, session);
     }
 
-    private static async ValueTask<(HeadOutcome Outcome, HandshakeRequestHead? Head)> ReadHeadAsync(ConnectionContext connection, HandshakeSetup setup)
+    /// <summary>True when the connection speaks HTTP/2 from its first byte: TLS negotiated <c>h2</c>, or the listener takes nothing else.</summary>
+    private bool IsHttp2(ConnectionContext connection) =>
+        listen?.Protocols == HttpProtocols.Http2
+        || connection.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ITlsApplicationProtocolFeature>()?.ApplicationProtocol.Span.SequenceEqual(SslApplicationProtocol.Http2.Protocol.Span) == true;
+
+    private async ValueTask<(HeadOutcome Outcome, HandshakeRequestHead? Head)> ReadHeadAsync(ConnectionContext connection, HandshakeSetup setup)
     {
-        if (setup.PassEverything)
+        if (setup.PassEverything || IsHttp2(connection))
         {
             return (HeadOutcome.PassOn, null);
         }

@@ -87,6 +87,12 @@ public static class WebSocketEvent
         }
 
         writer.WriteString("stage", endpoint.Stage);
+        if (context.EventType == RouteEventType.Connect)
+        {
+            // Beyond Amazon's WebSocket event (its REST events have the field): HTTP/1.1, or HTTP/2 for an extended CONNECT stream.
+            writer.WriteString("protocol", connection.Handshake.Protocol);
+        }
+
         writer.WriteNumber("connectedAt", connection.ConnectedAt.ToUnixTimeMilliseconds());
         writer.WriteNumber("requestTimeEpoch", now.ToUnixTimeMilliseconds());
         writer.WriteStartObject("identity");

@@ -50,6 +50,27 @@ public class GatewayOptionsValidatorTests
         }
     }
 
+    [Theory]
+    [InlineData("http://0.0.0.0:8082", null)]
+    [InlineData("https://*:8443", null)]
+    [InlineData("http://127.0.0.1:0", null)]
+    [InlineData("ws://0.0.0.0:8082", "must be an http:// or https:// URL")]
+    [InlineData("http://0.0.0.0:8082/h2", "must be an http:// or https:// URL")]
+    [InlineData("http://0.0.0.0:8080", "must have a port of its own")]
+    [InlineData("http://127.0.0.1:8081", "must have a port of its own")]
+    public void The_http2_listener_is_a_listener_url_on_a_port_of_its_own(string url, string? error)
+    {
+        var result = Validator.Validate(null, new GatewayOptions { Listeners = { ClientHttp2 = url } });
+        if (error is null)
+        {
+            Assert.True(result.Succeeded, result.FailureMessage);
+        }
+        else
+        {
+            Assert.Contains(result.Failures!, f => f.StartsWith("Gateway:Listeners:ClientHttp2", StringComparison.Ordinal) && f.Contains(error, StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public void History_patterns_that_overlap_are_refused_with_every_overlapping_pair_in_one_line()
     {

@@ -36,4 +36,40 @@ public class LibraryHostingTests
         Assert.Equal("from the app", await client.ReceiveTextAsync());
         await app.StopAsync();
     }
+
+    [Fact]
+    public async Task An_application_serves_websockets_over_h2c_on_an_http2_only_listener_beside_its_http1_one()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseWebSocketGatewayHandshake());
+
+            // What the docs tell a library user: h2c needs an endpoint of its own with HTTP/2 only. The handshake
+            // middleware may be on it too: it steps aside for HTTP/2.
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2;
+                listen.UseWebSocketGatewayHandshake();
+            });
+        });
+        builder.Services.AddWebSocketGateway().MapRoute<EventRecorder>("$default");
+        await using var app = builder.Build();
+        app.MapWebSocketGateway();
+        await app.StartAsync();
+        var addresses = app.Urls.Select(url => new Uri(url)).ToList();
+        var recorder = app.Services.GetRequiredService<EventRecorder>();
+
+        await using var http1 = await TestClient.ConnectAsync(new Uri($"ws://{addresses[0].Authority}/"));
+        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler());
+        using var h2c = new System.Net.WebSockets.ClientWebSocket();
+        h2c.Options.HttpVersion = HttpVersion.Version20;
+        h2c.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        await h2c.ConnectAsync(new Uri($"ws://{addresses[1].Authority}/"), invoker, CancellationToken.None).WithTimeout();
+        await h2c.SendAsync("over h2c"u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, true, CancellationToken.None).WithTimeout();
+        await http1.SendTextAsync("over http/1.1");
+        Assert.Equal("HTTP/2", app.Services.GetRequiredService<Gateway.Connections.ConnectionRegistry>().TryGet((await recorder.WaitForAsync(e => e.Body == "over h2c")).ConnectionId, out var viaH2) ? viaH2.Handshake.Protocol : "gone");
+        Assert.Equal("HTTP/1.1", app.Services.GetRequiredService<Gateway.Connections.ConnectionRegistry>().TryGet((await recorder.WaitForAsync(e => e.Body == "over http/1.1")).ConnectionId, out var viaHttp1) ? viaHttp1.Handshake.Protocol : "gone");
+        await app.StopAsync();
+    }
 }

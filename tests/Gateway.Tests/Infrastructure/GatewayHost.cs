@@ -35,6 +35,9 @@ public sealed class GatewayHost : IAsyncDisposable
 
     public IPEndPoint ClientEndPoint => Services.GetRequiredService<GatewayListeners>().EndPoints(GatewayListenerKind.Client).First();
 
+    /// <summary>The HTTP/2-only client listener (<c>Gateway:Listeners:ClientHttp2</c>), when the test configured one.</summary>
+    public IPEndPoint ClientHttp2EndPoint => Services.GetRequiredService<GatewayListeners>().EndPoints(GatewayListenerKind.Http2Only).First();
+
     public IPEndPoint ManagementEndPoint => Services.GetRequiredService<GatewayListeners>().EndPoints(GatewayListenerKind.Management).First();
 
     public Uri ClientUri(string path = "/") => new($"ws://127.0.0.1:{ClientEndPoint.Port}{path}");

@@ -42,7 +42,7 @@ public sealed class MetricsTests(ITestOutputHelper output)
         var scrape = await http.GetStringAsync(new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}/metrics"));
         output.WriteLine(scrape);
         void Has(string name, string labels, long value) => AssertSeries(scrape, name, labels, value);
-        Has("gateway_connections_opened_total", "", 2);
+        Has("gateway_connections_opened_total", "protocol=\"HTTP/1.1\"", 2);
         Has("gateway_connections_closed_total", "close_code=\"1000\"", 1);
         Has("gateway_connections_active", "", 1);
         Has("gateway_messages_received_total", "route=\"$default\"", 1);
