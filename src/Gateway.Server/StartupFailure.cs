@@ -27,7 +27,7 @@ internal static class StartupFailure
                 return $"Gateway did not start: {e.Message.TrimEnd('.')}: {e.GetBaseException().Message}";
             case IOException e when e.Message.StartsWith("Failed to bind to address", StringComparison.Ordinal):
                 // Another process holds the port: Kestrel's message names the address.
-                return "Gateway did not start: " + e.Message + " Set Gateway:Listeners:Client or Gateway:Listeners:Management to another address.";
+                return "Gateway did not start: " + e.Message + " Set Gateway:Listeners:Client, Gateway:Listeners:Management or Gateway:Listeners:ClientHttp2 to another address.";
             default:
                 return null;
         }

@@ -16,6 +16,7 @@ internal static class Usage
         Listeners:
           clients      Gateway:Listeners:Client        default http://0.0.0.0:8080 (WebSocket clients, /healthz, /readyz)
           management   Gateway:Listeners:Management    default http://127.0.0.1:8081 (POST /@connections/{"{id}"}, /metrics, /admin)
+          HTTP/2 only  Gateway:Listeners:ClientHttp2   default none; e.g. http://0.0.0.0:8082 (WebSockets over cleartext HTTP/2, h2c)
 
         Settings, each source overriding the ones before it:
           appsettings.json                  beside the executable ({Path.Combine(AppContext.BaseDirectory, "appsettings.json")})

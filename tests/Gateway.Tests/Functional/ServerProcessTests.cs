@@ -222,4 +222,60 @@ public class ServerProcessTests
         Assert.Contains("MaxMessageBytes", output, StringComparison.Ordinal);
         Assert.Contains("nonesuch", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_published_server_opens_an_http2_only_listener_when_ClientHttp2_is_set()
+    {
+        await using var server = ServerProcess.Start(new Dictionary<string, string> { ["Gateway__Listeners__ClientHttp2"] = "http://127.0.0.1:0" }, serverFolder: await PublishedServer.FolderAsync());
+        var (client, management) = await server.WaitForListenersAsync();
+        string? line = null;
+        await Wait.UntilAsync(() => (line = server.Lines.FirstOrDefault(l => l.Contains("Clients connect over HTTP/2 only", StringComparison.Ordinal))) is not null, "the HTTP/2 listener was logged");
+        var h2c = new Uri($"http://{line![(line!.LastIndexOf(" at ", StringComparison.Ordinal) + 4)..].Trim()}/");
+        Assert.NotEqual(client.Port, h2c.Port);
+
+        // HTTP/2 with prior knowledge is served; HTTP/1.1 is refused by Kestrel's HTTP/2-only endpoint.
+        using var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var health = await http2.GetAsync(new Uri(h2c, "healthz")).WithTimeout();
+        Assert.Equal((HttpStatusCode.OK, HttpVersion.Version20), (health.StatusCode, health.Version));
+        using var http1 = new HttpClient();
+        using var refused = await http1.GetAsync(new Uri(h2c, "healthz")).WithTimeout();
+        Assert.Equal((HttpStatusCode.BadRequest, HttpVersion.Version11), (refused.StatusCode, refused.Version));
+        Assert.Contains("HTTP/2 only", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // Two WebSockets on one connection, echoed by the default routes.
+        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler());
+        var sockets = new List<ClientWebSocket>();
+        try
+        {
+            foreach (var text in new[] { "first", "second" })
+            {
+                var socket = new ClientWebSocket();
+                sockets.Add(socket);
+                socket.Options.HttpVersion = HttpVersion.Version20;
+                socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+                await socket.ConnectAsync(new Uri($"ws://{h2c.Authority}/prod"), invoker, CancellationToken.None).WithTimeout();
+                var buffer = new byte[1024];
+                var connected = await socket.ReceiveAsync(buffer, CancellationToken.None).WithTimeout();
+                Assert.Contains("\"connected\"", System.Text.Encoding.UTF8.GetString(buffer, 0, connected.Count), StringComparison.Ordinal);
+                await socket.SendAsync(System.Text.Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None).WithTimeout();
+                var echo = await socket.ReceiveAsync(buffer, CancellationToken.None).WithTimeout();
+                Assert.Equal(text, System.Text.Encoding.UTF8.GetString(buffer, 0, echo.Count));
+            }
+
+            // The connect log and the metric say which protocol the handshakes came over.
+            await Wait.UntilAsync(() => server.Lines.Count(l => l.Contains("opened from 127.0.0.1", StringComparison.Ordinal) && l.Contains("HTTP/2", StringComparison.Ordinal)) == 2, "both connects were logged with their protocol");
+            using var scrapeClient = new HttpClient();
+            var scrape = await scrapeClient.GetStringAsync(new Uri(management, "metrics")).WithTimeout();
+            Assert.Contains("gateway_connections_opened_total{otel_scope_name=\"Gateway\",protocol=\"HTTP/2\"} 2\n", scrape, StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var socket in sockets)
+            {
+                socket.Dispose();
+            }
+        }
+
+        Assert.Equal(0, await server.StopAsync());
+    }
 }

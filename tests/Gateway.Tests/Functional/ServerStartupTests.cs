@@ -135,7 +135,7 @@ public class ServerStartupTests
         holder.Start();
         var port = ((IPEndPoint)holder.LocalEndpoint).Port;
         var line = await StartFailingAsync(new() { ["Gateway__Listeners__Client"] = $"http://127.0.0.1:{port}" }, AppContext.BaseDirectory);
-        Assert.Equal($"Gateway did not start: Failed to bind to address http://127.0.0.1:{port}: address already in use. Set Gateway:Listeners:Client or Gateway:Listeners:Management to another address.", line);
+        Assert.Equal($"Gateway did not start: Failed to bind to address http://127.0.0.1:{port}: address already in use. Set Gateway:Listeners:Client, Gateway:Listeners:Management or Gateway:Listeners:ClientHttp2 to another address.", line);
     }
 
     [Fact]
