@@ -638,6 +638,7 @@ public sealed partial class ClientLifecycle(
             // request is given a fresh one of the same form; it is seen in $connect's headers and nowhere on the wire.
             key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
             request.Headers.SecWebSocketKey = key;
+            SpellHeaderNames(request.Headers);
             return true;
         }
 
@@ -662,6 +663,37 @@ public sealed partial class ClientLifecycle(
 
         key = value;
         return true;
+    }
+
+    /// <summary>
+    /// HTTP/2 sends every header name in lower case. The names the web server knows already have its spelling (as over
+    /// HTTP/1.1); the others are given the spelling HTTP/1.1 clients use (<c>x-custom</c> becomes <c>X-Custom</c>), so
+    /// that a backend reading <c>event.headers['X-Custom']</c>, as written for Amazon's events, finds them either way.
+    /// </summary>
+    private static void SpellHeaderNames(IHeaderDictionary headers)
+    {
+        List<string>? lowerCase = null;
+        foreach (var name in headers.Keys)
+        {
+            if (name.AsSpan().ContainsAnyInRange('a', 'z') && !name.AsSpan().ContainsAnyInRange('A', 'Z'))
+            {
+                (lowerCase ??= []).Add(name);
+            }
+        }
+
+        foreach (var name in lowerCase ?? [])
+        {
+            var values = headers[name];
+            headers.Remove(name);
+            var spelled = string.Create(name.Length, name, (span, source) =>
+            {
+                for (var i = 0; i < source.Length; i++)
+                {
+                    span[i] = i == 0 || source[i - 1] == '-' ? char.ToUpperInvariant(source[i]) : source[i];
+                }
+            });
+            headers[spelled] = values;
+        }
     }
 
     /// <summary>True when a comma-separated header (<c>Connection</c>, <c>Upgrade</c>) lists <paramref name="token"/>, in any case.</summary>

@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Gateway.Tests.Client;
 using Gateway.Tests.Infrastructure;
 
@@ -100,8 +101,10 @@ public class Http2WebSocketTests
         Assert.Equal("13", headers.GetProperty("Sec-WebSocket-Version").GetString());
         Assert.Equal($"127.0.0.1:{relay.Port}", headers.GetProperty("Host").GetString());
 
-        // HTTP/2 sends header names in lower case; the names Kestrel knows get its spelling, as over HTTP/1.1.
-        Assert.Equal("h2", headers.GetProperty("x-custom").GetString());
+        // HTTP/2 sends header names in lower case; the names Kestrel knows get its spelling, as over HTTP/1.1, and the
+        // others the spelling HTTP/1.1 clients use.
+        Assert.Equal("h2", headers.GetProperty("X-Custom").GetString());
+        Assert.Equal("h2", connect.GetProperty("multiValueHeaders").GetProperty("X-Custom")[0].GetString());
         Assert.Equal(16, Convert.FromBase64String(headers.GetProperty("Sec-WebSocket-Key").GetString()!).Length);
         Assert.Equal(headers.GetProperty("Sec-WebSocket-Key").GetString(), connect.GetProperty("multiValueHeaders").GetProperty("Sec-WebSocket-Key")[0].GetString());
         Assert.Equal("7", connect.GetProperty("queryStringParameters").GetProperty("room").GetString());
@@ -156,6 +159,88 @@ public class Http2WebSocketTests
         var http1Connect = (await backend.WaitForAsync(r => r.Json.GetProperty("requestContext").GetProperty("connectionId").GetString() == http1.Id)).Json;
         Assert.Equal("HTTP/1.1", http1Connect.GetProperty("requestContext").GetProperty("protocol").GetString());
         Assert.Equal("websocket", http1Connect.GetProperty("headers").GetProperty("Upgrade").GetString());
+    }
+
+    [Fact]
+    public async Task An_authorizer_topics_and_resume_work_over_h2c_and_a_first_message_secret_too()
+    {
+        await using var backend = await IntegrationBackend.StartAsync();
+
+        // An authorizer written for Amazon's events: it reads the header by the name the client spelled.
+        backend.Answer = (request, context) => request.Json.GetProperty("headers").TryGetProperty("Room-Pass", out var pass) && pass.GetString() == "open"
+            ? context.Response.WriteAsync("""{"isAuthorized":true,"context":{"plan":"free"}}""")
+            : context.Response.WriteAsync("""{"isAuthorized":false}""");
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Listeners:ClientHttp2"] = "http://127.0.0.1:0",
+            ["Gateway:Auth:Authorizer:Uri"] = backend.Url("/authorize").ToString(),
+            ["Gateway:Auth:Authorizer:IdentitySources:0"] = "route.request.header.Room-Pass",
+            ["Gateway:Connections:ResumeWindow"] = "00:00:30",
+            ["Gateway:Topics:Authorization:AllowAll"] = "true",
+        });
+        await using var relay = new TcpRelay(host.ClientHttp2EndPoint);
+        var uri = new Uri($"ws://127.0.0.1:{relay.Port}/");
+        using (var refusing = new HttpMessageInvoker(new SocketsHttpHandler()))
+        using (var denied = new ClientWebSocket())
+        {
+            denied.Options.HttpVersion = HttpVersion.Version20;
+            denied.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+            denied.Options.CollectHttpResponseDetails = true;
+            denied.Options.SetRequestHeader("Room-Pass", "shut");
+            await Assert.ThrowsAsync<WebSocketException>(() => denied.ConnectAsync(uri, refusing, CancellationToken.None).WithTimeout());
+            Assert.Equal(HttpStatusCode.Forbidden, denied.HttpStatusCode);
+        }
+
+        string id, token;
+        using (var invoker = new HttpMessageInvoker(new SocketsHttpHandler()))
+        using (var socket = await OpenHttp2Async(uri, invoker, o => o.SetRequestHeader("Room-Pass", "open")))
+        {
+            using var connected = JsonDocument.Parse((await ReceiveAsync(socket)).Text);
+            id = connected.RootElement.GetProperty("connectionId").GetString()!;
+            token = connected.RootElement.GetProperty("resumeToken").GetString()!;
+            await socket.SendAsync("""{"action":"subscribe","channel":"rooms.lobby"}"""u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None).WithTimeout();
+            Assert.Contains("\"subscribed\"", (await ReceiveAsync(socket)).Text, StringComparison.Ordinal);
+            await host.Services.GetRequiredService<Gateway.Backplane.IGatewayPublisher>().PublishAsync("rooms.lobby", "said", "\"hello\""u8.ToArray());
+            Assert.Contains("\"hello\"", (await ReceiveAsync(socket)).Text, StringComparison.Ordinal);
+
+            // The network drops the connection, and every stream on it: the session waits for its client.
+            relay.Cut();
+            await Wait.UntilAsync(() => host.Connection(id).IsWaiting, "the session waits");
+        }
+
+        await host.Services.GetRequiredService<Gateway.Backplane.IGatewayPublisher>().PublishAsync("rooms.lobby", "said", "\"missed\""u8.ToArray());
+        using (var invoker = new HttpMessageInvoker(new SocketsHttpHandler()))
+        using (var back = await OpenHttp2Async(new Uri(uri, $"/?resume={Uri.EscapeDataString(token)}&received=2"), invoker, o => o.SetRequestHeader("Room-Pass", "open")))
+        {
+            using var resumed = JsonDocument.Parse((await ReceiveAsync(back)).Text);
+            Assert.True(resumed.RootElement.GetProperty("type").GetString() == "resumed", resumed.RootElement.ToString());
+            Assert.Equal(id, resumed.RootElement.GetProperty("connectionId").GetString());
+            Assert.Contains("\"missed\"", (await ReceiveAsync(back)).Text, StringComparison.Ordinal);
+            await back.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None).WithTimeout();
+        }
+
+        Assert.Equal(1000, (await host.Events.DisconnectOf(id)).StatusCode);
+        Assert.Equal(3, relay.Accepted); // the refused client's, the session's, and the one it resumed over
+
+        // The shared secret as the first message: the stream is open before $connect, as over HTTP/1.1.
+        const string Secret = "s3cret-shared-by-every-client";
+        await using var secretHost = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Listeners:ClientHttp2"] = "http://127.0.0.1:0",
+            ["Gateway:Auth:SharedSecret:Secret"] = Secret,
+            ["Gateway:Auth:SharedSecret:FirstMessage"] = "true",
+        });
+        using var secretInvoker = new HttpMessageInvoker(new SocketsHttpHandler());
+        var secretUri = new Uri($"ws://127.0.0.1:{secretHost.ClientHttp2EndPoint.Port}/");
+        using var wrong = await OpenHttp2Async(secretUri, secretInvoker);
+        using var right = await OpenHttp2Async(secretUri, secretInvoker);
+        await wrong.SendAsync("""{"secret":"guess"}"""u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None).WithTimeout();
+        Assert.Contains("\"unauthorized\"", (await ReceiveAsync(wrong)).Text, StringComparison.Ordinal);
+        Assert.Equal(WebSocketMessageType.Close, (await ReceiveAsync(wrong)).Result.MessageType);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, wrong.CloseStatus);
+        await right.SendAsync(Encoding.UTF8.GetBytes($$"""{"secret":"{{Secret}}"}"""), WebSocketMessageType.Text, true, CancellationToken.None).WithTimeout();
+        await ConnectedIdAsync(right);
+        await AssertEchoAsync(right, "in with the secret");
     }
 
     [Fact]
