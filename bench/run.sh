@@ -17,6 +17,8 @@
 #   bench/run.sh handshake --targets bare,gateway,gatewayjwt,gatewayjwtrsa   opening handshakes/s, with and without JWT validation
 #   bench/run.sh echo --targets bare,gateway,gatewayhttp   adds echo through an http integration to a loopback backend
 #   bench/run.sh soak --duration 600 --connections 200   ten minutes of churn around steady clients: memory, leftovers, losses
+#   bench/run.sh idle --connections 5000 --targets gateway,gatewayh2   memory per idle WebSocket over HTTP/1.1 vs over HTTP/2 (h2c, 100 streams per TCP connection)
+#   bench/run.sh echo --connections 100 --targets gateway,gatewayh2   echo CPU per round trip over HTTP/1.1 vs over HTTP/2 (all 100 sockets on one TCP connection)
 # Options: --duration S --warmup S --rounds R --senders K --payload BYTES --targets bare,gateway --requests N (users) --gateway-env "DOTNET_gcServer=0;…"
 set -euo pipefail
 cd "$(dirname "$0")/.."

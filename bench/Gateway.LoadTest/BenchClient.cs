@@ -22,11 +22,23 @@ public sealed class BenchClient : IDisposable
     /// </summary>
     public static int SourceAddresses { get; set; } = 1;
 
+    /// <summary>
+    /// Whether clients open their WebSockets over HTTP/2 (extended CONNECT, h2c with prior knowledge): then they share
+    /// one handler, which puts as many sockets on one TCP connection as the server allows and opens another past that.
+    /// </summary>
+    public static bool Http2 { get; set; }
+
     private static int _nextSource;
     private static HttpMessageInvoker? _invoker;
+    private static HttpMessageInvoker? _http2Invoker;
 
     private static HttpMessageInvoker? Invoker()
     {
+        if (Http2 && SourceAddresses <= 1)
+        {
+            return LazyInitializer.EnsureInitialized(ref _http2Invoker, () => new HttpMessageInvoker(new SocketsHttpHandler { EnableMultipleHttp2Connections = true }));
+        }
+
         if (SourceAddresses <= 1)
         {
             return null;
@@ -34,6 +46,7 @@ public sealed class BenchClient : IDisposable
 
         return LazyInitializer.EnsureInitialized(ref _invoker, () => new HttpMessageInvoker(new SocketsHttpHandler
         {
+            EnableMultipleHttp2Connections = true,
             ConnectCallback = async (context, cancellationToken) =>
             {
                 var source = System.Net.IPAddress.Parse($"127.0.0.{1 + (Interlocked.Increment(ref _nextSource) % SourceAddresses)}");
@@ -62,6 +75,12 @@ public sealed class BenchClient : IDisposable
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        if (Http2)
+        {
+            socket.Options.HttpVersion = System.Net.HttpVersion.Version20;
+            socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        }
+
         await socket.ConnectAsync(uri, Invoker(), CancellationToken.None);
         var id = "";
         if (readConnectedFrame)

@@ -2,10 +2,11 @@ using Gateway.LoadTest;
 
 // Runs the bare baseline and the gateway alternately (A/B/A/B), each in a fresh process, and prints a
 // markdown table: rates, server CPU per operation from /proc/<pid>/stat, the client's own CPU, latency.
-// `hold <url> <count> <sources> frame|noframe`: a helper process of the idle benchmark that holds some of the connections, since
-// one process may not open more sockets than its open-files limit allows.
-if (args is ["hold", var holdUrl, var holdCount, var holdSources, var holdFrame])
+// `hold <url> <count> <sources> frame|noframe [h2]`: a helper process of the idle benchmark that holds some of the connections, since
+// one process may not open more sockets than its open-files limit allows (h2: as HTTP/2 streams).
+if (args is ["hold", var holdUrl, var holdCount, var holdSources, var holdFrame, .. var holdRest])
 {
+    BenchClient.Http2 = holdRest is ["h2"];
     BenchClient.SourceAddresses = int.Parse(holdSources, System.Globalization.CultureInfo.InvariantCulture);
     var held = await BenchClient.ConnectManyAsync(new Uri(holdUrl), int.Parse(holdCount, System.Globalization.CultureInfo.InvariantCulture), readConnectedFrame: holdFrame == "frame");
     var answering = held.Select(async c =>
@@ -56,6 +57,7 @@ for (var round = 1; round <= settings.Rounds; round++)
     foreach (var target in settings.Targets)
     {
         await using var server = await ServerUnderTest.StartAsync(target, settings.BareApp, settings.Artifacts);
+        BenchClient.Http2 = target == Target.GatewayH2;
         if (settings.Mode == "resume")
         {
             await ResumeBench.RunAsync(server, round, settings);

@@ -143,6 +143,20 @@ public static class Report
             sb.AppendLine(line);
         }
 
+        var http2 = results.Where(r => r.Target == Target.GatewayH2).ToList();
+        if (gateway.Count > 0 && http2.Count > 0)
+        {
+            sb.AppendLine();
+            if (settings.Mode == "idle")
+            {
+                sb.AppendLine(C, $"Memory per idle WebSocket over HTTP/2 (up to 100 streams per TCP connection): {http2.Average(r => r.BytesPerConnection) / 1024:F1} KB vs {gateway.Average(r => r.BytesPerConnection) / 1024:F1} KB over HTTP/1.1 (one socket per connection) = **{http2.Average(r => r.BytesPerConnection) / gateway.Average(r => r.BytesPerConnection):F2}×**.");
+            }
+            else
+            {
+                sb.AppendLine(C, $"Over HTTP/2: {http2.Average(r => r.ServerCpuMicrosPerOperation):F1} µs of server CPU per operation vs {gateway.Average(r => r.ServerCpuMicrosPerOperation):F1} µs over HTTP/1.1 = **{http2.Average(r => r.ServerCpuMicrosPerOperation) / gateway.Average(r => r.ServerCpuMicrosPerOperation):F2}×**; throughput {http2.Average(r => r.PerSecond) / gateway.Average(r => r.PerSecond):P0}; p99 {http2.Average(r => r.Latency.PercentileMicros(99)) / gateway.Average(r => r.Latency.PercentileMicros(99)):F2}×.");
+            }
+        }
+
         if (bare.Count > 0 && gateway.Count > 0)
         {
             sb.AppendLine();

@@ -51,6 +51,12 @@ public enum Target
 
     /// <summary>Three gateway nodes sharing a nats-server (with JetStream), with JWT authentication (the users benchmark).</summary>
     Nats3,
+
+    /// <summary>
+    /// The gateway with its clients on the HTTP/2-only listener (<c>Gateway:Listeners:ClientHttp2</c>, h2c): every
+    /// WebSocket an extended CONNECT stream, as many per TCP connection as Kestrel allows (100 by default).
+    /// </summary>
+    GatewayH2,
 }
 
 /// <summary>A server started as its own process for one run, with its CPU time and memory read from /proc.</summary>
@@ -158,6 +164,14 @@ public sealed class ServerUnderTest : IAsyncDisposable
             info.Environment["Gateway__Management__ApiKeys__0"] = ManagementKey;
         }
 
+        // Clients of the HTTP/2 target connect to its h2c listener; readiness is still probed on the client listener.
+        var clientsPort = clientPort;
+        if (target == Target.GatewayH2)
+        {
+            clientsPort = FreePort();
+            info.Environment["Gateway__Listeners__ClientHttp2"] = $"http://127.0.0.1:{clientsPort}";
+        }
+
         if (target != Target.Bare)
         {
             info.Environment["Gateway__Listeners__Client"] = $"http://127.0.0.1:{clientPort}";
@@ -180,7 +194,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"[{target}] {e.Data}"); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ServerUnderTest(process, target, target != Target.Bare || bareApp == "BarePush", clientPort, managementPort) { _backend = backend, Token = token };
+        var server = new ServerUnderTest(process, target, target != Target.Bare || bareApp == "BarePush", clientsPort, managementPort) { _backend = backend, Token = token };
         await server.WaitReadyAsync(clientPort);
         if (backend is not null)
         {
