@@ -159,7 +159,7 @@ public static class SignatureV4
         }
 
         var canonical = SigV4Signing.CanonicalRequestPrefix(
-            request.Method,
+            SignedMethod(context),
             CanonicalPath(context),
             canonicalQuery,
             headerNames.Select(name => (name, (IEnumerable<string>)(name == "host" ? [request.Host.Value ?? ""] : request.Headers[name].Select(v => v ?? "")))));
@@ -185,6 +185,14 @@ public static class SignatureV4
             return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(SigV4Signing.Signature(key, stringToSign)), presented);
         }
     }
+
+    /// <summary>
+    /// The method the client signed. A WebSocket opens with a <c>GET</c> over HTTP/1.1 and with an extended <c>CONNECT</c>
+    /// over HTTP/2 (RFC 8441); a client signs the handshake, or presigns its URL, before it knows which, as the <c>GET</c>
+    /// the WebSocket protocol defines.
+    /// </summary>
+    private static string SignedMethod(HttpContext context) =>
+        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } ? HttpMethods.Get : context.Request.Method;
 
     /// <summary>The path as the client sent it, each segment URI-escaped once more.</summary>
     private static string CanonicalPath(HttpContext context)

@@ -514,7 +514,14 @@ public sealed partial class ClientLifecycle(
         if (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
         {
             // An HTTP/2 stream (RFC 8441): answered 200, and its DATA frames carry the WebSocket's frames. HTTP/2 has no
-            // Connection or Upgrade header, and the stream needs no Sec-WebSocket-Accept.
+            // Connection or Upgrade header, and the stream needs no Sec-WebSocket-Accept. As for an upgraded HTTP/1.1
+            // connection, the web server's minimum response rate does not apply: a client that reads slowly is the send
+            // queue's to judge (1013), not a reason to reset its stream.
+            if (context.Features.Get<IHttpMinResponseDataRateFeature>() is { } responseRate)
+            {
+                responseRate.MinDataRate = null;
+            }
+
             transport = await connect.AcceptAsync();
         }
         else

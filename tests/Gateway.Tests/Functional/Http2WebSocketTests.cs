@@ -162,7 +162,7 @@ public class Http2WebSocketTests
     }
 
     [Fact]
-    public async Task An_authorizer_topics_and_resume_work_over_h2c_and_a_first_message_secret_too()
+    public async Task An_authorizer_topics_and_resume_work_over_h2c_and_a_first_message_secret_and_sigv4_too()
     {
         await using var backend = await IntegrationBackend.StartAsync();
 
@@ -241,6 +241,41 @@ public class Http2WebSocketTests
         await right.SendAsync(Encoding.UTF8.GetBytes($$"""{"secret":"{{Secret}}"}"""), WebSocketMessageType.Text, true, CancellationToken.None).WithTimeout();
         await ConnectedIdAsync(right);
         await AssertEchoAsync(right, "in with the secret");
+
+        // SigV4: the client signs the handshake as the GET it is over HTTP/1.1; over HTTP/2 it is a CONNECT, and verifies the same.
+        const string AccessKeyId = "AKIDHTTP2CLIENT";
+        const string SecretKey = "http2-secret-key";
+        await using var signedHost = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Listeners:ClientHttp2"] = "http://127.0.0.1:0",
+            ["Gateway:Management:Credentials:0:AccessKeyId"] = AccessKeyId,
+            ["Gateway:Management:Credentials:0:SecretAccessKey"] = SecretKey,
+            ["Gateway:Auth:SigV4:Enabled"] = "true",
+        }, g => g.MapRoute<Auth.WhoAmI>("whoami"));
+        var authority = $"127.0.0.1:{signedHost.ClientHttp2EndPoint.Port}";
+        const string AmzDate = "20260101T000000Z"; // the host's clock
+        string Authorization(string secret)
+        {
+            static byte[] Hmac(byte[] key, string data) => System.Security.Cryptography.HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(data));
+            var canonical = $"GET\n/\n\nhost:{authority}\nx-amz-date:{AmzDate}\n\nhost;x-amz-date\n{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([]))}";
+            var toSign = $"AWS4-HMAC-SHA256\n{AmzDate}\n20260101/us-east-1/execute-api/aws4_request\n{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))}";
+            var key = Hmac(Hmac(Hmac(Hmac(Encoding.UTF8.GetBytes("AWS4" + secret), "20260101"), "us-east-1"), "execute-api"), "aws4_request");
+            return $"AWS4-HMAC-SHA256 Credential={AccessKeyId}/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature={Convert.ToHexStringLower(Hmac(key, toSign))}";
+        }
+
+        using var signedInvoker = new HttpMessageInvoker(new SocketsHttpHandler());
+        using var signed = await OpenHttp2Async(new Uri($"ws://{authority}/"), signedInvoker, o => { o.SetRequestHeader("Authorization", Authorization(SecretKey)); o.SetRequestHeader("X-Amz-Date", AmzDate); });
+        await ConnectedIdAsync(signed);
+        await signed.SendAsync("""{"action":"whoami"}"""u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None).WithTimeout();
+        Assert.Contains($"\"{AccessKeyId}\"", (await ReceiveAsync(signed)).Text, StringComparison.Ordinal);
+        using var forged = new ClientWebSocket();
+        forged.Options.HttpVersion = HttpVersion.Version20;
+        forged.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        forged.Options.CollectHttpResponseDetails = true;
+        forged.Options.SetRequestHeader("Authorization", Authorization("not-the-secret"));
+        forged.Options.SetRequestHeader("X-Amz-Date", AmzDate);
+        await Assert.ThrowsAsync<WebSocketException>(() => forged.ConnectAsync(new Uri($"ws://{authority}/"), signedInvoker, CancellationToken.None).WithTimeout());
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.HttpStatusCode);
     }
 
     [Fact]
