@@ -1,9 +1,9 @@
 // WebSockets over HTTP/2 (RFC 8441) in Debian's Chromium, driven by playwright-core. Chromium opens a WebSocket as an
 // extended CONNECT stream only on an HTTP/2 connection it already has to the origin, so the page is first loaded from
 // the gateway (over TLS, where ALPN picks h2), then opens its sockets. The test certificate is trusted through
-// Chromium's SPKI flag. Debian's Chromium 156 needs no --enable-features flag for WebSockets over HTTP/2: they are on by
-// default (its binary knows a feature switch only for WebSockets over HTTP/3). Run by the .NET test that starts the gateway and checks, on the server, which protocol the
-// handshakes came over: node --test http2-websocket.e2e.mjs
+// Chromium's SPKI flag. Debian's Chromium 156 needs no --enable-features flag for WebSockets over HTTP/2: they are on
+// by default (its binary knows a feature switch only for WebSockets over HTTP/3). Run by the .NET test that starts the
+// gateway and checks, on the server, which protocol the handshakes came over: node --test http2-websocket.e2e.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
