@@ -87,9 +87,10 @@ public static class WebSocketEvent
         }
 
         writer.WriteString("stage", endpoint.Stage);
-        if (context.EventType == RouteEventType.Connect)
+        if (context.EventType == RouteEventType.Connect && connection.Handshake.Protocol != "HTTP/1.1")
         {
-            // Beyond Amazon's WebSocket event (its REST events have the field): HTTP/1.1, or HTTP/2 for an extended CONNECT stream.
+            // Beyond Amazon's WebSocket event, which is only ever HTTP/1.1 (its REST events have the field): an HTTP/2
+            // stream says so. An HTTP/1.1 handshake's event keeps Amazon's fields exactly.
             writer.WriteString("protocol", connection.Handshake.Protocol);
         }
 
