@@ -284,7 +284,7 @@ public class Http2WebSocketTests
         await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
         {
             ["Gateway:Listeners:ClientHttp2"] = "http://127.0.0.1:0",
-            ["Gateway:Connections:MaxConnections"] = "1",
+            ["Gateway:Connections:MaxConnections"] = "3",
             ["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret,
             ["Gateway:Auth:Jwt:Issuer"] = TestTokens.Issuer,
             ["Gateway:Auth:Jwt:Audience"] = TestTokens.Audience,
@@ -306,9 +306,15 @@ public class Http2WebSocketTests
         Assert.Equal(HttpStatusCode.Unauthorized, await RefusedAsync(""));
         Assert.Equal(HttpStatusCode.Unauthorized, await RefusedAsync("?token=" + TestTokens.WithoutSignature(host.Time.GetUtcNow())));
 
-        // A valid token takes the one slot; the next handshake is over MaxConnections: 503.
+        // A token in the query, offered as a sub-protocol (as browsers do, answered with the marker only), or in the
+        // Authorization header: each takes one of the three slots; the next handshake is over MaxConnections: 503.
         using var held = await OpenHttp2Async(new Uri(uri, "?token=" + TestTokens.Mint(host.Time.GetUtcNow(), "user-1")), invoker);
         await ConnectedIdAsync(held);
+        using var byProtocol = await OpenHttp2Async(uri, invoker, o => { o.AddSubProtocol("bearer"); o.AddSubProtocol(TestTokens.Mint(host.Time.GetUtcNow(), "user-3")); });
+        Assert.Equal("bearer", byProtocol.SubProtocol);
+        await ConnectedIdAsync(byProtocol);
+        using var byHeader = await OpenHttp2Async(uri, invoker, o => o.SetRequestHeader("Authorization", "Bearer " + TestTokens.Mint(host.Time.GetUtcNow(), "user-4")));
+        await ConnectedIdAsync(byHeader);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, await RefusedAsync("?token=" + TestTokens.Mint(host.Time.GetUtcNow(), "user-2")));
         Assert.Empty(host.Events.All);
 
@@ -361,10 +367,14 @@ public class Http2WebSocketTests
         await using var relay = new TcpRelay(host.ClientEndPoint);
         using var invoker = new HttpMessageInvoker(Trusting());
         var uri = new Uri($"wss://127.0.0.1:{relay.Port}/prod");
-        using var first = await OpenHttp2Async(uri, invoker);
+        using var first = await OpenHttp2Async(uri, invoker, o => o.CollectHttpResponseDetails = true);
         using var second = await OpenHttp2Async(uri, invoker);
         var ids = new[] { await ConnectedIdAsync(first), await ConnectedIdAsync(second) };
         Assert.Equal(1, relay.Accepted);
+
+        // The connection-level handshake stepped aside for the h2 connection: Kestrel's HTTP/2 layer answered (it names itself).
+        Assert.Equal(HttpStatusCode.OK, first.HttpStatusCode);
+        Assert.Equal("Kestrel", first.HttpResponseHeaders!["Server"].Single());
         Assert.All(ids, id => Assert.Equal("HTTP/2", host.Connection(id).Handshake.Protocol));
         await AssertEchoAsync(first, "over h2");
         await AssertEchoAsync(second, "over h2 too");
