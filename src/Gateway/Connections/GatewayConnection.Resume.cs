@@ -16,6 +16,12 @@ internal readonly record struct RunEnd(DisconnectInfo Info, bool Waiting);
 /// </summary>
 public sealed partial class GatewayConnection
 {
+    /// <summary>
+    /// The token number of a resume that holds no token: an event stream's reconnect, which proves the session its
+    /// client's by the connection's key (and the same user) instead, and takes whatever number is current.
+    /// </summary>
+    internal const uint AnyGeneration = uint.MaxValue;
+
     /// <summary>True while the session has lost its socket and waits for its client to resume it.</summary>
     public bool IsWaiting => _resume is { } resume && Volatile.Read(ref resume.Suspended) is not null && Volatile.Read(ref _close) is null;
 
@@ -238,7 +244,7 @@ public sealed partial class GatewayConnection
                 return "gone";
             }
 
-            if (resume.Claimed || generation != resume.Replay.Generation)
+            if (resume.Claimed || (generation != resume.Replay.Generation && generation != AnyGeneration))
             {
                 return "replayed";
             }
