@@ -42,7 +42,11 @@ public sealed class SseEndpoints(
 
         var step = new TransportStep(
             (connection, _, received) => OpenAsync(context, connection, received),
-            auth => LastEventId(context.Request) is { Length: > 0 } last ? ResumeAsk.OfLastEventId(tokens, last, auth.Identity?.UserId) : null,
+            // An EventSource's own reconnect names the session by Last-Event-ID; a client that manages its reconnects
+            // may resume as over a WebSocket, with its resume token (a session opened on either transport resumes on either).
+            auth => LastEventId(context.Request) is { Length: > 0 } last ? ResumeAsk.OfLastEventId(tokens, last, auth.Identity?.UserId)
+                : context.Request.Query["resume"] is { Count: > 0 } token ? ResumeAsk.OfToken(tokens, token.ToString(), context.Request.Query["received"].ToString(), runtime.Time.GetUtcNow())
+                : null,
             OriginAllowed: _ => true, // checked above, with the answer's CORS headers
             TakesFirstMessage: false);
         if (await clients.AdmitAsync(context, stage, step) is { } session)

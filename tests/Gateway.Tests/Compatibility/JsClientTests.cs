@@ -61,6 +61,26 @@ public sealed class JsClientTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Falls_back_to_the_event_stream_when_a_proxy_refuses_the_websocket_and_works_the_same()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret,
+            ["Gateway:Auth:Jwt:Issuer"] = TestTokens.Issuer,
+            ["Gateway:Auth:Jwt:Audience"] = TestTokens.Audience,
+            ["Gateway:Topics:Authorization:AllowAll"] = "true",
+            ["Gateway:Topics:History:0:Pattern"] = "events.>",
+            ["Gateway:Routes:$default:Handler"] = "echo",
+            ["Gateway:Connections:ResumeWindow"] = "00:00:30",
+        }, realClock: true, recordDisconnect: false);
+        await RunAsync("js-client-sse.e2e.mjs", new Dictionary<string, string>
+        {
+            ["GATEWAY_CLIENT_URL"] = host.ClientUri("/prod").ToString(),
+            ["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}",
+        });
+    }
+
+    [Fact]
     public async Task Runs_in_Chromium()
     {
         await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
