@@ -81,6 +81,48 @@ public sealed class JsClientTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_chat_sample_works_in_Chromium_behind_a_proxy_that_refuses_websockets()
+    {
+        var samplePort = NodeProcess.FreePort();
+        var sampleOrigin = $"http://127.0.0.1:{samplePort}";
+        await using var gateway = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["Gateway__Routes___connect__Integration__Type"] = "http",
+            ["Gateway__Routes___connect__Integration__Uri"] = $"{sampleOrigin}/connect",
+            ["Gateway__Routes___disconnect__Integration__Type"] = "http",
+            ["Gateway__Routes___disconnect__Integration__Uri"] = $"{sampleOrigin}/disconnect",
+            ["Gateway__Routes__sendmessage__Integration__Type"] = "http",
+            ["Gateway__Routes__sendmessage__Integration__Uri"] = $"{sampleOrigin}/sendmessage",
+            ["Gateway__Sse__AllowedOrigins__0"] = sampleOrigin,
+        });
+        var node = await gateway.WaitForListenersAsync();
+
+        // haproxy as a corporate proxy that breaks WebSockets: every upgrade is answered 403, plain HTTP passes.
+        await using var haproxy = await HaproxyProcess.StartAsync([node], ["http-request deny deny_status 403 if { hdr(upgrade) -i websocket }"]);
+        await using var sample = ShellCommand.Start("node server.mjs", Repository.PathOf("samples", "chat"), new Dictionary<string, string>
+        {
+            ["PORT"] = samplePort.ToString(CultureInfo.InvariantCulture),
+            ["GATEWAY_WS_URL"] = $"ws://127.0.0.1:{haproxy.ClientPort}/",
+        });
+        await sample.WaitForLineAsync(l => l.Contains($"chat backend on http://localhost:{samplePort}", StringComparison.Ordinal), "the chat backend started");
+        await using (var raw = await RawClient.OpenAsync(new IPEndPoint(IPAddress.Loopback, haproxy.ClientPort)))
+        {
+            await raw.WriteAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+            Assert.Equal(403, (await raw.ReadResponseHeadAsync()).Status);
+        }
+
+        var (exitCode, report) = await NodeProcess.RunTestsAsync(Compat, new Dictionary<string, string>
+        {
+            ["CHAT_SAMPLE_URL"] = sampleOrigin + "/",
+            ["EXPECT_SSE"] = "1",
+        }, "chat-browser.e2e.mjs");
+        output.WriteLine(report);
+        output.WriteLine(sample.Output);
+        Assert.True(exitCode == 0, report);
+        Assert.Contains("# pass 1", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Runs_in_Chromium()
     {
         await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
