@@ -17,6 +17,8 @@
 #   bench/run.sh handshake --targets bare,gateway,gatewayjwt,gatewayjwtrsa   opening handshakes/s, with and without JWT validation
 #   bench/run.sh echo --targets bare,gateway,gatewayhttp   adds echo through an http integration to a loopback backend
 #   bench/run.sh soak --duration 600 --connections 200   ten minutes of churn around steady clients: memory, leftovers, losses
+#   bench/run.sh idle --connections 10000 --targets gateway,gatewaysse   memory per idle connection, WebSocket vs the Server-Sent Events stream (GET /sse)
+#   bench/run.sh push --connections 100 --targets gateway,gatewaysse   POST /@connections/{id} → client, over a WebSocket vs over the event stream
 # Options: --duration S --warmup S --rounds R --senders K --payload BYTES --targets bare,gateway --requests N (users) --gateway-env "DOTNET_gcServer=0;…"
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -51,6 +51,9 @@ public enum Target
 
     /// <summary>Three gateway nodes sharing a nats-server (with JetStream), with JWT authentication (the users benchmark).</summary>
     Nats3,
+
+    /// <summary>The gateway as <see cref="Gateway"/>, its clients on the Server-Sent Events stream (<c>GET /sse</c>) instead of WebSockets.</summary>
+    GatewaySse,
 }
 
 /// <summary>A server started as its own process for one run, with its CPU time and memory read from /proc.</summary>
