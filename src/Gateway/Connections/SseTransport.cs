@@ -160,7 +160,23 @@ internal sealed class SseTransport : ClientTransport
         }
     }
 
-    public override async ValueTask SendAsync(OutboundMessage message, bool flush)
+    public override ValueTask SendAsync(OutboundMessage message, bool flush)
+    {
+        try
+        {
+            Write(message);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The response was completed under us (the request ended): as a write to a closed socket.
+            Drop();
+            throw new IOException("The event stream ended", ex);
+        }
+
+        return flush ? FlushAsync() : ValueTask.CompletedTask;
+    }
+
+    private void Write(in OutboundMessage message)
     {
         var output = _output;
         var payload = message.Payload.Span;
@@ -191,10 +207,6 @@ internal sealed class SseTransport : ClientTransport
         }
 
         output.Write("\n"u8);
-        if (flush)
-        {
-            await FlushAsync();
-        }
     }
 
     public override async ValueTask PingAsync()

@@ -266,6 +266,19 @@ public class SseTests
     }
 
     [Fact]
+    public async Task Turned_off_the_stream_and_its_send_urls_are_not_there_and_websockets_are_unaffected()
+    {
+        await using var host = await GatewayHost.StartAsync(Settings(("Gateway:Sse:Enabled", "false")));
+        using var http = new HttpClient { BaseAddress = BaseUri(host) };
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/sse")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/prod/sse")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync("/sse/AAAAAAAAAAAAAAAAAAAA?key=x&seq=1", new StringContent("x"))).StatusCode);
+        await using var client = await host.ConnectAsync();
+        await client.SendTextAsync("still a websocket");
+        Assert.Equal("still a websocket", await client.ReceiveTextAsync());
+    }
+
+    [Fact]
     public async Task Curl_reads_the_stream_and_posts_to_it()
     {
         await using var host = await GatewayHost.StartAsync(Settings());
