@@ -28,6 +28,9 @@ public sealed partial class GatewayConnection
     /// <summary>True when this session can be resumed after a dropped socket (resuming was on when it opened).</summary>
     public bool IsResumable => _resume is not null;
 
+    /// <summary>Data frames written on this session so far, across its sockets (what a client that says nothing is taken to have).</summary>
+    internal long FramesWritten => _resume?.Replay.Written ?? 0;
+
     /// <summary>The number of the resume token valid now.</summary>
     internal uint ResumeGeneration => _resume?.Replay.Generation ?? 0;
 

@@ -363,7 +363,7 @@ public sealed partial class ClientLifecycle(
         try
         {
             waiting.SetIdentity(auth.Identity, authenticator.CloseAt(auth.Identity));
-            transport = await step.Open(waiting, auth.SubProtocol, received ?? 0);
+            transport = await step.Open(waiting, auth.SubProtocol, received ?? waiting.FramesWritten);
         }
         catch (Exception)
         {

@@ -266,6 +266,41 @@ public class SseTests
     }
 
     [Fact]
+    public async Task The_message_rate_presence_and_idle_limits_apply_as_on_a_websocket()
+    {
+        await using var host = await GatewayHost.StartAsync(Settings(
+            ("Gateway:Connections:MessageRateLimit", "1"),
+            ("Gateway:Connections:IdleTimeout", "00:10:00"),
+            ("Gateway:Connections:PingInterval", "00:00:00"),
+            ("Gateway:Topics:Presence:0:Pattern", "room.*")));
+        await using var client = await SseClient.OpenAsync(BaseUri(host));
+
+        // Over the rate: taken (202), and answered on the stream as a WebSocket would be.
+        Assert.Equal(HttpStatusCode.Accepted, (await client.SendAsync("""{"action":"subscribe","channel":"room.a"}""")).StatusCode);
+        Assert.Equal("subscribed", (await client.NextAsync()).Json.GetProperty("type").GetString());
+        Assert.Equal(HttpStatusCode.Accepted, (await client.SendAsync("too soon")).StatusCode);
+        Assert.Equal("Too many requests", (await client.NextAsync()).Json.GetProperty("message").GetString());
+
+        // Presence: another member joining is told on the stream.
+        await using var other = await host.ConnectAsync();
+        await other.SendTextAsync("""{"action":"subscribe","channel":"room.a"}""");
+        var join = await client.NextAsync();
+        Assert.Equal("join", join.Json.GetProperty("type").GetString());
+        Assert.Equal(other.Id, join.Json.GetProperty("member").GetProperty("connectionId").GetString());
+
+        // Keep-alive comments are not data: ten quiet minutes close it as idle, with the close event.
+        host.Advance(TimeSpan.FromMinutes(10));
+        SseEvent close;
+        while ((close = await client.NextAsync()).Type != "close")
+        {
+        }
+
+        Assert.Equal(CloseCodes.GoingAway, close.Json.GetProperty("code").GetInt32());
+        Assert.Equal("Idle timeout", close.Json.GetProperty("reason").GetString());
+        Assert.Equal("Idle timeout", (await host.Events.DisconnectOf(client.Id)).Reason);
+    }
+
+    [Fact]
     public async Task Turned_off_the_stream_and_its_send_urls_are_not_there_and_websockets_are_unaffected()
     {
         await using var host = await GatewayHost.StartAsync(Settings(("Gateway:Sse:Enabled", "false")));
