@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { ApiGatewayManagementApiClient, PostToConnectionCommand, GetConnectionCommand, DeleteConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { GatewayClient, Socket, clientUrl, managementUrl, mint, next, publish, take, until } from './js-client-helpers.mjs';
 
 /** An HTTP proxy to the gateway that answers every upgrade 403 and streams everything else through. */
@@ -94,5 +95,28 @@ test("transport: 'websocket' never falls back, and transport: 'sse' goes straigh
     stubborn.close();
     direct.close();
     proxy.close();
+  }
+});
+
+test("the AWS SDK's management calls work unchanged on an event-stream connection", async () => {
+  const api = new ApiGatewayManagementApiClient({ endpoint: `${managementUrl}/prod`, region: 'us-east-1', credentials: { accessKeyId: 'AKIDSSE', secretAccessKey: 'sse-test-secret' } });
+  const client = new GatewayClient(clientUrl, { transport: 'sse', getToken: async () => mint('sdk') });
+  try {
+    const { connectionId } = await client.connect();
+    const text = next(client, 'message');
+    await api.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'hello from sdk v3' }));
+    assert.equal(await text, 'hello from sdk v3');
+    const binary = next(client, 'message');
+    await api.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: new Uint8Array([0xff, 0x00, 0xc3, 0x28]) }));
+    assert.deepEqual([...new Uint8Array(await binary)], [0xff, 0x00, 0xc3, 0x28]);
+    const info = await api.send(new GetConnectionCommand({ ConnectionId: connectionId }));
+    assert.equal(info.Identity.SourceIp, '127.0.0.1');
+    const closed = next(client, 'disconnected');
+    await api.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+    const end = await closed;
+    assert.equal(end.code, 1000);
+    assert.equal(end.willRetry, false);
+  } finally {
+    client.close();
   }
 });
