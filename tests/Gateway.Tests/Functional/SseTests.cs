@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using Gateway.Connections;
+using Microsoft.AspNetCore.Http;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Functional;
@@ -298,6 +299,32 @@ public class SseTests
         Assert.Equal(CloseCodes.GoingAway, close.Json.GetProperty("code").GetInt32());
         Assert.Equal("Idle timeout", close.Json.GetProperty("reason").GetString());
         Assert.Equal("Idle timeout", (await host.Events.DisconnectOf(client.Id)).Reason);
+    }
+
+    [Fact]
+    public async Task A_streamed_integration_answer_is_relayed_event_by_event_and_the_client_posts_meanwhile()
+    {
+        var gate = new TaskCompletionSource();
+        await using var backend = await IntegrationBackend.StartAsync();
+        backend.Answer = async (_, context) =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("data: first\n\n");
+            await context.Response.Body.FlushAsync();
+            await gate.Task;
+            await context.Response.WriteAsync("data: second\n\n");
+        };
+        await using var host = await GatewayHost.StartAsync(Settings(
+            ("Gateway:Routes:ask:Integration:Type", "http"),
+            ("Gateway:Routes:ask:Integration:Uri", backend.Url("/stream").ToString()),
+            ("Gateway:Routes:ask:Integration:ReturnResponse", "true")));
+        await using var client = await SseClient.OpenAsync(BaseUri(host));
+        Assert.Equal(HttpStatusCode.Accepted, (await client.SendAsync("""{"action":"ask"}""")).StatusCode);
+        Assert.Equal("first", await client.ReceiveTextAsync());
+        Assert.Equal(HttpStatusCode.Accepted, (await client.SendAsync("meanwhile")).StatusCode);
+        Assert.Equal("meanwhile", await client.ReceiveTextAsync());
+        gate.SetResult();
+        Assert.Equal("second", await client.ReceiveTextAsync());
     }
 
     [Fact]
