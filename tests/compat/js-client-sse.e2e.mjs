@@ -98,6 +98,25 @@ test("transport: 'websocket' never falls back, and transport: 'sse' goes straigh
   }
 });
 
+test('after webSocketRetryAfter on the stream, a reconnect tries the WebSocket first, and resumes on the stream when it is still refused', async () => {
+  const target = new URL(clientUrl);
+  const proxy = await startRefusingProxy(target);
+  const client = new GatewayClient(`ws://127.0.0.1:${proxy.port}${target.pathname}`, { WebSocket: Socket, webSocketRetryAfter: 0, getToken: async () => mint('retry') });
+  try {
+    const first = await client.connect();
+    assert.equal(client.transport, 'sse');
+    assert.equal(proxy.upgrades, 1);
+    const resumed = next(client, 'resumed', 10_000);
+    client.reconnect();
+    assert.equal((await resumed).connectionId, first.connectionId);
+    assert.equal(proxy.upgrades, 2, 'the WebSocket was tried again first');
+    assert.equal(client.transport, 'sse');
+  } finally {
+    client.close();
+    proxy.close();
+  }
+});
+
 test("the AWS SDK's management calls work unchanged on an event-stream connection", async () => {
   const api = new ApiGatewayManagementApiClient({ endpoint: `${managementUrl}/prod`, region: 'us-east-1', credentials: { accessKeyId: 'AKIDSSE', secretAccessKey: 'sse-test-secret' } });
   const client = new GatewayClient(clientUrl, { transport: 'sse', getToken: async () => mint('sdk') });
