@@ -10,7 +10,8 @@ namespace Gateway.Tests.Compatibility;
 /// <summary>
 /// The JavaScript client (clients/js) against real gateways, driven by Node scripts in tests/compat (js-client*.mjs):
 /// commands, topics and streams on one node; a stalled path; a resumed session; recovery across a restart on Redis; a
-/// takeover and a killed node behind haproxy; and the library in Chromium.
+/// takeover and a killed node behind haproxy; the library in Chromium; the fallback to the event stream behind a proxy
+/// that refuses WebSockets, and the chat sample in Chromium behind haproxy denying every upgrade.
 /// </summary>
 [Collection(SerialProcesses.Name)]
 public sealed class JsClientTests(ITestOutputHelper output)
