@@ -19,6 +19,8 @@
 #   bench/run.sh soak --duration 600 --connections 200   ten minutes of churn around steady clients: memory, leftovers, losses
 #   bench/run.sh idle --connections 5000 --targets gateway,gatewayh2   memory per idle WebSocket over HTTP/1.1 vs over HTTP/2 (h2c, 100 streams per TCP connection)
 #   bench/run.sh echo --connections 100 --targets gateway,gatewayh2   echo CPU per round trip over HTTP/1.1 vs over HTTP/2 (all 100 sockets on one TCP connection)
+#   bench/run.sh idle --connections 10000 --targets gateway,gatewaysse   memory per idle connection, WebSocket vs the Server-Sent Events stream (GET /sse)
+#   bench/run.sh push --connections 100 --targets gateway,gatewaysse   POST /@connections/{id} → client, over a WebSocket vs over the event stream
 # Options: --duration S --warmup S --rounds R --senders K --payload BYTES --targets bare,gateway --requests N (users) --gateway-env "DOTNET_gcServer=0;…"
 set -euo pipefail
 cd "$(dirname "$0")/.."

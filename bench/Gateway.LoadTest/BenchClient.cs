@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace Gateway.LoadTest;
 
 /// <summary>One load-generating WebSocket client.</summary>
-public sealed class BenchClient : IDisposable
+public sealed class BenchClient : IBenchClient
 {
     private byte[] _buffer = [];
 

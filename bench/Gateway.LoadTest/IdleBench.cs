@@ -29,6 +29,11 @@ public static class IdleBench
             }
         }
 
+        if (server.Target == Target.GatewaySse)
+        {
+            return await RunSseAsync(server, round, settings, before, cpu0);
+        }
+
         var clients = await BenchClient.ConnectManyAsync(server.ClientUri, Math.Min(settings.Connections, PerProcess), server.SendsConnectedFrame);
         var cpu = server.CpuTime() - cpu0;
 
@@ -66,5 +71,39 @@ public static class IdleBench
 
         return new RunResult(server.Target, round, settings.Connections, 0, settings.Connections, cpu, TimeSpan.Zero, new Latency(),
             BytesPerConnection: (after - before) / (double)settings.Connections);
+    }
+
+    /// <summary>The same with event-stream clients (at most 10,000: no helper processes), each with a read pending.</summary>
+    private static async Task<RunResult> RunSseAsync(ServerUnderTest server, int round, Settings settings, long before, TimeSpan cpu0)
+    {
+        var count = Math.Min(settings.Connections, 10_000);
+        var clients = await SseBenchClient.ConnectManyAsync(server.ClientUri, count);
+        var cpu = server.CpuTime() - cpu0;
+        using var cts = new CancellationTokenSource();
+        var readers = clients.Select(async c =>
+        {
+            try
+            {
+                while (true)
+                {
+                    await c.ReceiveAsync(cts.Token);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException)
+            {
+            }
+        }).ToList();
+        await Task.Delay(settings.Warmup);
+        await server.ForceGcAsync();
+        var after = server.RssBytes();
+        await cts.CancelAsync();
+        foreach (var client in clients)
+        {
+            client.Dispose();
+        }
+
+        await Task.WhenAll(readers);
+        return new RunResult(server.Target, round, count, 0, count, cpu, TimeSpan.Zero, new Latency(),
+            BytesPerConnection: (after - before) / (double)count);
     }
 }

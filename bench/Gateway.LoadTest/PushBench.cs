@@ -14,7 +14,9 @@ public static class PushBench
 {
     public static async Task<RunResult> RunAsync(ServerUnderTest server, int round, Settings settings)
     {
-        var clients = await BenchClient.ConnectManyAsync(server.ClientUri, settings.Connections, readConnectedFrame: true);
+        IBenchClient[] clients = server.Target == Target.GatewaySse
+            ? await SseBenchClient.ConnectManyAsync(server.ClientUri, settings.Connections)
+            : await BenchClient.ConnectManyAsync(server.ClientUri, settings.Connections, readConnectedFrame: true);
         var measuring = false;
         var stop = false;
         long sentOk = 0, received = 0, windowDelivered = 0, failed = 0;
@@ -40,7 +42,7 @@ public static class PushBench
                     }
                 }
             }
-            catch (Exception ex) when (ex is OperationCanceledException or System.Net.WebSockets.WebSocketException)
+            catch (Exception ex) when (ex is OperationCanceledException or System.Net.WebSockets.WebSocketException or IOException)
             {
                 // Cancelled at the end, or closed by the server (a slow consumer): what never arrived counts as lost.
             }

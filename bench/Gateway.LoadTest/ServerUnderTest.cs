@@ -57,6 +57,9 @@ public enum Target
     /// WebSocket an extended CONNECT stream, as many per TCP connection as Kestrel allows (100 by default).
     /// </summary>
     GatewayH2,
+
+    /// <summary>The gateway as <see cref="Gateway"/>, its clients on the Server-Sent Events stream (<c>GET /sse</c>) instead of WebSockets.</summary>
+    GatewaySse,
 }
 
 /// <summary>A server started as its own process for one run, with its CPU time and memory read from /proc.</summary>

@@ -15,6 +15,9 @@ test('a message typed in one page appears in the other', async () => {
   try {
     const alice = await browser.newPage();
     const bob = await browser.newPage();
+    // With EXPECT_SSE the pages must reach the gateway through its event stream (the WebSocket is refused on the way).
+    const streams = [];
+    for (const page of [alice, bob]) page.on('request', request => { if (new URL(request.url()).pathname.endsWith('/sse')) streams.push(request.url()); });
     for (const page of [alice, bob]) {
       await page.goto(sampleUrl);
       await page.waitForFunction(() => document.getElementById('status').textContent === 'connected');
@@ -30,6 +33,7 @@ test('a message typed in one page appears in the other', async () => {
     await bob.press('#text', 'Enter');
     await alice.waitForFunction(() => [...document.querySelectorAll('#messages li')].some(li => li.textContent === 'hi alice'), null, { timeout: 10_000 });
     assert.deepEqual(await alice.$$eval('#messages li', items => items.map(i => i.textContent)), ['hello from alice', 'hi alice']);
+    if (process.env.EXPECT_SSE) assert.ok(streams.length >= 2, `the pages opened ${streams.length} event streams`);
   } finally {
     await browser.close();
   }

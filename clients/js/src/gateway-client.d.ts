@@ -147,6 +147,17 @@ export interface GatewayClientOptions {
   refresh?: RefreshOptions | false;
   /** Sends `ping` every `interval` ms (0: off, the default) and drops the socket, to resume, when no `pong` comes within `timeout`. */
   heartbeat?: { interval?: number; timeout?: number };
+  /**
+   * `auto` (default): a WebSocket, and the gateway's Server-Sent Events stream when the WebSocket cannot open (and when
+   * there is no WebSocket constructor); `websocket` or `sse`: that one only.
+   */
+  transport?: 'auto' | 'websocket' | 'sse';
+  /** After a fallback to the stream, a reconnect this many ms later tries the WebSocket first again. Default 300000. */
+  webSocketRetryAfter?: number;
+  /** An EventSource constructor for the stream: the global one by default (browsers); `null` reads the stream with fetch (as on Node 20). */
+  EventSource?: unknown;
+  /** The fetch for the stream's posts (and its reading without an EventSource). Default the global one. */
+  fetch?: typeof fetch;
 }
 
 export interface RequestOptions {
@@ -221,6 +232,8 @@ export class ChunkStream implements AsyncIterableIterator<string> {
 export class GatewayClient extends Emitter<ClientEvents> {
   constructor(url: string | URL, options?: GatewayClientOptions);
   readonly state: ClientState;
+  /** The transport of the current (or next) connection: `websocket`, or `sse` for the Server-Sent Events fallback. */
+  readonly transport: 'websocket' | 'sse';
   /** The current connection's id (the same after a resume). */
   readonly connectionId: string | null;
   /** The newest resume token. */
@@ -259,3 +272,6 @@ export function topicMatches(pattern: string, topic: string): boolean;
 export function tokenExpiry(token: string | null | undefined): number | undefined;
 
 export default GatewayClient;
+
+/** The event-stream URL of a gateway's WebSocket URL: `ws://host/prod` → `http://host/prod/sse`. */
+export function sseUrl(url: string | URL): URL;

@@ -251,6 +251,178 @@ export class ChunkStream {
   [Symbol.asyncIterator]() { return this; }
 }
 
+// ----- the Server-Sent Events fallback -----
+
+/**
+ * What an event-stream connection sends through, across its streams (a resumed session keeps it): its send URL and the
+ * sequence numbers of its posts, sent one at a time in order, each retried with its number until the gateway takes it
+ * (a retried number is not applied twice).
+ */
+class SseLink {
+  constructor(fetchImpl, onError) {
+    this.fetch = fetchImpl;
+    this.onError = onError;
+    this.url = null;
+    this.id = null;
+    this.seq = 0;
+    this.chain = Promise.resolve();
+    this.onGone = null;
+  }
+
+  /** Takes the connected frame of a stream: a new connection starts a new numbering (posts of the old one are dropped). */
+  connected(frame, base) {
+    if (frame.connectionId === this.id || !frame.sendUrl) return;
+    this.id = frame.connectionId;
+    this.url = new URL(frame.sendUrl, base).toString();
+    this.seq = 0;
+    this.chain = Promise.resolve();
+  }
+
+  post(data) {
+    const id = this.id;
+    const seq = ++this.seq;
+    const binary = typeof data !== 'string';
+    this.chain = this.chain.then(async () => {
+      for (let wait = 250; this.id === id; wait = Math.min(wait * 2, 4000)) {
+        let status = 0;
+        let answer = null;
+        try {
+          const response = await this.fetch(`${this.url}&seq=${seq}`, {
+            method: 'POST',
+            body: data,
+            headers: { 'Content-Type': binary ? 'application/octet-stream' : 'text/plain;charset=UTF-8' },
+          });
+          status = response.status;
+          if (status === 409) answer = await response.json().catch(() => null);
+        } catch { /* the network: try again */ }
+        if (status === 202) return;
+        if (status === 409 && answer?.expectedSeq < seq) {
+          // The gateway has fewer than this client sent (a post lost with a node): go on from its count.
+          this.seq += answer.expectedSeq - seq;
+          return this.post(data);
+        }
+        if (status === 410) { this.id = null; this.onGone?.(); return; }
+        if (status >= 400 && status < 500 && status !== 429) {
+          this.onError(new GatewayError('send_failed', `the gateway refused a message (${status})`));
+          return;
+        }
+        await new Promise(resolve => setTimeout(resolve, wait));
+      }
+    });
+  }
+}
+
+const base64Bytes = text => Uint8Array.from(atob(text), c => c.charCodeAt(0)).buffer;
+
+/**
+ * The event stream in the shape of a WebSocket, as the client uses one (`onopen`, `onmessage`, `onclose`, `send`,
+ * `close`, `readyState`): frames come as events, from an EventSource where there is one and from a fetch stream
+ * elsewhere (Node 20); sends go through the connection's SseLink.
+ */
+class SseSocket {
+  constructor(url, link, EventSourceImpl, fetchImpl) {
+    this.readyState = 0;
+    this.onopen = this.onmessage = this.onclose = this.onerror = null;
+    this.link = link;
+    this.url = url;
+    link.onGone = () => this.#end(1006, 'the connection is gone');
+    const on = (type, data) => this.#event(type, data);
+    if (EventSourceImpl) {
+      const es = this.es = new EventSourceImpl(url);
+      es.onopen = () => this.#opened();
+      es.onmessage = e => on('message', e.data);
+      for (const type of ['connected', 'binary', 'close']) es.addEventListener(type, e => on(type, e.data));
+      // An EventSource reconnects by itself; this client reconnects (and resumes) its own way.
+      es.onerror = () => this.#end(1006, 'the event stream failed');
+    } else {
+      this.abort = new AbortController();
+      this.#read(fetchImpl, on).catch(() => {}).finally(() => this.#end(1006, 'the event stream ended'));
+    }
+  }
+
+  async #read(fetchImpl, on) {
+    const response = await fetchImpl(this.url, { headers: { Accept: 'text/event-stream' }, signal: this.abort.signal });
+    if (response.status !== 200 || !response.body) return;
+    this.#opened();
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    let type = 'message';
+    let data = [];
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let end;
+      while ((end = buffer.search(/\r\n|\r|\n/)) >= 0) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + (buffer.startsWith('\r\n', end) ? 2 : 1));
+        if (line === '') {
+          if (data.length) on(type, data.join('\n'));
+          type = 'message';
+          data = [];
+        } else if (line[0] !== ':') {
+          const colon = line.indexOf(':');
+          const field = colon < 0 ? line : line.slice(0, colon);
+          const text = colon < 0 ? '' : line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1));
+          if (field === 'event') type = text; else if (field === 'data') data.push(text);
+        }
+      }
+    }
+  }
+
+  #opened() {
+    if (this.readyState !== 0) return;
+    this.readyState = 1;
+    this.onopen?.();
+  }
+
+  #event(type, data) {
+    if (this.readyState > 1) return;
+    if (type === 'close') {
+      let frame = {};
+      try { frame = JSON.parse(data); } catch { /* no detail */ }
+      return this.#end(frame.code ?? 1006, frame.reason ?? '', true);
+    }
+    if (type === 'connected') {
+      try { this.link.connected(JSON.parse(data), this.url); } catch { /* not JSON: no send URL */ }
+    }
+    this.onmessage?.({ data: type === 'binary' ? base64Bytes(data) : data });
+  }
+
+  #end(code, reason, wasClean = false) {
+    if (this.readyState > 1) return;
+    this.readyState = 3;
+    this.es?.close();
+    this.abort?.abort();
+    this.onclose?.({ code, reason, wasClean });
+  }
+
+  send(data) {
+    this.link.post(data);
+  }
+
+  /** 1000 (or any code but 4000–4099, "I will resume") closes the connection on the gateway; those drop the stream only. */
+  close(code = 1000) {
+    if (this.readyState > 1) return;
+    const url = this.link.url;
+    if (!(code >= 4000 && code <= 4099) && url) {
+      this.link.id = null;
+      this.link.fetch(url, { method: 'DELETE' }).catch(() => {});
+    }
+    this.readyState = 3;
+    this.es?.close();
+    this.abort?.abort();
+  }
+}
+
+/** The event-stream URL of a WebSocket URL: `ws://host/prod` → `http://host/prod/sse`. */
+export function sseUrl(url) {
+  const u = new URL(url, globalThis.location?.href);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
+  u.pathname = u.pathname.replace(/\/$/, '') + '/sse';
+  return u;
+}
+
 const DEFAULTS = {
   naming: 'action',
   tokenTransport: 'query',
@@ -264,6 +436,8 @@ const DEFAULTS = {
   refresh: { enabled: true, leadTime: 30_000, retryDelay: 5_000 },
   reconnect: { enabled: true, firstDelay: 0, baseDelay: 500, maxDelay: 30_000, factor: 2, maxAttempts: Infinity, stableAfter: 5_000 },
   heartbeat: { interval: 0, timeout: 10_000 },
+  transport: 'auto',
+  webSocketRetryAfter: 300_000,
 };
 
 /**
@@ -290,6 +464,10 @@ export class GatewayClient extends Emitter {
   #refreshSupported = true;
   #token;
   #opened = null;
+  // The transport of the next connection, when the client fell back to the event stream, and what the stream sends through.
+  #sse = false;
+  #fellBackAt = 0;
+  #link;
 
   /** Last offset and epoch per topic: what recovery resumes from and what duplicates are told apart by. */
   _positions = new Map();
@@ -308,8 +486,12 @@ export class GatewayClient extends Emitter {
     if (options.reconnect === false) this.#o.reconnect.enabled = false;
     if (!['action', 'type'].includes(this.#o.naming)) throw new TypeError("naming is 'action' or 'type'");
     if (!['query', 'subprotocol'].includes(this.#o.tokenTransport)) throw new TypeError("tokenTransport is 'query' or 'subprotocol'");
+    if (!['auto', 'websocket', 'sse'].includes(this.#o.transport)) throw new TypeError("transport is 'auto', 'websocket' or 'sse'");
     this.#Socket = options.WebSocket ?? globalThis.WebSocket;
-    if (typeof this.#Socket !== 'function') throw new TypeError('no WebSocket: pass options.WebSocket (for example the ws package on Node 20)');
+    this.#sse = this.#o.transport === 'sse' || (this.#o.transport === 'auto' && typeof this.#Socket !== 'function');
+    if (!this.#sse && typeof this.#Socket !== 'function') throw new TypeError('no WebSocket: pass options.WebSocket (for example the ws package on Node 20)');
+    const fetchImpl = options.fetch ?? globalThis.fetch?.bind(globalThis);
+    this.#link = new SseLink(fetchImpl, e => this._emit('error', e));
     /** The current connection's id (kept across a resume), or null. */
     this.connectionId = null;
     /** The newest resume token the server gave, or null. */
@@ -321,6 +503,9 @@ export class GatewayClient extends Emitter {
 
   /** `idle`, `connecting`, `open`, `reconnecting` or `closed`. */
   get state() { return this.#state; }
+
+  /** The transport of the current (or next) connection: `websocket`, or `sse` for the Server-Sent Events fallback. */
+  get transport() { return this.#sse ? 'sse' : 'websocket'; }
 
   /** Messages waiting for a connection. */
   get queued() { return this.#queue.length; }
@@ -593,8 +778,9 @@ export class GatewayClient extends Emitter {
     }
     if (generation !== this.#generation || this.#state === 'closed') return;
     this.#token = token;
-    const url = new URL(this.#url, globalThis.location?.href);
-    if (token && this.#o.tokenTransport === 'query') url.searchParams.set(this.#o.tokenParam, token);
+    const sse = this.#sse;
+    const url = sse ? sseUrl(this.#url) : new URL(this.#url, globalThis.location?.href);
+    if (token && (sse || this.#o.tokenTransport === 'query')) url.searchParams.set(this.#o.tokenParam, token);
     const resuming = this.#o.resume && this.resumeToken;
     if (resuming) {
       url.searchParams.set('resume', this.resumeToken);
@@ -604,7 +790,9 @@ export class GatewayClient extends Emitter {
     if (token && this.#o.tokenTransport === 'subprotocol') protocols.unshift('bearer', token);
     let ws;
     try {
-      ws = protocols.length ? new this.#Socket(url.toString(), protocols) : new this.#Socket(url.toString());
+      const EventSourceImpl = this.#o.EventSource === undefined ? globalThis.EventSource : this.#o.EventSource;
+      ws = sse ? new SseSocket(url.toString(), this.#link, EventSourceImpl, this.#link.fetch)
+        : protocols.length ? new this.#Socket(url.toString(), protocols) : new this.#Socket(url.toString());
     } catch (e) {
       this._emit('error', e);
       this.#scheduleRetry({ code: 1006, reason: String(e?.message ?? e), wasClean: false });
@@ -622,6 +810,7 @@ export class GatewayClient extends Emitter {
     }, this.#o.connectTimeout);
     ws.onopen = () => {
       if (this.#ws !== ws) return;
+      ws.wasOpen = true;
       if (!this.#o.connectedFrame) this.#fresh({ type: 'connected', connectionId: null });
     };
     ws.onmessage = event => { if (this.#ws === ws) this.#onFrame(event.data); };
@@ -639,6 +828,14 @@ export class GatewayClient extends Emitter {
     ws.onerror = () => {};
     for (const sub of this.#subs.values()) sub.active = false;
     if (this.#state === 'closed') return;
+    if (this.#o.transport === 'auto') {
+      // A WebSocket that never opened (a proxy refused the upgrade, or nothing answered): the event stream next. A stream
+      // that never opened: the WebSocket again. After webSocketRetryAfter on the stream, a reconnect tries the WebSocket first.
+      const sse = ws instanceof SseSocket;
+      if (!ws.wasOpen) this.#sse = !sse || typeof this.#Socket !== 'function';
+      else if (sse && Date.now() - this.#fellBackAt >= this.#o.webSocketRetryAfter && typeof this.#Socket === 'function') this.#sse = false;
+      if (this.#sse && !sse) this.#fellBackAt = Date.now();
+    }
     this.#scheduleRetry({ code, reason: reason ?? '', wasClean: !!wasClean });
   }
 

@@ -51,4 +51,11 @@ internal enum BackplaneOperation : byte
     /// The payload is the token's number, the client's received count and the user id (<see cref="SessionHandoverEncoding"/>).
     /// </summary>
     Resume = 20,
+
+    /// <summary>
+    /// Directed to the node holding a Server-Sent Events connection: a message its client posted to another node. The
+    /// kind is 0 for text, 1 for binary, 2 for the client's close; the payload the sequence number (8 bytes, big-endian)
+    /// and the body. The answer's kind is an <see cref="Connections.SsePostOutcome"/>, its payload the number expected next.
+    /// </summary>
+    SsePost = 21,
 }

@@ -180,6 +180,26 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     }
 
     /// <inheritdoc />
+    public async ValueTask<SsePostAnswer> PostAsync(string connectionId, long seq, byte[] body, bool binary, bool close, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var payload = new byte[8 + body.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(payload, seq);
+        body.CopyTo(payload, 8);
+        try
+        {
+            var answer = await RequestAsync(connectionId, BackplaneOperation.SsePost, (byte)(close ? 2 : binary ? 1 : 0), payload, cancellationToken);
+            return answer is null
+                ? new SsePostAnswer(SsePostOutcome.Gone, 0)
+                : new SsePostAnswer((SsePostOutcome)answer.Kind, answer.Payload.Length == 8 ? System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(answer.Payload) : 0);
+        }
+        catch (BackplaneUnavailableException)
+        {
+            return new SsePostAnswer(SsePostOutcome.Unavailable, 0);
+        }
+    }
+
+    /// <inheritdoc />
     public async ValueTask<bool> DisconnectAsync(string connectionId, CancellationToken cancellationToken) =>
         await RequestAsync(connectionId, BackplaneOperation.Disconnect, 0, [], cancellationToken) is { Kind: 1 };
 
@@ -648,6 +668,12 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
             case BackplaneOperation.Disconnect:
                 kind = (byte)(_local.Disconnect(request.Target, CloseCodes.Normal, "Deleted") ? 1 : 0);
                 break;
+            case BackplaneOperation.SsePost when request.Payload.Length >= 8:
+                var posted = _local.Post(request.Target, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(request.Payload), request.Payload[8..], request.Kind == 1, request.Kind == 2);
+                kind = (byte)posted.Outcome;
+                payload = new byte[8];
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(payload, posted.ExpectedSeq);
+                break;
             case BackplaneOperation.Get when _local.Describe(request.Target) is { } snapshot:
                 kind = 1;
                 payload = SnapshotEncoding.Write(snapshot);
@@ -677,7 +703,7 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     /// <summary>For a call directed at a session that resumed on another node (and is not here): the answer naming that node.</summary>
     private BackplaneMessage? MovedAnswer(BackplaneMessage request, bool leaving = false) =>
         request.Operation is BackplaneOperation.Send or BackplaneOperation.Disconnect or BackplaneOperation.Get or BackplaneOperation.SetAttributes
-            or BackplaneOperation.Subscribe or BackplaneOperation.Unsubscribe
+            or BackplaneOperation.Subscribe or BackplaneOperation.Unsubscribe or BackplaneOperation.SsePost
         && _movedAway.TryGetValue(request.Target, out var moved) && (leaving || !_local.Has(request.Target))
             ? new BackplaneMessage(BackplaneOperation.Reply, request.Correlation, _node.Id, "", MovedPrefix + moved.Node, 0, [])
             : null;

@@ -38,6 +38,29 @@ public sealed class ConnectionSender(GatewayNode node, ConnectionRegistry regist
         return backplane.SendAsync(connectionId, message, cancellationToken);
     }
 
+    /// <summary>
+    /// Hands a message a Server-Sent Events client posted, numbered <paramref name="seq"/>, to its connection on any node
+    /// (or, with <paramref name="close"/>, the client's close); the answer comes from the node that holds it.
+    /// </summary>
+    public ValueTask<SsePostAnswer> PostAsync(string connectionId, long seq, byte[] body, bool binary, bool close = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connectionId);
+        if (!ConnectionId.IsWellFormed(connectionId))
+        {
+            return ValueTask.FromResult(new SsePostAnswer(SsePostOutcome.Gone, 0));
+        }
+
+        if (IsLocal(connectionId))
+        {
+            var answer = _local.Post(connectionId, seq, body, binary, close);
+            return answer.Outcome == SsePostOutcome.Gone && backplane.HoldsElsewhere(connectionId)
+                ? backplane.PostAsync(connectionId, seq, body, binary, close, cancellationToken)
+                : ValueTask.FromResult(answer);
+        }
+
+        return backplane.PostAsync(connectionId, seq, body, binary, close, cancellationToken);
+    }
+
     /// <summary>Closes a connection on any node with <paramref name="status"/>; false when it is gone.</summary>
     public ValueTask<bool> DisconnectAsync(string connectionId, int status = CloseCodes.Normal, string? reason = null, CancellationToken cancellationToken = default)
     {

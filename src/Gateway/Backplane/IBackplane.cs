@@ -29,6 +29,13 @@ public interface IBackplane
     /// <summary>Sends to a connection owned by another node.</summary>
     ValueTask<SendResult> SendAsync(string connectionId, OutboundMessage message, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Hands a message a Server-Sent Events client posted (or, with <paramref name="close"/>, its close) to its connection
+    /// on another node, which answers whether it took it. A node alone holds every connection itself.
+    /// </summary>
+    ValueTask<SsePostAnswer> PostAsync(string connectionId, long seq, byte[] body, bool binary, bool close, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(new SsePostAnswer(SsePostOutcome.Gone, 0));
+
     /// <summary>Closes a connection owned by another node; false when it is gone.</summary>
     ValueTask<bool> DisconnectAsync(string connectionId, CancellationToken cancellationToken);
 

@@ -19,6 +19,30 @@ public sealed class LocalConnections(ConnectionRegistry registry)
     public bool Disconnect(string connectionId, int status, string? reason) =>
         registry.TryGet(connectionId, out var connection) && connection.Close(status, reason);
 
+    /// <summary>
+    /// Hands a message a Server-Sent Events client posted (or, with <paramref name="close"/>, its close) to a connection of
+    /// this node, numbered <paramref name="seq"/>; gone when it is not here, or not such a connection.
+    /// </summary>
+    public SsePostAnswer Post(string connectionId, long seq, byte[] body, bool binary, bool close = false)
+    {
+        if (!registry.TryGet(connectionId, out var connection))
+        {
+            return new(SsePostOutcome.Gone, 0);
+        }
+
+        if (connection.IsWaiting)
+        {
+            return new(SsePostOutcome.Reconnecting, connection.FeatureOrNull<SseSession>()?.Applied + 1 ?? 0);
+        }
+
+        if (!connection.IsOpen || connection.FeatureOrNull<SseSession>() is not { } session)
+        {
+            return new(SsePostOutcome.Gone, 0);
+        }
+
+        return close ? new(session.Close(), 0) : session.Post(seq, body, binary);
+    }
+
     /// <summary>Describes an open connection of this node, or null.</summary>
     public ConnectionSnapshot? Describe(string connectionId) =>
         registry.TryGet(connectionId, out var connection) && connection.IsOpen ? ConnectionSnapshot.Of(connection) : null;

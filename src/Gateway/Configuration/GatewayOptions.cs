@@ -30,6 +30,9 @@ public sealed class GatewayOptions
     /// <summary>Per-connection limits and behaviour.</summary>
     public ConnectionsOptions Connections { get; set; } = new();
 
+    /// <summary>The Server-Sent Events fallback for clients that cannot open a WebSocket.</summary>
+    public SseOptions Sse { get; set; } = new();
+
     /// <summary>Routes by route key (<c>$connect</c>, <c>$disconnect</c>, <c>$default</c>, custom keys).</summary>
     public Dictionary<string, GatewayRouteOptions> Routes { get; set; } = new(StringComparer.Ordinal);
 

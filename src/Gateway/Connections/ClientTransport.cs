@@ -32,6 +32,12 @@ internal abstract class ClientTransport : IDisposable
     /// <summary>Writes one message. <paramref name="flush"/> is false when more messages follow at once, so that they may share a flush.</summary>
     public abstract ValueTask SendAsync(OutboundMessage message, bool flush);
 
+    /// <summary>
+    /// Asked by the sweeper (with its clock's now, in ticks): true when the wire needs a write to stay open through
+    /// proxies that close idle streams; a ping is then queued. A WebSocket's own pings do that, so by default never.
+    /// </summary>
+    public virtual bool KeepAliveDue(long now) => false;
+
     /// <summary>Writes a ping between whole messages.</summary>
     public abstract ValueTask PingAsync();
 

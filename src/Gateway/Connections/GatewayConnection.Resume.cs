@@ -16,11 +16,20 @@ internal readonly record struct RunEnd(DisconnectInfo Info, bool Waiting);
 /// </summary>
 public sealed partial class GatewayConnection
 {
+    /// <summary>
+    /// The token number of a resume that holds no token: an event stream's reconnect, which proves the session its
+    /// client's by the connection's key (and the same user) instead, and takes whatever number is current.
+    /// </summary>
+    internal const uint AnyGeneration = uint.MaxValue;
+
     /// <summary>True while the session has lost its socket and waits for its client to resume it.</summary>
     public bool IsWaiting => _resume is { } resume && Volatile.Read(ref resume.Suspended) is not null && Volatile.Read(ref _close) is null;
 
     /// <summary>True when this session can be resumed after a dropped socket (resuming was on when it opened).</summary>
     public bool IsResumable => _resume is not null;
+
+    /// <summary>Data frames written on this session so far, across its sockets (what a client that says nothing is taken to have).</summary>
+    internal long FramesWritten => _resume?.Replay.Written ?? 0;
 
     /// <summary>The number of the resume token valid now.</summary>
     internal uint ResumeGeneration => _resume?.Replay.Generation ?? 0;
@@ -238,7 +247,7 @@ public sealed partial class GatewayConnection
                 return "gone";
             }
 
-            if (resume.Claimed || generation != resume.Replay.Generation)
+            if (resume.Claimed || (generation != resume.Replay.Generation && generation != AnyGeneration))
             {
                 return "replayed";
             }

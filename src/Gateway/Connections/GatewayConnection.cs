@@ -590,6 +590,11 @@ public sealed partial class GatewayConnection : ITransportSink
             return;
         }
 
+        if (transport.KeepAliveDue(now))
+        {
+            TrySend(new OutboundMessage(default, OutboundKind.Ping));
+        }
+
         if (s.PingTicks <= 0)
         {
             return;

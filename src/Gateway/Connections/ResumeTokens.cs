@@ -130,6 +130,34 @@ public sealed class ResumeTokens(ConnectionRuntime runtime, GatewayNode node)
         }
     }
 
+    /// <summary>
+    /// The key that binds a Server-Sent Events client's send URL and event ids to <paramref name="connectionId"/>: 16 bytes
+    /// of HMAC-SHA256 over the id with the newest signing key, base64url (22 characters). Any node of the cluster checks
+    /// it with the shared keys, without asking the node that holds the connection.
+    /// </summary>
+    public string ConnectionKey(string connectionId) => Base64Url.EncodeToString(ConnectionMac(Keys()[0], connectionId));
+
+    /// <summary>True when <paramref name="key"/> is <paramref name="connectionId"/>'s key under any of the signing keys.</summary>
+    public bool IsConnectionKey(string connectionId, ReadOnlySpan<char> key)
+    {
+        Span<byte> given = stackalloc byte[16];
+        if (key.Length != 22 || !Base64Url.IsValid(key) || !Base64Url.TryDecodeFromChars(key, given, out var length) || length != 16)
+        {
+            return false;
+        }
+
+        var valid = false;
+        foreach (var signing in Keys())
+        {
+            valid |= CryptographicOperations.FixedTimeEquals(ConnectionMac(signing, connectionId), given);
+        }
+
+        return valid;
+    }
+
+    private static byte[] ConnectionMac(byte[] key, string connectionId) =>
+        HMACSHA256.HashData(key, Encoding.UTF8.GetBytes("sse/" + connectionId))[..16];
+
     private byte[][] Keys()
     {
         var configured = runtime.Options.ResumeSigningKeys;

@@ -80,9 +80,24 @@ public sealed partial class ClientLifecycle(
             return null;
         }
 
+        return await AdmitAsync(context, stage, new TransportStep(
+            (_, subProtocol, _) => UpgradeAsync(context, upgrade!, key, subProtocol),
+            _ => context.Request.Query["resume"] is { Count: > 0 } token ? ResumeAsk.OfToken(resumeTokens, token.ToString(), context.Request.Query["received"].ToString(), connectionRuntime.Time.GetUtcNow()) : null,
+            OriginAllowed: origin => _allowedOrigins.Count == 0 || _allowedOrigins.Contains(origin),
+            TakesFirstMessage: true));
+    }
+
+    /// <summary>
+    /// The admission every client goes through, whatever its transport: origin, rate limit, slot, authentication, resume,
+    /// <c>$connect</c>; then <paramref name="step"/> opens the wire (the WebSocket upgrade, or the event stream).
+    /// </summary>
+    internal async Task<UpgradedConnection?> AdmitAsync(HttpContext context, string? stage, TransportStep step)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(step);
         var sourceIp = _clientAddress.Resolve(context);
         var connectionId = node.MintConnectionId();
-        if (_allowedOrigins.Count > 0 && context.Request.Headers.Origin.ToString() is { Length: > 0 } origin && !_allowedOrigins.Contains(origin))
+        if (context.Request.Headers.Origin.ToString() is { Length: > 0 } origin && !step.OriginAllowed(origin))
         {
             Reject(connectionId, sourceIp, "origin", StatusCodes.Status403Forbidden, "origin not allowed");
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
@@ -121,11 +136,18 @@ public sealed partial class ClientLifecycle(
                 return null;
             }
 
+            if (auth.AwaitFirstMessage && !step.TakesFirstMessage)
+            {
+                Reject(connectionId, sourceIp, "auth", StatusCodes.Status401Unauthorized, "an event stream carries its credentials in the request");
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return null;
+            }
+
             connection.SetIdentity(auth.Identity, authenticator.CloseAt(auth.Identity));
             string? resumeRefused = null;
-            if (context.Request.Query["resume"] is { Count: > 0 } resume && connectionRuntime.Options.ResumeWindow > TimeSpan.Zero)
+            if (connectionRuntime.Options.ResumeWindow > TimeSpan.Zero && step.Resume(auth) is { } ask)
             {
-                var (resumed, refused, keepsSlot) = await TryResumeAsync(context, upgrade!, key, auth, resume.ToString(), sourceIp, stage);
+                var (resumed, refused, keepsSlot) = await TryResumeAsync(context, step, auth, ask, sourceIp, stage);
                 if (resumed is not null || refused is null)
                 {
                     // Resumed: a session of this node keeps the slot it holds (this one is released); one that came from
@@ -169,7 +191,7 @@ public sealed partial class ClientLifecycle(
             UpgradedConnection session;
             try
             {
-                var transport = await UpgradeAsync(context, upgrade!, key, subProtocol);
+                var transport = await step.Open(connection, subProtocol, 0);
                 connection.Attach(transport);
                 session = new UpgradedConnection(connection, transport) { ResumeRefused = resumeRefused };
             }
@@ -304,16 +326,16 @@ public sealed partial class ClientLifecycle(
     /// resumed session; or null and why not (the handshake goes on as a new connection); or null and null when the
     /// socket was upgraded and answered already (the session ended while it was being taken over).
     /// </summary>
-    private async Task<(UpgradedConnection? Session, string? Refused, bool KeepsSlot)> TryResumeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, AuthOutcome auth, string token, string sourceIp, string? stage)
+    private async Task<(UpgradedConnection? Session, string? Refused, bool KeepsSlot)> TryResumeAsync(HttpContext context, TransportStep step, AuthOutcome auth, ResumeAsk ask, string sourceIp, string? stage)
     {
         if (auth.AwaitFirstMessage)
         {
             return (null, "first_message", false);
         }
 
-        if (resumeTokens.Read(token, connectionRuntime.Time.GetUtcNow(), out var invalid) is not { } ticket)
+        if (ask.Ticket is not { } ticket)
         {
-            return (null, invalid, false);
+            return (null, ask.Invalid, false);
         }
 
         if (ticket.UserId != auth.Identity?.UserId)
@@ -321,10 +343,10 @@ public sealed partial class ClientLifecycle(
             return (null, "user", false);
         }
 
-        long? received = long.TryParse(context.Request.Query["received"].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) ? count : null;
+        var received = ask.Received;
         if (ticket.NodeId != node.Id)
         {
-            return await ResumeFromAsync(context, upgrade, key, auth, ticket, received, sourceIp, stage);
+            return await ResumeFromAsync(context, step, auth, ticket, received, sourceIp, stage);
         }
 
         if (!registry.TryGet(ticket.ConnectionId, out var waiting) || !waiting.IsResumable)
@@ -346,7 +368,7 @@ public sealed partial class ClientLifecycle(
         try
         {
             waiting.SetIdentity(auth.Identity, authenticator.CloseAt(auth.Identity));
-            transport = await UpgradeAsync(context, upgrade, key, auth.SubProtocol);
+            transport = await step.Open(waiting, auth.SubProtocol, received ?? waiting.FramesWritten);
         }
         catch (Exception)
         {
@@ -371,7 +393,7 @@ public sealed partial class ClientLifecycle(
     /// node sends on from the moment it lets go are kept), then that node hands the session over: its frames, state and
     /// subscriptions, which are taken up here from where they were.
     /// </summary>
-    private async Task<(UpgradedConnection? Session, string? Refused, bool KeepsSlot)> ResumeFromAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, AuthOutcome auth, ResumeTicket ticket, long? received, string sourceIp, string? stage)
+    private async Task<(UpgradedConnection? Session, string? Refused, bool KeepsSlot)> ResumeFromAsync(HttpContext context, TransportStep step, AuthOutcome auth, ResumeTicket ticket, long? received, string sourceIp, string? stage)
     {
         if (registry.TryGet(ticket.ConnectionId, out _))
         {
@@ -395,7 +417,7 @@ public sealed partial class ClientLifecycle(
             }
 
             taken = true;
-            return await TakeUpAsync(context, upgrade, key, auth, ticket, moved, state);
+            return await TakeUpAsync(context, step, auth, ticket, moved, state);
         }
         finally
         {
@@ -408,7 +430,7 @@ public sealed partial class ClientLifecycle(
     }
 
     /// <summary>Takes up here a session another node handed over; if that fails, it waits (its window runs) like any other.</summary>
-    private async Task<(UpgradedConnection? Session, string? Refused, bool KeepsSlot)> TakeUpAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, AuthOutcome auth, ResumeTicket ticket, GatewayConnection moved, SessionState state)
+    private async Task<(UpgradedConnection? Session, string? Refused, bool KeepsSlot)> TakeUpAsync(HttpContext context, TransportStep step, AuthOutcome auth, ResumeTicket ticket, GatewayConnection moved, SessionState state)
     {
         try
         {
@@ -429,7 +451,12 @@ public sealed partial class ClientLifecycle(
                 await localSubscriptions.RestoreAsync(moved, pattern, position, CancellationToken.None);
             }
 
-            var transport = await UpgradeAsync(context, upgrade, key, auth.SubProtocol);
+            if (state.SsePostsApplied > 0)
+            {
+                moved.Features.Set(new SseSession(state.SsePostsApplied));
+            }
+
+            var transport = await step.Open(moved, auth.SubProtocol, state.Written);
             if (moved.Reattach(transport, null, (generation, missed) => ResumedFrame(moved, generation, missed), state.Frames) is { } late)
             {
                 // Its end (and the slot this handshake took for it) is the session's now.
@@ -469,6 +496,7 @@ public sealed partial class ClientLifecycle(
     private static string ResumeRefusal(string reason) => reason switch
     {
         "invalid" => "the resume token is not valid",
+        "invalid_event_id" => "the Last-Event-ID does not name a session of this gateway",
         "expired" => "the resume token expired",
         "replayed" => "the resume token was used already; only the newest one resumes",
         "user" => "the resume token belongs to another user",
@@ -547,14 +575,20 @@ public sealed partial class ClientLifecycle(
 
     private void SendConnectedFrame(GatewayConnection connection)
     {
-        // A resumable session always gets it: its resume token is in it.
-        if (connectionRuntime.Options.SendConnectedMessage || connection.IsResumable)
+        // A resumable session always gets it (its resume token is in it), and an event stream (its send URL is).
+        var sse = connection.FeatureOrNull<SseSession>() is not null;
+        if (connectionRuntime.Options.SendConnectedMessage || connection.IsResumable || sse)
         {
             // Ids are URL-safe, so nothing here needs escaping; still written the one way every client frame is.
             using var frame = Protocol.FrameJson.Start();
             frame.Json.WriteStartObject();
             frame.Json.WriteString("type", "connected");
             frame.Json.WriteString("connectionId", connection.Id);
+            if (sse)
+            {
+                frame.Json.WriteString("sendUrl", SseEndpoints.SendUrl(connection.Handshake.Stage, connection.Id, resumeTokens.ConnectionKey(connection.Id)));
+            }
+
             if (connection.IsResumable)
             {
                 frame.Json.WriteString("resumeToken", resumeTokens.For(connection));

@@ -12,7 +12,8 @@ namespace Microsoft.AspNetCore.Builder;
 public static class GatewayEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps the client WebSocket endpoints (<c>/</c> and <c>/{Stage}</c>), the management API (<c>@connections</c>, <c>@topics</c>,
+    /// Maps the client WebSocket endpoints (<c>/</c> and <c>/{Stage}</c>), the Server-Sent Events fallback (<c>/sse</c>,
+    /// <c>/{Stage}/sse</c> and each connection's send URL below them), the management API (<c>@connections</c>, <c>@topics</c>,
     /// <c>@users</c>, <c>@broadcast</c>, with or without a stage prefix), the dashboard, and <c>/healthz</c> and <c>/readyz</c>, which answer on both listeners so
     /// that a load balancer can probe the client port (ASP.NET Core health checks; see <see cref="GatewayHealthChecks"/>).
     /// </summary>
@@ -33,6 +34,18 @@ public static class GatewayEndpointRouteBuilderExtensions
             // Only a GET or CONNECT can be a handshake: any other method finds nothing here (404), rather than routing's
             // 405, which would tell of a resource that takes other methods.
             group.Map(path, () => TypedResults.NotFound());
+        }
+
+        var sse = services.GetRequiredService<SseEndpoints>();
+        foreach (var (prefix, stage) in new[] { ("", (string?)null), ("/" + options.Stage, options.Stage) })
+        {
+            var stream = $"{prefix}/{SseOptionsValidator.PathSegment}";
+            group.MapGet(stream, context => sse.StreamAsync(context, stage));
+            group.MapMethods(stream, [HttpMethods.Options], context => { sse.Preflight(context); return Task.CompletedTask; });
+            var send = stream + "/{connectionId}";
+            group.MapPost(send, (HttpContext context, string connectionId) => sse.PostAsync(context, connectionId));
+            group.MapDelete(send, (HttpContext context, string connectionId) => sse.DeleteAsync(context, connectionId));
+            group.MapMethods(send, [HttpMethods.Options], context => { sse.Preflight(context); return Task.CompletedTask; });
         }
 
         group.MapManagementEndpoints();

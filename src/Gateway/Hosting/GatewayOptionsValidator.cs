@@ -26,6 +26,7 @@ public sealed class GatewayOptionsValidator(IEnumerable<NamedHandlerRegistration
         AuthOptionsValidator.Validate(options, errors);
         TopicsOptionsValidator.Validate(options, errors);
         IntegrationOptionsValidator.Validate(options, errors);
+        SseOptionsValidator.Validate(options, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -53,6 +53,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<RouteTable>();
         services.TryAddSingleton<MessageDispatcher>();
         services.TryAddSingleton<ClientLifecycle>();
+        services.TryAddSingleton<SseEndpoints>();
         services.TryAddSingleton<ResumeTokens>();
         services.TryAddSingleton<SessionHandover>();
         services.TryAddSingleton<ILocalSessions>(sp => sp.GetRequiredService<SessionHandover>());

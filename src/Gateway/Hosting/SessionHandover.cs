@@ -47,7 +47,10 @@ public sealed partial class SessionHandover(ConnectionRegistry registry, TopicHu
         registry.ReleaseSlot();
         var answer = connection.FeatureOrNull<ConnectAnswer>();
         Log.HandedOver(logger, connectionId, toNode, handed.Frames.Count);
-        var state = new SessionState(handed.Written, connection.ConnectedAt.UtcTicks, connection.AttributesSnapshot(), answer?.ConnectedMembers, answer?.PresenceInfo, subscriptions, handed.Frames);
+        var state = new SessionState(handed.Written, connection.ConnectedAt.UtcTicks, connection.AttributesSnapshot(), answer?.ConnectedMembers, answer?.PresenceInfo, subscriptions, handed.Frames)
+        {
+            SsePostsApplied = connection.FeatureOrNull<SseSession>()?.Applied ?? 0,
+        };
         return new SessionHandoverResult(state.ToBytes(), "");
     }
 

@@ -17,6 +17,9 @@ internal sealed record SessionState(
     IReadOnlyList<(string Pattern, TopicPosition? Position)> Topics,
     IReadOnlyList<OutboundMessage> Frames)
 {
+    /// <summary>The sequence number of the last message an event-stream client posted (0: none, or not such a client).</summary>
+    public long SsePostsApplied { get; init; }
+
     private const byte Version = 1;
 
     public byte[] ToBytes()
@@ -54,6 +57,9 @@ internal sealed record SessionState(
                 w.Write((byte)frame.Kind);
                 WriteBytes(w, frame.Payload.ToArray());
             }
+
+            // Last, so that a node that does not know it reads the rest as before.
+            w.Write(SsePostsApplied);
         }
 
         return buffer.ToArray();
@@ -93,7 +99,8 @@ internal sealed record SessionState(
                 frames.Add(new OutboundMessage(ReadBytes(r) ?? [], kind));
             }
 
-            return new SessionState(written, connectedAt, attributes, members, info, topics, frames);
+            var applied = r.BaseStream.Position + sizeof(long) <= r.BaseStream.Length ? r.ReadInt64() : 0;
+            return new SessionState(written, connectedAt, attributes, members, info, topics, frames) { SsePostsApplied = applied };
         }
         catch (Exception ex) when (ex is EndOfStreamException or IOException or ArgumentException or FormatException)
         {

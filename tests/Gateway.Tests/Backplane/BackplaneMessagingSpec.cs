@@ -38,6 +38,37 @@ public abstract class BackplaneMessagingSpec : BackplaneSpec
     }
 
     [Fact]
+    public async Task An_event_stream_clients_posts_to_another_node_reach_its_stream_in_order_with_that_nodes_answers()
+    {
+        // The send URL's key is checked by whichever node takes the post: with the signing keys every node shares.
+        (string, string?)[] shared = [("Gateway:Connections:ResumeSigningKeys:0", "a-resume-signing-key-shared-by-every-node"), ("Gateway:Routes:$default:Handler", "echo")];
+        var a = await NodeAsync(shared);
+        var b = await NodeAsync(shared);
+        await using var client = await SseClient.OpenAsync(new Uri($"http://127.0.0.1:{a.ClientEndPoint.Port}"));
+        using var viaB = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{b.ClientEndPoint.Port}") };
+        Task<HttpResponseMessage> PostAsync(long seq, HttpContent content) => viaB.PostAsync($"{client.SendUrl}&seq={seq}", content).WithTimeout();
+
+        Assert.Equal(HttpStatusCode.Accepted, (await PostAsync(1, new StringContent("one"))).StatusCode);
+        Assert.Equal("one", await client.ReceiveTextAsync());
+        var again = await PostAsync(1, new StringContent("one"));
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        Assert.Equal("true", again.Headers.GetValues("Gateway-Duplicate").Single());
+        var ahead = await PostAsync(3, new StringContent("three"));
+        Assert.Equal(HttpStatusCode.Conflict, ahead.StatusCode);
+        Assert.Contains("\"expectedSeq\":2", await ahead.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var binary = new ByteArrayContent([1, 2, 3]);
+        binary.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        Assert.Equal(HttpStatusCode.Accepted, (await PostAsync(2, binary)).StatusCode);
+        Assert.Equal("AQID", (await client.NextAsync()).Data);
+
+        // The client's close, taken by node B, ends the stream on node A; later posts find it gone.
+        Assert.Equal(HttpStatusCode.NoContent, (await viaB.DeleteAsync(client.SendUrl).WithTimeout()).StatusCode);
+        Assert.Equal("close", (await client.NextAsync()).Type);
+        Assert.Equal(CloseCodes.Normal, (await a.Events.DisconnectOf(client.Id)).StatusCode);
+        Assert.Equal(HttpStatusCode.Gone, (await PostAsync(3, new StringContent("late"))).StatusCode);
+    }
+
+    [Fact]
     public async Task A_server_side_subscribe_made_on_another_node_reaches_the_connection_and_its_publishes()
     {
         var a = await NodeAsync(("Gateway:Topics:MaxSubscriptionsPerConnection", "2"));

@@ -10,7 +10,8 @@ namespace Gateway.Tests.Compatibility;
 /// <summary>
 /// The JavaScript client (clients/js) against real gateways, driven by Node scripts in tests/compat (js-client*.mjs):
 /// commands, topics and streams on one node; a stalled path; a resumed session; recovery across a restart on Redis; a
-/// takeover and a killed node behind haproxy; and the library in Chromium.
+/// takeover and a killed node behind haproxy; the library in Chromium; the fallback to the event stream behind a proxy
+/// that refuses WebSockets, and the chat sample in Chromium behind haproxy denying every upgrade.
 /// </summary>
 [Collection(SerialProcesses.Name)]
 public sealed class JsClientTests(ITestOutputHelper output)
@@ -58,6 +59,68 @@ public sealed class JsClientTests(ITestOutputHelper output)
             ["BACKEND_PORT"] = backendPort.ToString(CultureInfo.InvariantCulture),
             ["CLIENT_NAMING"] = naming,
         });
+    }
+
+    [Fact]
+    public async Task Falls_back_to_the_event_stream_when_a_proxy_refuses_the_websocket_and_works_the_same()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Auth:Jwt:SigningKeys:0"] = TestTokens.Secret,
+            ["Gateway:Auth:Jwt:Issuer"] = TestTokens.Issuer,
+            ["Gateway:Auth:Jwt:Audience"] = TestTokens.Audience,
+            ["Gateway:Topics:Authorization:AllowAll"] = "true",
+            ["Gateway:Topics:History:0:Pattern"] = "events.>",
+            ["Gateway:Routes:$default:Handler"] = "echo",
+            ["Gateway:Connections:ResumeWindow"] = "00:00:30",
+        }, realClock: true, recordDisconnect: false);
+        await RunAsync("js-client-sse.e2e.mjs", new Dictionary<string, string>
+        {
+            ["GATEWAY_CLIENT_URL"] = host.ClientUri("/prod").ToString(),
+            ["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}",
+        });
+    }
+
+    [Fact]
+    public async Task The_chat_sample_works_in_Chromium_behind_a_proxy_that_refuses_websockets()
+    {
+        var samplePort = NodeProcess.FreePort();
+        var sampleOrigin = $"http://127.0.0.1:{samplePort}";
+        await using var gateway = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["Gateway__Routes___connect__Integration__Type"] = "http",
+            ["Gateway__Routes___connect__Integration__Uri"] = $"{sampleOrigin}/connect",
+            ["Gateway__Routes___disconnect__Integration__Type"] = "http",
+            ["Gateway__Routes___disconnect__Integration__Uri"] = $"{sampleOrigin}/disconnect",
+            ["Gateway__Routes__sendmessage__Integration__Type"] = "http",
+            ["Gateway__Routes__sendmessage__Integration__Uri"] = $"{sampleOrigin}/sendmessage",
+            ["Gateway__Sse__AllowedOrigins__0"] = sampleOrigin,
+        });
+        var node = await gateway.WaitForListenersAsync();
+
+        // haproxy as a corporate proxy that breaks WebSockets: every upgrade is answered 403, plain HTTP passes.
+        await using var haproxy = await HaproxyProcess.StartAsync([node], ["http-request deny deny_status 403 if { hdr(upgrade) -i websocket }"]);
+        await using var sample = ShellCommand.Start("node server.mjs", Repository.PathOf("samples", "chat"), new Dictionary<string, string>
+        {
+            ["PORT"] = samplePort.ToString(CultureInfo.InvariantCulture),
+            ["GATEWAY_WS_URL"] = $"ws://127.0.0.1:{haproxy.ClientPort}/",
+        });
+        await sample.WaitForLineAsync(l => l.Contains($"chat backend on http://localhost:{samplePort}", StringComparison.Ordinal), "the chat backend started");
+        await using (var raw = await RawClient.OpenAsync(new IPEndPoint(IPAddress.Loopback, haproxy.ClientPort)))
+        {
+            await raw.WriteAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+            Assert.Equal(403, (await raw.ReadResponseHeadAsync()).Status);
+        }
+
+        var (exitCode, report) = await NodeProcess.RunTestsAsync(Compat, new Dictionary<string, string>
+        {
+            ["CHAT_SAMPLE_URL"] = sampleOrigin + "/",
+            ["EXPECT_SSE"] = "1",
+        }, "chat-browser.e2e.mjs");
+        output.WriteLine(report);
+        output.WriteLine(sample.Output);
+        Assert.True(exitCode == 0, report);
+        Assert.Contains("# pass 1", report, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -72,6 +72,19 @@ public class GatewayOptionsValidatorTests
     }
 
     [Fact]
+    public void The_event_stream_reserves_the_stage_name_sse_and_its_options_are_checked_with_their_keys()
+    {
+        var options = new GatewayOptions { Stage = "SSE", Sse = { KeepAliveInterval = TimeSpan.Zero, AllowedOrigins = { "https://app.example.com/path", "app.example.com", "https://ok.example.com:8443" } } };
+        var failures = Validator.Validate(null, options).Failures!.ToList();
+        Assert.Equal(4, failures.Count);
+        Assert.Contains(failures, f => f.StartsWith("Gateway:Stage 'SSE' is reserved: /sse is the Server-Sent Events stream", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Gateway:Sse:KeepAliveInterval 00:00:00 must be", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Gateway:Sse:AllowedOrigins 'https://app.example.com/path' must be an origin", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Gateway:Sse:AllowedOrigins 'app.example.com' must be an origin", StringComparison.Ordinal));
+        Assert.True(new GatewayOptions().Sse.Enabled);
+    }
+
+    [Fact]
     public void History_patterns_that_overlap_are_refused_with_every_overlapping_pair_in_one_line()
     {
         var options = new GatewayOptions();

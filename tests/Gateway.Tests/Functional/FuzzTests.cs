@@ -129,6 +129,173 @@ public class FuzzTests(ITestOutputHelper output)
         output.WriteLine($"whole test {total.Elapsed.TotalSeconds:F1} s");
     }
 
+    [Fact]
+    public async Task Bad_posts_and_reconnects_to_the_event_stream_get_clear_answers_and_its_clients_lose_nothing()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Connections:MaxMessageBytes"] = MaxMessageBytes.ToString(CultureInfo.InvariantCulture),
+            ["Gateway:Connections:ResumeWindow"] = "00:00:30",
+            ["Gateway:Routes:$default:Handler"] = "echo",
+        });
+        var baseUri = new Uri($"http://127.0.0.1:{host.ClientEndPoint.Port}");
+        var tokens = host.Services.GetRequiredService<ResumeTokens>();
+        var node = host.Services.GetRequiredService<GatewayNode>();
+
+        // The target of the bad posts, which has taken message 1; and a good client exchanging numbered messages throughout.
+        await using var target = await SseClient.OpenAsync(baseUri);
+        Assert.Equal(HttpStatusCode.Accepted, (await target.SendAsync("first")).StatusCode);
+        Assert.Equal("first", await target.ReceiveTextAsync());
+        await using var good = await SseClient.OpenAsync(baseUri);
+        using var stopGood = new CancellationTokenSource();
+        var goodExchange = Task.Run(async () =>
+        {
+            var n = 0;
+            while (!stopGood.IsCancellationRequested)
+            {
+                n++;
+                Assert.Equal(HttpStatusCode.Accepted, (await good.SendAsync($"good {n}")).StatusCode);
+                Assert.Equal($"good {n}", await good.ReceiveTextAsync());
+            }
+
+            return n;
+        });
+
+        var probes = SseProbes(host.ClientEndPoint, baseUri, target, tokens, node).OrderBy(p => p.Order).ToList();
+        var results = new ConcurrentQueue<(Probe Probe, Outcome Outcome)>();
+        await Parallel.ForEachAsync(probes, new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (probe, _) =>
+            results.Enqueue((probe, await probe.RunSafelyAsync())));
+        await stopGood.CancelAsync();
+        var exchanged = await goodExchange.WithTimeout();
+
+        foreach (var kind in results.GroupBy(r => r.Probe.Kind).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            output.WriteLine($"{kind.Count(),5}  {kind.Key}: {string.Join(", ", kind.GroupBy(r => r.Outcome.Answer).OrderByDescending(a => a.Count()).Select(a => $"{a.Key} x{a.Count()}"))}");
+        }
+
+        output.WriteLine($"the good client exchanged {exchanged} messages meanwhile");
+        var wrong = results.Where(r => !r.Probe.Allowed.Contains(r.Outcome.Answer)).ToList();
+        Assert.True(wrong.Count == 0, $"{wrong.Count} of {results.Count} bad requests got another answer:\n" + string.Join('\n', wrong.Take(30).Select(w =>
+            $"  {w.Probe.Kind} #{w.Probe.Seed} ({w.Probe.Detail}): expected {string.Join(" or ", w.Probe.Allowed)}, got {w.Outcome.Answer}")));
+        Assert.True(exchanged > 1, "the good client exchanged nothing during the attack");
+
+        // Nothing was applied to the target: its next message is number 2, and it is echoed.
+        Assert.Equal(HttpStatusCode.Accepted, (await target.SendAsync("second")).StatusCode);
+        Assert.Equal("second", await target.ReceiveTextAsync());
+
+        // Every stream a bad reconnect opened was closed with its DELETE and reported so; only the two clients are left.
+        var opened = results.Where(r => r.Outcome.ConnectionId is not null).ToList();
+        Assert.NotEmpty(opened);
+        foreach (var (_, outcome) in opened)
+        {
+            Assert.Equal(CloseCodes.Normal, (await host.Events.DisconnectOf(outcome.ConnectionId!)).StatusCode);
+        }
+
+        await Wait.UntilAsync(() => host.Registry.Count == 2, "only the two good clients are left");
+    }
+
+    // ---- The event stream's posts and reconnects ----
+
+    private static IEnumerable<Probe> SseProbes(IPEndPoint client, Uri baseUri, SseClient target, ResumeTokens tokens, GatewayNode node)
+    {
+        const string Gone = "410 GoneException closed";
+        var key = target.SendUrl[(target.SendUrl.IndexOf("key=", StringComparison.Ordinal) + 4)..];
+        var path = target.SendUrl[..target.SendUrl.IndexOf('?', StringComparison.Ordinal)];
+
+        Func<Task<Outcome>> Post(string target, string contentType, byte[] body) => () => HttpAsync(client, Encoding.ASCII.GetBytes(
+                $"POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n").Concat(body).ToArray(), untilClosed: true);
+
+        for (var i = 0; i < 300; i++)
+        {
+            // Random bodies, text or binary, some over the limit; the seq skips ahead, so a well-formed one is refused 409.
+            var r = new Random(Seed("sse body", i));
+            var binary = r.Next(3) == 0;
+            var body = r.Next(10) == 0 ? Bytes(r, MaxMessageBytes + 1, 3 * MaxMessageBytes) : r.Next(2) == 0 ? Bytes(r, 0, 200) : Ascii(r, 0, MaxMessageBytes);
+            var expected = body.Length > MaxMessageBytes ? "413 PayloadTooLargeException closed"
+                : !binary && !System.Text.Unicode.Utf8.IsValid(body) ? "400 BadRequestException closed"
+                : "409 ConflictException closed";
+            yield return new Probe("sse post: random body", Seed("sse body", i), $"{body.Length} bytes, binary {binary}", [expected],
+                Post($"{target.SendUrl}&seq={r.Next(3, 1_000_000)}", binary ? "application/octet-stream" : "text/plain; charset=utf-8", body));
+        }
+
+        string[] badSeqs = ["", "0", "-1", "x", "1e3", "%201", "0x10", "99999999999999999999999", "%00", "1%2C2", "2&seq=3", "+2", "1.0"];
+        for (var i = 0; i < 130; i++)
+        {
+            var seq = badSeqs[i % badSeqs.Length];
+            yield return new Probe("sse post: bad seq", Seed("sse seq", i), seq, ["400 BadRequestException closed"], Post($"{target.SendUrl}&seq={seq}", "text/plain", "x"u8.ToArray()));
+        }
+
+        for (var i = 0; i < 60; i++)
+        {
+            // A seq already taken: answered again, not applied again.
+            yield return new Probe("sse post: a seq already taken", Seed("sse duplicate", i), "seq 1", ["202 closed"], Post($"{target.SendUrl}&seq=1", "text/plain", "first"u8.ToArray()));
+        }
+
+        for (var i = 0; i < 200; i++)
+        {
+            var r = new Random(Seed("sse key", i));
+            var badKey = (i % 5) switch
+            {
+                0 => "",
+                1 => Convert.ToBase64String(Bytes(r, 16, 16)).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
+                2 => key[..21] + (key[21] == 'A' ? 'B' : 'A'),
+                3 => Uri.EscapeDataString(Encoding.Latin1.GetString(Bytes(r, 1, 40))),
+                _ => tokens.ConnectionKey(node.MintConnectionId()),
+            };
+            yield return new Probe("sse post: bad key", Seed("sse key", i), badKey, ["403 ForbiddenException closed"], Post($"{path}?key={badKey}&seq=2", "text/plain", "x"u8.ToArray()));
+        }
+
+        for (var i = 0; i < 100; i++)
+        {
+            var r = new Random(Seed("sse id", i));
+            var unknown = node.MintConnectionId();
+            var (target2, expected) = (i % 4) switch
+            {
+                0 => ($"/sse/{unknown}?key={tokens.ConnectionKey(unknown)}&seq=1", Gone),
+                1 => ($"/prod/sse/{unknown}?key={tokens.ConnectionKey(unknown)}&seq=1", Gone),
+                2 => ($"/sse/{Encoding.ASCII.GetString(Ascii(r, 1, 40)).PadRight(21, 'x')[..(r.Next(2) == 0 ? r.Next(1, 20) : 21)]}?key={key}&seq=1", "404 NotFoundException closed"),
+                _ => ($"/sse/{target.Id}/extra?key={key}&seq=2", "404 closed"),
+            };
+            yield return new Probe("sse post: unknown or malformed connection URL", Seed("sse id", i), target2, [expected], Post(target2, "text/plain", "x"u8.ToArray()));
+        }
+
+        for (var i = 0; i < 120; i++)
+        {
+            // Bad Last-Event-IDs: the stream opens as a new connection, told first that the resume was refused.
+            var r = new Random(Seed("sse last id", i));
+            var other = node.MintConnectionId();
+            var lastId = (i % 6) switch
+            {
+                0 => Encoding.ASCII.GetString(Ascii(r, 0, 300)),
+                1 => $"-1.{target.Id}.{node.Id}.{key}",
+                2 => $"1.{target.Id}.{node.Id}.{tokens.ConnectionKey(other)}",
+                3 => $"0.{other}.{node.Id}.{tokens.ConnectionKey(other)}",
+                4 => $"{r.NextInt64()}.{target.Id}.{node.Id}",
+                _ => string.Join('.', Enumerable.Range(0, r.Next(1, 9)).Select(_ => Convert.ToBase64String(Bytes(r, 0, 12)))),
+            };
+            yield return new Probe("sse stream: bad Last-Event-ID", Seed("sse last id", i), lastId.Length > 60 ? lastId[..60] + "…" : lastId, ["200 resume_failed, connected, closed"],
+                () => BadReconnectAsync(baseUri, lastId, i % 2 == 0));
+        }
+    }
+
+    /// <summary>Opens the stream with a bad <c>Last-Event-ID</c> (header or query), reads its first two events, and closes the new connection.</summary>
+    private static async Task<Outcome> BadReconnectAsync(Uri baseUri, string lastId, bool header)
+    {
+        var path = header ? "/sse" : "/sse?lastEventId=" + Uri.EscapeDataString(lastId);
+        await using var stream = await SseClient.OpenAsync(baseUri, path, header ? r => r.Headers.TryAddWithoutValidation("Last-Event-ID", lastId) : null, expectConnected: false);
+        if (stream.Response.StatusCode != HttpStatusCode.OK)
+        {
+            return new Outcome(((int)stream.Response.StatusCode).ToString(CultureInfo.InvariantCulture));
+        }
+
+        var first = await stream.NextAsync();
+        var refused = first.Json.TryGetProperty("code", out var code) ? code.GetString() : first.Type;
+        await stream.ReadConnectedAsync();
+        var closed = await stream.CloseAsync();
+        await stream.Ended.WithTimeout();
+        return new Outcome($"200 {refused}, connected, {(closed.StatusCode == HttpStatusCode.NoContent ? "closed" : ((int)closed.StatusCode).ToString(CultureInfo.InvariantCulture))}", stream.Id, CloseCodes.Normal);
+    }
+
     // ---- WebSocket frames after a good handshake (README, "Behaviour at the edges") ----
 
     private static IEnumerable<Probe> FrameProbes(GatewayHost host)

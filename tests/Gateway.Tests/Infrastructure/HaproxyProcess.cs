@@ -22,7 +22,8 @@ public sealed class HaproxyProcess : IAsyncDisposable
 
     public int ManagementPort { get; }
 
-    public static async Task<HaproxyProcess> StartAsync(IReadOnlyList<(Uri Client, Uri Management)> nodes)
+    /// <summary>Starts haproxy in front of <paramref name="nodes"/>; <paramref name="clientRules"/> are lines added to the clients' frontend (such as a deny rule).</summary>
+    public static async Task<HaproxyProcess> StartAsync(IReadOnlyList<(Uri Client, Uri Management)> nodes, IEnumerable<string>? clientRules = null)
     {
         var clientPort = NodeProcess.FreePort();
         var managementPort = NodeProcess.FreePort();
@@ -34,7 +35,7 @@ public sealed class HaproxyProcess : IAsyncDisposable
             // whole time limit, and with "fall 1" one slow answer took a live node out.
             .AppendLine("defaults\n    mode http\n    option http-server-close\n    option redispatch 1\n    retries 3\n    timeout connect 5s\n    timeout check 5s\n    timeout client 65s\n    timeout server 65s\n    timeout tunnel 1h\n    timeout client-fin 5s")
             .AppendLine(CultureInfo.InvariantCulture, $"frontend stats\n    bind 127.0.0.1:{statsPort}\n    stats enable\n    stats uri /stats")
-            .AppendLine(CultureInfo.InvariantCulture, $"frontend clients\n    bind 127.0.0.1:{clientPort}\n    default_backend gateway_clients")
+            .AppendLine(CultureInfo.InvariantCulture, $"frontend clients\n    bind 127.0.0.1:{clientPort}\n    default_backend gateway_clients{string.Concat((clientRules ?? []).Select(r => "\n    " + r))}")
             .AppendLine(CultureInfo.InvariantCulture, $"frontend management\n    bind 127.0.0.1:{managementPort}\n    default_backend gateway_management")
             .AppendLine("backend gateway_clients\n    balance roundrobin\n    retry-on conn-failure empty-response 503\n    option httpchk GET \"/readyz?scope=local\"\n    http-check expect status 200");
         for (var i = 0; i < nodes.Count; i++)
