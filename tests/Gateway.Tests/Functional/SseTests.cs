@@ -341,6 +341,40 @@ public class SseTests
     }
 
     [Fact]
+    public async Task Streams_over_h2c_share_one_tcp_connection_and_carry_posts_and_pushes_as_over_http1()
+    {
+        // The setup the docs recommend for browsers: over HTTP/2 every stream and post of a page shares one connection,
+        // so the six-connections-per-origin limit of HTTP/1.1 does not apply.
+        await using var host = await GatewayHost.StartAsync(Settings(("Gateway:Listeners:ClientHttp2", "http://127.0.0.1:0")));
+        await using var relay = new Client.TcpRelay(host.ClientHttp2EndPoint);
+        using var handler = new SocketsHttpHandler();
+        var baseUri = new Uri($"http://127.0.0.1:{relay.Port}");
+        await using var first = await SseClient.OpenAsync(baseUri, handler: handler, version: HttpVersion.Version20);
+        await using var second = await SseClient.OpenAsync(baseUri, handler: handler, version: HttpVersion.Version20);
+        Assert.Equal(HttpVersion.Version20, first.Response.Version);
+        Assert.Equal("HTTP/2", host.Connection(first.Id).Handshake.Protocol);
+
+        foreach (var (client, text) in new[] { (first, "one"), (second, "two") })
+        {
+            var posted = await client.SendAsync(text);
+            Assert.Equal((HttpStatusCode.Accepted, HttpVersion.Version20), (posted.StatusCode, posted.Version));
+            Assert.Equal(text, (await client.NextAsync()).Data);
+        }
+
+        using var management = Management(host);
+        var push = await management.PostAsync(new Uri($"/@connections/{second.Id}", UriKind.Relative), new StringContent("pushed"));
+        Assert.Equal(HttpStatusCode.OK, push.StatusCode);
+        Assert.Equal("pushed", (await second.NextAsync()).Data);
+        Assert.Equal(1, relay.Accepted);
+
+        // A close from the client ends only its own stream.
+        Assert.Equal(HttpStatusCode.NoContent, (await first.CloseAsync()).StatusCode);
+        await first.Ended.WithTimeout();
+        Assert.Equal(HttpStatusCode.Accepted, (await second.SendAsync("still")).StatusCode);
+        Assert.Equal("still", (await second.NextAsync()).Data);
+    }
+
+    [Fact]
     public async Task Curl_reads_the_stream_and_posts_to_it()
     {
         await using var host = await GatewayHost.StartAsync(Settings());

@@ -48,12 +48,23 @@ public sealed class SseClient : IAsyncDisposable
 
     /// <summary>
     /// Opens <paramref name="path"/> on <paramref name="baseUri"/>; when the answer is 200 and <paramref name="expectConnected"/>,
-    /// reads events up to the connected one.
+    /// reads events up to the connected one. With <paramref name="handler"/>, streams opened on the same one share its connections; with <paramref name="version"/>,
+    /// the stream and the posts use exactly that HTTP version.
     /// </summary>
-    public static async Task<SseClient> OpenAsync(Uri baseUri, string path = "/sse", Action<HttpRequestMessage>? configure = null, bool expectConnected = true)
+    public static async Task<SseClient> OpenAsync(Uri baseUri, string path = "/sse", Action<HttpRequestMessage>? configure = null, bool expectConnected = true, HttpMessageHandler? handler = null, Version? version = null)
     {
-        var http = new HttpClient { BaseAddress = baseUri, Timeout = Timeout.InfiniteTimeSpan };
+        var http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
+        http.BaseAddress = baseUri;
+        http.Timeout = Timeout.InfiniteTimeSpan;
         var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (version is not null)
+        {
+            http.DefaultRequestVersion = version;
+            http.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+            request.Version = version;
+            request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        }
+
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         configure?.Invoke(request);
         var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WithTimeout();
