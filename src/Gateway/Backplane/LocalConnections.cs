@@ -50,6 +50,8 @@ public sealed class LocalConnections(ConnectionRegistry registry)
     /// <summary>Queues one message to every connection of this node past its handshake (but those in <paramref name="exclude"/>); returns how many took it.</summary>
     public int Broadcast(OutboundMessage message, IReadOnlySet<string>? exclude = null)
     {
+        // Framed once for every socket it goes to.
+        message = SharedFrame.Share(message);
         var delivered = 0;
         foreach (var connection in registry.All())
         {

@@ -508,12 +508,16 @@ public sealed partial class ClientLifecycle(
             headers.SecWebSocketProtocol = subProtocol;
         }
 
-        var transport = await upgrade.UpgradeAsync();
-        var stream = transport as ConnectionStream ?? new ConnectionStream(transport);
-
         // The abort goes to the request lifetime (the transport), never through the context, which an upgraded connection does not keep.
         var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
-        return new WebSocketTransport(stream, subProtocol, lifetime.Abort);
+        if (upgrade is HandshakeFeatures connectionLevel)
+        {
+            // A handshake taken at the connection level: the frames run straight on the connection's pipes.
+            var pipes = await connectionLevel.UpgradeToPipesAsync();
+            return new WebSocketTransport(pipes.Input, pipes.Output, ownsPipes: false, lifetime.Abort);
+        }
+
+        return WebSocketTransport.OverStream(await upgrade.UpgradeAsync(), lifetime.Abort);
     }
 
     private void Reject(string connectionId, string sourceIp, string kind, int status, string reason)
