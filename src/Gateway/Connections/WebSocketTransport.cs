@@ -26,6 +26,7 @@ internal sealed class WebSocketTransport : ClientTransport
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly bool _ownsPipes;
+    private readonly PerMessageDeflate? _deflate;
 
     // The writer loop and the receive loop (pongs, the close frame of a peer's fault) both write; whole frames only.
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -53,25 +54,35 @@ internal sealed class WebSocketTransport : ClientTransport
     private int _max;
     private int _utf8Checked;
 
+    // Compression: whether the message being read is compressed, the inflater it is read with (rented for the message,
+    // or kept for the connection when the client keeps its context), and the compressor kept when the gateway keeps its.
+    private bool _messageCompressed;
+    private bool _inflateEnded;
+    private MessageInflater? _inflater;
+    private MessageDeflater? _keptDeflater;
+
     /// <summary>Frames over <paramref name="input"/> and <paramref name="output"/>; <paramref name="abortRequest"/> ends the request the upgrade came from.</summary>
     /// <param name="input">The bytes from the client.</param>
     /// <param name="output">The bytes to the client.</param>
     /// <param name="ownsPipes">True when the pipes were made for this socket (over an upgraded request's stream) and are completed with it.</param>
     /// <param name="abortRequest">Drops the connection.</param>
-    public WebSocketTransport(PipeReader input, PipeWriter output, bool ownsPipes, Action abortRequest)
+    /// <param name="deflate">permessage-deflate as negotiated in the handshake, or null.</param>
+    public WebSocketTransport(PipeReader input, PipeWriter output, bool ownsPipes, Action abortRequest, PerMessageDeflate? deflate = null)
     {
         _input = input;
         _output = output;
         _ownsPipes = ownsPipes;
         _abortRequest = abortRequest;
+        _deflate = deflate;
     }
 
     /// <summary>Runs over an upgraded request's stream, through pipes that hold no buffer while nothing is in flight.</summary>
-    public static WebSocketTransport OverStream(Stream stream, Action abortRequest) => new(
+    public static WebSocketTransport OverStream(Stream stream, Action abortRequest, PerMessageDeflate? deflate = null) => new(
         PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: InitialReceiveBuffer, minimumReadSize: 1024, leaveOpen: false, useZeroByteReads: true)),
         PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: InitialReceiveBuffer, leaveOpen: false)),
         ownsPipes: true,
-        abortRequest);
+        abortRequest,
+        deflate);
 
     public override bool InboundSeen => _inboundSeen;
 
@@ -175,6 +186,17 @@ internal sealed class WebSocketTransport : ClientTransport
         }
 
         _count = 0;
+        ReleaseInflater();
+    }
+
+    // A message's inflater goes back to the pool once the message is read (one the connection keeps stays).
+    private void ReleaseInflater()
+    {
+        if (_inflater is { } inflater && _deflate is { ClientNoContextTakeover: true })
+        {
+            _inflater = null;
+            MessageInflater.Return(inflater);
+        }
     }
 
     private async ValueTask PongAsync(ControlFrame ping)
@@ -249,9 +271,9 @@ internal sealed class WebSocketTransport : ClientTransport
             {
                 var chunk = data.First.Span;
                 var n = (int)Math.Min(chunk.Length, _frameRemaining);
-                if (!_discard && !Take(chunk[..n], sink, out control))
+                if (!_discard && Take(chunk[..n], sink, out control) is var taken and not Step.More)
                 {
-                    return Step.InvalidText;
+                    return taken;
                 }
 
                 data = data.Slice(n);
@@ -270,6 +292,11 @@ internal sealed class WebSocketTransport : ClientTransport
                 continue;
             }
 
+            if (_messageCompressed && !_discard && !_inflateEnded && Inflate(Trailer, sink, out control) is var last and not Step.More)
+            {
+                return last;
+            }
+
             if (_messageOpcode == WebSocketFraming.Text && !_discard && !Utf8Stream.IsComplete(_buffer.AsSpan(0, _count), _utf8Checked))
             {
                 control = control with { Reason = "The text message is not UTF-8." };
@@ -280,18 +307,51 @@ internal sealed class WebSocketTransport : ClientTransport
         }
     }
 
-    // Adds payload bytes to the message, within its limit; false when a text message can no longer be UTF-8.
-    private bool Take(ReadOnlySpan<byte> masked, ITransportSink sink, out ControlFrame control)
+    // The end of every compressed message, which the sender leaves off (RFC 7692 §7.2.2).
+    private static ReadOnlySpan<byte> Trailer => [0x00, 0x00, 0xFF, 0xFF];
+
+    // Adds payload bytes to the message, within its limit: More when taken, or the fault they are.
+    private Step Take(ReadOnlySpan<byte> masked, ITransportSink sink, out ControlFrame control)
     {
         control = default;
+        if (_messageCompressed)
+        {
+            if (_inflateEnded)
+            {
+                return Step.More; // after a final block nothing more is inflated
+            }
+
+            var scratch = ArrayPool<byte>.Shared.Rent(Math.Min(masked.Length, 16 * 1024));
+            try
+            {
+                var offset = _frameOffset;
+                while (!masked.IsEmpty && !_discard && !_inflateEnded)
+                {
+                    var n = Math.Min(masked.Length, scratch.Length);
+                    WebSocketFraming.Unmask(masked[..n], scratch, _frameMask, offset);
+                    var step = Inflate(scratch.AsSpan(0, n), sink, out control);
+                    if (step != Step.More)
+                    {
+                        return step;
+                    }
+
+                    offset += n;
+                    masked = masked[n..];
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+
+            return Step.More;
+        }
+
         var needed = _count + masked.Length;
         if (needed > _max)
         {
-            // Over the limit: the connection closes with 1009 and the rest of the message is read and dropped.
-            sink.MessageTooBig(_max);
-            _discard = true;
-            ReleaseMessage();
-            return true;
+            TooBig(sink);
+            return Step.More;
         }
 
         if (_buffer is null || needed > _buffer.Length)
@@ -314,13 +374,94 @@ internal sealed class WebSocketTransport : ClientTransport
 
         WebSocketFraming.Unmask(masked, _buffer.AsSpan(_count, masked.Length), _frameMask, _frameOffset);
         _count = needed;
+        return CheckText(out control);
+    }
+
+    private Step CheckText(out ControlFrame control)
+    {
+        control = default;
         if (_messageOpcode == WebSocketFraming.Text && !Utf8Stream.TryAdvance(_buffer.AsSpan(0, _count), ref _utf8Checked))
         {
             control = new ControlFrame([], 0, 0, "The text message is not UTF-8.");
-            return false;
+            return Step.InvalidText;
         }
 
-        return true;
+        return Step.More;
+    }
+
+    // Over the limit: the connection closes with 1009 and the rest of the message is read and dropped (a compressed
+    // one is not inflated any further).
+    private void TooBig(ITransportSink sink)
+    {
+        sink.MessageTooBig(_max);
+        _discard = true;
+        ReleaseMessage();
+    }
+
+    // Inflates unmasked compressed bytes into the message, a buffer at a time up to the limit.
+    private Step Inflate(ReadOnlySpan<byte> compressed, ITransportSink sink, out ControlFrame control)
+    {
+        control = default;
+        var inflater = _inflater!;
+        while (true)
+        {
+            if (_buffer is null || _count == _buffer.Length)
+            {
+                if (_count > _max || (_buffer is not null && _buffer.Length > _max))
+                {
+                    TooBig(sink);
+                    return Step.More;
+                }
+
+                var size = _buffer is null ? Math.Min(InitialReceiveBuffer, _max + 1) : (int)Math.Min((long)_buffer.Length * 2, _max + 1L);
+                var larger = ArrayPool<byte>.Shared.Rent(size);
+                _buffer?.AsSpan(0, _count).CopyTo(larger);
+                if (_buffer is { } old)
+                {
+                    ArrayPool<byte>.Shared.Return(old);
+                }
+
+                _buffer = larger;
+            }
+
+            var space = Math.Min(_buffer.Length, _max + 1) - _count;
+            var outcome = inflater.Inflate(compressed, _buffer.AsSpan(_count, space), out var consumed, out var produced);
+            compressed = compressed[consumed..];
+            _count += produced;
+            if (outcome == MessageInflater.Outcome.Corrupt)
+            {
+                control = new ControlFrame([], 0, 0, "A compressed message that does not inflate.");
+                return Step.ProtocolError;
+            }
+
+            if (_count > _max)
+            {
+                TooBig(sink);
+                return Step.More;
+            }
+
+            if (CheckText(out control) != Step.More)
+            {
+                return Step.InvalidText;
+            }
+
+            if (outcome == MessageInflater.Outcome.End)
+            {
+                // A final block: the client's stream is over; one the connection keeps starts again for its next message.
+                _inflateEnded = true;
+                if (_deflate is { ClientNoContextTakeover: false })
+                {
+                    inflater.Restart();
+                }
+
+                return Step.More;
+            }
+
+            if ((compressed.IsEmpty && produced < space) || (consumed == 0 && produced == 0))
+            {
+                return Step.More;
+            }
+        }
     }
 
     // Reads a frame head. A data frame's head starts the frame (Frame), and a new message with it, whose limit and
@@ -344,7 +485,8 @@ internal sealed class WebSocketTransport : ClientTransport
         var isControl = (opcode & 0x08) != 0;
 
         string? fault = null;
-        if (rsv != 0)
+        var compressed = rsv == 0x40 && _deflate is not null && opcode is WebSocketFraming.Text or WebSocketFraming.Binary;
+        if (rsv != 0 && !compressed)
         {
             fault = "Reserved bits set without an extension that defines them.";
         }
@@ -419,6 +561,12 @@ internal sealed class WebSocketTransport : ClientTransport
             _max = sink.MaxMessageBytes;
             _count = 0;
             _utf8Checked = 0;
+            _messageCompressed = compressed;
+            _inflateEnded = false;
+            if (compressed)
+            {
+                _inflater ??= _deflate!.ClientNoContextTakeover ? MessageInflater.Rent() : MessageInflater.Create();
+            }
         }
 
         _inFrame = true;
@@ -483,7 +631,12 @@ internal sealed class WebSocketTransport : ClientTransport
         try
         {
             EnsureWritable();
-            if (SharedFrame.Of(message) is { } shared)
+            var shared = SharedFrame.Of(message);
+            if (_deflate is { } deflate && message.Payload.Length >= Math.Max(1, deflate.MinMessageBytes) && message.Kind != OutboundKind.Ping)
+            {
+                WriteCompressed(message, shared, deflate);
+            }
+            else if (shared is not null)
             {
                 _output.Write(shared.Frame.Span);
             }
@@ -504,6 +657,58 @@ internal sealed class WebSocketTransport : ClientTransport
         finally
         {
             _writeLock.Release();
+        }
+    }
+
+    // A compressed frame: RSV1 on, the message deflated. A message shared by many sockets is compressed once for all
+    // the sockets that compress alike (each message on its own, the same window); otherwise here, for this socket.
+    private void WriteCompressed(in OutboundMessage message, SharedFrame? shared, PerMessageDeflate deflate)
+    {
+        var opcode = message.Kind == OutboundKind.Binary ? WebSocketFraming.Binary : WebSocketFraming.Text;
+        if (shared is not null && deflate.ServerNoContextTakeover)
+        {
+            _output.Write(shared.Compressed(deflate.SharingKey, (deflate, opcode), static (state, payload) => CompressFrame(state.deflate, state.opcode, payload.Span)).Span);
+            return;
+        }
+
+        var deflater = deflate.ServerNoContextTakeover ? MessageDeflater.Rent(deflate.ServerWindowBits) : _keptDeflater ??= MessageDeflater.Create(deflate.ServerWindowBits);
+        var (buffer, length) = deflater.Compress(message.Payload.Span, WebSocketFraming.MaxServerHeadLength, forget: deflate.ServerNoContextTakeover);
+        try
+        {
+            if (deflate.ServerNoContextTakeover)
+            {
+                MessageDeflater.Return(deflater);
+            }
+
+            deflate.Compressed?.Invoke(message.Payload.Length, length);
+            var head = _output.GetSpan(WebSocketFraming.MaxServerHeadLength);
+            _output.Advance(WebSocketFraming.WriteHead(head, opcode, fin: true, compressed: true, length));
+            _output.Write(buffer.AsSpan(WebSocketFraming.MaxServerHeadLength, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // The compressed frame of a shared message, made once: head and compressed bytes in one array of their own.
+    private static byte[] CompressFrame(PerMessageDeflate deflate, byte opcode, ReadOnlySpan<byte> payload)
+    {
+        var deflater = MessageDeflater.Rent(deflate.ServerWindowBits);
+        var (buffer, length) = deflater.Compress(payload, WebSocketFraming.MaxServerHeadLength, forget: true);
+        MessageDeflater.Return(deflater);
+        try
+        {
+            deflate.Compressed?.Invoke(payload.Length, length);
+            var headLength = WebSocketFraming.HeadLength(length);
+            var frame = new byte[headLength + length];
+            WebSocketFraming.WriteHead(frame, opcode, fin: true, compressed: true, length);
+            buffer.AsSpan(WebSocketFraming.MaxServerHeadLength, length).CopyTo(frame.AsSpan(headLength));
+            return frame;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -602,6 +807,21 @@ internal sealed class WebSocketTransport : ClientTransport
             _input.CancelPendingRead();
         }
 
+        // What compression kept for this connection: a kept inflater or compressor is freed, a rented one goes back.
+        if (_inflater is { } inflater)
+        {
+            _inflater = null;
+            if (_deflate is { ClientNoContextTakeover: true })
+            {
+                MessageInflater.Return(inflater);
+            }
+            else
+            {
+                inflater.Dispose();
+            }
+        }
+
+        _keptDeflater?.Dispose();
         _writeLock.Dispose();
     }
 }

@@ -486,7 +486,7 @@ public sealed partial class ClientLifecycle(
         return frame.ToArray();
     }
 
-    private static async Task<ClientTransport> UpgradeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, string? subProtocol)
+    private async Task<ClientTransport> UpgradeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, string? subProtocol)
     {
         // An upgraded connection lives far beyond any request body limit or minimum data rate.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
@@ -508,16 +508,24 @@ public sealed partial class ClientLifecycle(
             headers.SecWebSocketProtocol = subProtocol;
         }
 
+        // permessage-deflate when the client offers it and the options (as they are now) allow it.
+        var deflate = PerMessageDeflate.Negotiate(context.Request.Headers.SecWebSocketExtensions, connectionRuntime.Options.Compression);
+        if (deflate is not null)
+        {
+            headers.SecWebSocketExtensions = deflate.Response;
+            deflate = deflate.WithCounter(metrics.Compressed);
+        }
+
         // The abort goes to the request lifetime (the transport), never through the context, which an upgraded connection does not keep.
         var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
         if (upgrade is HandshakeFeatures connectionLevel)
         {
             // A handshake taken at the connection level: the frames run straight on the connection's pipes.
             var pipes = await connectionLevel.UpgradeToPipesAsync();
-            return new WebSocketTransport(pipes.Input, pipes.Output, ownsPipes: false, lifetime.Abort);
+            return new WebSocketTransport(pipes.Input, pipes.Output, ownsPipes: false, lifetime.Abort, deflate);
         }
 
-        return WebSocketTransport.OverStream(await upgrade.UpgradeAsync(), lifetime.Abort);
+        return WebSocketTransport.OverStream(await upgrade.UpgradeAsync(), lifetime.Abort, deflate);
     }
 
     private void Reject(string connectionId, string sourceIp, string kind, int status, string reason)
