@@ -21,7 +21,7 @@ public class CompressionTests
     public async Task A_client_that_offers_it_gets_compressed_frames_both_ways_and_a_topic_event_is_compressed_once(bool throughKestrel)
     {
         await using var host = await StartAsync(throughKestrel, new() { ["Gateway:Connections:Compression"] = "On" });
-        using var compressed = CompressionCount(host);
+        using var compressed = new MeterCount(host, "gateway.compression.messages");
 
         // The .NET client: the 101 names the extension; a large message goes compressed both ways and comes back whole.
         await using (var client = await host.ConnectAsync(configure: o =>
@@ -31,13 +31,13 @@ public class CompressionTests
         }))
         {
             var large = LargeJson(8000);
-            var before = compressed.Count;
+            var before = compressed.Total;
             await client.SendTextAsync(large);
             Assert.Equal(large, await client.ReceiveTextAsync());
-            Assert.Equal(before + 1, compressed.Count);
+            Assert.Equal(before + 1, compressed.Total);
             await client.SendTextAsync("""{"action":"small"}""");
             Assert.Equal("""{"action":"small"}""", await client.ReceiveTextAsync());
-            Assert.Equal(before + 1, compressed.Count);
+            Assert.Equal(before + 1, compressed.Total);
         }
 
         // A raw socket: the 101's answer, a compressed message in two fragments (RSV1 on the first only), echoed
@@ -89,7 +89,7 @@ public class CompressionTests
                 subscribers.Add(subscriber);
             }
 
-            var before = compressed.Count;
+            var before = compressed.Total;
             using var management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}") };
             using var body = new StringContent("{\"type\":\"story\",\"data\":" + LargeJson(4000) + "}", Encoding.UTF8, "application/json");
             (await management.PostAsync(new Uri("/@topics/news", UriKind.Relative), body)).EnsureSuccessStatusCode();
@@ -98,7 +98,7 @@ public class CompressionTests
                 Assert.Contains("\"channel\":\"news\"", await subscriber.ReceiveTextAsync(), StringComparison.Ordinal);
             }
 
-            Assert.Equal(before + 1, compressed.Count);
+            Assert.Equal(before + 1, compressed.Total);
         }
         finally
         {
@@ -225,31 +225,5 @@ public class CompressionTests
     {
         settings["Gateway:Connections:MaxMessageBytes"] = MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return GatewayHost.StartAsync(settings, kestrel: throughKestrel ? k => k.Limits.MaxConcurrentUpgradedConnections = 1000 : null);
-    }
-
-    /// <summary>Counts the messages <paramref name="host"/>'s own meter says were compressed.</summary>
-    private static CompressedCount CompressionCount(GatewayHost host) => new(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-
-    private sealed class CompressedCount : IDisposable
-    {
-        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
-        private long _count;
-
-        public CompressedCount(System.Diagnostics.Metrics.IMeterFactory meters)
-        {
-            _listener.InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Name == "gateway.compression.messages" && ReferenceEquals(instrument.Meter.Scope, meters))
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _count, value));
-            _listener.Start();
-        }
-
-        public long Count => Interlocked.Read(ref _count);
-
-        public void Dispose() => _listener.Dispose();
     }
 }
