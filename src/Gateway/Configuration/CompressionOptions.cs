@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 namespace Gateway.Configuration;
 
 /// <summary>Whether WebSocket messages may be compressed.</summary>
-public enum CompressionMode
+public enum WebSocketCompression
 {
     /// <summary>Offers of permessage-deflate are declined: every message goes as it is.</summary>
     Off,
@@ -21,7 +21,7 @@ public enum CompressionMode
 public sealed class CompressionOptions
 {
     /// <summary>Off (the default) or On.</summary>
-    public CompressionMode Mode { get; set; }
+    public WebSocketCompression Mode { get; set; }
 
     /// <summary>Messages of fewer bytes go uncompressed (compressing them would cost more than it saves).</summary>
     public int MinMessageBytes { get; set; } = 256;
@@ -54,7 +54,7 @@ public sealed class CompressionOptions
             return;
         }
 
-        if (Enum.TryParse<CompressionMode>(value.Trim(), ignoreCase: true, out var mode) && Enum.IsDefined(mode) && !int.TryParse(value, out _))
+        if (Enum.TryParse<WebSocketCompression>(value.Trim(), ignoreCase: true, out var mode) && Enum.IsDefined(mode) && !int.TryParse(value, out _))
         {
             Mode = mode;
         }

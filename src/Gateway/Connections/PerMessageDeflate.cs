@@ -83,7 +83,7 @@ internal sealed class PerMessageDeflate
     public static PerMessageDeflate? Negotiate(StringValues offers, CompressionOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Mode != CompressionMode.On)
+        if (options.Mode != WebSocketCompression.On)
         {
             return null;
         }

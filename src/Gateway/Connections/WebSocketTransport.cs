@@ -269,7 +269,7 @@ internal sealed class WebSocketTransport : ClientTransport
 
             while (_frameRemaining > 0 && !data.IsEmpty)
             {
-                var chunk = data.First.Span;
+                var chunk = FirstBytes(data);
                 var n = (int)Math.Min(chunk.Length, _frameRemaining);
                 if (!_discard && Take(chunk[..n], sink, out control) is var taken and not Step.More)
                 {
@@ -309,6 +309,20 @@ internal sealed class WebSocketTransport : ClientTransport
 
     // The end of every compressed message, which the sender leaves off (RFC 7692 §7.2.2).
     private static ReadOnlySpan<byte> Trailer => [0x00, 0x00, 0xFF, 0xFF];
+
+    // The first bytes of a sequence that is not empty (a slice may begin with an empty segment).
+    private static ReadOnlySpan<byte> FirstBytes(in ReadOnlySequence<byte> data)
+    {
+        foreach (var memory in data)
+        {
+            if (!memory.IsEmpty)
+            {
+                return memory.Span;
+            }
+        }
+
+        return default;
+    }
 
     // Adds payload bytes to the message, within its limit: More when taken, or the fault they are.
     private Step Take(ReadOnlySpan<byte> masked, ITransportSink sink, out ControlFrame control)
