@@ -4,8 +4,9 @@ using Gateway.LoadTest;
 // markdown table: rates, server CPU per operation from /proc/<pid>/stat, the client's own CPU, latency.
 // `hold <url> <count> <sources> frame|noframe`: a helper process of the idle benchmark that holds some of the connections, since
 // one process may not open more sockets than its open-files limit allows.
-if (args is ["hold", var holdUrl, var holdCount, var holdSources, var holdFrame])
+if (args is ["hold", var holdUrl, var holdCount, var holdSources, var holdFrame, var holdDeflate])
 {
+    BenchClient.OfferDeflate = holdDeflate == "deflate";
     BenchClient.SourceAddresses = int.Parse(holdSources, System.Globalization.CultureInfo.InvariantCulture);
     var held = await BenchClient.ConnectManyAsync(new Uri(holdUrl), int.Parse(holdCount, System.Globalization.CultureInfo.InvariantCulture), readConnectedFrame: holdFrame == "frame");
     var answering = held.Select(async c =>
@@ -50,6 +51,7 @@ if (settings.Mode == "resume")
 }
 
 BenchClient.SourceAddresses = settings.Sources;
+BenchClient.OfferDeflate = settings.Deflate;
 var results = new List<RunResult>();
 for (var round = 1; round <= settings.Rounds; round++)
 {
