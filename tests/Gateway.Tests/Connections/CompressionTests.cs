@@ -145,8 +145,26 @@ public class CompressionTests
         }
 
         // The option off (the default): every offer is declined, and a compressed frame is then a protocol error.
-        await using var off = await StartAsync(throughKestrel: false, new());
+        var reloadable = new ReloadableSettings(new Dictionary<string, string?>());
+        await using var off = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["Gateway:Connections:MaxMessageBytes"] = "65536" }, reloadable: reloadable);
         await AssertDeclinedAsync(off, "permessage-deflate; client_max_window_bits");
+
+        // Turned on by a reload: handshakes after it negotiate; a connection opened before keeps going uncompressed.
+        await using var openedBefore = await RawClient.ConnectAsync(off.ClientEndPoint, "/", headers: Offer("permessage-deflate"));
+        await openedBefore.ReadConnectedAsync();
+        reloadable.Apply(new Dictionary<string, string?> { ["Gateway:Connections:Compression"] = "On" });
+        await using (var after = await RawClient.OpenAsync(off.ClientEndPoint))
+        {
+            var (status, head) = await after.HandshakeAsync(off.ClientEndPoint, "/", Offer("permessage-deflate"));
+            Assert.Equal(101, status);
+            Assert.Contains("Sec-WebSocket-Extensions: permessage-deflate", head, StringComparison.OrdinalIgnoreCase);
+        }
+
+        var large = LargeJson(2000);
+        await openedBefore.WriteAsync(RawClient.BuildFrame(1, Encoding.UTF8.GetBytes(large)));
+        var (plainFirstByte, plain) = await ReadRawFrameAsync(openedBefore);
+        Assert.Equal(0x81, plainFirstByte);
+        Assert.Equal(large, Encoding.UTF8.GetString(plain));
 
         // A mode that is neither Off nor On stops the start, naming its key.
         var refused = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(throughKestrel: false, new() { ["Gateway:Connections:Compression"] = "Maybe" }));
