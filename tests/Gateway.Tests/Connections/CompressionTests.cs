@@ -166,6 +166,40 @@ public class CompressionTests
         Assert.Equal(0x81, plainFirstByte);
         Assert.Equal(large, Encoding.UTF8.GetString(plain));
 
+        // Context takeover allowed both ways: the 101 says neither no_context_takeover, and two messages compressed with
+        // one history (the second refers back to the first) are inflated and echoed, compressed the same way.
+        await using (var keeping = await StartAsync(throughKestrel: false, new()
+        {
+            ["Gateway:Connections:Compression"] = "On",
+            ["Gateway:Connections:Compression:ServerNoContextTakeover"] = "false",
+            ["Gateway:Connections:Compression:ClientNoContextTakeover"] = "false",
+        }))
+        await using (var raw = await RawClient.OpenAsync(keeping.ClientEndPoint))
+        {
+            var (status, head) = await raw.HandshakeAsync(keeping.ClientEndPoint, "/", Offer("permessage-deflate"));
+            Assert.Equal(101, status);
+            Assert.Contains("Sec-WebSocket-Extensions: permessage-deflate\r\n", head, StringComparison.OrdinalIgnoreCase);
+            await raw.ReadConnectedAsync();
+            var text = LargeJson(1500);
+            using var history = new MemoryStream();
+            using var deflate = new DeflateStream(history, CompressionLevel.Optimal, leaveOpen: true);
+            var echoed = new List<byte>();
+            for (var i = 0; i < 2; i++)
+            {
+                var start = history.Length;
+                deflate.Write(Encoding.UTF8.GetBytes(text));
+                deflate.Flush();
+                var message = history.ToArray()[(int)start..^4];
+                await raw.WriteAsync(RawClient.BuildFrame(1, message, firstByte: 0xC1));
+                var (firstByte, payload) = await ReadRawFrameAsync(raw);
+                Assert.Equal(0xC1, firstByte);
+                echoed.AddRange([.. payload, 0x00, 0x00, 0xFF, 0xFF]);
+            }
+
+            // The server's two messages share one history too: they inflate as one stream.
+            Assert.Equal(text + text, Encoding.UTF8.GetString(Inflate([.. echoed.SkipLast(4)])));
+        }
+
         // A mode that is neither Off nor On stops the start, naming its key.
         var refused = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(throughKestrel: false, new() { ["Gateway:Connections:Compression"] = "Maybe" }));
         Assert.Contains("Gateway:Connections:Compression", refused.ToString(), StringComparison.Ordinal);
