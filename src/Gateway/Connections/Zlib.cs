@@ -10,7 +10,8 @@ namespace Gateway.Connections;
 /// </summary>
 internal static partial class Zlib
 {
-    private const string Library = "libSystem.IO.Compression.Native";
+    // Found as libSystem.IO.Compression.Native.so on Linux (the lib prefix is tried) and System.IO.Compression.Native.dll on Windows.
+    private const string Library = "System.IO.Compression.Native";
 
     public const int Ok = 0, StreamEnd = 1, BufError = -5;
     public const int NoFlush = 0, SyncFlush = 2, FullFlush = 3;
