@@ -6,8 +6,9 @@ cd "$(dirname "$0")"
 
 need() { command -v "$1" >/dev/null 2>&1; }
 
-# Debian packages the tests use: Chromium for the browser tests, redis-server and nats-server for scale-out, haproxy in front of nodes.
-apt_packages=(chromium redis-server nats-server haproxy)
+# Debian packages the tests use: Chromium for the browser tests, redis-server and nats-server for scale-out, haproxy in front of nodes,
+# Python's websockets as one more client of compression.
+apt_packages=(chromium redis-server nats-server haproxy python3-websockets)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -28,34 +28,38 @@ public sealed class BenchClient : IBenchClient
     /// </summary>
     public static bool Http2 { get; set; }
 
+    /// <summary>Clients offer permessage-deflate (each message compressed on its own both ways); their own sends go uncompressed.</summary>
+    public static bool OfferDeflate { get; set; }
+
+    /// <summary>Bytes every client read from and wrote to its socket so far (handshakes included).</summary>
+    public static long WireBytesRead => Interlocked.Read(ref s_read);
+
+    /// <inheritdoc cref="WireBytesRead"/>
+    public static long WireBytesWritten => Interlocked.Read(ref s_written);
+
+    private static long s_read;
+    private static long s_written;
+
     private static int _nextSource;
     private static HttpMessageInvoker? _invoker;
-    private static HttpMessageInvoker? _http2Invoker;
 
     private static HttpMessageInvoker? Invoker()
     {
-        if (Http2 && SourceAddresses <= 1)
-        {
-            return LazyInitializer.EnsureInitialized(ref _http2Invoker, () => new HttpMessageInvoker(new SocketsHttpHandler { EnableMultipleHttp2Connections = true }));
-        }
-
-        if (SourceAddresses <= 1)
-        {
-            return null;
-        }
-
         return LazyInitializer.EnsureInitialized(ref _invoker, () => new HttpMessageInvoker(new SocketsHttpHandler
         {
             EnableMultipleHttp2Connections = true,
             ConnectCallback = async (context, cancellationToken) =>
             {
-                var source = System.Net.IPAddress.Parse($"127.0.0.{1 + (Interlocked.Increment(ref _nextSource) % SourceAddresses)}");
                 var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
                 try
                 {
-                    socket.Bind(new System.Net.IPEndPoint(source, 0));
+                    if (SourceAddresses > 1)
+                    {
+                        socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Parse($"127.0.0.{1 + (Interlocked.Increment(ref _nextSource) % SourceAddresses)}"), 0));
+                    }
+
                     await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                    return new CountingStream(new System.Net.Sockets.NetworkStream(socket, ownsSocket: true));
                 }
                 catch
                 {
@@ -79,6 +83,11 @@ public sealed class BenchClient : IBenchClient
         {
             socket.Options.HttpVersion = System.Net.HttpVersion.Version20;
             socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        }
+
+        if (OfferDeflate)
+        {
+            socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions { ClientContextTakeover = false, ServerContextTakeover = false };
         }
 
         await socket.ConnectAsync(uri, Invoker(), CancellationToken.None);
@@ -157,7 +166,9 @@ public sealed class BenchClient : IBenchClient
         }
     }
 
-    public ValueTask SendTextAsync(ReadOnlyMemory<byte> utf8) => Socket.SendAsync(utf8, WebSocketMessageType.Text, true, CancellationToken.None);
+    // A client's own messages go uncompressed: the figures are about what the server sends.
+    public ValueTask SendTextAsync(ReadOnlyMemory<byte> utf8) =>
+        Socket.SendAsync(utf8, WebSocketMessageType.Text, WebSocketMessageFlags.EndOfMessage | WebSocketMessageFlags.DisableCompression, CancellationToken.None);
 
     public static byte[] Payload(int size)
     {
@@ -172,4 +183,95 @@ public sealed class BenchClient : IBenchClient
         Socket.Abort();
         Socket.Dispose();
     }
+
+    /// <summary>
+    /// Messages like a chat or an LLM relay's stream (JSON chunks of 20–200 bytes), or 4 KB JSON documents: a fixed
+    /// set, the same every run, that clients send in turn.
+    /// </summary>
+    public static byte[][] Messages(string kind, int payloadBytes)
+    {
+        var random = new Random(20);
+        string[] words = ["the", "model", "token", "stream", "gateway", "answer", "relay", "chunk", "user", "said", "and", "then", "of", "a", "JSON", "frame"];
+        string Words(int count) => string.Join(' ', Enumerable.Range(0, count).Select(_ => words[random.Next(words.Length)]));
+        return kind switch
+        {
+            "chat" => [.. Enumerable.Range(0, 256).Select(i =>
+            {
+                var text = $$"""{"action":"bench","type":"delta","id":"msg-{{i % 7}}","seq":{{i}},"text":"{{Words(random.Next(1, 28))}}"}""";
+                return Encoding.UTF8.GetBytes(text.Length > 200 ? text[..196] + "\"}" : text);
+            })],
+            "doc" => [.. Enumerable.Range(0, 16).Select(i =>
+            {
+                var doc = new StringBuilder($$"""{"action":"bench","type":"document","id":"doc-{{i}}","items":[""");
+                for (var n = 0; doc.Length < 4000; n++)
+                {
+                    doc.Append(System.Globalization.CultureInfo.InvariantCulture, $$"""{"n":{{n}},"name":"item {{random.Next(1000)}}","price":{{random.Next(100, 99999) / 100.0}},"tags":["{{words[random.Next(words.Length)]}}","{{words[random.Next(words.Length)]}}"],"note":"{{Words(random.Next(2, 8))}}"},""");
+                }
+
+                return Encoding.UTF8.GetBytes(doc.Append("""{"n":-1}]}""").ToString());
+            })],
+            _ => [Payload(payloadBytes)],
+        };
+    }
+
+    /// <summary>A client's socket, counting the bytes that go through it.</summary>
+    private sealed class CountingStream(Stream inner) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await inner.ReadAsync(buffer, cancellationToken);
+            Interlocked.Add(ref s_read, read);
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Add(ref s_written, buffer.Length);
+            return inner.WriteAsync(buffer, cancellationToken);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var read = inner.Read(buffer, offset, count);
+            Interlocked.Add(ref s_read, read);
+            return read;
+        }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            Interlocked.Add(ref s_written, count);
+            inner.Write(buffer, offset, count);
+        }
+
+        public override void Flush() => inner.Flush();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
 }
+

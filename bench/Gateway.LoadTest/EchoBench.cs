@@ -9,19 +9,20 @@ public static class EchoBench
     public static async Task<RunResult> RunAsync(ServerUnderTest server, int round, Settings settings)
     {
         var clients = await BenchClient.ConnectManyAsync(server.ClientUri, settings.Connections, server.SendsConnectedFrame);
-        var payload = BenchClient.Payload(settings.PayloadBytes);
+        var messages = BenchClient.Messages(settings.Messages, settings.PayloadBytes);
         var measuring = false;
         var stop = false;
         var latency = new Latency();
         long count = 0;
-        var loops = clients.Select(async client =>
+        var loops = clients.Select(async (client, index) =>
         {
             var local = new List<long>();
             long localCount = 0;
+            var next = index;
             while (!Volatile.Read(ref stop))
             {
                 var started = Stopwatch.GetTimestamp();
-                await client.SendTextAsync(payload);
+                await client.SendTextAsync(messages[next++ % messages.Length]);
                 await client.ReceiveAsync(CancellationToken.None);
                 if (Volatile.Read(ref measuring))
                 {
@@ -36,7 +37,10 @@ public static class EchoBench
 
         await Task.Delay(settings.Warmup);
         var runtimeBefore = await server.RuntimeAsync();
-        var window = await Window.MeasureAsync(server, settings.Duration, () => Volatile.Write(ref measuring, true), () => Volatile.Write(ref measuring, false));
+        long readBefore = 0, writtenBefore = 0, readAfter = 0, writtenAfter = 0;
+        var window = await Window.MeasureAsync(server, settings.Duration,
+            () => { readBefore = BenchClient.WireBytesRead; writtenBefore = BenchClient.WireBytesWritten; Volatile.Write(ref measuring, true); },
+            () => { Volatile.Write(ref measuring, false); readAfter = BenchClient.WireBytesRead; writtenAfter = BenchClient.WireBytesWritten; });
         var runtimeAfter = await server.RuntimeAsync();
         var runtime = runtimeBefore is { } b && runtimeAfter is { } a
             ? string.Create(CultureInfo.InvariantCulture, $"{(a.LockContentions - b.LockContentions) / window.Seconds:F0} lock contentions/s, {a.Threads:F0} thread-pool threads, {a.Queued:F0} work items queued at the end")
@@ -48,6 +52,11 @@ public static class EchoBench
             client.Dispose();
         }
 
-        return new RunResult(server.Target, round, settings.Connections, window.Seconds, count, window.ServerCpu, window.ClientCpu, latency, BackendCpu: window.BackendCpu) { Runtime = runtime };
+        return new RunResult(server.Target, round, settings.Connections, window.Seconds, count, window.ServerCpu, window.ClientCpu, latency, BackendCpu: window.BackendCpu)
+        {
+            Runtime = runtime,
+            WireBytesReadPerOperation = (readAfter - readBefore) / (double)count,
+            WireBytesWrittenPerOperation = (writtenAfter - writtenBefore) / (double)count,
+        };
     }
 }

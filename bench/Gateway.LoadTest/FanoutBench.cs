@@ -38,9 +38,11 @@ public static class FanoutBench
                 {
                     // {"type":"t","channel":"bench.fanout","data":<ticks>}
                     var message = await client.ReceiveAsync(cts.Token);
-                    var at = message.Span.LastIndexOf("\"data\":"u8);
+                    // With --payload over 64 bytes: "data":[<ticks>,<a JSON document>].
+                    var at = message.Span.IndexOf("\"data\":"u8);
+                    var from = at + 7 < message.Length && message.Span[at + 7] == (byte)'[' ? at + 8 : at + 7;
                     long sentAt = 0;
-                    var stamped = at >= 0 && Utf8Parser.TryParse(message.Span[(at + 7)..], out sentAt, out _);
+                    var stamped = at >= 0 && Utf8Parser.TryParse(message.Span[from..], out sentAt, out _);
                     Interlocked.Increment(ref received);
                     if (stamped && Volatile.Read(ref measuring))
                     {
@@ -59,11 +61,13 @@ public static class FanoutBench
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = settings.Senders };
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
         var uri = new Uri(server.PublishUri, Topic + "?type=t");
+        var document = settings.PayloadBytes > 64 ? Encoding.UTF8.GetString(BenchClient.Messages("doc", 0)[0])[..^2] : null;
         var senders = Enumerable.Range(0, settings.Senders).Select(async _ =>
         {
             while (!Volatile.Read(ref stop))
             {
-                using var content = new StringContent(Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture), Encoding.UTF8, "application/json");
+                var stamp = Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture);
+                using var content = new StringContent(document is null ? stamp : $"[{stamp},{document}]}}]", Encoding.UTF8, "application/json");
                 try
                 {
                     using var response = await http.PostAsync(uri, content);

@@ -16,7 +16,7 @@ public static class IdleBench
         {
             var info = new System.Diagnostics.ProcessStartInfo("dotnet", [typeof(IdleBench).Assembly.Location, "hold", server.ClientUri.ToString(),
                 Math.Min(rest, PerProcess).ToString(System.Globalization.CultureInfo.InvariantCulture), settings.Sources.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                server.SendsConnectedFrame ? "frame" : "noframe", BenchClient.Http2 ? "h2" : "h1"])
+                server.SendsConnectedFrame ? "frame" : "noframe", BenchClient.OfferDeflate ? "deflate" : "plain", BenchClient.Http2 ? "h2" : "h1"])
             {
                 RedirectStandardInput = true,
                 RedirectStandardOutput = true,

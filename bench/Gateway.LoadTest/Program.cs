@@ -2,11 +2,13 @@ using Gateway.LoadTest;
 
 // Runs the bare baseline and the gateway alternately (A/B/A/B), each in a fresh process, and prints a
 // markdown table: rates, server CPU per operation from /proc/<pid>/stat, the client's own CPU, latency.
-// `hold <url> <count> <sources> frame|noframe [h2]`: a helper process of the idle benchmark that holds some of the connections, since
-// one process may not open more sockets than its open-files limit allows (h2: as HTTP/2 streams).
-if (args is ["hold", var holdUrl, var holdCount, var holdSources, var holdFrame, .. var holdRest])
+// `hold <url> <count> <sources> frame|noframe deflate|plain h2|h1`: a helper process of the idle benchmark that holds some of the
+// connections, since one process may not open more sockets than its open-files limit allows (deflate: offering
+// permessage-deflate; h2: as HTTP/2 streams).
+if (args is ["hold", var holdUrl, var holdCount, var holdSources, var holdFrame, var holdDeflate, var holdProtocol])
 {
-    BenchClient.Http2 = holdRest is ["h2"];
+    BenchClient.OfferDeflate = holdDeflate == "deflate";
+    BenchClient.Http2 = holdProtocol == "h2";
     BenchClient.SourceAddresses = int.Parse(holdSources, System.Globalization.CultureInfo.InvariantCulture);
     var held = await BenchClient.ConnectManyAsync(new Uri(holdUrl), int.Parse(holdCount, System.Globalization.CultureInfo.InvariantCulture), readConnectedFrame: holdFrame == "frame");
     var answering = held.Select(async c =>
@@ -51,6 +53,7 @@ if (settings.Mode == "resume")
 }
 
 BenchClient.SourceAddresses = settings.Sources;
+BenchClient.OfferDeflate = settings.Deflate;
 var results = new List<RunResult>();
 for (var round = 1; round <= settings.Rounds; round++)
 {

@@ -60,6 +60,18 @@ public static class Report
             sb.AppendLine(Row(settings.Mode, r));
         }
 
+        foreach (var target in results.Where(r => !double.IsNaN(r.WireBytesReadPerOperation)).Select(r => r.Target).Distinct())
+        {
+            var runs = results.Where(r => r.Target == target).ToList();
+            sb.AppendLine();
+            sb.Append(C, $"Bytes on the wire per round trip, {target} (mean of rounds): {runs.Average(r => r.WireBytesReadPerOperation):F1} from the server, {runs.Average(r => r.WireBytesWrittenPerOperation):F1} to it; server CPU {runs.Average(r => r.ServerCpuMicrosPerOperation):F1} µs.");
+        }
+
+        if (results.Any(r => !double.IsNaN(r.WireBytesReadPerOperation)))
+        {
+            sb.AppendLine();
+        }
+
         foreach (var r in results.Where(r => r.Runtime is not null))
         {
             sb.AppendLine();

@@ -31,6 +31,12 @@ public sealed record RunResult(
     /// </summary>
     public double WindowSeconds { get; init; } = double.NaN;
 
+    /// <summary>Bytes the clients read from their sockets over the window per operation (frame heads included), or NaN.</summary>
+    public double WireBytesReadPerOperation { get; init; } = double.NaN;
+
+    /// <summary>Bytes the clients wrote to their sockets over the window per operation (frame heads and masks included), or NaN.</summary>
+    public double WireBytesWrittenPerOperation { get; init; } = double.NaN;
+
     /// <summary>The gateway's runtime counters over the window (lock contention, thread pool), when read.</summary>
     public string? Runtime { get; init; }
 

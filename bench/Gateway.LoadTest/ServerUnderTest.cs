@@ -37,6 +37,12 @@ public enum Target
     /// <summary>One gateway node with the in-memory backplane; the same subscribers and publishes (the single-node reference).</summary>
     LocalFanout,
 
+    /// <summary>The gateway with <c>Connections:Compression</c> On (permessage-deflate for clients that offer it).</summary>
+    GatewayDeflate,
+
+    /// <summary>One gateway node, the same subscribers and publishes, with <c>Connections:Compression</c> On.</summary>
+    LocalFanoutDeflate,
+
     /// <summary>Two gateway nodes sharing a nats-server (with JetStream); clients on node A, pushes posted to node A (same node).</summary>
     NatsLocal,
 
@@ -165,6 +171,11 @@ public sealed class ServerUnderTest : IAsyncDisposable
         if (target == Target.GatewayAuth)
         {
             info.Environment["Gateway__Management__ApiKeys__0"] = ManagementKey;
+        }
+
+        if (target is Target.GatewayDeflate or Target.LocalFanoutDeflate)
+        {
+            info.Environment["Gateway__Connections__Compression"] = "On";
         }
 
         // Clients of the HTTP/2 target connect to its h2c listener; readiness is still probed on the client listener.

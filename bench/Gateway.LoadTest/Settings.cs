@@ -5,11 +5,17 @@ namespace Gateway.LoadTest;
 /// <summary>The command line.</summary>
 public sealed record Settings(string Mode, int Connections, TimeSpan Duration, TimeSpan Warmup, int Rounds, int Senders, int PayloadBytes, string Artifacts, Target[] Targets, IReadOnlyDictionary<string, string> GatewayEnvironment, int Sources, int Rate, int Requests)
 {
+    /// <summary>Clients offer permessage-deflate (<c>--deflate</c>); whether they get it is the target's choice.</summary>
+    public bool Deflate { get; init; }
+
+    /// <summary>What the echo's messages are (<c>--messages</c>): <c>pad</c> (the default), <c>chat</c> (JSON chunks of 20–200 bytes) or <c>doc</c> (4 KB JSON documents).</summary>
+    public string Messages { get; init; } = "pad";
+
     public static Settings Parse(string[] args)
     {
         if (args.Length == 0 || args[0] is not ("echo" or "push" or "batch" or "users" or "presence" or "idle" or "handshake" or "fanout" or "soak" or "resume"))
         {
-            throw new ArgumentException("usage: Gateway.LoadTest echo|push|batch|users|presence|idle|handshake|fanout|soak|resume [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--gateway-env K=V;K2=V2] [--sources N] [--rate PUSHES_PER_S] [--requests N] [--artifacts DIR]");
+            throw new ArgumentException("usage: Gateway.LoadTest echo|push|batch|users|presence|idle|handshake|fanout|soak|resume [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--gateway-env K=V;K2=V2] [--sources N] [--rate PUSHES_PER_S] [--requests N] [--deflate] [--messages pad|chat|doc] [--artifacts DIR]");
         }
 
         var mode = args[0];
@@ -35,7 +41,11 @@ public sealed record Settings(string Mode, int Connections, TimeSpan Duration, T
                 .Select(pair => pair.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair.Length > 1 ? pair[1] : ""),
             Int("sources", 1),
             Int("rate", 0),
-            Int("requests", 2000));
+            Int("requests", 2000))
+        {
+            Deflate = args.Contains("--deflate"),
+            Messages = Get("messages", "pad"),
+        };
     }
 
     /// <summary>The bare app that is this mode's baseline.</summary>

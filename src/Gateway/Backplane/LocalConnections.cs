@@ -74,6 +74,8 @@ public sealed class LocalConnections(ConnectionRegistry registry)
     /// <summary>Queues one message to every connection of this node past its handshake (but those in <paramref name="exclude"/>); returns how many took it.</summary>
     public int Broadcast(OutboundMessage message, IReadOnlySet<string>? exclude = null)
     {
+        // Framed once for every socket it goes to.
+        message = SharedFrame.Share(message);
         var delivered = 0;
         foreach (var connection in registry.All())
         {
@@ -90,7 +92,11 @@ public sealed class LocalConnections(ConnectionRegistry registry)
     public int SendToUser(string userId, OutboundMessage message, IReadOnlySet<string>? exclude = null)
     {
         var delivered = 0;
-        foreach (var connection in registry.OfUser(userId))
+        var connections = registry.OfUser(userId);
+
+        // A user on several sockets (tabs, devices): framed once for all of them.
+        message = connections.Length > 1 ? SharedFrame.Share(message) : message;
+        foreach (var connection in connections)
         {
             if ((exclude is null || !exclude.Contains(connection.Id)) && connection.TrySend(message) == SendResult.Sent)
             {

@@ -96,4 +96,10 @@ public sealed class ConnectionsOptions
     /// node must have the same list. Each is at least 32 characters. Empty: a key made at start, for this process only.
     /// </summary>
     public IList<string> ResumeSigningKeys { get; } = [];
+
+    /// <summary>
+    /// permessage-deflate (RFC 7692): <c>Off</c> (the default) or <c>On</c>, set as the value of
+    /// <c>Gateway:Connections:Compression</c> itself or as <c>Compression:Mode</c>, with its parameters beside it.
+    /// </summary>
+    public CompressionOptions Compression { get; } = new();
 }

@@ -74,6 +74,7 @@ public static class ConnectionsOptionsValidator
         }
 
         ValidateResume(c, errors);
+        ValidateCompression(c.Compression, errors);
         if (c.SendQueueLimit < 1)
         {
             errors.Add($"{P}SendQueueLimit {c.SendQueueLimit} must be at least 1.");
@@ -121,6 +122,31 @@ public static class ConnectionsOptionsValidator
             {
                 errors.Add($"{P}TrustedProxies '{proxy}' is neither an IP address nor a CIDR range.");
             }
+        }
+    }
+
+    private static void ValidateCompression(CompressionOptions c, ICollection<string> errors)
+    {
+        const string P = "Gateway:Connections:Compression:";
+        if (c.ModeError is { } modeError)
+        {
+            errors.Add(modeError);
+        }
+
+        if (c.MinMessageBytes < 0)
+        {
+            errors.Add($"{P}MinMessageBytes {c.MinMessageBytes} must be 0 or more.");
+        }
+
+        // zlib has no 8-bit window for raw deflate (it would use 9, more than a client that asked for 8 allows).
+        if (c.ServerMaxWindowBits is < 9 or > 15)
+        {
+            errors.Add($"{P}ServerMaxWindowBits {c.ServerMaxWindowBits} must be between 9 and 15 (zlib cannot compress with an 8-bit window).");
+        }
+
+        if (c.ClientMaxWindowBits is < 8 or > 15)
+        {
+            errors.Add($"{P}ClientMaxWindowBits {c.ClientMaxWindowBits} must be between 8 and 15.");
         }
     }
 

@@ -23,6 +23,9 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _bytesOut;
     private readonly Counter<long> _errors;
     private readonly Counter<long> _slowConsumers;
+    private readonly Counter<long> _compressed;
+    private readonly Counter<long> _compressedBytesIn;
+    private readonly Counter<long> _compressedBytesOut;
     private readonly Histogram<double> _integration;
     private readonly Histogram<double> _backplane;
     private readonly Counter<long> _busIngested;
@@ -55,6 +58,9 @@ public sealed class GatewayMetrics : IDisposable
         _messagesOut = _meter.CreateCounter<long>("gateway.messages.sent", "{message}", "Frames written to clients.");
         _bytesOut = _meter.CreateCounter<long>("gateway.messages.sent.bytes", "By", "Bytes written to clients.");
         _errors = _meter.CreateCounter<long>("gateway.errors", "{error}", "Errors by kind: client (no route, throttled), integration, execution.");
+        _compressed = _meter.CreateCounter<long>("gateway.compression.messages", "{message}", "Messages compressed with permessage-deflate (a message many sockets receive is compressed once for all of them).");
+        _compressedBytesIn = _meter.CreateCounter<long>("gateway.compression.bytes.in", "By", "Bytes of the messages compressed, before compression.");
+        _compressedBytesOut = _meter.CreateCounter<long>("gateway.compression.bytes.out", "By", "Bytes of the messages compressed, after compression.");
         _slowConsumers = _meter.CreateCounter<long>("gateway.slow_consumer.closes", "{connection}", "Connections closed with 1013 for a full send queue.");
         _integration = _meter.CreateHistogram<double>("gateway.integration.duration", "ms", "Time for an http integration to answer, by route and outcome.");
         _backplane = _meter.CreateHistogram<double>("gateway.backplane.duration", "ms", "Time for another node to answer a directed call through the backplane, by operation and outcome.");
@@ -81,6 +87,14 @@ public sealed class GatewayMetrics : IDisposable
         _resumesRefused = _meter.CreateCounter<long>("gateway.sessions.resumes_refused", "{resume}", "Resumes refused, by reason (invalid, expired, replayed, user, gone, lost, other_node, first_message, busy).");
         _clientPublishes = _meter.CreateCounter<long>("gateway.topics.client_publishes", "{publish}", "Publish commands of clients, by outcome (published, not_allowed, rate_limited, invalid, too_large, unavailable).");
         _meter.CreateObservableGauge("gateway.backplane.available", () => new Measurement<int>(sources.BackplaneAvailable() ? 1 : 0, new KeyValuePair<string, object?>("engine", sources.BackplaneEngine())), "1", "1 while other nodes can be reached (the engine, Redis or NATS, connected), by engine.");
+    }
+
+    /// <summary>A message of <paramref name="before"/> bytes was compressed to <paramref name="after"/>.</summary>
+    public void Compressed(int before, int after)
+    {
+        _compressed.Add(1);
+        _compressedBytesIn.Add(before);
+        _compressedBytesOut.Add(after);
     }
 
     /// <summary>An item of a batch had a result of <paramref name="status"/>.</summary>

@@ -519,7 +519,7 @@ public sealed partial class ClientLifecycle(
         return frame.ToArray();
     }
 
-    private static async Task<ClientTransport> UpgradeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, string? subProtocol)
+    private async Task<ClientTransport> UpgradeAsync(HttpContext context, IHttpUpgradeFeature upgrade, string key, string? subProtocol)
     {
         // An upgraded connection lives far beyond any request body limit or minimum data rate.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
@@ -538,7 +538,16 @@ public sealed partial class ClientLifecycle(
             headers.SecWebSocketProtocol = subProtocol;
         }
 
-        Stream transport;
+        // permessage-deflate when the client offers it and the options (as they are now) allow it.
+        var deflate = PerMessageDeflate.Negotiate(context.Request.Headers.SecWebSocketExtensions, connectionRuntime.Options.Compression);
+        if (deflate is not null)
+        {
+            headers.SecWebSocketExtensions = deflate.Response;
+            deflate = deflate.WithCounter(metrics.Compressed);
+        }
+
+        // The abort goes to the request lifetime (the transport), never through the context, which an upgraded connection does not keep.
+        var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
         if (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
         {
             // An HTTP/2 stream (RFC 8441): answered 200, and its DATA frames carry the WebSocket's frames. HTTP/2 has no
@@ -550,21 +559,20 @@ public sealed partial class ClientLifecycle(
                 responseRate.MinDataRate = null;
             }
 
-            transport = await connect.AcceptAsync();
+            return WebSocketTransport.OverStream(await connect.AcceptAsync(), lifetime.Abort, deflate);
         }
-        else
+
+        headers.Connection = "Upgrade";
+        headers.Upgrade = "websocket";
+        headers.SecWebSocketAccept = AcceptValue(key);
+        if (upgrade is HandshakeFeatures connectionLevel)
         {
-            headers.Connection = "Upgrade";
-            headers.Upgrade = "websocket";
-            headers.SecWebSocketAccept = AcceptValue(key);
-            transport = await upgrade.UpgradeAsync();
+            // A handshake taken at the connection level: the frames run straight on the connection's pipes.
+            var pipes = await connectionLevel.UpgradeToPipesAsync();
+            return new WebSocketTransport(pipes.Input, pipes.Output, ownsPipes: false, lifetime.Abort, deflate);
         }
 
-        var stream = transport as ConnectionStream ?? new ConnectionStream(transport);
-
-        // The abort goes to the request lifetime (the transport), never through the context, which an upgraded connection does not keep.
-        var lifetime = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
-        return new WebSocketTransport(stream, subProtocol, lifetime.Abort);
+        return WebSocketTransport.OverStream(await upgrade.UpgradeAsync(), lifetime.Abort, deflate);
     }
 
     private void Reject(string connectionId, string sourceIp, string kind, int status, string reason)

@@ -28,6 +28,7 @@ public static class GatewayServiceCollectionExtensions
             options.BindReportingValueErrors(configuration);
             options.PostConfigure(o => MergeRouteAliases(o, configuration));
             options.PostConfigure(o => o.Topics.Presence.BindRules(configuration.GetSection("Topics:Presence")));
+            options.PostConfigure(o => o.Connections.Compression.BindMode(configuration.GetSection("Connections:Compression")));
         }
 
         options.ValidateOnStart();

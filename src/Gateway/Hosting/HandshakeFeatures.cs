@@ -10,7 +10,7 @@ namespace Gateway.Hosting;
 /// <summary>
 /// The request and response of one handshake, as the features of an <see cref="HttpContext"/>: the request head
 /// that was read, a response written here (101 on the upgrade; the status, headers and body of a refusal
-/// otherwise), and the connection's transport as the upgraded stream.
+/// otherwise), and the connection's transport as the upgraded pipes.
 /// </summary>
 internal sealed class HandshakeFeatures :
     IHttpRequestFeature, IHttpResponseFeature, IHttpResponseBodyFeature, IHttpConnectionFeature, IHttpUpgradeFeature,
@@ -113,7 +113,12 @@ internal sealed class HandshakeFeatures :
     // ---- Upgrade ----
     public bool IsUpgradableRequest => !HasStarted;
 
-    public async Task<Stream> UpgradeAsync()
+    // The gateway's handshake takes the pipes (UpgradeToPipesAsync); a stream over them would only add a copy.
+    Task<Stream> IHttpUpgradeFeature.UpgradeAsync() =>
+        throw new NotSupportedException("A connection-level handshake is upgraded to the connection's pipes.");
+
+    /// <summary>Answers 101 and hands over the connection's transport: the WebSocket runs straight on its pipes.</summary>
+    public async Task<IDuplexPipe> UpgradeToPipesAsync()
     {
         if (HasStarted)
         {
@@ -123,7 +128,7 @@ internal sealed class HandshakeFeatures :
         StatusCode = StatusCodes.Status101SwitchingProtocols;
         await WriteHeadAsync(contentLength: null);
         HasStarted = true;
-        return new Connections.ConnectionStream(_connection.Transport);
+        return _connection.Transport;
     }
 
     /// <summary>Writes a refusal (or a 426): its status, headers and body, then the connection closes.</summary>

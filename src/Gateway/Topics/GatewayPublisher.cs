@@ -93,7 +93,9 @@ public sealed class GatewayPublisher(TopicHub topics, ConnectionRegistry registr
         }
 
         var delivered = 0;
-        foreach (var connection in registry.OfUser(userId))
+        var connections = registry.OfUser(userId);
+        message = connections.Length > 1 ? SharedFrame.Share(message) : message;
+        foreach (var connection in connections)
         {
             if (!exclude.Contains(connection.Id) && connection.TrySend(message) == SendResult.Sent)
             {

@@ -402,7 +402,9 @@ public sealed partial class TopicHub : IDisposable
         try
         {
             _index.Match(topic, matched);
-            var message = OutboundMessage.Text(frame);
+
+            // Framed once for all its subscribers: each socket writes the same bytes.
+            var message = matched.Count > 1 ? SharedFrame.Create(frame, OutboundKind.Text) : OutboundMessage.Text(frame);
             var delivered = 0;
             foreach (var connection in matched)
             {

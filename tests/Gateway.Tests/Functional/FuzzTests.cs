@@ -39,6 +39,7 @@ public class FuzzTests(ITestOutputHelper output)
             ["Gateway:Connections:MaxMessageBytes"] = MaxMessageBytes.ToString(CultureInfo.InvariantCulture),
             ["Kestrel:Limits:RequestHeadersTimeout"] = HeadersTimeout.ToString("c", CultureInfo.InvariantCulture),
             ["Gateway:Topics:ClientPublish:0:Pattern"] = "room.>",
+            ["Gateway:Connections:Compression"] = "On",
         });
         var node = host.Services.GetRequiredService<GatewayNode>();
 
@@ -55,6 +56,7 @@ public class FuzzTests(ITestOutputHelper output)
         var probes = new List<Probe>();
         probes.AddRange(FrameProbes(host));
         probes.AddRange(HandshakeProbes(host.ClientEndPoint));
+        probes.AddRange(ExtensionProbes(host.ClientEndPoint));
         probes.AddRange(PathProbes(host));
         probes.AddRange(ManagementProbes(host.ManagementEndPoint, node.MintConnectionId()));
         probes.AddRange(QueryProbes(host.ManagementEndPoint, node.MintConnectionId()));
@@ -538,6 +540,40 @@ public class FuzzTests(ITestOutputHelper output)
                 var bytes = request(new Random(seed));
                 yield return new Probe(kind, seed, detail, [expected], () => HttpAsync(client, bytes, expected.EndsWith(" closed", StringComparison.Ordinal)));
             }
+        }
+    }
+
+    // ---- permessage-deflate offers: taken or declined, the handshake always goes on (RFC 7692), never a server error ----
+
+    private static IEnumerable<Probe> ExtensionProbes(IPEndPoint client)
+    {
+        const string Good = "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits, permessage-deflate";
+        const string Alphabet = "permessage-deflat_;,=\"  0123456789xyz";
+        for (var i = 0; i < 150; i++)
+        {
+            var seed = Seed("extension offer", i);
+            var r = new Random(seed);
+            var offer = new StringBuilder(Good);
+            for (var edits = r.Next(1, 8); edits > 0; edits--)
+            {
+                var at = r.Next(offer.Length);
+                switch (r.Next(3))
+                {
+                    case 0:
+                        offer.Remove(at, Math.Min(r.Next(1, 6), offer.Length - at));
+                        break;
+                    case 1:
+                        offer.Insert(at, Alphabet[r.Next(Alphabet.Length)]);
+                        break;
+                    default:
+                        offer.Insert(at, offer.ToString(at, Math.Min(r.Next(1, 30), offer.Length - at)));
+                        break;
+                }
+            }
+
+            var value = offer.ToString().Trim();
+            var bytes = Upgrade(client, "/", extra: $"Sec-WebSocket-Extensions: {value}\r\n");
+            yield return new Probe("handshake: a mangled Sec-WebSocket-Extensions offer", seed, value.Length > 40 ? value[..40] : value, ["101, close 1000"], () => HttpAsync(client, bytes, untilClosed: false));
         }
     }
 

@@ -11,6 +11,9 @@ public sealed record RawFrame(int Opcode, bool Fin, byte[] Payload)
     /// <summary>The opcode <see cref="RawClient.ReadUntilCloseAsync"/> reports when the socket ended without a close frame.</summary>
     public const int Dropped = -1;
 
+    /// <summary>The frame's first byte as it came: FIN, RSV1–3 and the opcode.</summary>
+    public int FirstByte { get; init; }
+
     public int CloseStatus => Opcode == 8 && Payload.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(Payload) : 0;
 }
 
@@ -241,7 +244,7 @@ public sealed class RawClient : IAsyncDisposable
 
         var payload = new byte[length];
         await ReadExactlyAsync(payload, cts.Token);
-        return new RawFrame(head[0] & 0x0F, (head[0] & 0x80) != 0, payload);
+        return new RawFrame(head[0] & 0x0F, (head[0] & 0x80) != 0, payload) { FirstByte = head[0] };
     }
 
     /// <summary>
