@@ -14,12 +14,19 @@ public static class Report
         ? string.Create(C, $"| {r.Round} | {r.Target} | {r.Label} | {r.Operations} | {r.PerSecond:F0} | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(90):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Lost} |")
         : string.Create(C, $"| {r.Round} | {r.Label ?? r.Target.ToString()} | {r.Connections} | {r.PerSecond:F0} | {r.ServerCpuPercent:F0}% | {r.ServerCpuMicrosPerOperation:F1} | {r.PerServerCpuSecond:F0} | {r.ClientCpuPercent:F0}% | {r.Latency.PercentileMicros(50):F0} | {r.Latency.PercentileMicros(99):F0} | {r.Latency.PercentileMicros(99.9):F0} | {(mode is "push" or "handshake" or "fanout" or "batch" or "presence" ? r.Lost.ToString(C) : "-")} | {(r.BackendCpu > TimeSpan.Zero ? r.BackendCpuMicrosPerOperation.ToString("F1", C) : "-")} |");
 
+    private static string MessagesHeading(Settings settings) => settings.Messages switch
+    {
+        "chat" => "chat chunks of 20–200 bytes",
+        "doc" => "JSON documents of about 4 KB",
+        _ => string.Create(C, $"{settings.PayloadBytes}-byte messages"),
+    };
+
     public static string Table(Settings settings, IReadOnlyList<RunResult> results)
     {
         var sb = new StringBuilder();
         var heading = string.Create(C, $"### {settings.Mode}: {settings.Connections} connections")
             + (settings.Mode == "users" ? string.Create(C, $" of {UsersBench.Users} users over three nodes, {settings.Requests} sequential requests per call")
-                : settings.Mode == "idle" ? "" : string.Create(C, $", {settings.Duration.TotalSeconds:F0} s windows after {settings.Warmup.TotalSeconds:F0} s warm-up, {settings.PayloadBytes}-byte messages"))
+                : settings.Mode == "idle" ? "" : string.Create(C, $", {settings.Duration.TotalSeconds:F0} s windows after {settings.Warmup.TotalSeconds:F0} s warm-up, ") + MessagesHeading(settings))
             + (settings.Mode == "push" ? string.Create(C, $", {settings.Senders} HTTP senders") : "")
             + (settings.Rate > 0 ? string.Create(C, $", paced at {settings.Rate} per second") : "");
         sb.AppendLine(heading);

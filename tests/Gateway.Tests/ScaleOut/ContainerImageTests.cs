@@ -135,7 +135,7 @@ public sealed partial class ContainerImageTests(ITestOutputHelper output)
         return environment;
     }
 
-    /// <summary>The <c>environment</c> of one compose service, with <c>${VAR:-default}</c> and <c>${VAR:?…}</c> filled in.</summary>
+    /// <summary>The <c>environment</c> of one compose service, with <c>${VAR:-default}</c> and <c>${VAR:?…}</c> filled in (a required one with 40 characters, long enough for a key).</summary>
     private static Dictionary<string, string> ComposeEnvironment(string compose, string service)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -161,7 +161,7 @@ public sealed partial class ContainerImageTests(ITestOutputHelper output)
             {
                 var at = line.IndexOf(':', StringComparison.Ordinal);
                 var value = line[(at + 1)..].Trim().Trim('"');
-                environment[line[..at].Trim()] = Variable().Replace(value, m => m.Groups[2].Value == "-" ? m.Groups[3].Value : "test-" + m.Groups[1].Value.ToLowerInvariant());
+                environment[line[..at].Trim()] = Variable().Replace(value, m => m.Groups[2].Value == "-" ? m.Groups[3].Value : ("test-" + m.Groups[1].Value.ToLowerInvariant()).PadRight(40, '0'));
             }
             else if (inEnvironment && !line.StartsWith("      ", StringComparison.Ordinal))
             {
