@@ -279,6 +279,44 @@ public class Http2WebSocketTests
     }
 
     [Fact]
+    public async Task Permessage_deflate_is_negotiated_on_an_http2_stream_as_on_an_http1_upgrade()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Listeners:ClientHttp2"] = "http://127.0.0.1:0",
+            ["Gateway:Connections:Compression"] = "On",
+            ["Gateway:Routes:$default:Handler"] = "echo",
+        });
+        using var compressed = new MeterCount(host, "gateway.compression.messages");
+        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler());
+        using var socket = await OpenHttp2Async(new Uri($"ws://127.0.0.1:{host.ClientHttp2EndPoint.Port}/"), invoker, o =>
+        {
+            o.CollectHttpResponseDetails = true;
+            o.DangerousDeflateOptions = new WebSocketDeflateOptions { ClientContextTakeover = false, ServerContextTakeover = false };
+        });
+        Assert.Equal(HttpStatusCode.OK, socket.HttpStatusCode);
+        Assert.StartsWith("permessage-deflate", socket.HttpResponseHeaders!["Sec-WebSocket-Extensions"].Single(), StringComparison.Ordinal);
+        await ConnectedIdAsync(socket);
+
+        // Over the threshold both ways: the client compresses it, the gateway inflates, routes and compresses the echo.
+        var document = JsonSerializer.Serialize(Enumerable.Range(0, 40).Select(i => new { item = i, name = $"item number {i}", tags = $"a b {i % 7}" }));
+        Assert.True(Encoding.UTF8.GetByteCount(document) > 1024);
+        await socket.SendAsync(Encoding.UTF8.GetBytes(document), WebSocketMessageType.Text, true, CancellationToken.None).WithTimeout();
+        using var echoed = new MemoryStream();
+        var buffer = new byte[1024];
+        WebSocketReceiveResult part;
+        do
+        {
+            part = await socket.ReceiveAsync(buffer, CancellationToken.None).WithTimeout();
+            echoed.Write(buffer, 0, part.Count);
+        }
+        while (!part.EndOfMessage);
+
+        Assert.Equal(document, Encoding.UTF8.GetString(echoed.ToArray()));
+        Assert.Equal(1, compressed.Total);
+    }
+
+    [Fact]
     public async Task Refusals_over_http2_are_the_statuses_an_http1_client_gets()
     {
         await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
