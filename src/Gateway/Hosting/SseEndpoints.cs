@@ -195,9 +195,10 @@ public sealed class SseEndpoints(
             return false;
         }
 
+        // Another connection's URL (or none's) is answered as an unknown one: whether that connection exists is not told.
         if (!tokens.IsConnectionKey(connectionId, context.Request.Query["key"].ToString()))
         {
-            await ManagementErrors.WriteAsync(context, StatusCodes.Status403Forbidden, ManagementErrors.Forbidden, "the key is not this connection's");
+            await ManagementErrors.WriteAsync(context, StatusCodes.Status404NotFound, ManagementErrors.NotFound, "no such connection URL");
             return false;
         }
 

@@ -244,7 +244,7 @@ public class FuzzTests(ITestOutputHelper output)
                 3 => Uri.EscapeDataString(Encoding.Latin1.GetString(Bytes(r, 1, 40))),
                 _ => tokens.ConnectionKey(node.MintConnectionId()),
             };
-            yield return new Probe("sse post: bad key", Seed("sse key", i), badKey, ["403 ForbiddenException closed"], Post($"{path}?key={badKey}&seq=2", "text/plain", "x"u8.ToArray()));
+            yield return new Probe("sse post: bad key", Seed("sse key", i), badKey, ["404 NotFoundException closed"], Post($"{path}?key={badKey}&seq=2", "text/plain", "x"u8.ToArray()));
         }
 
         for (var i = 0; i < 100; i++)

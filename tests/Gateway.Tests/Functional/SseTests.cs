@@ -148,8 +148,8 @@ public class SseTests
             }
         }
 
-        await Expect(HttpStatusCode.Forbidden, "ForbiddenException", http.PostAsync($"/sse/{client.Id}?key={otherKey}&seq=1", new StringContent("x")));
-        await Expect(HttpStatusCode.Forbidden, "ForbiddenException", http.PostAsync($"/sse/{client.Id}?seq=1", new StringContent("x")));
+        await Expect(HttpStatusCode.NotFound, "NotFoundException", http.PostAsync($"/sse/{client.Id}?key={otherKey}&seq=1", new StringContent("x")));
+        await Expect(HttpStatusCode.NotFound, "NotFoundException", http.PostAsync($"/sse/{client.Id}?seq=1", new StringContent("x")));
         await Expect(HttpStatusCode.NotFound, "NotFoundException", http.PostAsync($"/sse/not-an-id?key={key}&seq=1", new StringContent("x")));
         var unknown = client.Id[..8] + "AAAAAAAAAAAA";
         var tokens = host.Services.GetRequiredService<ResumeTokens>();
