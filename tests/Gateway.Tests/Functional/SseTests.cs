@@ -375,6 +375,73 @@ public class SseTests
     }
 
     [Fact]
+    public async Task A_shared_secret_an_authorizer_and_a_sigv4_signature_admit_a_stream_as_they_admit_a_handshake()
+    {
+        // The shared secret, in its header or its query parameter; a wrong one is refused before any event.
+        const string Secret = "s3cret-shared-by-every-client";
+        await using (var secretHost = await GatewayHost.StartAsync(Settings(("Gateway:Auth:SharedSecret:Secret", Secret), ("Gateway:Auth:SharedSecret:FirstMessage", "false"))))
+        {
+            await using var byHeader = await SseClient.OpenAsync(BaseUri(secretHost), "/sse", r => r.Headers.Add("X-Gateway-Secret", Secret));
+            Assert.Equal(HttpStatusCode.Accepted, (await byHeader.SendAsync("by header")).StatusCode);
+            Assert.Equal("by header", (await byHeader.NextAsync()).Data);
+            await using var byQuery = await SseClient.OpenAsync(BaseUri(secretHost), "/sse?secret=" + Secret);
+            Assert.NotEqual(byHeader.Id, byQuery.Id);
+            await using var wrong = await SseClient.OpenAsync(BaseUri(secretHost), "/sse?secret=guess", expectConnected: false);
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.Response.StatusCode);
+        }
+
+        // An authorizer written for Amazon's events decides on a header; its context reaches the connection.
+        await using var backend = await IntegrationBackend.StartAsync();
+        backend.Answer = (request, context) => request.Json.GetProperty("headers").TryGetProperty("Room-Pass", out var pass) && pass.GetString() == "open"
+            ? context.Response.WriteAsync("""{"isAuthorized":true,"context":{"plan":"free"}}""")
+            : context.Response.WriteAsync("""{"isAuthorized":false}""");
+        await using (var authorizerHost = await GatewayHost.StartAsync(Settings(
+            ("Gateway:Auth:Authorizer:Uri", backend.Url("/authorize").ToString()),
+            ("Gateway:Auth:Authorizer:IdentitySources:0", "route.request.header.Room-Pass"))))
+        {
+            await using var denied = await SseClient.OpenAsync(BaseUri(authorizerHost), "/sse", r => r.Headers.Add("Room-Pass", "shut"), expectConnected: false);
+            Assert.Equal(HttpStatusCode.Forbidden, denied.Response.StatusCode);
+            await using var allowed = await SseClient.OpenAsync(BaseUri(authorizerHost), "/sse", r => r.Headers.Add("Room-Pass", "open"));
+            Assert.Equal(HttpStatusCode.Accepted, (await allowed.SendAsync("let in")).StatusCode);
+            Assert.Equal("let in", (await allowed.NextAsync()).Data);
+            Assert.Equal(2, backend.Requests.Count);
+        }
+
+        // SigV4 on the stream's GET, signed as any request is; a signature with the wrong secret is refused.
+        const string AccessKeyId = "AKIDSSECLIENT";
+        const string SecretKey = "sse-secret-key";
+        await using var signedHost = await GatewayHost.StartAsync(Settings(
+            ("Gateway:Management:Credentials:0:AccessKeyId", AccessKeyId),
+            ("Gateway:Management:Credentials:0:SecretAccessKey", SecretKey),
+            ("Gateway:Auth:SigV4:Enabled", "true")), g => g.MapRoute<Auth.WhoAmI>("whoami"));
+        var authority = $"127.0.0.1:{signedHost.ClientEndPoint.Port}";
+        var amzDate = signedHost.Time.GetUtcNow().UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        var day = amzDate[..8];
+        string Authorization(string secret)
+        {
+            static byte[] Hmac(byte[] key, string data) => System.Security.Cryptography.HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(data));
+            var canonical = $"GET\n/sse\n\nhost:{authority}\nx-amz-date:{amzDate}\n\nhost;x-amz-date\n{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([]))}";
+            var toSign = $"AWS4-HMAC-SHA256\n{amzDate}\n{day}/us-east-1/execute-api/aws4_request\n{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))}";
+            var key = Hmac(Hmac(Hmac(Hmac(Encoding.UTF8.GetBytes("AWS4" + secret), day), "us-east-1"), "execute-api"), "aws4_request");
+            return $"AWS4-HMAC-SHA256 Credential={AccessKeyId}/{day}/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature={Convert.ToHexStringLower(Hmac(key, toSign))}";
+        }
+
+        await using var signed = await SseClient.OpenAsync(BaseUri(signedHost), "/sse", r =>
+        {
+            r.Headers.TryAddWithoutValidation("Authorization", Authorization(SecretKey));
+            r.Headers.Add("X-Amz-Date", amzDate);
+        });
+        Assert.Equal(HttpStatusCode.Accepted, (await signed.SendAsync("""{"action":"whoami"}""")).StatusCode);
+        Assert.Contains($"\"{AccessKeyId}\"", (await signed.NextAsync()).Data, StringComparison.Ordinal);
+        await using var forged = await SseClient.OpenAsync(BaseUri(signedHost), "/sse", r =>
+        {
+            r.Headers.TryAddWithoutValidation("Authorization", Authorization("not-the-secret"));
+            r.Headers.Add("X-Amz-Date", amzDate);
+        }, expectConnected: false);
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.Response.StatusCode);
+    }
+
+    [Fact]
     public async Task Curl_reads_the_stream_and_posts_to_it()
     {
         await using var host = await GatewayHost.StartAsync(Settings());
