@@ -17,6 +17,7 @@
 #   bench/run.sh handshake --targets bare,gateway,gatewayjwt,gatewayjwtrsa   opening handshakes/s, with and without JWT validation
 #   bench/run.sh echo --targets bare,gateway,gatewayhttp   adds echo through an http integration to a loopback backend
 #   bench/run.sh soak --duration 600 --connections 200   ten minutes of churn around steady clients: memory, leftovers, losses
+#   bench/run.sh echo --targets bare,nodews,gateway   echo CPU per round trip against both bare baselines (Kestrel, and Node's ws: bench/NodeEcho)
 #   bench/run.sh idle --connections 5000 --targets gateway,gatewayh2   memory per idle WebSocket over HTTP/1.1 vs over HTTP/2 (h2c, 100 streams per TCP connection)
 #   bench/run.sh echo --connections 100 --targets gateway,gatewayh2   echo CPU per round trip over HTTP/1.1 vs over HTTP/2 (all 100 sockets on one TCP connection)
 #   bench/run.sh idle --connections 10000 --targets gateway,gatewaysse   memory per idle connection, WebSocket vs the Server-Sent Events stream (GET /sse)
@@ -29,5 +30,9 @@ for project in src/Gateway.Server bench/BareEcho bench/BarePush bench/EchoBacken
   name=$(basename "$project")
   dotnet publish "$project" -c Release -o "$out/$name" --nologo -v quiet >/dev/null || { echo "building $project failed" >&2; dotnet build "$project" -c Release --nologo -v quiet >&2; exit 1; }
 done
+# The bare Node `ws` echo (target nodews) needs its one npm package.
+if [ ! -d bench/NodeEcho/node_modules ] || [ bench/NodeEcho/package-lock.json -nt bench/NodeEcho/node_modules/.installed ]; then
+  (cd bench/NodeEcho && npm ci --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules/.installed)
+fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 exec dotnet "$out/Gateway.LoadTest/Gateway.LoadTest.dll" "$@" --artifacts "$out"

@@ -192,6 +192,22 @@ public static class Report
             }
         }
 
+        var node = results.Where(r => r.Target == Target.NodeWs).ToList();
+        if (node.Count > 0 && gateway.Count > 0)
+        {
+            sb.AppendLine();
+            if (settings.Mode == "idle")
+            {
+                sb.AppendLine(C, $"Gateway memory per idle connection: {gateway.Average(r => r.BytesPerConnection) / 1024:F1} KB vs the Node ws echo's {node.Average(r => r.BytesPerConnection) / 1024:F1} KB = **{gateway.Average(r => r.BytesPerConnection) / node.Average(r => r.BytesPerConnection):F2}×**.");
+            }
+            else
+            {
+                // Per round: each gateway round against the Node round beside it, so that the machine's drift cancels.
+                var ratios = gateway.Zip(node, (g, n) => g.ServerCpuMicrosPerOperation / n.ServerCpuMicrosPerOperation).Order().ToList();
+                sb.AppendLine(C, $"Gateway server CPU per operation vs the bare Node ws echo's: {gateway.Average(r => r.ServerCpuMicrosPerOperation):F1} µs vs {node.Average(r => r.ServerCpuMicrosPerOperation):F1} µs; median of rounds **{ratios[ratios.Count / 2]:F2}×** (rounds {string.Join(", ", ratios.Select(x => x.ToString("F2", C)))}); p99 {gateway.Average(r => r.Latency.PercentileMicros(99)) / node.Average(r => r.Latency.PercentileMicros(99)):F2}×.");
+            }
+        }
+
         return sb.ToString();
     }
 

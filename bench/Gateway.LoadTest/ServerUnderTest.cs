@@ -13,6 +13,9 @@ public enum Target
     Bare,
     Gateway,
 
+    /// <summary>The bare Node <c>ws</c> echo (<c>bench/NodeEcho</c>): the fastest WebSocket stack measured on these machines.</summary>
+    NodeWs,
+
     /// <summary>The gateway with <c>$default</c> → an <c>http</c> integration (two-way) to a minimal loopback backend.</summary>
     GatewayHttp,
 
@@ -135,6 +138,11 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
         var clientPort = FreePort();
         var managementPort = FreePort();
+        if (target == Target.NodeWs)
+        {
+            return await StartNodeAsync(clientPort, managementPort, artifacts);
+        }
+
         var dll = target != Target.Bare
             ? Path.Combine(artifacts, "Gateway.Server", "Gateway.Server.dll")
             : Path.Combine(artifacts, bareApp, bareApp + ".dll");
@@ -214,6 +222,31 @@ public sealed class ServerUnderTest : IAsyncDisposable
         {
             await server.WaitReadyAsync(backendPort);
         }
+        return server;
+    }
+
+    /// <summary>The bare Node <c>ws</c> echo, its GC exposed so that the idle benchmark can run a full one (SIGUSR2).</summary>
+    private static async Task<ServerUnderTest> StartNodeAsync(int clientPort, int managementPort, string artifacts)
+    {
+        var script = Path.Combine(artifacts, "..", "NodeEcho", "echo.mjs");
+        if (!File.Exists(script))
+        {
+            throw new InvalidOperationException($"{script} is missing: bench/run.sh installs bench/NodeEcho");
+        }
+
+        var info = new ProcessStartInfo("node", ["--expose-gc", Path.GetFullPath(script), clientPort.ToString(CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = ElsewhereFolder,
+        };
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start node");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"[NodeWs] {e.Data}"); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new ServerUnderTest(process, Target.NodeWs, false, clientPort, managementPort);
+        await server.WaitReadyAsync(clientPort);
         return server;
     }
 
@@ -345,6 +378,14 @@ public sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>Makes the server run a full, blocking GC, the way heap-snapshot tools do, through the diagnostics port.</summary>
     public async Task ForceGcAsync()
     {
+        if (Target == Target.NodeWs)
+        {
+            using var kill = Process.Start("kill", ["-USR2", Pid.ToString(CultureInfo.InvariantCulture)]) ?? throw new InvalidOperationException("could not run kill");
+            await kill.WaitForExitAsync();
+            await Task.Delay(1000);
+            return;
+        }
+
         const long GcHeapCollect = 0x800000;
         var client = new DiagnosticsClient(Pid);
         using var session = client.StartEventPipeSession(
@@ -364,7 +405,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
     /// </summary>
     public async Task<(double LockContentions, double Threads, double Queued)?> RuntimeAsync()
     {
-        if (Target == Target.Bare)
+        if (Target is Target.Bare or Target.NodeWs)
         {
             return null;
         }
