@@ -368,27 +368,35 @@ internal sealed class WebSocketTransport : ClientTransport
             return Step.More;
         }
 
-        if (_buffer is null || needed > _buffer.Length)
-        {
-            var size = _buffer is null ? Math.Min(InitialReceiveBuffer, _max + 1) : _buffer.Length;
-            while (size < needed)
-            {
-                size = (int)Math.Min((long)size * 2, _max + 1L);
-            }
-
-            var larger = ArrayPool<byte>.Shared.Rent(size);
-            _buffer?.AsSpan(0, _count).CopyTo(larger);
-            if (_buffer is { } old)
-            {
-                ArrayPool<byte>.Shared.Return(old);
-            }
-
-            _buffer = larger;
-        }
-
-        WebSocketFraming.Unmask(masked, _buffer.AsSpan(_count, masked.Length), _frameMask, _frameOffset);
+        var buffer = Room(needed);
+        WebSocketFraming.Unmask(masked, buffer.AsSpan(_count, masked.Length), _frameMask, _frameOffset);
         _count = needed;
         return CheckText(out control);
+    }
+
+    // The message's buffer with room for needed bytes (at most the limit and one): rented at the first bytes, doubled as
+    // the message grows.
+    private byte[] Room(int needed)
+    {
+        if (_buffer is { } current && needed <= current.Length)
+        {
+            return current;
+        }
+
+        var size = _buffer is null ? Math.Min(InitialReceiveBuffer, _max + 1) : _buffer.Length;
+        while (size < needed)
+        {
+            size = (int)Math.Min((long)size * 2, _max + 1L);
+        }
+
+        var larger = ArrayPool<byte>.Shared.Rent(size);
+        if (_buffer is { } old)
+        {
+            old.AsSpan(0, _count).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(old);
+        }
+
+        return _buffer = larger;
     }
 
     private Step CheckText(out ControlFrame control)
@@ -427,18 +435,10 @@ internal sealed class WebSocketTransport : ClientTransport
                     return Step.More;
                 }
 
-                var size = _buffer is null ? Math.Min(InitialReceiveBuffer, _max + 1) : (int)Math.Min((long)_buffer.Length * 2, _max + 1L);
-                var larger = ArrayPool<byte>.Shared.Rent(size);
-                _buffer?.AsSpan(0, _count).CopyTo(larger);
-                if (_buffer is { } old)
-                {
-                    ArrayPool<byte>.Shared.Return(old);
-                }
-
-                _buffer = larger;
+                Room(_count + 1);
             }
 
-            var space = Math.Min(_buffer.Length, _max + 1) - _count;
+            var space = Math.Min(_buffer!.Length, _max + 1) - _count;
             var outcome = inflater.Inflate(compressed, _buffer.AsSpan(_count, space), out var consumed, out var produced);
             compressed = compressed[consumed..];
             _count += produced;

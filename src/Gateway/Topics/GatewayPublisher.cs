@@ -6,6 +6,8 @@ namespace Gateway.Topics;
 /// <summary>Publishes on this node, and through the backplane to the others.</summary>
 public sealed class GatewayPublisher(TopicHub topics, ConnectionRegistry registry, ConnectionSender sender, IBackplane backplane) : IGatewayPublisher
 {
+    private readonly LocalConnections _local = new(registry);
+
     /// <inheritdoc />
     public ValueTask<int> PublishAsync(string topic, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
         PublishAsync(topic, type, data, NoOne, cancellationToken);
@@ -92,17 +94,7 @@ public sealed class GatewayPublisher(TopicHub topics, ConnectionRegistry registr
             return reached;
         }
 
-        var delivered = 0;
-        var connections = registry.OfUser(userId);
-        message = connections.Length > 1 ? SharedFrame.Share(message) : message;
-        foreach (var connection in connections)
-        {
-            if (!exclude.Contains(connection.Id) && connection.TrySend(message) == SendResult.Sent)
-            {
-                delivered++;
-            }
-        }
-
+        var delivered = _local.SendToUser(userId, message, exclude);
         await backplane.SendToUserAsync(userId, message, exclude, cancellationToken);
         return delivered;
     }

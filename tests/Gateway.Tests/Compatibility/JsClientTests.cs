@@ -52,13 +52,7 @@ public sealed class JsClientTests(ITestOutputHelper output)
         }
 
         await using var host = await GatewayHost.StartAsync(settings, realClock: true, recordDisconnect: false);
-        await RunAsync("js-client.e2e.mjs", new Dictionary<string, string>
-        {
-            ["GATEWAY_CLIENT_URL"] = host.ClientUri("/prod").ToString(),
-            ["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}",
-            ["BACKEND_PORT"] = backendPort.ToString(CultureInfo.InvariantCulture),
-            ["CLIENT_NAMING"] = naming,
-        });
+        await RunAgainstAsync(host, "js-client.e2e.mjs", "/prod", ("BACKEND_PORT", backendPort.ToString(CultureInfo.InvariantCulture)), ("CLIENT_NAMING", naming));
     }
 
     [Fact]
@@ -74,11 +68,7 @@ public sealed class JsClientTests(ITestOutputHelper output)
             ["Gateway:Routes:$default:Handler"] = "echo",
             ["Gateway:Connections:ResumeWindow"] = "00:00:30",
         }, realClock: true, recordDisconnect: false);
-        await RunAsync("js-client-sse.e2e.mjs", new Dictionary<string, string>
-        {
-            ["GATEWAY_CLIENT_URL"] = host.ClientUri("/prod").ToString(),
-            ["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}",
-        });
+        await RunAgainstAsync(host, "js-client-sse.e2e.mjs", "/prod");
     }
 
     [Fact]
@@ -134,11 +124,7 @@ public sealed class JsClientTests(ITestOutputHelper output)
             ["Gateway:Topics:Authorization:AllowAll"] = "true",
             ["Gateway:Topics:History:0:Pattern"] = "events.>",
         }, realClock: true, recordDisconnect: false);
-        await RunAsync("js-client-browser.e2e.mjs", new Dictionary<string, string>
-        {
-            ["GATEWAY_CLIENT_URL"] = host.ClientUri().ToString(),
-            ["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}",
-        });
+        await RunAgainstAsync(host, "js-client-browser.e2e.mjs");
     }
 
     [Fact]
@@ -148,11 +134,7 @@ public sealed class JsClientTests(ITestOutputHelper output)
         {
             ["Gateway:Topics:History:0:Pattern"] = "events.>",
         }, realClock: true, recordDisconnect: false);
-        await RunAsync("js-client-network.e2e.mjs", new Dictionary<string, string>
-        {
-            ["GATEWAY_CLIENT_URL"] = host.ClientUri().ToString(),
-            ["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}",
-        });
+        await RunAgainstAsync(host, "js-client-network.e2e.mjs");
     }
 
     [Fact]
@@ -168,11 +150,7 @@ public sealed class JsClientTests(ITestOutputHelper output)
             ["Gateway:Topics:History:0:Pattern"] = "events.>",
             ["Gateway:Routes:$default:Handler"] = "echo",
         }, realClock: true, recordDisconnect: false);
-        await RunAsync("js-client-resume.e2e.mjs", new Dictionary<string, string>
-        {
-            ["GATEWAY_CLIENT_URL"] = host.ClientUri("/prod").ToString(),
-            ["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}",
-        });
+        await RunAgainstAsync(host, "js-client-resume.e2e.mjs", "/prod");
     }
 
     [Fact]
@@ -346,6 +324,22 @@ public sealed class JsClientTests(ITestOutputHelper output)
                 $"event {n} published",
                 TimeSpan.FromSeconds(15));
         }
+    }
+
+    /// <summary>Runs <paramref name="script"/> against <paramref name="host"/>: its client URL (at <paramref name="path"/>) and management URL, and <paramref name="more"/>.</summary>
+    private Task RunAgainstAsync(GatewayHost host, string script, string path = "/", params (string Name, string Value)[] more)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["GATEWAY_CLIENT_URL"] = host.ClientUri(path).ToString(),
+            ["GATEWAY_MANAGEMENT_URL"] = $"http://127.0.0.1:{host.ManagementEndPoint.Port}",
+        };
+        foreach (var (name, value) in more)
+        {
+            environment[name] = value;
+        }
+
+        return RunAsync(script, environment);
     }
 
     private async Task RunAsync(string script, Dictionary<string, string> environment)
