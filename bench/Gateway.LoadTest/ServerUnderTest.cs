@@ -13,6 +13,9 @@ public enum Target
     Bare,
     Gateway,
 
+    /// <summary>The gateway with <c>Listeners:InlineScheduling</c> off: every socket completion handed to the thread pool (the earlier default).</summary>
+    GatewayThreadPool,
+
     /// <summary>The bare Node <c>ws</c> echo (<c>bench/NodeEcho</c>): the fastest WebSocket stack measured on these machines.</summary>
     NodeWs,
 
@@ -174,6 +177,11 @@ public sealed class ServerUnderTest : IAsyncDisposable
             info.Environment["Gateway__Auth__Jwt__SigningKeys__0"] = target == Target.GatewayJwt ? BenchTokens.Secret : BenchTokens.RsaPublicPem;
             info.Environment["Gateway__Auth__Jwt__Issuer"] = BenchTokens.Issuer;
             token = target == Target.GatewayJwt ? BenchTokens.Hs256() : BenchTokens.Rs256();
+        }
+
+        if (target == Target.GatewayThreadPool)
+        {
+            info.Environment["Gateway__Listeners__InlineScheduling"] = "false";
         }
 
         if (target == Target.GatewayAuth)

@@ -1,6 +1,7 @@
 using System.Net;
 using Gateway.Configuration;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Gateway.Connections;
 
 namespace Gateway.Server;
@@ -15,6 +16,8 @@ internal static partial class GatewayListenerSetup
     {
         var listeners = new GatewayListeners();
         services.AddSingleton(listeners);
+        webHost.ConfigureServices((context, s) => s.Configure<SocketTransportOptions>(sockets =>
+            sockets.UnsafePreferInlineScheduling = context.Configuration.GetValue("Gateway:Listeners:InlineScheduling", true)));
         return webHost.ConfigureKestrel((context, kestrel) =>
         {
             var options = context.Configuration.GetSection("Gateway:Listeners").Get<ListenersOptions>() ?? new ListenersOptions();

@@ -15,4 +15,10 @@ public sealed class ListenersOptions
     /// as extended CONNECT streams (RFC 8441).
     /// </summary>
     public string? ClientHttp2 { get; set; }
+
+    /// <summary>
+    /// Whether a socket's reads and writes continue on the thread that completed them, instead of being handed to the
+    /// thread pool at each step (true by default). A handler that blocks still holds only its own connection's thread.
+    /// </summary>
+    public bool InlineScheduling { get; set; } = true;
 }
