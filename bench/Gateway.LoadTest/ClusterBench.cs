@@ -102,9 +102,9 @@ public static class ClusterBench
             for (var round = 1; round <= settings.Rounds; round++)
             {
                 result.Broadcast.Add(await DeliverAsync(server, processes, nodes, enginePid, "bc", round, connections,
-                    () => PostAsync(http, new Uri(management, "@broadcast"), """{"type":"bc"}""")));
+                    () => PostAsync(http, new Uri(management, "@broadcast"), $$"""{"type":"bc","data":{{Stamp()}}}""")));
                 result.OneTopic.Add(await DeliverAsync(server, processes, nodes, enginePid, "one", round, connections,
-                    () => PostAsync(http, new Uri(management, "@topics/bench.all?type=one"), round.ToString(CultureInfo.InvariantCulture))));
+                    () => PostAsync(http, new Uri(management, "@topics/bench.all?type=one"), Stamp())));
                 result.ManyTopics.Add(await DeliverAsync(server, processes, nodes, enginePid, "wild", round, connections, async () =>
                 {
                     var next = -1;
@@ -114,7 +114,7 @@ public static class ClusterBench
                         int k;
                         while ((k = Interlocked.Increment(ref next)) < Topics)
                         {
-                            Interlocked.Add(ref failed, await PostAsync(http, new Uri(management, $"@topics/bench.{k.ToString(CultureInfo.InvariantCulture)}.x?type=wild"), k.ToString(CultureInfo.InvariantCulture)));
+                            Interlocked.Add(ref failed, await PostAsync(http, new Uri(management, $"@topics/bench.{k.ToString(CultureInfo.InvariantCulture)}.x?type=wild"), Stamp()));
                         }
                     }));
                     return failed;
@@ -149,7 +149,30 @@ public static class ClusterBench
         var started = Stopwatch.GetTimestamp();
         var failed = await publish();
         var answers = await AskAllAsync(processes, string.Create(CultureInfo.InvariantCulture, $"wait {kind} {round} {(int)DeliveryTimeout.TotalMilliseconds}"));
-        var fields = answers.Select(line => line.Split(' ').Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray()).ToList();
+        var fields = answers.Select(line => line.Split(' ').Take(4).Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray()).ToList();
+        var histogram = new SortedDictionary<long, long>();
+        foreach (var bucket in answers.SelectMany(line => line.Split(' ')[4].Split(',', StringSplitOptions.RemoveEmptyEntries)))
+        {
+            var pair = bucket.Split(':');
+            var ms = long.Parse(pair[0], CultureInfo.InvariantCulture);
+            histogram[ms] = histogram.GetValueOrDefault(ms) + long.Parse(pair[1], CultureInfo.InvariantCulture);
+        }
+
+        long Percentile(double p)
+        {
+            var rank = (long)Math.Ceiling(p * histogram.Values.Sum());
+            long seen = 0;
+            foreach (var (ms, n) in histogram)
+            {
+                if ((seen += n) >= rank)
+                {
+                    return ms;
+                }
+            }
+
+            return histogram.Keys.LastOrDefault();
+        }
+
         var last = fields.Max(f => f[3]);
         var delivery = new Delivery(
             Seconds: (last - started) / (double)Stopwatch.Frequency,
@@ -160,10 +183,15 @@ public static class ClusterBench
             FailedRequests: failed,
             NodeCpu: NodeCpu(nodes) - nodeCpu0,
             EngineCpu: ServerUnderTest.CpuTime(enginePid) - engineCpu0,
-            LoaderCpu: LoaderCpu(processes) - loaderCpu0);
-        Log(server, $"{kind} round {round}: last delivery after {delivery.Seconds * 1000:F0} ms, {delivery.Received}/{delivery.Expected} received so far, {delivery.ShortClients} short, {delivery.OverClients} over, {failed} requests failed");
+            LoaderCpu: LoaderCpu(processes) - loaderCpu0,
+            P50Ms: Percentile(0.50),
+            P99Ms: Percentile(0.99));
+        Log(server, $"{kind} round {round}: last delivery after {delivery.Seconds * 1000:F0} ms (p50 {delivery.P50Ms} ms, p99 {delivery.P99Ms} ms), {delivery.Received}/{delivery.Expected} received so far, {delivery.ShortClients} short, {delivery.OverClients} over, {failed} requests failed");
         return delivery;
     }
+
+    /// <summary>The send time a message carries, from the machine's monotonic clock, which the load processes read too.</summary>
+    private static string Stamp() => Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Posts a JSON body; 1 when the answer is not 200.</summary>
     private static async Task<int> PostAsync(HttpClient http, Uri uri, string json)
@@ -246,6 +274,7 @@ public static class ClusterBench
         })
         {
             Row(name + ": ms to the last delivery, median (min–max)", r => Median(pick(r), d => d.Seconds * 1000));
+            Row("… latency of a delivery, p50 / p99 (ms), median of the rounds", r => $"{Median(pick(r), d => d.P50Ms)} / {Median(pick(r), d => d.P99Ms)}");
             Row("… deliveries/s", r => Median(pick(r), d => r.Connections / d.Seconds));
             Row("… CPU ms per round: nodes / engine / load processes", r => $"{Median(pick(r), d => d.NodeCpu.TotalMilliseconds)} / {Median(pick(r), d => d.EngineCpu.TotalMilliseconds)} / {Median(pick(r), d => d.LoaderCpu.TotalMilliseconds)}");
             Row("… µs of node CPU per delivery", r => Median(pick(r), d => d.NodeCpu.TotalMilliseconds * 1000 / r.Connections, "N2"));
@@ -256,8 +285,11 @@ public static class ClusterBench
     }
 }
 
-/// <summary>One timed delivery to every connection.</summary>
-public sealed record Delivery(double Seconds, long Received, long Expected, long ShortClients, long OverClients, int FailedRequests, TimeSpan NodeCpu, TimeSpan EngineCpu, TimeSpan LoaderCpu);
+/// <summary>
+/// One timed delivery to every connection; <c>P50Ms</c> and <c>P99Ms</c> are percentiles of every connection's latency
+/// (from its publish's request to its delivery), in whole milliseconds.
+/// </summary>
+public sealed record Delivery(double Seconds, long Received, long Expected, long ShortClients, long OverClients, int FailedRequests, TimeSpan NodeCpu, TimeSpan EngineCpu, TimeSpan LoaderCpu, long P50Ms, long P99Ms);
 
 /// <summary>What one cluster measured.</summary>
 public sealed class ClusterResult(Target target, int connections, int nodes)

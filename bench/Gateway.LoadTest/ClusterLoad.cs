@@ -17,8 +17,9 @@ namespace Gateway.LoadTest;
 /// <c>subscribe</c> → every connection subscribes to <c>bench.all</c> and to <c>bench.{i % topics}.*</c>, answered
 /// <c>subscribed &lt;failures&gt;</c>; <c>wait &lt;kind&gt; &lt;expected&gt; &lt;timeout ms&gt;</c> → answered when every connection
 /// has <c>expected</c> messages of that kind (or at the timeout) with
-/// <c>&lt;received&gt; &lt;short&gt; &lt;over&gt; &lt;last delivery timestamp&gt;</c> (<see cref="Stopwatch.GetTimestamp"/>, the system's monotonic clock,
-/// which every process on the machine shares). End of input: close everything and exit.
+/// <c>&lt;received&gt; &lt;short&gt; &lt;over&gt; &lt;last delivery timestamp&gt; &lt;ms:connections,…&gt;</c> (timestamps are
+/// <see cref="Stopwatch.GetTimestamp"/>, the system's monotonic clock, which every process on the machine shares; the last
+/// field is a histogram of each connection's latest delivery of that kind, from the send time in its <c>"data"</c>). End of input: close everything and exit.
 /// </para>
 /// </summary>
 public static class ClusterLoad
@@ -46,6 +47,9 @@ public static class ClusterLoad
         var addresses = sources.Select(IPAddress.Parse).ToArray();
         var connections = new Connection[count];
         var counts = new int[count * Kinds.Length];
+
+        // Each connection's latest delivery of each kind: now less the send time the message carries ("data":<timestamp>).
+        var latencies = new long[count * Kinds.Length];
         var totals = new long[Kinds.Length];
         var last = new long[Kinds.Length];
         var failures = 0;
@@ -94,9 +98,15 @@ public static class ClusterLoad
                 }
 
                 // One receive loop per connection: its counters have one writer.
+                var now = Stopwatch.GetTimestamp();
+                var at = payload.IndexOf("\"data\":"u8);
+                if (at >= 0 && System.Buffers.Text.Utf8Parser.TryParse(payload[(at + 7)..], out long sentAt, out _))
+                {
+                    latencies[(index * Kinds.Length) + kind] = now - sentAt;
+                }
+
                 counts[(index * Kinds.Length) + kind]++;
                 Interlocked.Increment(ref totals[kind]);
-                var now = Stopwatch.GetTimestamp();
                 long seen;
                 while ((seen = Volatile.Read(ref last[kind])) < now && Interlocked.CompareExchange(ref last[kind], now, seen) != seen)
                 {
@@ -134,7 +144,15 @@ public static class ClusterLoad
                 var kind = Array.IndexOf(Kinds, words[1]);
                 var expected = int.Parse(words[2], CultureInfo.InvariantCulture);
                 var (received, shortOf, over) = await WaitAsync(counts, count, kind, expected, TimeSpan.FromMilliseconds(int.Parse(words[3], CultureInfo.InvariantCulture)));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{received} {shortOf} {over} {Volatile.Read(ref last[kind])}"));
+                // The latencies of this round, in a histogram of whole milliseconds ("ms:connections,…").
+                var histogram = new SortedDictionary<long, int>();
+                for (var i = 0; i < count; i++)
+                {
+                    var ms = Volatile.Read(ref latencies[(i * Kinds.Length) + kind]) * 1000 / Stopwatch.Frequency;
+                    histogram[ms] = histogram.GetValueOrDefault(ms) + 1;
+                }
+
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{received} {shortOf} {over} {Volatile.Read(ref last[kind])} {string.Join(',', histogram.Select(b => $"{b.Key}:{b.Value}"))}"));
             }
         }
 
