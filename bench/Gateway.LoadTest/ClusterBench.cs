@@ -144,6 +144,7 @@ public static class ClusterBench
     private static async Task<Delivery> DeliverAsync(ServerUnderTest server, List<Process> processes, int[] nodes, int enginePid, string kind, int round, int connections, Func<Task<int>> publish)
     {
         var nodeCpu0 = NodeCpu(nodes);
+        var nodeSystem0 = nodes.Aggregate(TimeSpan.Zero, (sum, pid) => sum + ServerUnderTest.SystemCpuTime(pid));
         var engineCpu0 = ServerUnderTest.CpuTime(enginePid);
         var loaderCpu0 = LoaderCpu(processes);
         var started = Stopwatch.GetTimestamp();
@@ -185,7 +186,10 @@ public static class ClusterBench
             EngineCpu: ServerUnderTest.CpuTime(enginePid) - engineCpu0,
             LoaderCpu: LoaderCpu(processes) - loaderCpu0,
             P50Ms: Percentile(0.50),
-            P99Ms: Percentile(0.99));
+            P99Ms: Percentile(0.99))
+        {
+            NodeSystemCpu = nodes.Aggregate(TimeSpan.Zero, (sum, pid) => sum + ServerUnderTest.SystemCpuTime(pid)) - nodeSystem0,
+        };
         Log(server, $"{kind} round {round}: last delivery after {delivery.Seconds * 1000:F0} ms (p50 {delivery.P50Ms} ms, p99 {delivery.P99Ms} ms), {delivery.Received}/{delivery.Expected} received so far, {delivery.ShortClients} short, {delivery.OverClients} over, {failed} requests failed");
         return delivery;
     }
@@ -277,7 +281,7 @@ public static class ClusterBench
             Row("… latency of a delivery, p50 / p99 (ms), median of the rounds", r => $"{Median(pick(r), d => d.P50Ms)} / {Median(pick(r), d => d.P99Ms)}");
             Row("… deliveries/s", r => Median(pick(r), d => r.Connections / d.Seconds));
             Row("… CPU ms per round: nodes / engine / load processes", r => $"{Median(pick(r), d => d.NodeCpu.TotalMilliseconds)} / {Median(pick(r), d => d.EngineCpu.TotalMilliseconds)} / {Median(pick(r), d => d.LoaderCpu.TotalMilliseconds)}");
-            Row("… µs of node CPU per delivery", r => Median(pick(r), d => d.NodeCpu.TotalMilliseconds * 1000 / r.Connections, "N2"));
+            Row("… µs of node CPU per delivery (of which in the kernel)", r => $"{Median(pick(r), d => d.NodeCpu.TotalMilliseconds * 1000 / r.Connections, "N1")} ({Median(pick(r), d => d.NodeSystemCpu.TotalMilliseconds * 1000 / r.Connections, "N1")})");
             Row("… after all rounds", r => Lost(pick(r)));
         }
 
@@ -289,7 +293,11 @@ public static class ClusterBench
 /// One timed delivery to every connection; <c>P50Ms</c> and <c>P99Ms</c> are percentiles of every connection's latency
 /// (from its publish's request to its delivery), in whole milliseconds.
 /// </summary>
-public sealed record Delivery(double Seconds, long Received, long Expected, long ShortClients, long OverClients, int FailedRequests, TimeSpan NodeCpu, TimeSpan EngineCpu, TimeSpan LoaderCpu, long P50Ms, long P99Ms);
+public sealed record Delivery(double Seconds, long Received, long Expected, long ShortClients, long OverClients, int FailedRequests, TimeSpan NodeCpu, TimeSpan EngineCpu, TimeSpan LoaderCpu, long P50Ms, long P99Ms)
+{
+    /// <summary>The kernel's part of <see cref="NodeCpu"/>.</summary>
+    public TimeSpan NodeSystemCpu { get; init; }
+}
 
 /// <summary>What one cluster measured.</summary>
 public sealed class ClusterResult(Target target, int connections, int nodes)

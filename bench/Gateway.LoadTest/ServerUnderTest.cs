@@ -365,6 +365,13 @@ public sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>The engine's process (redis-server, nats-server), or null without one.</summary>
     public int? EnginePid => _engine?.Process.Id;
 
+    /// <summary>The system (kernel) part of <see cref="CpuTime(int)"/>: socket calls, and on loopback the receiving side's TCP work too.</summary>
+    public static TimeSpan SystemCpuTime(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return TimeSpan.FromSeconds(long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[12], CultureInfo.InvariantCulture) / (double)ClockTicksPerSecond);
+    }
+
     public static TimeSpan CpuTime(int pid)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
