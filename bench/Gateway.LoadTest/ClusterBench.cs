@@ -281,7 +281,7 @@ public static class ClusterBench
             Row("… latency of a delivery, p50 / p99 (ms), median of the rounds", r => $"{Median(pick(r), d => d.P50Ms)} / {Median(pick(r), d => d.P99Ms)}");
             Row("… deliveries/s", r => Median(pick(r), d => r.Connections / d.Seconds));
             Row("… CPU ms per round: nodes / engine / load processes", r => $"{Median(pick(r), d => d.NodeCpu.TotalMilliseconds)} / {Median(pick(r), d => d.EngineCpu.TotalMilliseconds)} / {Median(pick(r), d => d.LoaderCpu.TotalMilliseconds)}");
-            Row("… µs of node CPU per delivery (of which in the kernel)", r => $"{Median(pick(r), d => d.NodeCpu.TotalMilliseconds * 1000 / r.Connections, "N1")} ({Median(pick(r), d => d.NodeSystemCpu.TotalMilliseconds * 1000 / r.Connections, "N1")})");
+            Row("… µs of node CPU per delivery, and the kernel's part of it", r => $"{Median(pick(r), d => d.NodeCpu.TotalMilliseconds * 1000 / r.Connections, "N1")}; kernel {Median(pick(r), d => d.NodeSystemCpu.TotalMilliseconds * 1000 / r.Connections, "N1")}");
             Row("… after all rounds", r => Lost(pick(r)));
         }
 
