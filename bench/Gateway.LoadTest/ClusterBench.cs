@@ -302,53 +302,78 @@ public sealed record Delivery(double Seconds, long Received, long Expected, long
 /// <summary>What one cluster measured.</summary>
 public sealed class ClusterResult(Target target, int connections, int nodes)
 {
+    /// <summary>The cluster: six nodes on Redis or on NATS.</summary>
     public Target Target { get; } = target;
 
+    /// <summary>Connections held, over all nodes.</summary>
     public int Connections { get; } = connections;
 
+    /// <summary>Gateway nodes.</summary>
     public int Nodes { get; } = nodes;
 
+    /// <summary>The machine's one-minute load average when the cluster started (/proc/loadavg): how busy the machine was.</summary>
     public string LoadAverage { get; init; } = "";
 
+    /// <summary>From starting the load processes to every connection's connected frame.</summary>
     public double ConnectSeconds { get; set; }
 
+    /// <summary>The nodes' CPU over the idle window, everything connected and subscribed.</summary>
     public TimeSpan IdleNodeCpu { get; set; }
 
+    /// <summary>The engine's CPU over the idle window.</summary>
     public TimeSpan IdleEngineCpu { get; set; }
 
+    /// <summary>The load processes' CPU over the idle window.</summary>
     public TimeSpan IdleLoaderCpu { get; set; }
 
+    /// <summary>Connection attempts that failed and were tried again.</summary>
     public int ConnectRetries { get; set; }
 
+    /// <summary>The nodes' CPU while connecting.</summary>
     public TimeSpan ConnectNodeCpu { get; set; }
 
+    /// <summary>The engine's CPU while connecting.</summary>
     public TimeSpan ConnectEngineCpu { get; set; }
 
+    /// <summary>The load processes' CPU while connecting.</summary>
     public TimeSpan ConnectLoaderCpu { get; set; }
 
+    /// <summary>From the subscribe command to every connection's two answers.</summary>
     public double SubscribeSeconds { get; set; }
 
+    /// <summary>Subscriptions not sent or not answered <c>subscribed</c>, and other frames that came instead.</summary>
     public int SubscribeFailures { get; set; }
 
+    /// <summary>The nodes' VmRSS growth (each after a full GC) per connection, before any subscription.</summary>
     public double BytesPerConnection { get; set; }
 
+    /// <summary>The same, node by node.</summary>
     public double[] NodeBytesPerConnection { get; set; } = [];
 
+    /// <summary>The same with the connections' two subscriptions.</summary>
     public double BytesPerSubscribedConnection { get; set; }
 
+    /// <summary>The nodes' VmRSS in all, connected, after a full GC.</summary>
     public long NodeRssConnected { get; set; }
 
+    /// <summary>The engine's VmRSS before connecting.</summary>
     public long EngineRssBefore { get; set; }
 
+    /// <summary>The engine's VmRSS, connected and subscribed.</summary>
     public long EngineRssConnected { get; set; }
 
+    /// <summary>The engine's VmRSS after every round.</summary>
     public long EngineRssAfter { get; set; }
 
+    /// <summary>The load processes' VmRSS in all, connected.</summary>
     public long LoaderRss { get; set; }
 
+    /// <summary>Each round's <c>POST /@broadcast</c>.</summary>
     public List<Delivery> Broadcast { get; } = [];
 
+    /// <summary>Each round's publish to the topic every connection subscribed to.</summary>
     public List<Delivery> OneTopic { get; } = [];
 
+    /// <summary>Each round's 1,000 publishes, one per topic.</summary>
     public List<Delivery> ManyTopics { get; } = [];
 }

@@ -66,7 +66,7 @@ public static class ClusterLoad
                         connections[i] = await Connection.OpenAsync(endPoint, addresses[i % addresses.Length], handshake);
                         break;
                     }
-                    catch (Exception ex) when (ex is SocketException or IOException or InvalidOperationException && attempt < 3)
+                    catch (Exception ex) when (ex is SocketException or IOException or InvalidOperationException or OperationCanceledException && attempt < 3)
                     {
                         Interlocked.Increment(ref failures);
                         await Task.Delay(200 * attempt);
