@@ -22,6 +22,11 @@
 #   bench/run.sh echo --connections 100 --targets gateway,gatewayh2   echo CPU per round trip over HTTP/1.1 vs over HTTP/2 (all 100 sockets on one TCP connection)
 #   bench/run.sh idle --connections 10000 --targets gateway,gatewaysse   memory per idle connection, WebSocket vs the Server-Sent Events stream (GET /sse)
 #   bench/run.sh push --connections 100 --targets gateway,gatewaysse   POST /@connections/{id} → client, over a WebSocket vs over the event stream
+#   bench/run.sh cluster --connections 100000 --targets redis6,nats6   six nodes on each engine in one run, 100,000 idle connections held by six lean
+#       load processes (raw sockets, one per node, from 12 loopback source addresses: --sources): connect time, memory per connection (VmRSS
+#       after a full GC on every node), then --rounds times a POST /@broadcast, a publish to one topic all subscribe to, and one publish to each
+#       of 1,000 topics matched by wildcards: time to the last delivery, deliveries/s, every delivery counted per connection, CPU of the nodes,
+#       the engine and the load processes (needs about 3 GB of memory, and the open-files limit of 20,000 per process that run.sh raises to)
 # Options: --duration S --warmup S --rounds R --senders K --payload BYTES --targets bare,gateway --requests N (users) --gateway-env "DOTNET_gcServer=0;…"
 set -euo pipefail
 cd "$(dirname "$0")/.."

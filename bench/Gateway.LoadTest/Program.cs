@@ -33,7 +33,29 @@ if (args is ["hold", var holdUrl, var holdCount, var holdSources, var holdFrame,
     return 0;
 }
 
+// `cluster-hold <url> <count> <first index> <topics> <source addresses>`: a load process of the cluster benchmark.
+if (args is ["cluster-hold", var clusterUrl, var clusterCount, var clusterFirst, var clusterTopics, var clusterSources])
+{
+    return await ClusterLoad.RunAsync(clusterUrl, int.Parse(clusterCount, System.Globalization.CultureInfo.InvariantCulture),
+        int.Parse(clusterFirst, System.Globalization.CultureInfo.InvariantCulture), int.Parse(clusterTopics, System.Globalization.CultureInfo.InvariantCulture), clusterSources.Split(','));
+}
+
 var settings = Settings.Parse(args);
+if (settings.Mode == "cluster")
+{
+    // Every engine in the same run, one after the other (100,000 connections are not opened again per round: the
+    // rounds repeat the deliveries on the same connections).
+    ServerUnderTest.GatewayEnvironment = settings.GatewayEnvironment;
+    var clusters = new List<ClusterResult>();
+    for (var t = 0; t < settings.Targets.Length; t++)
+    {
+        await using var cluster = await ServerUnderTest.StartAsync(settings.Targets[t], settings.BareApp, settings.Artifacts);
+        clusters.Add(await ClusterBench.RunAsync(cluster, t, settings));
+    }
+
+    Console.WriteLine(ClusterBench.Table(clusters));
+    return 0;
+}
 if (settings.Mode == "soak")
 {
     BenchClient.SourceAddresses = settings.Sources;

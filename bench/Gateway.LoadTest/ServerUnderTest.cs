@@ -72,6 +72,12 @@ public enum Target
 
     /// <summary>The gateway as <see cref="Gateway"/>, its clients on the Server-Sent Events stream (<c>GET /sse</c>) instead of WebSockets.</summary>
     GatewaySse,
+
+    /// <summary>Six gateway nodes sharing a redis-server (the cluster benchmark: 100,000 connections spread over them).</summary>
+    Redis6,
+
+    /// <summary>Six gateway nodes sharing a nats-server (with JetStream), for the cluster benchmark.</summary>
+    Nats6,
 }
 
 /// <summary>A server started as its own process for one run, with its CPU time and memory read from /proc.</summary>
@@ -134,7 +140,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     public static async Task<ServerUnderTest> StartAsync(Target target, string bareApp, string artifacts)
     {
-        if (target is Target.RedisLocal or Target.RedisRemote or Target.RedisFanout or Target.NatsLocal or Target.NatsRemote or Target.NatsFanout or Target.Redis3 or Target.Nats3)
+        if (target is Target.RedisLocal or Target.RedisRemote or Target.RedisFanout or Target.NatsLocal or Target.NatsRemote or Target.NatsFanout or Target.Redis3 or Target.Nats3 or Target.Redis6 or Target.Nats6)
         {
             return await StartPairAsync(target, artifacts);
         }
@@ -264,7 +270,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
     /// </summary>
     private static async Task<ServerUnderTest> StartPairAsync(Target target, string artifacts)
     {
-        EngineProcess engine = target is Target.NatsLocal or Target.NatsRemote or Target.NatsFanout or Target.Nats3 ? await NatsEngine.StartAsync() : RedisEngine.Start();
+        EngineProcess engine = target is Target.NatsLocal or Target.NatsRemote or Target.NatsFanout or Target.Nats3 or Target.Nats6 ? await NatsEngine.StartAsync() : RedisEngine.Start();
         var withJwt = target is Target.Redis3 or Target.Nats3;
         var dll = Path.Combine(artifacts, "Gateway.Server", "Gateway.Server.dll");
         (Process Process, int Client, int Management) Node()
@@ -296,7 +302,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         }
 
         var a = Node();
-        var others = Enumerable.Range(0, target is Target.RedisFanout or Target.NatsFanout or Target.Redis3 or Target.Nats3 ? 2 : 1).Select(_ => Node()).ToList();
+        var others = Enumerable.Range(0, target switch { Target.Redis6 or Target.Nats6 => 5, Target.RedisFanout or Target.NatsFanout or Target.Redis3 or Target.Nats3 => 2, _ => 1 }).Select(_ => Node()).ToList();
         var server = new ServerUnderTest(a.Process, target, true, a.Client, target is Target.RedisRemote or Target.NatsRemote ? others[0].Management : a.Management)
         {
             _engine = engine,
@@ -361,7 +367,20 @@ public sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>CPU time of the integration backend, or of the engine (redis-server, nats-server) with several nodes (also counted in <see cref="CpuTime()"/>); zero when there is none.</summary>
     public TimeSpan BackendCpuTime() => _backend is not null ? CpuTime(_backend.Id) : _engine is not null ? CpuTime(_engine.Process.Id) : TimeSpan.Zero;
 
-    private static TimeSpan CpuTime(int pid)
+    /// <summary>Every gateway process: the first node, then the others.</summary>
+    public int[] NodePids => [Pid, .. _otherNodes.Select(p => p.Id)];
+
+    /// <summary>The engine's process (redis-server, nats-server), or null without one.</summary>
+    public int? EnginePid => _engine?.Process.Id;
+
+    /// <summary>The system (kernel) part of <see cref="CpuTime(int)"/>: socket calls, and on loopback the receiving side's TCP work too.</summary>
+    public static TimeSpan SystemCpuTime(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return TimeSpan.FromSeconds(long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[12], CultureInfo.InvariantCulture) / (double)ClockTicksPerSecond);
+    }
+
+    public static TimeSpan CpuTime(int pid)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
@@ -370,9 +389,12 @@ public sealed class ServerUnderTest : IAsyncDisposable
     }
 
     /// <summary>Resident memory, from /proc/&lt;pid&gt;/status.</summary>
-    public long RssBytes()
+    public long RssBytes() => RssBytes(Pid);
+
+    /// <summary>Resident memory of any process, from /proc/&lt;pid&gt;/status.</summary>
+    public static long RssBytes(int pid)
     {
-        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
             if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
             {
@@ -394,8 +416,14 @@ public sealed class ServerUnderTest : IAsyncDisposable
             return;
         }
 
+        await ForceGcAsync(Pid);
+    }
+
+    /// <summary>A full, blocking GC in the .NET process <paramref name="pid"/>, through its diagnostics port.</summary>
+    public static async Task ForceGcAsync(int pid)
+    {
         const long GcHeapCollect = 0x800000;
-        var client = new DiagnosticsClient(Pid);
+        var client = new DiagnosticsClient(pid);
         using var session = client.StartEventPipeSession(
             [new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, GcHeapCollect)],
             requestRundown: false,

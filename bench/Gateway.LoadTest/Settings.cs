@@ -13,9 +13,9 @@ public sealed record Settings(string Mode, int Connections, TimeSpan Duration, T
 
     public static Settings Parse(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("echo" or "push" or "batch" or "users" or "presence" or "idle" or "handshake" or "fanout" or "soak" or "resume"))
+        if (args.Length == 0 || args[0] is not ("echo" or "push" or "batch" or "users" or "presence" or "idle" or "handshake" or "fanout" or "soak" or "resume" or "cluster"))
         {
-            throw new ArgumentException("usage: Gateway.LoadTest echo|push|batch|users|presence|idle|handshake|fanout|soak|resume [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--gateway-env K=V;K2=V2] [--sources N] [--rate PUSHES_PER_S] [--requests N] [--deflate] [--messages pad|chat|doc] [--artifacts DIR]");
+            throw new ArgumentException("usage: Gateway.LoadTest echo|push|batch|users|presence|idle|handshake|fanout|soak|resume|cluster [--connections N] [--duration S] [--warmup S] [--rounds R] [--senders K] [--payload BYTES] [--targets bare,gateway] [--gateway-env K=V;K2=V2] [--sources N] [--rate PUSHES_PER_S] [--requests N] [--deflate] [--messages pad|chat|doc] [--artifacts DIR]");
         }
 
         var mode = args[0];
@@ -26,20 +26,20 @@ public sealed record Settings(string Mode, int Connections, TimeSpan Duration, T
         }
 
         int Int(string name, int fallback) => int.Parse(Get(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
-        var targets = Get("targets", mode switch { "batch" or "presence" => "gateway", "users" => "redis3,nats3", _ => "bare,gateway" }).Split(',').Select(t => Enum.Parse<Target>(t, ignoreCase: true)).ToArray();
+        var targets = Get("targets", mode switch { "batch" or "presence" => "gateway", "users" => "redis3,nats3", "cluster" => "redis6,nats6", _ => "bare,gateway" }).Split(',').Select(t => Enum.Parse<Target>(t, ignoreCase: true)).ToArray();
         return new Settings(
             mode,
-            Int("connections", mode switch { "idle" => 10_000, "handshake" => 16, "soak" => 200, "users" => 1000, "presence" => 10_000, _ => 100 }),
+            Int("connections", mode switch { "idle" => 10_000, "handshake" => 16, "soak" => 200, "users" => 1000, "presence" => 10_000, "cluster" => 100_000, _ => 100 }),
             TimeSpan.FromSeconds(Int("duration", mode == "soak" ? 600 : 10)),
             TimeSpan.FromSeconds(Int("warmup", mode == "idle" ? 3 : 2)),
-            Int("rounds", 2),
+            Int("rounds", mode == "cluster" ? 3 : 2),
             Int("senders", 16),
             Int("payload", 64),
             Path.GetFullPath(Get("artifacts", Path.Combine(AppContext.BaseDirectory, ".."))),
             targets,
             Get("gateway-env", "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(pair => pair.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair.Length > 1 ? pair[1] : ""),
-            Int("sources", 1),
+            Int("sources", mode == "cluster" ? 12 : 1),
             Int("rate", 0),
             Int("requests", 2000))
         {
