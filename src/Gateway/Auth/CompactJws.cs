@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -11,7 +12,9 @@ namespace Gateway.Auth;
 /// base64url parts, canonically encoded) whose header holds only <c>alg</c>, <c>typ</c> and <c>kid</c>, and whose payload is
 /// a JSON object whose registered claims have the types the handler reads them as. Anything else is not read here (null),
 /// and the general handler reads and decides it, so that a token read here is one the handler would have read too.
-/// Decoded bytes live in one pooled buffer, given back by <see cref="Dispose"/>.
+/// Decoded bytes live in one pooled buffer, given back by <see cref="Dispose"/>. The methods on every handshake's
+/// path are compiled optimized from their first call: a gateway meets its densest handshakes right after it starts
+/// (every client of a replaced node reconnecting), before tiered compilation has optimized them.
 /// </summary>
 internal sealed class CompactJws : IDisposable
 {
@@ -81,6 +84,7 @@ internal sealed class CompactJws : IDisposable
     /// Reads <paramref name="token"/>, or null when it is not of the common shape. <paramref name="audience"/> is the
     /// audience tokens must name (null: not checked); <paramref name="userIdClaim"/> the claim that names the user.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static CompactJws? TryRead(string token, string? audience, string userIdClaim)
     {
         if (token.Length is 0 or > MaxLength)
@@ -129,6 +133,7 @@ internal sealed class CompactJws : IDisposable
     }
 
     /// <summary>Writes the payload's claims, each as it is, after <c>principalId</c> (see <c>ConnectionIdentity.AuthorizerObject</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public byte[] AuthorizerObject()
     {
         using var frame = Protocol.FrameWriter.Start();
@@ -174,6 +179,7 @@ internal sealed class CompactJws : IDisposable
     }
 
     /// <summary>Writes the value the reader is at as <c>JsonElement.WriteTo</c> would: strings and names re-escaped, numbers as written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyValue(ref Utf8JsonReader reader, Utf8JsonWriter writer)
     {
         if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
@@ -192,6 +198,7 @@ internal sealed class CompactJws : IDisposable
         CopyToken(ref reader, writer);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyToken(ref Utf8JsonReader reader, Utf8JsonWriter writer)
     {
         switch (reader.TokenType)
@@ -255,6 +262,7 @@ internal sealed class CompactJws : IDisposable
         return bytes.AsSpan(0, length).ToArray();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool ReadHeader(ReadOnlySpan<byte> header)
     {
         var reader = new Utf8JsonReader(header);
@@ -294,6 +302,7 @@ internal sealed class CompactJws : IDisposable
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool ReadPayload(string? audience, string userIdClaim)
     {
         var reader = new Utf8JsonReader(Payload);
@@ -392,6 +401,7 @@ internal sealed class CompactJws : IDisposable
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool ReadAudience(ref Utf8JsonReader reader, string? audience, out bool matches)
     {
         matches = audience is null;
@@ -425,6 +435,7 @@ internal sealed class CompactJws : IDisposable
     }
 
     /// <summary>Checks every string and name of the value the reader is at, leaving the reader at its last token.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool ValidValue(ref Utf8JsonReader reader)
     {
         if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
@@ -445,6 +456,7 @@ internal sealed class CompactJws : IDisposable
     }
 
     /// <summary>True when the string or name the reader is at unescapes to valid UTF-8 (as the handler will read it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool IsValidText(ref Utf8JsonReader reader)
     {
         var raw = reader.ValueSpan;
@@ -466,6 +478,7 @@ internal sealed class CompactJws : IDisposable
     }
 
     /// <summary>Base64url without padding, whitespace or stray bits, so that the text is the one encoding of its bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool IsCanonicalBase64Url(ReadOnlySpan<char> part)
     {
         if (part.Length % 4 == 1)
@@ -494,6 +507,7 @@ internal sealed class CompactJws : IDisposable
         _ => 63,
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Decode(ReadOnlySpan<char> part, Span<byte> buffer, ref int at, out int start, out int length)
     {
         start = at;

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Gateway.Configuration;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -95,6 +96,7 @@ public sealed class JwtValidator
     /// The identity of a token of the common shape when every check the handler makes passes, or null to let the handler
     /// decide (and say why). Each check is the handler's with these parameters, or stricter.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ConnectionIdentity? Accept(CompactJws jws, string token)
     {
         if (Array.IndexOf(_directAlgorithms, jws.Algorithm) < 0 || !jws.AudienceMatches)

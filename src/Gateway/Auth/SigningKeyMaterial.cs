@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Runtime.CompilerServices;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Gateway.Auth;
@@ -47,6 +48,7 @@ internal sealed class SigningKeyMaterial
     /// True when a key of the token's algorithm verifies its signature: first those whose id the token names, then the
     /// others (the general handler tries every key too, so this accepts no token it would refuse).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Verifies(CompactJws jws)
     {
         var kid = string.IsNullOrEmpty(jws.KeyId) ? null : jws.KeyId;
@@ -94,6 +96,7 @@ internal sealed class SigningKeyMaterial
     {
         private readonly byte[] _key = [.. key];
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override bool Verify(ReadOnlySpan<byte> input, ReadOnlySpan<byte> signature)
         {
             if (signature.Length != HMACSHA256.HashSizeInBytes)
