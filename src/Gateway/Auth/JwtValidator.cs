@@ -1,5 +1,5 @@
-using System.Security.Claims;
 using System.Runtime.CompilerServices;
+using System.Security.Claims;
 using System.Text.Json;
 using Gateway.Configuration;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -131,8 +131,18 @@ public sealed class JwtValidator
             return null;
         }
 
-        var userId = jws.UserId;
-        return new ConnectionIdentity("jwt", () => new ClaimsPrincipal(_handler.IdentityOf(token, _parameters)), userId, jws.AuthorizerObject(), new DateTimeOffset(expires, TimeSpan.Zero));
+        byte[] authorizer;
+        try
+        {
+            authorizer = jws.AuthorizerObject();
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
+            // Claims the writer will not take are left to the handler path, which meets them as it always did.
+            return null;
+        }
+
+        return new ConnectionIdentity("jwt", () => new ClaimsPrincipal(_handler.IdentityOf(token, _parameters)), jws.UserId, authorizer, new DateTimeOffset(expires, TimeSpan.Zero));
     }
 
     /// <summary>Validates <paramref name="token"/> with the handler alone (<paramref name="keysEnsured"/>: the key source was already asked).</summary>

@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Gateway.Auth;
