@@ -37,6 +37,12 @@ public sealed record RunResult(
     /// <summary>Bytes the clients wrote to their sockets over the window per operation (frame heads and masks included), or NaN.</summary>
     public double WireBytesWrittenPerOperation { get; init; } = double.NaN;
 
+    /// <summary>JWTs presented over the whole run (handshake mode; each handshake takes the next one of a pre-signed pool).</summary>
+    public long TokensPresented { get; init; }
+
+    /// <summary>Of those, how many were a token presented before (the pool ran out); 0 when every one was distinct.</summary>
+    public long TokensRepeated { get; init; }
+
     /// <summary>The gateway's runtime counters over the window (lock contention, thread pool), when read.</summary>
     public string? Runtime { get; init; }
 

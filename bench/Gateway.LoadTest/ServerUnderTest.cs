@@ -126,7 +126,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    /// <summary>The JWT clients present (<c>?token=</c>), or null when the target has no authentication.</summary>
+    /// <summary>A JWT the gateway accepts (<c>?token=</c>), or null when the target has no authentication.</summary>
     public string? Token { get; private init; }
 
     /// <summary>The API key of <see cref="Target.GatewayAuth"/>.</summary>

@@ -13,19 +13,37 @@ public sealed class ConnectionIdentity
     /// <param name="authorizer">The <c>requestContext.authorizer</c> object of integration events (UTF-8 JSON), or null for none.</param>
     /// <param name="expiresAt">When the credentials expire, or null.</param>
     public ConnectionIdentity(string method, ClaimsPrincipal principal, string? userId, byte[]? authorizer, DateTimeOffset? expiresAt)
+        : this(method, new Lazy<ClaimsPrincipal>(principal), userId, authorizer, expiresAt)
+    {
+    }
+
+    /// <summary>Creates an identity whose claims are made the first time they are asked for (most connections never ask).</summary>
+    /// <param name="method">How the client authenticated.</param>
+    /// <param name="principal">Makes the claims; called at most once.</param>
+    /// <param name="userId">The user id, or null.</param>
+    /// <param name="authorizer">The <c>requestContext.authorizer</c> object of integration events (UTF-8 JSON), or null for none.</param>
+    /// <param name="expiresAt">When the credentials expire, or null.</param>
+    public ConnectionIdentity(string method, Func<ClaimsPrincipal> principal, string? userId, byte[]? authorizer, DateTimeOffset? expiresAt)
+        : this(method, new Lazy<ClaimsPrincipal>(principal, LazyThreadSafetyMode.ExecutionAndPublication), userId, authorizer, expiresAt)
+    {
+    }
+
+    private ConnectionIdentity(string method, Lazy<ClaimsPrincipal> principal, string? userId, byte[]? authorizer, DateTimeOffset? expiresAt)
     {
         Method = method;
-        Principal = principal;
+        _principal = principal;
         UserId = userId;
         AuthorizerJson = authorizer;
         ExpiresAt = expiresAt;
     }
 
+    private readonly Lazy<ClaimsPrincipal> _principal;
+
     /// <summary>How the client authenticated: <c>jwt</c>, <c>secret</c>, <c>sigv4</c> or <c>authorizer</c>.</summary>
     public string Method { get; }
 
     /// <summary>The claims.</summary>
-    public ClaimsPrincipal Principal { get; }
+    public ClaimsPrincipal Principal => _principal.Value;
 
     /// <summary>The user id: the JWT subject, the authorizer's principal id, or the signing access key id.</summary>
     public string? UserId { get; }
