@@ -14,10 +14,11 @@ declare -A runs=(
   [push]="push --connections 100 --targets bare,gatewayauth --duration 8 --rounds 3"
   [crossnode]="push --targets redislocal,redisremote,natslocal,natsremote --duration 8 --rounds 3"
   [handshake]="handshake --targets gateway,gatewayjwt,gatewayjwtrsa --duration 5 --warmup 2 --rounds 3"
+  [handshakewarm]="handshake --targets gateway,gatewayjwt,gatewayjwtrsa --duration 5 --warmup 12 --rounds 3"
   [fanoutdeflate]="fanout --connections 10000 --senders 1 --targets localfanout,localfanoutdeflate --deflate --payload 4000 --duration 8 --rounds 3"
   [idle]="idle --connections 19500 --sources 4 --targets bare,nodews,gateway --rounds 3"
 )
-order=(echo100 echo1000 push crossnode handshake fanoutdeflate idle)
+order=(echo100 echo1000 push crossnode handshake handshakewarm fanoutdeflate idle)
 [ $# -gt 0 ] && order=("$@")
 for name in "${order[@]}"; do
   echo "== $name: bench/run.sh ${runs[$name]}"
