@@ -1,5 +1,6 @@
 using System.Net;
 using Gateway.Configuration;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Gateway.Connections;
@@ -16,8 +17,16 @@ internal static partial class GatewayListenerSetup
     {
         var listeners = new GatewayListeners();
         services.AddSingleton(listeners);
-        webHost.ConfigureServices((context, s) => s.Configure<SocketTransportOptions>(sockets =>
-            sockets.UnsafePreferInlineScheduling = context.Configuration.GetValue("Gateway:Listeners:InlineScheduling", true)));
+        var handOff = new HandOffEndPoints();
+        webHost.ConfigureServices((context, s) =>
+        {
+            // Client sockets continue inline on the thread that completed them; the management listener keeps Kestrel's
+            // hand-off to the thread pool, which serves many short HTTP calls from few senders better (see SplitSocketTransport).
+            var inline = context.Configuration.GetValue("Gateway:Listeners:InlineScheduling", true);
+            s.Configure<SocketTransportOptions>(sockets => sockets.UnsafePreferInlineScheduling = inline);
+            s.AddSingleton(handOff);
+            s.AddSingleton<IConnectionListenerFactory, SplitSocketTransport>();
+        });
         return webHost.ConfigureKestrel((context, kestrel) =>
         {
             var options = context.Configuration.GetSection("Gateway:Listeners").Get<ListenersOptions>() ?? new ListenersOptions();
@@ -27,23 +36,23 @@ internal static partial class GatewayListenerSetup
             if (string.IsNullOrWhiteSpace(management)
                 || (string.Equals(management, client, StringComparison.OrdinalIgnoreCase) && !client.EndsWith(":0", StringComparison.Ordinal)))
             {
-                Listen(kestrel, listeners, client, GatewayListenerKind.Client | GatewayListenerKind.Management);
+                Listen(kestrel, listeners, handOff, client, GatewayListenerKind.Client | GatewayListenerKind.Management);
             }
             else
             {
-                Listen(kestrel, listeners, client, GatewayListenerKind.Client);
-                Listen(kestrel, listeners, management, GatewayListenerKind.Management);
+                Listen(kestrel, listeners, handOff, client, GatewayListenerKind.Client);
+                Listen(kestrel, listeners, handOff, management, GatewayListenerKind.Management);
             }
 
             // Last, so that the first client endpoint stays the main client listener.
             if (!string.IsNullOrWhiteSpace(options.ClientHttp2))
             {
-                Listen(kestrel, listeners, options.ClientHttp2, GatewayListenerKind.Client | GatewayListenerKind.Http2Only);
+                Listen(kestrel, listeners, handOff, options.ClientHttp2, GatewayListenerKind.Client | GatewayListenerKind.Http2Only);
             }
         });
     }
 
-    private static void Listen(KestrelServerOptions kestrel, GatewayListeners listeners, string url, GatewayListenerKind kind)
+    private static void Listen(KestrelServerOptions kestrel, GatewayListeners listeners, HandOffEndPoints handOff, string url, GatewayListenerKind kind)
     {
         // An invalid URL is reported with every other configuration error by the options validator.
         if (!ConnectionsOptionsValidator.IsListenerUrl(url))
@@ -75,6 +84,11 @@ internal static partial class GatewayListenerSetup
             if ((kind & (GatewayListenerKind.Client | GatewayListenerKind.Http2Only)) == GatewayListenerKind.Client)
             {
                 listen.UseWebSocketGatewayHandshake();
+            }
+
+            if ((kind & GatewayListenerKind.Client) == 0)
+            {
+                handOff.Add(listen.EndPoint);
             }
 
             listeners.Add(kind, () => listen.IPEndPoint);

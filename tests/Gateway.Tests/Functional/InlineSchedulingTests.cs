@@ -27,6 +27,26 @@ public class InlineSchedulingTests
     }
 
     [Fact]
+    public async Task The_management_listener_keeps_the_hand_off_while_client_sockets_continue_inline()
+    {
+        await using var host = await GatewayHost.StartAsync();
+
+        // The transport Kestrel binds with is the last one registered: the one that splits the listeners.
+        var transport = host.Services.GetServices<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>().Last();
+        Assert.Equal("SplitSocketTransport", transport.GetType().Name);
+        var factories = transport.GetType().GetFields(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)
+            .Select(f => f.GetValue(transport)).OfType<SocketTransportFactory>().Distinct().Count();
+        Assert.Equal(2, factories);
+
+        // Both listeners serve: a push through the management API reaches a client on the client listener.
+        await using var client = await host.ConnectAsync();
+        using var http = new HttpClient();
+        var pushed = await http.PostAsync(new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}/@connections/{client.Id}"), new StringContent("through both"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, pushed.StatusCode);
+        Assert.Equal("through both", await client.ReceiveTextAsync());
+    }
+
+    [Fact]
     public async Task Handlers_that_block_their_threads_stall_no_other_connection()
     {
         await using var host = await GatewayHost.StartAsync(gateway: g => g.MapRoute<BlockingHandler>("block"));
