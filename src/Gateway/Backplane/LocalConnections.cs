@@ -13,7 +13,7 @@ public sealed class LocalConnections(ConnectionRegistry registry)
 
     /// <summary>Queues a message to a connection of this node; gone when it is not here.</summary>
     public SendResult Send(string connectionId, OutboundMessage message) =>
-        registry.TryGet(connectionId, out var connection) ? connection.TrySend(message) : SendResult.Gone;
+        registry.TryGet(connectionId, out var connection) ? connection.TrySendWritingThrough(message) : SendResult.Gone;
 
     /// <summary>Closes a connection of this node; false when it is not here or already closing.</summary>
     public bool Disconnect(string connectionId, int status, string? reason) =>

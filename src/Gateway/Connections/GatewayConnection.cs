@@ -221,7 +221,15 @@ public sealed partial class GatewayConnection : ITransportSink
     }
 
     /// <summary>Queues a message for the writer loop. Never blocks; a full queue closes the connection (1013).</summary>
-    public SendResult TrySend(OutboundMessage message)
+    public SendResult TrySend(OutboundMessage message) => TrySend(message, writeThrough: false);
+
+    /// <summary>
+    /// Queues a message as <see cref="TrySend(OutboundMessage)"/> does; when the writer loop was idle, it writes the message
+    /// on this thread until it would wait (a single directed send, whose caller holds no lock). Never blocks on the client.
+    /// </summary>
+    internal SendResult TrySendWritingThrough(OutboundMessage message) => TrySend(message, writeThrough: true);
+
+    private SendResult TrySend(OutboundMessage message, bool writeThrough)
     {
         if (Volatile.Read(ref _close) is not null)
         {
@@ -235,7 +243,7 @@ public sealed partial class GatewayConnection : ITransportSink
 
         var size = message.Payload.Length;
         var queued = Interlocked.Add(ref _queuedBytes, size);
-        if ((queued <= _runtime.Options.SendQueueByteLimit || queued == size) && _queue.TryWrite(message))
+        if ((queued <= _runtime.Options.SendQueueByteLimit || queued == size) && (writeThrough ? _queue.TryWriteThrough(message) : _queue.TryWrite(message)))
         {
             return SendResult.Sent;
         }

@@ -56,7 +56,7 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
             if (_readerWaiting)
             {
                 _readerWaiting = false;
-                _readerWait.SetResult(false);
+                Wake(false, here: false);
             }
         }
     }
@@ -127,9 +127,40 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
                 return false;
             }
 
-            Enqueue(message);
+            if (Enqueue(message))
+            {
+                Wake(true, here: false);
+            }
+
             return true;
         }
+    }
+
+    /// <summary>
+    /// Adds a message as <see cref="TryWrite"/> does; when the reader was waiting, it resumes on this thread, after the
+    /// queue's lock is released, until its next wait: a single directed send is written to the socket by its caller, as a
+    /// plain web app writes, instead of by a thread-pool thread woken for it. Only for callers that hold no lock.
+    /// </summary>
+    public bool TryWriteThrough(in OutboundMessage message)
+    {
+        bool wake;
+        lock (this)
+        {
+            if (_completed || _count >= _limit)
+            {
+                return false;
+            }
+
+            wake = Enqueue(message);
+        }
+
+        if (wake)
+        {
+            // Only this call may complete the wait the reader is parked on: it took the reader's flag under the lock.
+            Wake(true, here: true);
+        }
+
+        return true;
     }
 
     /// <summary>Adds a message, waiting for room; false when the queue was completed or the wait cancelled.</summary>
@@ -147,7 +178,11 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
 
                 if (_count < _limit)
                 {
-                    Enqueue(message);
+                    if (Enqueue(message))
+                    {
+                        Wake(true, here: false);
+                    }
+
                     return true;
                 }
 
@@ -263,7 +298,7 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
             if (_readerWaiting && _count == 0)
             {
                 _readerWaiting = false;
-                _readerWait.SetResult(false);
+                Wake(false, here: false);
             }
 
             while (_roomWaiters is { Count: > 0 } waiters)
@@ -273,7 +308,8 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
         }
     }
 
-    private void Enqueue(in OutboundMessage message)
+    /// <summary>Adds a message under the lock; true when the reader was waiting and is now to be woken by the caller.</summary>
+    private bool Enqueue(in OutboundMessage message)
     {
         if (_items is null && _count == 0)
         {
@@ -287,10 +323,21 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
         Volatile.Write(ref _count, _count + 1);
         if (_readerWaiting)
         {
-            // The reader resumes on the thread pool, never inside the producer (a fan-out writes to thousands of queues).
             _readerWaiting = false;
-            _readerWait.SetResult(true);
+            return true;
         }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Completes the reader's wait. Unless <paramref name="here"/>, the reader resumes on the thread pool, never inside the
+    /// producer (a fan-out writes to thousands of queues, and producers may hold the queue's lock).
+    /// </summary>
+    private void Wake(bool value, bool here)
+    {
+        _readerWait.RunContinuationsAsynchronously = !here;
+        _readerWait.SetResult(value);
     }
 
     private void EnqueueInRing(in OutboundMessage message)
