@@ -72,6 +72,9 @@ public sealed class SharedSecretTests
         }
 
         await using var late = await host.ConnectAsync(expectConnectedFrame: false);
+
+        // The 101 can reach the client before the server has registered the connection (its socket writes continue inline).
+        await Wait.UntilAsync(() => host.Registry.All().Any(c => c.AwaitingCredentials && c.IsOpen), "the late client is registered, awaiting its credentials");
         host.Advance(TimeSpan.FromSeconds(4));
         // The sweep ran inside Advance: had the deadline fired early, the server side would be closing already.
         Assert.Single(host.Registry.All(), c => c.AwaitingCredentials && c.IsOpen);
