@@ -243,7 +243,7 @@ public sealed partial class GatewayConnection : ITransportSink
 
         var size = message.Payload.Length;
         var queued = Interlocked.Add(ref _queuedBytes, size);
-        if ((queued <= _runtime.Options.SendQueueByteLimit || queued == size) && (writeThrough ? _queue.TryWriteThrough(message) : _queue.TryWrite(message)))
+        if ((queued <= _runtime.Options.SendQueueByteLimit || queued == size) && _queue.TryWrite(message, resumeReaderHere: writeThrough))
         {
             return SendResult.Sent;
         }

@@ -117,31 +117,13 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
         }
     }
 
-    /// <summary>Adds a message; false when the queue is full or completed.</summary>
-    public bool TryWrite(in OutboundMessage message)
-    {
-        lock (this)
-        {
-            if (_completed || _count >= _limit)
-            {
-                return false;
-            }
-
-            if (Enqueue(message))
-            {
-                Wake(true, here: false);
-            }
-
-            return true;
-        }
-    }
-
     /// <summary>
-    /// Adds a message as <see cref="TryWrite"/> does; when the reader was waiting, it resumes on this thread, after the
-    /// queue's lock is released, until its next wait: a single directed send is written to the socket by its caller, as a
-    /// plain web app writes, instead of by a thread-pool thread woken for it. Only for callers that hold no lock.
+    /// Adds a message; false when the queue is full or completed. A waiting reader resumes on the thread pool, or, with
+    /// <paramref name="resumeReaderHere"/>, on this thread after the queue's lock is released, until its next wait: a single
+    /// directed send is then written to the socket by its caller, as a plain web app writes, instead of by a thread-pool
+    /// thread woken for it. Only for callers that hold no lock.
     /// </summary>
-    public bool TryWriteThrough(in OutboundMessage message)
+    public bool TryWrite(in OutboundMessage message, bool resumeReaderHere = false)
     {
         bool wake;
         lock (this)
@@ -152,9 +134,13 @@ internal sealed class SendQueue(int limit) : IValueTaskSource<bool>
             }
 
             wake = Enqueue(message);
+            if (wake && !resumeReaderHere)
+            {
+                Wake(true, here: false);
+            }
         }
 
-        if (wake)
+        if (wake && resumeReaderHere)
         {
             // Only this call may complete the wait the reader is parked on: it took the reader's flag under the lock.
             Wake(true, here: true);
