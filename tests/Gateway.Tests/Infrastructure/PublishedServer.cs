@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace Gateway.Tests.Infrastructure;
@@ -43,7 +44,9 @@ public static partial class PublishedServer
     {
         var folder = Directory.CreateTempSubdirectory("gateway-published-").FullName;
         AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(folder, recursive: true); } catch (IOException) { } };
-        var arguments = DockerfilePublishArguments().Select(a => a == "/app" ? folder : a).ToArray();
+        // $TARGETARCH is the builder's platform argument (amd64, arm64): this machine's, as a local docker build would pass.
+        var architecture = RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "arm64" : "amd64";
+        var arguments = DockerfilePublishArguments().Select(a => a switch { "/app" => folder, "$TARGETARCH" => architecture, _ => a }).ToArray();
         Assert.Contains(folder, arguments);
         var (exit, output) = await RunAsync("dotnet", ["publish", .. arguments]);
         Assert.True(exit == 0, output);

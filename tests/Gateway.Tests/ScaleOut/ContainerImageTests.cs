@@ -25,7 +25,7 @@ public sealed partial class ContainerImageTests(ITestOutputHelper output)
         var dockerfile = await File.ReadAllTextAsync(Repository.PathOf("docker", "Dockerfile"));
         var compose = await File.ReadAllTextAsync(Repository.PathOf("docker", "docker-compose.yml"));
 
-        // RUN dotnet publish src/Gateway.Server -c Release -o /app --nologo  →  the same, into a temporary /app (once per run).
+        // RUN dotnet publish src/Gateway.Server -c Release -a $TARGETARCH … -o /app --nologo  →  the same for this machine, into a temporary /app (once per run).
         var app = new DirectoryInfo(await PublishedServer.FolderAsync());
         Assert.True(File.Exists(Path.Combine(app.FullName, "Gateway.Server.dll")));
         var onNats = service == "gateway-nats";
