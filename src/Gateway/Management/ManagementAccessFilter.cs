@@ -42,11 +42,13 @@ internal sealed partial class ManagementAccessFilter(IOptions<GatewayOptions> op
 
     /// <summary>
     /// Reads the body within its limit and checks the credentials: null when the call may go ahead (the body is then
-    /// the request's <see cref="ManagementBody"/>), otherwise the answer (413, or 403 with a log line).
+    /// the request's <see cref="ManagementBody"/>), otherwise the answer (413, or 403 with a log line). With
+    /// <paramref name="message"/> the body is a message to deliver (a push): its limit is the payload limit.
     /// </summary>
-    public async ValueTask<ManagementError?> AdmitAsync(HttpContext http)
+    public async ValueTask<ManagementError?> AdmitAsync(HttpContext http, bool message = false)
     {
-        var limit = HttpMethods.IsPatch(http.Request.Method) ? MaxAttributesBytes
+        var limit = message ? options.Value.Management.MaxPayloadBytes
+            : HttpMethods.IsPatch(http.Request.Method) ? MaxAttributesBytes
             : ManagementRequest.TryParse(http.Request.Path.Value, out var called) && called.Resource == BatchEndpoints.Resource ? options.Value.Management.MaxBatchBytes
             : options.Value.Management.MaxPayloadBytes;
         var body = await ManagementBody.ReadAsync(http.Request, limit, http.RequestAborted);

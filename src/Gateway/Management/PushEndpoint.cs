@@ -26,7 +26,7 @@ internal sealed class PushEndpoint(GatewayListeners listeners, ManagementAccessF
             return;
         }
 
-        if (await access.AdmitAsync(http) is { } refused)
+        if (await access.AdmitAsync(http, message: true) is { } refused)
         {
             await refused.ExecuteAsync(http);
             return;
