@@ -94,7 +94,9 @@ internal sealed class SigningKeyMaterial
 
     private sealed class Hmac(byte[] key, string? keyId) : Entry("HS256", keyId)
     {
-        private readonly byte[] _key = [.. key];
+        // Keyed HMAC states, reset after each use: a one-shot HMAC sets its digest up by name every time (OpenSSL looks
+        // the algorithm up again), which costs more than hashing a token.
+        private readonly Pool<IncrementalHash> _pool = new(() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key));
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override bool Verify(ReadOnlySpan<byte> input, ReadOnlySpan<byte> signature)
@@ -105,7 +107,23 @@ internal sealed class SigningKeyMaterial
             }
 
             Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-            HMACSHA256.HashData(_key, input, mac);
+            var hmac = _pool.Take();
+            try
+            {
+                hmac.AppendData(input);
+                if (!hmac.TryGetHashAndReset(mac, out var written) || written != mac.Length)
+                {
+                    return false;
+                }
+            }
+            catch
+            {
+                // A state that failed mid-way is not given back.
+                hmac.Dispose();
+                throw;
+            }
+
+            _pool.Give(hmac);
             return CryptographicOperations.FixedTimeEquals(mac, signature);
         }
     }
