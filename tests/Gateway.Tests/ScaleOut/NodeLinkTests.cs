@@ -116,6 +116,28 @@ public sealed class NodeLinkTests
     }
 
     [Fact]
+    public async Task A_node_without_the_link_and_a_node_with_it_reach_each_other_through_the_engine()
+    {
+        await using var store = await Store.StartAsync("redis");
+        await using var linked = await store.NodeAsync(Link());
+        await using var plain = await store.NodeAsync([]);
+        await using var onLinked = await linked.ConnectAsync();
+        await using var onPlain = await plain.ConnectAsync();
+        using var viaLinked = Management(linked);
+        using var viaPlain = Management(plain);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await viaPlain.PostAsync(Connection(onLinked.Id), new StringContent($"to linked {i}"))).StatusCode);
+            Assert.Equal($"to linked {i}", await onLinked.ReceiveTextAsync());
+            Assert.Equal(HttpStatusCode.OK, (await viaLinked.PostAsync(Connection(onPlain.Id), new StringContent($"to plain {i}"))).StatusCode);
+            Assert.Equal($"to plain {i}", await onPlain.ReceiveTextAsync());
+        }
+
+        // The plain node's record names no link, and the plain node never opens one: nothing went on a link.
+        Assert.Equal((0, 0), await FramesAsync(linked));
+    }
+
+    [Fact]
     public async Task Calls_go_through_the_engine_while_the_link_is_cut_and_over_it_again_once_it_is_back()
     {
         await using var store = await Store.StartAsync("nats");
