@@ -304,7 +304,6 @@ internal sealed partial class NodeLink : IAsyncDisposable
         int start = 0, end = 0;
         while (true)
         {
-            var frames = 0;
             while (end - start >= 4)
             {
                 var length = BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(start));
@@ -333,13 +332,9 @@ internal sealed partial class NodeLink : IAsyncDisposable
                     break;
                 }
 
+                // Counted before it is handed on: whatever it causes (an answer, a caller resuming) comes after the count.
+                _metrics?.LinkFrames("received", 1);
                 Deliver(frame);
-                frames++;
-            }
-
-            if (frames > 0)
-            {
-                _metrics?.LinkFrames("received", frames);
             }
 
             if (start > 0)
@@ -488,6 +483,8 @@ internal sealed partial class NodeLink : IAsyncDisposable
                     segments.Add(batch[i].Bytes);
                 }
 
+                // Counted before the write: the other node may read, and answer, before this thread returns from it.
+                link._metrics?.LinkFrames("sent", batch.Count);
                 try
                 {
                     // One gathered write, one system call, for every frame queued.
@@ -503,8 +500,6 @@ internal sealed partial class NodeLink : IAsyncDisposable
                 {
                     sent.Sent?.TrySetResult(1);
                 }
-
-                link._metrics?.LinkFrames("sent", batch.Count);
             }
         }
 
