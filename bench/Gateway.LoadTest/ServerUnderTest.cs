@@ -266,12 +266,16 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     /// <summary>
     /// An engine (redis-server or nats-server) and two gateway nodes sharing it (three for a fan-out and the users
-    /// benchmark, whose nodes also check JWTs); the measured CPU is all these processes'.
+    /// benchmark, whose nodes also check JWTs); the measured CPU is all these processes'. The two nodes of the push
+    /// targets (redislocal, redisremote, natslocal, natsremote) are joined by the direct link too.
     /// </summary>
     private static async Task<ServerUnderTest> StartPairAsync(Target target, string artifacts)
     {
         EngineProcess engine = target is Target.NatsLocal or Target.NatsRemote or Target.NatsFanout or Target.Nats3 or Target.Nats6 ? await NatsEngine.StartAsync() : RedisEngine.Start();
         var withJwt = target is Target.Redis3 or Target.Nats3;
+
+        // A push to another node's connection goes over the direct link between the nodes (the engine carries the rest).
+        var withLink = target is Target.RedisLocal or Target.RedisRemote or Target.NatsLocal or Target.NatsRemote;
         var dll = Path.Combine(artifacts, "Gateway.Server", "Gateway.Server.dll");
         (Process Process, int Client, int Management) Node()
         {
@@ -282,6 +286,12 @@ public sealed class ServerUnderTest : IAsyncDisposable
             info.Environment["Gateway__Listeners__Management"] = $"http://127.0.0.1:{management}";
             info.Environment[engine.GatewaySetting.Name] = engine.GatewaySetting.Value;
             info.Environment["Serilog__MinimumLevel__Default"] = "Warning";
+            if (withLink)
+            {
+                info.Environment["Gateway__Cluster__Link__Listen"] = $"127.0.0.1:{FreePort()}";
+                info.Environment["Gateway__Cluster__Link__Secret"] = "bench-cluster-link-secret";
+            }
+
             if (withJwt)
             {
                 info.Environment["Gateway__Auth__Jwt__SigningKeys__0"] = BenchTokens.Secret;

@@ -41,6 +41,9 @@ try
             break;
     }
 
+    // Directed calls between nodes on a direct link (off unless Gateway:Cluster:Link:Listen is set).
+    gateway.AddNodeLink(builder.Configuration.GetSection("Gateway:Cluster:Link"));
+
     app = builder.Build();
 
     // SIGHUP reloads the configuration, as operators expect (settings files are also watched for changes). Taken over

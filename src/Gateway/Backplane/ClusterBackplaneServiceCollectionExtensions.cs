@@ -20,7 +20,7 @@ public static class ClusterBackplaneServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(options);
         services.TryAddSingleton(sp => new ClusterBackplane(
-            transport(sp),
+            WithLink(sp, transport(sp)),
             options(sp),
             sp.GetRequiredService<Connections.GatewayNode>(),
             sp.GetRequiredService<Connections.ConnectionRegistry>(),
@@ -35,4 +35,8 @@ public static class ClusterBackplaneServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ClusterBackplane>());
         return services;
     }
+
+    // With Gateway:Cluster:Link configured (AddNodeLink), directed calls go on the direct link when they can.
+    private static IBackplaneTransport WithLink(IServiceProvider sp, IBackplaneTransport engine) =>
+        sp.GetService<NodeLink>() is { Enabled: true } link ? new LinkedBackplaneTransport(engine, link) : engine;
 }

@@ -122,7 +122,7 @@ internal sealed class NodeRequests : IDisposable
         {
             if (await _transport.ReadLivenessAsync(nodeId) is { } value)
             {
-                _takesBatches[nodeId] = value == ClusterBackplane.ReadsBatches;
+                _takesBatches[nodeId] = LivenessRecord.TakesBatches(value);
                 return;
             }
         }

@@ -30,6 +30,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Histogram<double> _backplane;
     private readonly Counter<long> _busIngested;
     private readonly Counter<long> _busDropped;
+    private readonly Counter<long> _linkFrames;
     private readonly Counter<long> _incompleteQueries;
     private readonly Counter<long> _batchItems;
     private readonly Counter<long> _idempotentRepeats;
@@ -70,6 +71,7 @@ public sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableUpDownCounter("gateway.topics.histories", sources.HistoryTopics, "{topic}", "Topics keeping history on this node.");
         _incompleteQueries = _meter.CreateCounter<long>("gateway.cluster.queries.incomplete", "{query}", "Cluster-wide questions (listings, user and topic lookups) answered without every node, by question.");
         _busIngested = _meter.CreateCounter<long>("gateway.bus.events.ingested", "{event}", "Events services published into the engine's event bus (and the gateway's own, on NATS) taken in for delivery, by engine.");
+        _linkFrames = _meter.CreateCounter<long>("gateway.backplane.link.frames", "{frame}", "Frames of directed calls and answers carried by the direct link between nodes, by direction (sent, received).");
         _busDropped = _meter.CreateCounter<long>("gateway.bus.events.dropped", "{event}", "Events of the event bus refused, by engine and reason (topic, size, utf8, json, type, header).");
         _batchItems = _meter.CreateCounter<long>("gateway.management.batch.items", "{item}", "Items of POST /@batch, by the status of their result.");
         _idempotentRepeats = _meter.CreateCounter<long>("gateway.management.idempotent_repeats", "{call}", "Management calls answered with the first answer of their Idempotency-Key, delivering nothing again.");
@@ -184,6 +186,9 @@ public sealed class GatewayMetrics : IDisposable
     /// <summary>An event of the engine's event bus was refused for <paramref name="reason"/>.</summary>
     public void BusEventDropped(string engine, string reason) =>
         _busDropped.Add(1, new KeyValuePair<string, object?>("engine", engine), new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary><paramref name="count"/> frames went on or came off the direct link between nodes (<paramref name="direction"/>: sent, received).</summary>
+    public void LinkFrames(string direction, long count) => _linkFrames.Add(count, new KeyValuePair<string, object?>("direction", direction));
 
     /// <summary>Ticks for measuring an integration call.</summary>
     public static long Start() => Stopwatch.GetTimestamp();

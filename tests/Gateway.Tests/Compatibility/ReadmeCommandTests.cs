@@ -27,7 +27,7 @@ public sealed partial class ReadmeCommandTests(ITestOutputHelper output)
 
         // Needs a container engine, which this machine does not have. The same topology runs as processes in
         // ScaleOut/TopologyTests, and the image's publish step and environment in ScaleOut/ContainerImageTests.
-        ["GATEWAY_SECRET_ACCESS_KEY=change-me GATEWAY_SESSION_KEY=$(openssl rand -base64 32) docker compose -f docker/docker-compose.yml --profile redis up --build"] = "needs a container engine",
+        ["GATEWAY_SECRET_ACCESS_KEY=change-me GATEWAY_SESSION_KEY=$(openssl rand -base64 32) GATEWAY_LINK_SECRET=$(openssl rand -base64 24) docker compose -f docker/docker-compose.yml --profile redis up --build"] = "needs a container engine",
     };
 
     // Blocks another test runs: the packages the hosting section adds are packed, referenced by these ids from a new
@@ -204,8 +204,8 @@ public sealed partial class ReadmeCommandTests(ITestOutputHelper output)
         // Two variants, one profile each (the README shows both commands): Redis or NATS, the rest shared.
         var block = Assert.Single(blocks, b => b.Lines[0].Contains("docker compose", StringComparison.Ordinal));
         Assert.Equal(
-            ["GATEWAY_SECRET_ACCESS_KEY=change-me GATEWAY_SESSION_KEY=$(openssl rand -base64 32) docker compose -f docker/docker-compose.yml --profile redis up --build",
-             "GATEWAY_SECRET_ACCESS_KEY=change-me GATEWAY_SESSION_KEY=$(openssl rand -base64 32) docker compose -f docker/docker-compose.yml --profile nats up --build"],
+            ["GATEWAY_SECRET_ACCESS_KEY=change-me GATEWAY_SESSION_KEY=$(openssl rand -base64 32) GATEWAY_LINK_SECRET=$(openssl rand -base64 24) docker compose -f docker/docker-compose.yml --profile redis up --build",
+             "GATEWAY_SECRET_ACCESS_KEY=change-me GATEWAY_SESSION_KEY=$(openssl rand -base64 32) GATEWAY_LINK_SECRET=$(openssl rand -base64 24) docker compose -f docker/docker-compose.yml --profile nats up --build"],
             block.Lines.Where(l => !l.StartsWith('#')));
         var compose = new YamlStream();
         using (var reader = new StreamReader(Repository.PathOf("docker", "docker-compose.yml")))
@@ -244,6 +244,7 @@ public sealed partial class ReadmeCommandTests(ITestOutputHelper output)
         Assert.True(File.Exists(Path.Combine(context, build["dockerfile"].ToString())));
         Assert.Contains("${GATEWAY_SECRET_ACCESS_KEY:?", File.ReadAllText(Repository.PathOf("docker", "docker-compose.yml")), StringComparison.Ordinal);
         Assert.Contains("${GATEWAY_SESSION_KEY:?", redisEnvironment["Gateway__Connections__ResumeSigningKeys__0"], StringComparison.Ordinal);
+        Assert.Contains("${GATEWAY_LINK_SECRET:?", redisEnvironment["Gateway__Cluster__Link__Secret"], StringComparison.Ordinal);
         var named = root.Children.TryGetValue("volumes", out var declared) ? ((YamlMappingNode)declared).Children.Keys.Select(k => k.ToString()).ToHashSet(StringComparer.Ordinal) : [];
         foreach (var volume in services.Children.Values.OfType<YamlMappingNode>().Where(s => s.Children.ContainsKey("volumes")).SelectMany(s => (YamlSequenceNode)s["volumes"]))
         {

@@ -97,6 +97,20 @@ public class ServerStartupTests
     }
 
     [Fact]
+    public async Task A_cluster_link_without_a_secret_is_a_configuration_problem()
+    {
+        await using var server = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["Gateway__Cluster__Link__Listen"] = "127.0.0.1:0",
+        });
+        Assert.Equal(78, await server.WaitForExitAsync());
+        var output = string.Join('\n', server.Lines);
+        Assert.Contains("the configuration has 1 problem", output, StringComparison.Ordinal);
+        Assert.Contains("  - Gateway:Cluster:Link:Secret is required when Gateway:Cluster:Link:Listen is set", output, StringComparison.Ordinal);
+        AssertNoStackTrace(output);
+    }
+
+    [Fact]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task A_missing_malformed_or_unreadable_settings_file_is_named_in_one_line()
     {

@@ -46,6 +46,10 @@ public sealed partial class ContainerImageTests(ITestOutputHelper output)
 
         var clientPort = NodeProcess.FreePort();
         var managementPort = NodeProcess.FreePort();
+
+        // The replicas' link listens on every address at 8082; here on loopback, at a free port.
+        Assert.Equal("0.0.0.0:8082", environment["Gateway__Cluster__Link__Listen"]);
+        environment["Gateway__Cluster__Link__Listen"] = $"127.0.0.1:{NodeProcess.FreePort()}";
         environment["Gateway__Listeners__Client"] = $"http://127.0.0.1:{clientPort}";
         environment["Gateway__Listeners__Management"] = $"http://127.0.0.1:{managementPort}";
         environment["HOME"] = app.FullName;
