@@ -28,6 +28,9 @@ public sealed class TcpRelay : IAsyncDisposable
     /// <summary>How many connections have been relayed in all.</summary>
     public int Accepted { get; private set; }
 
+    /// <summary>While true, a new connection is reset as soon as it is accepted, as an address nobody answers on.</summary>
+    public bool Refusing { get; set; }
+
     /// <summary>Resets every relayed connection, on both sides, at once.</summary>
     public void Cut()
     {
@@ -64,6 +67,12 @@ public sealed class TcpRelay : IAsyncDisposable
             catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
             {
                 return;
+            }
+
+            if (Refusing)
+            {
+                Reset(client);
+                continue;
             }
 
             Accepted++;

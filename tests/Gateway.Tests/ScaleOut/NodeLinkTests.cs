@@ -1,12 +1,11 @@
-using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Gateway.Backplane;
 using Gateway.Connections;
+using Gateway.Tests.Client;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 
@@ -142,7 +141,7 @@ public sealed class NodeLinkTests
     {
         await using var store = await Store.StartAsync("nats");
         var listen = NodeProcess.FreePort();
-        await using var proxy = CuttableProxy.Start(listen);
+        await using var proxy = new TcpRelay(new IPEndPoint(IPAddress.Loopback, listen));
         await using var a = await store.NodeAsync(Link(listen: $"127.0.0.1:{listen}", advertise: $"127.0.0.1:{proxy.Port}"));
         await using var b = await store.NodeAsync(Link());
         await using var client = await a.ConnectAsync();
@@ -150,6 +149,7 @@ public sealed class NodeLinkTests
         await PushUntilLinkedAsync(viaB, client, a, b);
 
         // The link from B to A is cut, and A's address refuses links for a while.
+        proxy.Refusing = true;
         proxy.Cut();
         await Wait.UntilAsync(() => !Link(b).IsLinked(NodeId(a)), "node B saw its link to A close");
         var cut = await FramesAsync(b);
@@ -162,7 +162,7 @@ public sealed class NodeLinkTests
         Assert.Equal(cut.Sent, (await FramesAsync(b)).Sent);
 
         // Back: B opens the link again on a later call, past its delay.
-        proxy.Resume();
+        proxy.Refusing = false;
         await PushUntilLinkedAsync(viaB, client, a, b);
         var back = await FramesAsync(b);
         for (var i = 0; i < 5; i++)
@@ -311,113 +311,6 @@ public sealed class NodeLinkTests
             {
                 await _nats.DisposeAsync();
             }
-        }
-    }
-
-    /// <summary>A TCP relay on loopback to a node's link listener, whose connections the test cuts.</summary>
-    private sealed class CuttableProxy : IAsyncDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly int _target;
-        private readonly ConcurrentDictionary<Socket, byte> _open = new();
-        private readonly CancellationTokenSource _stopping = new();
-        private volatile bool _refusing;
-
-        private CuttableProxy(int target) => _target = target;
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-        public static CuttableProxy Start(int target)
-        {
-            var proxy = new CuttableProxy(target);
-            proxy._listener.Start();
-            _ = proxy.AcceptAsync();
-            return proxy;
-        }
-
-        /// <summary>Closes every relayed connection, and closes new ones at once until <see cref="Resume"/>.</summary>
-        public void Cut()
-        {
-            _refusing = true;
-            foreach (var socket in _open.Keys)
-            {
-                socket.Dispose();
-            }
-        }
-
-        public void Resume() => _refusing = false;
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stopping.CancelAsync();
-            _listener.Stop();
-            Cut();
-            _stopping.Dispose();
-        }
-
-        private async Task AcceptAsync()
-        {
-            while (!_stopping.IsCancellationRequested)
-            {
-                Socket inbound;
-                try
-                {
-                    inbound = await _listener.AcceptSocketAsync(_stopping.Token);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                if (_refusing)
-                {
-                    inbound.Dispose();
-                    continue;
-                }
-
-                var outbound = new Socket(SocketType.Stream, ProtocolType.Tcp);
-                try
-                {
-                    await outbound.ConnectAsync(IPAddress.Loopback, _target);
-                }
-                catch (SocketException)
-                {
-                    inbound.Dispose();
-                    outbound.Dispose();
-                    continue;
-                }
-
-                _open[inbound] = 0;
-                _open[outbound] = 0;
-                _ = RelayAsync(inbound, outbound);
-                _ = RelayAsync(outbound, inbound);
-            }
-        }
-
-        private async Task RelayAsync(Socket from, Socket to)
-        {
-            var buffer = new byte[16 * 1024];
-            try
-            {
-                while (true)
-                {
-                    var read = await from.ReceiveAsync(buffer, SocketFlags.None);
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None);
-                }
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-            }
-
-            _open.TryRemove(from, out _);
-            _open.TryRemove(to, out _);
-            from.Dispose();
-            to.Dispose();
         }
     }
 }
