@@ -71,7 +71,6 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<ManagementListenerFilter>();
         services.TryAddSingleton<ManagementAccessFilter>();
         services.TryAddSingleton<IdempotencyFilter>();
-        services.TryAddSingleton<PushEndpoint>();
         services.TryAddSingleton<DashboardAccessFilter>();
         services.TryAddSingleton<Gateway.Auth.IAccessKeyStore>(sp => sp.GetRequiredService<ManagementAccess>());
         services.TryAddSingleton<GatewayIdentity>();

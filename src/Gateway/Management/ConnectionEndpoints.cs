@@ -21,12 +21,13 @@ internal static class ConnectionEndpoints
 {
     private const string Allowed = "GET, HEAD, POST, DELETE, PATCH";
 
-    /// <summary>Maps the resource on a group at <c>/@connections</c>; <c>POST /@connections/{id}</c> is <see cref="PushEndpoint"/>, mapped beside the group.</summary>
+    /// <summary>Maps the resource on a group at <c>/@connections</c>.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = ManagementEndpoints.AnyMethodFallback)]
     public static IEndpointRouteBuilder MapConnectionEndpoints(this IEndpointRouteBuilder group)
     {
         group.MapGet("", ListAsync);
         group.Map("", () => ManagementError.NotFound("A connection id is required."));
+        group.MapPost("/{id}", PostAsync);
         group.MapGet("/{id}", GetAsync);
         group.MapMethods("/{id}", [HttpMethods.Head], GetAsync);
         group.MapDelete("/{id}", DeleteAsync);
@@ -47,6 +48,17 @@ internal static class ConnectionEndpoints
     {
         group.MapGet("", ListAsync);
         return group;
+    }
+
+    private static async Task<Results<Ok, ManagementError>> PostAsync(string id, HttpContext context, ConnectionSender sender)
+    {
+        if (!ConnectionId.IsWellFormed(id))
+        {
+            return ManagementError.BadId(id);
+        }
+
+        var result = await sender.SendAsync(id, ManagementBody.Message(ManagementBody.Of(context)), context.RequestAborted);
+        return result == SendResult.Sent ? TypedResults.Ok() : ManagementError.Of(id, result);
     }
 
     private static async Task<Results<ManagementJsonResult<ConnectionBody>, ManagementError>> GetAsync(string id, HttpContext context, ConnectionSender sender)

@@ -25,30 +25,7 @@ internal sealed partial class ManagementAccessFilter(IOptions<GatewayOptions> op
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
         var http = context.HttpContext;
-        if (await AdmitAsync(http) is { } refused)
-        {
-            return refused;
-        }
-
-        try
-        {
-            return await next(context);
-        }
-        catch (BackplaneUnavailableException ex)
-        {
-            return Unavailable(http, ex);
-        }
-    }
-
-    /// <summary>
-    /// Reads the body within its limit and checks the credentials: null when the call may go ahead (the body is then
-    /// the request's <see cref="ManagementBody"/>), otherwise the answer (413, or 403 with a log line). With
-    /// <paramref name="message"/> the body is a message to deliver (a push): its limit is the payload limit.
-    /// </summary>
-    public async ValueTask<ManagementError?> AdmitAsync(HttpContext http, bool message = false)
-    {
-        var limit = message ? options.Value.Management.MaxPayloadBytes
-            : HttpMethods.IsPatch(http.Request.Method) ? MaxAttributesBytes
+        var limit = HttpMethods.IsPatch(http.Request.Method) ? MaxAttributesBytes
             : ManagementRequest.TryParse(http.Request.Path.Value, out var called) && called.Resource == BatchEndpoints.Resource ? options.Value.Management.MaxBatchBytes
             : options.Value.Management.MaxPayloadBytes;
         var body = await ManagementBody.ReadAsync(http.Request, limit, http.RequestAborted);
@@ -64,17 +41,16 @@ internal sealed partial class ManagementAccessFilter(IOptions<GatewayOptions> op
         }
 
         http.Features.Set(new ManagementBody(body));
-        return null;
-    }
-
-    /// <summary>The answer (503, with a log line) to a call that found other nodes unreachable.</summary>
-    public ManagementError Unavailable(HttpContext http, BackplaneUnavailableException exception)
-    {
-        ArgumentNullException.ThrowIfNull(http);
-        ArgumentNullException.ThrowIfNull(exception);
-        var resource = ManagementRequest.TryParse(http.Request.Path.Value, out var request) ? request.Resource : http.Request.Path.Value ?? "";
-        Log.BackplaneUnavailable(logger, resource, exception.Message);
-        return ManagementError.Unavailable("Other nodes cannot be reached right now. A broadcast, user send or publish reached this node's own connections, except a publish to a topic with history, which waits for the engine to number it and was not delivered. " + exception.Message);
+        try
+        {
+            return await next(context);
+        }
+        catch (BackplaneUnavailableException ex)
+        {
+            var resource = ManagementRequest.TryParse(http.Request.Path.Value, out var request) ? request.Resource : http.Request.Path.Value ?? "";
+            Log.BackplaneUnavailable(logger, resource, ex.Message);
+            return ManagementError.Unavailable("Other nodes cannot be reached right now. A broadcast, user send or publish reached this node's own connections, except a publish to a topic with history, which waits for the engine to number it and was not delivered. " + ex.Message);
+        }
     }
 
     private static partial class Log

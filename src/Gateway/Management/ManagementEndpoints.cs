@@ -1,8 +1,6 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Management;
 
@@ -42,14 +40,6 @@ internal static class ManagementEndpoints
             {
                 prefix.Map(RoutePatternFactory.Parse(pattern, defaults: null, parameterPolicies: resource), UnknownResource);
             }
-        }
-
-        // A push, the hot path, is one request delegate that takes the filters' steps itself (PushEndpoint), beside the
-        // filtered group: same order, so it ranks as the group's own endpoints do.
-        var push = endpoints.ServiceProvider.GetRequiredService<PushEndpoint>();
-        foreach (var pattern in new[] { RoutePatternFactory.Parse("/@connections/{id}"), RoutePatternFactory.Combine(stage, RoutePatternFactory.Parse("/@connections/{id}")) })
-        {
-            endpoints.Map(pattern, push.InvokeAsync).WithMetadata(new HttpMethodMetadata([HttpMethods.Post])).WithOrder(int.MaxValue - 1);
         }
 
         return management;
