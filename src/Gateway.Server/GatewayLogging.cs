@@ -21,7 +21,7 @@ internal static class GatewayLogging
         var json = string.IsNullOrWhiteSpace(format)
             ? string.Equals(configuration["DOTNET_RUNNING_IN_CONTAINER"], "true", StringComparison.OrdinalIgnoreCase)
             : string.Equals(format, "json", StringComparison.OrdinalIgnoreCase);
-        return services.AddSerilog(logger =>
+        services.AddSerilog(logger =>
         {
             // Quiet defaults in code, so that they hold even when no appsettings.json is found: ASP.NET Core's
             // Information events (three per request) would otherwise cost a management push half its throughput.
@@ -43,5 +43,9 @@ internal static class GatewayLogging
                 logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
             }
         });
+
+        // Serilog's factory makes a new logger on every CreateLogger call; ASP.NET Core's results make one per request.
+        CachingLoggerFactory.Decorate(services);
+        return services;
     }
 }

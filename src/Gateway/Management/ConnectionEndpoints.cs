@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Management;
@@ -27,7 +28,9 @@ internal static class ConnectionEndpoints
     {
         group.MapGet("", ListAsync);
         group.Map("", () => ManagementError.NotFound("A connection id is required."));
-        group.MapPost("/{id}", PostAsync);
+        // The sender is taken once here rather than from each request's services: a push then opens no service scope.
+        var sender = group.ServiceProvider.GetRequiredService<ConnectionSender>();
+        group.MapPost("/{id}", (string id, HttpContext context) => PostAsync(id, context, sender));
         group.MapGet("/{id}", GetAsync);
         group.MapMethods("/{id}", [HttpMethods.Head], GetAsync);
         group.MapDelete("/{id}", DeleteAsync);
@@ -50,7 +53,10 @@ internal static class ConnectionEndpoints
         return group;
     }
 
-    private static async Task<Results<Ok, ManagementError>> PostAsync(string id, HttpContext context, ConnectionSender sender)
+    /// <summary>
+    /// A push: a value task, which finishes without allocating when the connection is on this node (the usual case).
+    /// </summary>
+    private static async ValueTask<IResult> PostAsync(string id, HttpContext context, ConnectionSender sender)
     {
         if (!ConnectionId.IsWellFormed(id))
         {
@@ -58,7 +64,7 @@ internal static class ConnectionEndpoints
         }
 
         var result = await sender.SendAsync(id, ManagementBody.Message(ManagementBody.Of(context)), context.RequestAborted);
-        return result == SendResult.Sent ? TypedResults.Ok() : ManagementError.Of(id, result);
+        return result == SendResult.Sent ? ManagementOk.Instance : ManagementError.Of(id, result);
     }
 
     private static async Task<Results<ManagementJsonResult<ConnectionBody>, ManagementError>> GetAsync(string id, HttpContext context, ConnectionSender sender)

@@ -26,7 +26,7 @@ internal sealed partial class ManagementAccessFilter(IOptions<GatewayOptions> op
         ArgumentNullException.ThrowIfNull(next);
         var http = context.HttpContext;
         var limit = HttpMethods.IsPatch(http.Request.Method) ? MaxAttributesBytes
-            : ManagementRequest.TryParse(http.Request.Path.Value, out var called) && called.Resource == BatchEndpoints.Resource ? options.Value.Management.MaxBatchBytes
+            : ManagementRequest.Names(http.Request.Path.Value, BatchEndpoints.Resource) ? options.Value.Management.MaxBatchBytes
             : options.Value.Management.MaxPayloadBytes;
         var body = await ManagementBody.ReadAsync(http.Request, limit, http.RequestAborted);
         if (body is null)

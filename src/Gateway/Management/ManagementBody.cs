@@ -21,8 +21,11 @@ internal sealed class ManagementBody(byte[] bytes)
     /// <summary>A pushed body as a message: bytes that are valid UTF-8 go out as a text frame, anything else as binary.</summary>
     public static OutboundMessage Message(byte[] body) => Utf8.IsValid(body) ? OutboundMessage.Text(body) : OutboundMessage.Binary(body);
 
-    /// <summary>Reads the body whole; null when it is over <paramref name="max"/> bytes.</summary>
-    public static async Task<byte[]?> ReadAsync(HttpRequest request, int max, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the body whole; null when it is over <paramref name="max"/> bytes. A value task: a body that has already
+    /// arrived (a push, usually) is read without allocating a task for it.
+    /// </summary>
+    public static async ValueTask<byte[]?> ReadAsync(HttpRequest request, int max, CancellationToken cancellationToken)
     {
         if (request.ContentLength is long declared)
         {

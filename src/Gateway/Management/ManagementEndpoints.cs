@@ -34,16 +34,10 @@ internal static class ManagementEndpoints
             prefix.MapGroup("/@broadcast").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().AddSingletonFilter<RouteGroupBuilder, IdempotencyFilter>().MapBroadcastEndpoints();
             prefix.MapGroup("/@batch").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().AddSingletonFilter<RouteGroupBuilder, IdempotencyFilter>().MapBatchEndpoints();
 
-            // Any other @resource is the management API's own 404, answered before credentials are asked for.
-            var resource = new RouteValueDictionary { ["resource"] = ManagementSegmentConstraint.Resource };
-            foreach (var pattern in new[] { "/{resource}", "/{resource}/{id}" })
-            {
-                prefix.Map(RoutePatternFactory.Parse(pattern, defaults: null, parameterPolicies: resource), UnknownResource);
-            }
+            // Any other @resource is the management API's own 404, answered at the end of the pipeline rather than by a
+            // route here, which every call on a resource would have to consider (see ManagementPathNormalizer).
         }
 
         return management;
     }
-
-    private static ManagementError UnknownResource() => ManagementError.NotFound("No such management resource.");
 }

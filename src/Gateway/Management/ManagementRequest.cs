@@ -13,21 +13,68 @@ public readonly record struct ManagementRequest(string Resource, string? Id)
     public static bool TryParse(string? path, out ManagementRequest request)
     {
         request = default;
+        if (!TryLocate(path, out var resource, out var id))
+        {
+            return false;
+        }
+
+        request = new ManagementRequest(path![resource], id.Start.Value == id.End.Value ? null : path[id]);
+        return true;
+    }
+
+    /// <summary>
+    /// Whether a decoded request path names <paramref name="resource"/> (such as <c>@batch</c>), without taking the
+    /// path apart into strings: the management API asks it of every call.
+    /// </summary>
+    public static bool Names(string? path, string resource)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        return TryLocate(path, out var found, out _) && path.AsSpan(found).SequenceEqual(resource);
+    }
+
+    // The resource segment and the id segment (empty when there is none) of a management path, as ranges of it.
+    private static bool TryLocate(string? path, out Range resource, out Range id)
+    {
+        resource = default;
+        id = default;
         if (string.IsNullOrEmpty(path))
         {
             return false;
         }
 
-        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        // Up to four non-empty segments matter: one more means the path is not a management path.
+        Span<Range> segments = stackalloc Range[4];
+        var count = 0;
+        var span = path.AsSpan();
+        var i = 0;
+        while (i < span.Length)
+        {
+            if (span[i] == '/')
+            {
+                i++;
+                continue;
+            }
+
+            var end = span[i..].IndexOf('/');
+            end = end < 0 ? span.Length : i + end;
+            if (count == segments.Length)
+            {
+                return false;
+            }
+
+            segments[count++] = new Range(i, end);
+            i = end;
+        }
 
         // Any one segment before the resource is a stage, as in Amazon's https://{api}/{stage}/@connections/{id}.
-        var start = segments.Length > 0 && segments[0].StartsWith('@') ? 0 : 1;
-        if (segments.Length <= start || !segments[start].StartsWith('@') || segments.Length > start + 2)
+        var start = count > 0 && span[segments[0]].StartsWith('@') ? 0 : 1;
+        if (count <= start || !span[segments[start]].StartsWith('@') || count > start + 2)
         {
             return false;
         }
 
-        request = new ManagementRequest(segments[start], segments.Length == start + 2 ? segments[start + 1] : null);
+        resource = segments[start];
+        id = count == start + 2 ? segments[start + 1] : new Range(0, 0);
         return true;
     }
 }

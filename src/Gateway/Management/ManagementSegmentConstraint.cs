@@ -4,22 +4,22 @@ using Microsoft.AspNetCore.Routing;
 namespace Gateway.Management;
 
 /// <summary>
-/// One segment of a management path: a resource starts with <c>@</c> (<c>@connections</c>); a stage, the one
-/// segment that may come before it (Amazon's <c>/{stage}/@connections/{id}</c>), is any segment that does not.
+/// The stage of a management path: the one segment that may come before the resource (Amazon's
+/// <c>/{stage}/@connections/{id}</c>), any segment that does not itself name a resource (start with <c>@</c>).
 /// </summary>
-/// <param name="resource">True to match a resource, false a stage.</param>
-internal sealed class ManagementSegmentConstraint(bool resource) : IRouteConstraint
+internal sealed class ManagementSegmentConstraint : IRouteConstraint
 {
-    /// <summary>A stage: any segment but a resource.</summary>
-    public static readonly ManagementSegmentConstraint Stage = new(resource: false);
+    private ManagementSegmentConstraint()
+    {
+    }
 
-    /// <summary>A resource: a segment starting with <c>@</c>.</summary>
-    public static readonly ManagementSegmentConstraint Resource = new(resource: true);
+    /// <summary>A stage: any segment but a resource.</summary>
+    public static readonly ManagementSegmentConstraint Stage = new();
 
     /// <inheritdoc />
     public bool Match(HttpContext? httpContext, IRouter? route, string routeKey, RouteValueDictionary values, RouteDirection routeDirection)
     {
         ArgumentNullException.ThrowIfNull(values);
-        return values.TryGetValue(routeKey, out var value) && value is string segment && segment.StartsWith('@') == resource;
+        return values.TryGetValue(routeKey, out var value) && value is string segment && !segment.StartsWith('@');
     }
 }

@@ -29,6 +29,10 @@ public class LibraryHostingTests
         Assert.Equal("spa", await http.GetStringAsync(new Uri("/admin/settings", UriKind.Relative)));
         Assert.Equal("Healthy", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
 
+        // A management path that names no resource is the application's fallback's too: the management API's own 404
+        // is for a request that no endpoint took.
+        Assert.Equal("spa", await http.GetStringAsync(new Uri("/@nothing", UriKind.Relative)));
+
         // Without listeners of its own, the gateway serves clients and the management API on the app's.
         await using var client = await TestClient.ConnectAsync(new Uri($"ws://{address.Authority}/"));
         var push = await http.PostAsync(new Uri($"/@connections/{client.Id}", UriKind.Relative), new StringContent("from the app"));

@@ -319,6 +319,20 @@ public class ConnectionsApiTests
         Assert.False(ManagementRequest.TryParse("/prod/x/@connections/abc", out _));
         Assert.False(ManagementRequest.TryParse("/", out _));
         Assert.False(ManagementRequest.TryParse("/@connections/a/b", out _));
+        Assert.True(ManagementRequest.TryParse("/prod/@topics/a.b", out var c));
+        Assert.Equal(new ManagementRequest("@topics", "a.b"), c);
+        Assert.False(ManagementRequest.TryParse("/a/b/c/d/e", out _));
+    }
+
+    [Fact]
+    public void A_management_path_names_its_resource_whatever_its_stage_and_slashes()
+    {
+        Assert.True(ManagementRequest.Names("/@batch", "@batch"));
+        Assert.True(ManagementRequest.Names("//prod//@batch/", "@batch"));
+        Assert.False(ManagementRequest.Names("/@batches", "@batch"));
+        Assert.False(ManagementRequest.Names("/@connections/abc", "@batch"));
+        Assert.False(ManagementRequest.Names("/prod/x/@batch", "@batch"));
+        Assert.False(ManagementRequest.Names(null, "@batch"));
     }
 
     private static async Task AssertErrorAsync(HttpResponseMessage response, HttpStatusCode status, string errorType)

@@ -74,6 +74,23 @@ public class ManagementEndpointsTests
         }
     }
 
+    [Theory]
+    [InlineData("/@nothing")]
+    [InlineData("/prod/@nothing/x")]
+    [InlineData("//@nothing//x")]
+    public async Task A_resource_the_api_does_not_have_is_its_own_404_before_credentials_and_on_its_listener_only(string path)
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["Gateway:Management:ApiKeys:0"] = "a-key-of-the-operator" });
+        using var http = new HttpClient();
+        var management = await http.PostAsync(new Uri($"http://127.0.0.1:{host.ManagementEndPoint.Port}{path}"), new StringContent("x")).WithTimeout();
+        Assert.Equal(HttpStatusCode.NotFound, management.StatusCode);
+        Assert.Equal(ManagementErrors.NotFound, management.Headers.GetValues("x-amzn-ErrorType").Single());
+
+        var client = await http.PostAsync(new Uri($"http://127.0.0.1:{host.ClientEndPoint.Port}{path}"), new StringContent("x")).WithTimeout();
+        Assert.Equal(HttpStatusCode.NotFound, client.StatusCode);
+        Assert.False(client.Headers.Contains("x-amzn-ErrorType"));
+    }
+
     [Fact]
     public async Task A_stage_is_one_segment_that_names_no_resource()
     {
