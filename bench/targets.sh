@@ -11,7 +11,7 @@ mkdir -p "$out"
 declare -A runs=(
   [echo100]="echo --connections 100 --targets bare,nodews,gatewaythreadpool,gateway --duration 8 --rounds 3"
   [echo1000]="echo --connections 1000 --targets bare,nodews,gateway --duration 8 --rounds 3"
-  [push]="push --connections 100 --targets bare,gatewayauth --duration 8 --warmup 8 --rounds 5"
+  [push]="push --connections 100 --targets bare,gatewayauth --duration 8 --warmup 8 --rounds 15"
   [crossnode]="push --targets redislocal,redisremote,natslocal,natsremote --duration 8 --warmup 8 --rounds 3"
   [handshake]="handshake --targets gateway,gatewayjwt,gatewayjwtrsa --duration 5 --warmup 2 --rounds 3"
   [handshakewarm]="handshake --targets gateway,gatewayjwt,gatewayjwtrsa --duration 5 --warmup 12 --rounds 3"
