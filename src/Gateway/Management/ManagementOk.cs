@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 namespace Gateway.Management;
 
 /// <summary>
-/// 200 with no body: the answer of a push, a user send or a publish. ASP.NET Core's <c>Ok</c> result asks the request's
+/// 200 with no body: the answer of a push (<c>POST /@connections/{id}</c>). ASP.NET Core's <c>Ok</c> result asks the request's
 /// services for a logger on every call, which makes each request its own service scope; a push, the management API's
 /// hot path, needs neither.
 /// </summary>

@@ -42,8 +42,8 @@ public readonly record struct ManagementRequest(string Resource, string? Id)
             return false;
         }
 
-        // Up to four non-empty segments matter: one more means the path is not a management path.
-        Span<Range> segments = stackalloc Range[4];
+        // A management path has at most three non-empty segments (a stage, the resource, an id): a fourth ends the look.
+        Span<Range> segments = stackalloc Range[3];
         var count = 0;
         var span = path.AsSpan();
         var i = 0;
