@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every figure docs/benchmarks.md opens with, one command after another on a quiet machine (about 45 minutes):
+# Every figure docs/benchmarks.md opens with, one command after another on a quiet machine (about 55 minutes; the push row alone takes ten, fifteen rounds):
 #   bench/targets.sh [output-folder]        each command's report goes to <output-folder>/<name>.md (default bench/artifacts/targets)
 #   bench/targets.sh out echo100 push       only the named ones
 # The 100,000-connection cluster run and the ten-minute soak are separate commands (see bench/run.sh's head).
