@@ -3,9 +3,9 @@ using Microsoft.AspNetCore.Http;
 namespace Gateway.Management;
 
 /// <summary>
-/// 200 with no body: the answer of a push (<c>POST /@connections/{id}</c>). ASP.NET Core's <c>Ok</c> result asks the request's
-/// services for a logger on every call, which makes each request its own service scope; a push, the management API's
-/// hot path, needs neither.
+/// 200 with no body: the management API's answer to a push (<c>POST /@connections/{id}</c>) and to a <c>HEAD</c> that
+/// finds what it asks about. ASP.NET Core's <c>Ok</c> result asks the request's services for a logger on every call,
+/// which makes each request its own service scope; a push, the management API's hot path, needs neither.
 /// </summary>
 internal sealed class ManagementOk : IResult, IStatusCodeHttpResult
 {

@@ -86,7 +86,7 @@ internal static partial class TopicEndpoints
 
         var answers = await queries.AskAsync(backplane, ManagementQueries.TopicSubscribers, topic, context.RequestAborted);
         return answers.Answers.Any(a => ManagementQueries.ReadDecimal(a.Value) > 0)
-            ? TypedResults.Ok()
+            ? ManagementOk.Instance
             : ManagementError.NotFound($"Topic {topic} has no subscriber.");
     }
 

@@ -89,7 +89,7 @@ internal static class UserEndpoints
         }
 
         var (count, _) = ConnectionEndpoints.ConnectionPage(await AskAsync(userId, 1, context, queries, backplane), 1);
-        return count > 0 ? TypedResults.Ok() : ManagementError.NotFound($"User {userId} has no live connection.");
+        return count > 0 ? ManagementOk.Instance : ManagementError.NotFound($"User {userId} has no live connection.");
     }
 
     private static async Task<IResult> DeleteAsync(string userId, HttpContext context, ManagementQueries queries, IBackplane backplane)
