@@ -506,10 +506,12 @@ public sealed partial class GatewayConnection : ITransportSink
 
                     _resume?.Written(this, message);
 
+                    // Activity counts from when the write starts: the peer can only read the message after this,
+                    // so whatever it does next (or a clock moved once it has the message) comes after the touch.
+                    Touch();
                     await transport.SendAsync(message, flush: queue.Count == 0);
                     Interlocked.Add(ref _queuedBytes, -message.Payload.Length);
                     _runtime.Metrics?.Sent(message.Payload.Length);
-                    Touch();
                     if (_resume is { CatchingUp: true } catchingUp)
                     {
                         EndCatchUp(catchingUp);
