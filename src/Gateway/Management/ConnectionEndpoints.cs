@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Management;
@@ -28,9 +27,7 @@ internal static class ConnectionEndpoints
     {
         group.MapGet("", ListAsync);
         group.Map("", () => ManagementError.NotFound("A connection id is required."));
-        // The sender is taken once here rather than from each request's services: a push then opens no service scope.
-        var sender = group.ServiceProvider.GetRequiredService<ConnectionSender>();
-        group.MapPost("/{id}", (string id, HttpContext context) => PostAsync(id, context, sender));
+        // POST /{id}, the push, is PushEndpoint's, mapped beside these groups rather than behind their filters.
         group.MapGet("/{id}", GetAsync);
         group.MapMethods("/{id}", [HttpMethods.Head], GetAsync);
         group.MapDelete("/{id}", DeleteAsync);
@@ -54,16 +51,17 @@ internal static class ConnectionEndpoints
     }
 
     /// <summary>
-    /// A push: a value task, which finishes without allocating when the connection is on this node (the usual case).
+    /// A push of <paramref name="body"/>, once it is admitted (see <see cref="PushEndpoint"/>): a value task, which
+    /// finishes without allocating when the connection is on this node (the usual case).
     /// </summary>
-    private static async ValueTask<IResult> PostAsync(string id, HttpContext context, ConnectionSender sender)
+    internal static async ValueTask<IResult> PushAsync(string id, byte[] body, HttpContext context, ConnectionSender sender)
     {
         if (!ConnectionId.IsWellFormed(id))
         {
             return ManagementError.BadId(id);
         }
 
-        var result = await sender.SendAsync(id, ManagementBody.Message(ManagementBody.Of(context)), context.RequestAborted);
+        var result = await sender.SendAsync(id, ManagementBody.Message(body), context.RequestAborted);
         return result == SendResult.Sent ? ManagementOk.Instance : ManagementError.Of(id, result);
     }
 

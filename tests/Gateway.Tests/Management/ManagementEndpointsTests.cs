@@ -102,4 +102,72 @@ public class ManagementEndpointsTests
         Assert.False(asStage.Headers.Contains("x-amzn-ErrorType"));
         Assert.False(client.HasFrame);
     }
+
+    [Fact]
+    public async Task A_push_takes_the_steps_of_every_management_call_in_their_order()
+    {
+        const string key = "a-key-of-the-operator";
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Gateway:Management:ApiKeys:0"] = key,
+            ["Gateway:Management:MaxPayloadBytes"] = "64",
+        });
+        await using var client = await host.ConnectAsync();
+        using var http = new HttpClient();
+        var management = $"http://127.0.0.1:{host.ManagementEndPoint.Port}";
+
+        async Task<HttpResponseMessage> PushAsync(string baseAddress, string path, string body, string? apiKey, string? idempotencyKey = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseAddress + path)) { Content = new StringContent(body) };
+            if (apiKey is not null)
+            {
+                request.Headers.Add("x-api-key", apiKey);
+            }
+
+            if (idempotencyKey is not null)
+            {
+                request.Headers.Add(IdempotencyFilter.Header, idempotencyKey);
+            }
+
+            return await http.SendAsync(request).WithTimeout();
+        }
+
+        static void AssertError(HttpResponseMessage response, HttpStatusCode status, string? errorType)
+        {
+            Assert.Equal(status, response.StatusCode);
+            Assert.Equal(errorType, response.Headers.TryGetValues("x-amzn-ErrorType", out var types) ? types.Single() : null);
+        }
+
+        // On the client listener the push is a path that listener does not serve, whatever the credentials.
+        AssertError(await PushAsync($"http://127.0.0.1:{host.ClientEndPoint.Port}", $"/@connections/{client.Id}", "x", key), HttpStatusCode.NotFound, null);
+
+        // The body's limit, then the credentials, then the id.
+        AssertError(await PushAsync(management, $"/@connections/{client.Id}", new string('x', 65), key), HttpStatusCode.RequestEntityTooLarge, ManagementErrors.PayloadTooLarge);
+        AssertError(await PushAsync(management, $"/@connections/{client.Id}", "x", null), HttpStatusCode.Forbidden, ManagementErrors.Forbidden);
+        AssertError(await PushAsync(management, $"/@connections/{client.Id}", "x", "not-the-key"), HttpStatusCode.Forbidden, ManagementErrors.Forbidden);
+        AssertError(await PushAsync(management, "/@connections/not-an-id!", "x", null), HttpStatusCode.Forbidden, ManagementErrors.Forbidden);
+        AssertError(await PushAsync(management, "/@connections/not-an-id!", "x", key), HttpStatusCode.BadRequest, ManagementErrors.BadRequest);
+        AssertError(await PushAsync(management, "/@connections/AAAAAAAAAAAAAAAAAAAA", "x", key), HttpStatusCode.Gone, ManagementErrors.Gone);
+        AssertError(await PushAsync(management, $"/@connections/{client.Id}", "x", key, idempotencyKey: "has space"), HttpStatusCode.BadRequest, ManagementErrors.BadRequest);
+        Assert.False(client.HasFrame);
+
+        // Every path form reaches it, and a repeated Idempotency-Key delivers once.
+        foreach (var path in new[] { $"/@connections/{client.Id}", $"/prod/@connections/{client.Id}", $"//@connections//{client.Id}", $"/%40connections/{client.Id}" })
+        {
+            AssertError(await PushAsync(management, path, path, key), HttpStatusCode.OK, null);
+            Assert.Equal(path, await client.ReceiveTextAsync());
+        }
+
+        for (var i = 0; i < 2; i++)
+        {
+            var once = await PushAsync(management, $"/@connections/{client.Id}", "once", key, idempotencyKey: "push-1");
+            AssertError(once, HttpStatusCode.OK, null);
+            Assert.Equal(i == 1, once.Headers.Contains(StoredAnswer.ReplayedHeader));
+        }
+
+        // The next frame after the one delivery is a later push's: the repeat delivered nothing.
+        Assert.Equal("once", await client.ReceiveTextAsync());
+        AssertError(await PushAsync(management, $"/@connections/{client.Id}", "after", key), HttpStatusCode.OK, null);
+        Assert.Equal("after", await client.ReceiveTextAsync());
+    }
 }
