@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Management;
@@ -27,7 +28,9 @@ internal static class ConnectionEndpoints
     {
         group.MapGet("", ListAsync);
         group.Map("", () => ManagementError.NotFound("A connection id is required."));
-        // POST /{id}, the push, is PushEndpoint's, mapped beside these groups rather than behind their filters.
+        // The sender is taken once here rather than from each request's services: a push then opens no service scope.
+        var sender = group.ServiceProvider.GetRequiredService<ConnectionSender>();
+        group.MapPost("/{id}", (string id, HttpContext context) => PostAsync(id, context, sender));
         group.MapGet("/{id}", GetAsync);
         group.MapMethods("/{id}", [HttpMethods.Head], GetAsync);
         group.MapDelete("/{id}", DeleteAsync);
@@ -51,17 +54,16 @@ internal static class ConnectionEndpoints
     }
 
     /// <summary>
-    /// A push of <paramref name="body"/>, once it is admitted (see <see cref="PushEndpoint"/>): a value task, which
-    /// finishes without allocating when the connection is on this node (the usual case).
+    /// A push: a value task, which finishes without allocating when the connection is on this node (the usual case).
     /// </summary>
-    internal static async ValueTask<IResult> PushAsync(string id, byte[] body, HttpContext context, ConnectionSender sender)
+    private static async ValueTask<IResult> PostAsync(string id, HttpContext context, ConnectionSender sender)
     {
         if (!ConnectionId.IsWellFormed(id))
         {
             return ManagementError.BadId(id);
         }
 
-        var result = await sender.SendAsync(id, ManagementBody.Message(body), context.RequestAborted);
+        var result = await sender.SendAsync(id, ManagementBody.Message(ManagementBody.Of(context)), context.RequestAborted);
         return result == SendResult.Sent ? ManagementOk.Instance : ManagementError.Of(id, result);
     }
 

@@ -25,53 +25,32 @@ internal sealed partial class ManagementAccessFilter(IOptions<GatewayOptions> op
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
         var http = context.HttpContext;
-        var (body, refused) = await AdmitAsync(http);
-        if (refused is not null)
-        {
-            return refused;
-        }
-
-        http.Features.Set(new ManagementBody(body!));
-        try
-        {
-            return await next(context);
-        }
-        catch (BackplaneUnavailableException ex)
-        {
-            return Unavailable(http, ex);
-        }
-    }
-
-    /// <summary>
-    /// Reads the body within its limit and checks the credentials: the body when the call may go on, otherwise the
-    /// answer (413 or 403).
-    /// </summary>
-    internal async ValueTask<(byte[]? Body, ManagementError? Refused)> AdmitAsync(HttpContext http)
-    {
         var limit = HttpMethods.IsPatch(http.Request.Method) ? MaxAttributesBytes
             : ManagementRequest.Names(http.Request.Path.Value, BatchEndpoints.Resource) ? options.Value.Management.MaxBatchBytes
             : options.Value.Management.MaxPayloadBytes;
         var body = await ManagementBody.ReadAsync(http.Request, limit, http.RequestAborted);
         if (body is null)
         {
-            return (null, ManagementError.PayloadTooLarge(limit));
+            return ManagementError.PayloadTooLarge(limit);
         }
 
         if (access.Refusal(http, body) is { } refusal)
         {
             Log.Forbidden(logger, http.Connection.RemoteIpAddress?.ToString() ?? "unknown", refusal);
-            return (null, ManagementError.Forbidden());
+            return ManagementError.Forbidden();
         }
 
-        return (body, null);
-    }
-
-    /// <summary>The answer (503) to a call that found other nodes unreachable, logged.</summary>
-    internal ManagementError Unavailable(HttpContext http, BackplaneUnavailableException exception)
-    {
-        var resource = ManagementRequest.TryParse(http.Request.Path.Value, out var request) ? request.Resource : http.Request.Path.Value ?? "";
-        Log.BackplaneUnavailable(logger, resource, exception.Message);
-        return ManagementError.Unavailable("Other nodes cannot be reached right now. A broadcast, user send or publish reached this node's own connections, except a publish to a topic with history, which waits for the engine to number it and was not delivered. " + exception.Message);
+        http.Features.Set(new ManagementBody(body));
+        try
+        {
+            return await next(context);
+        }
+        catch (BackplaneUnavailableException ex)
+        {
+            var resource = ManagementRequest.TryParse(http.Request.Path.Value, out var request) ? request.Resource : http.Request.Path.Value ?? "";
+            Log.BackplaneUnavailable(logger, resource, ex.Message);
+            return ManagementError.Unavailable("Other nodes cannot be reached right now. A broadcast, user send or publish reached this node's own connections, except a publish to a topic with history, which waits for the engine to number it and was not delivered. " + ex.Message);
+        }
     }
 
     private static partial class Log

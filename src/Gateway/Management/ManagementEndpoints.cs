@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 
@@ -20,18 +19,15 @@ internal static class ManagementEndpoints
     public static RouteGroupBuilder MapManagementEndpoints(this IEndpointRouteBuilder endpoints)
     {
         var management = endpoints.MapGroup("");
+        management.AddSingletonFilter<RouteGroupBuilder, ManagementListenerFilter>();
 
         // After every route of the application but a fallback (which ranks last and would otherwise tie with these),
         // so that an application hosting the gateway keeps its own routes.
         management.WithOrder(int.MaxValue - 1);
 
-        // The push does its filters' work itself (PushEndpoint), so it is mapped beside the filtered groups.
-        var push = ActivatorUtilities.CreateInstance<PushEndpoint>(endpoints.ServiceProvider);
         var stage = RoutePatternFactory.Parse("/{stage}", defaults: null, parameterPolicies: new RouteValueDictionary { ["stage"] = ManagementSegmentConstraint.Stage });
-        foreach (var outer in new[] { management.MapGroup(""), management.MapGroup(stage) })
+        foreach (var prefix in new[] { management.MapGroup(""), management.MapGroup(stage) })
         {
-            outer.MapPost("/@connections/{" + PushEndpoint.IdValue + "}", push.InvokeAsync);
-            var prefix = outer.MapGroup("").AddSingletonFilter<RouteGroupBuilder, ManagementListenerFilter>();
             prefix.MapGroup("/@connections").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().AddSingletonFilter<RouteGroupBuilder, IdempotencyFilter>().MapConnectionEndpoints().MapConnectionTopicEndpoints();
             prefix.MapGroup("/@topics").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().AddSingletonFilter<RouteGroupBuilder, IdempotencyFilter>().MapTopicEndpoints();
             prefix.MapGroup("/@users").AddSingletonFilter<RouteGroupBuilder, ManagementAccessFilter>().AddSingletonFilter<RouteGroupBuilder, IdempotencyFilter>().MapUserEndpoints().MapUserTopicEndpoints();
