@@ -19,6 +19,8 @@ internal sealed class StripedCounter
 
     public void Increment() => Interlocked.Increment(ref _cells[((Environment.CurrentManagedThreadId & _mask) + 1) * Stride]);
 
+    public void Add(long value) => Interlocked.Add(ref _cells[((Environment.CurrentManagedThreadId & _mask) + 1) * Stride], value);
+
     public long Sum()
     {
         long sum = 0;
