@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Text;
+using NATS.Client.JetStream.Models;
 using NATS.Client.KeyValueStore;
 
 namespace Gateway.Nats;
@@ -36,25 +37,32 @@ internal sealed class NatsKeyValues(INatsKVStore nodes, INatsKVStore keys, TimeP
         return entry.Success && entry.Value.Value is { } value ? Encoding.UTF8.GetString(value) : null;
     }
 
-    public async Task RemoveLivenessAsync(string nodeId) => await nodes.PurgeAsync(nodeId);
+    /// <summary>
+    /// Removes a node's record from the bucket's stream, every message of it: the bucket's own purge would leave a
+    /// marker behind, which <see cref="LiveNodesAsync"/> would still find.
+    /// </summary>
+    public async Task RemoveLivenessAsync(string nodeId) =>
+        await nodes.JetStreamContext.PurgeStreamAsync(NodesStream, new StreamPurgeRequest { Filter = NodesSubjects + nodeId });
 
+    /// <summary>
+    /// The nodes with a record: the subjects the bucket's stream holds, in one answer of the server. The client's key
+    /// listing reads the bucket through a watch until nothing is pending, and under renewals (every node renews its
+    /// record all the time) it named a node twice, or stopped after a few: a node listed twice is asked twice and its
+    /// answers counted twice, a node left out looks lost.
+    /// </summary>
     public async Task<IReadOnlyList<string>> LiveNodesAsync()
     {
-        var ids = new List<string>();
-        try
-        {
-            await foreach (var key in nodes.GetKeysAsync())
-            {
-                ids.Add(key);
-            }
-        }
-        catch (NatsKVException)
-        {
-            // No record at all.
-        }
-
-        return ids;
+        // The server answers up to 100,000 subjects at once, far more nodes than a cluster has.
+        var stream = await nodes.JetStreamContext.GetStreamAsync(NodesStream, new StreamInfoRequest { SubjectsFilter = NodesSubjects + ">" });
+        return stream.Info.State.Subjects is { } subjects
+            ? [.. subjects.Keys.Where(subject => subject.StartsWith(NodesSubjects, StringComparison.Ordinal)).Select(subject => subject[NodesSubjects.Length..])]
+            : [];
     }
+
+    // A bucket is the stream KV_{bucket}, a key its subject $KV.{bucket}.{key}.
+    private string NodesStream => "KV_" + nodes.Bucket;
+
+    private string NodesSubjects => "$KV." + nodes.Bucket + ".";
 
     public async Task<bool> SetKeyAsync(string key, byte[] value, TimeSpan ttl, bool onlyIfAbsent)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
 using Gateway.Backplane;
@@ -370,6 +371,48 @@ public abstract class BackplaneSpec : IAsyncLifetime
 
         Assert.True(await Cluster(a).SetKeyAsync("idem:k2", "brief"u8.ToArray(), TimeSpan.FromMilliseconds(300), onlyIfAbsent: false, CancellationToken.None).AsTask().WithTimeout());
         await Wait.UntilAsync(async () => await Cluster(b).GetKeyAsync("idem:k2", CancellationToken.None) is null, "the key expired");
+    }
+
+    [Fact]
+    public async Task Live_nodes_are_listed_once_each_while_they_renew()
+    {
+        // A listing read while records are being renewed (every node renews its own, all the time) names each node once:
+        // a node listed twice would be asked twice, and its answers (subscriber counts, members) counted twice.
+        var transport = await BareNodeAsync("LISTER00");
+        var ids = Enumerable.Range(0, 100).Select(i => string.Create(CultureInfo.InvariantCulture, $"LIVE{i:D4}")).ToArray();
+        foreach (var id in ids)
+        {
+            await transport.RenewLivenessAsync(id, ClusterBackplane.ReadsBatches, Lasting).WithTimeout();
+        }
+
+        using var stop = new CancellationTokenSource();
+        var renewing = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await Task.WhenAll(ids.Select(id => transport.RenewLivenessAsync(id, ClusterBackplane.ReadsBatches, Lasting)));
+            }
+        });
+        try
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                var listed = await transport.LiveNodesAsync().WithTimeout();
+                Assert.Equal(listed.Count, listed.Distinct(StringComparer.Ordinal).Count());
+                Assert.Subset(listed.ToHashSet(StringComparer.Ordinal), ids.ToHashSet(StringComparer.Ordinal));
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await renewing.WithTimeout();
+        }
+
+        // A node that leaves takes its record with it: the listing no longer names it.
+        await transport.RemoveLivenessAsync(ids[0]).WithTimeout();
+        var after = await transport.LiveNodesAsync().WithTimeout();
+        Assert.DoesNotContain(ids[0], after);
+        Assert.Contains(ids[1], after);
     }
 
     [Fact]
