@@ -25,6 +25,26 @@ public sealed partial class GatewayConnection
     /// <summary>True while the session has lost its socket and waits for its client to resume it.</summary>
     public bool IsWaiting => _resume is { } resume && Volatile.Read(ref resume.Suspended) is not null && Volatile.Read(ref _close) is null;
 
+    /// <summary>
+    /// True once a waiting session's loops have ended and it is parked: only from then on does the sweeper end it when
+    /// its window or lifetime passes (a clock moved before that is not looked at again until the next sweep).
+    /// </summary>
+    internal bool IsParked
+    {
+        get
+        {
+            if (_resume is not { } resume)
+            {
+                return false;
+            }
+
+            lock (resume)
+            {
+                return resume.Parked && resume.Suspended is not null && Volatile.Read(ref _close) is null;
+            }
+        }
+    }
+
     /// <summary>True when this session can be resumed after a dropped socket (resuming was on when it opened).</summary>
     public bool IsResumable => _resume is not null;
 

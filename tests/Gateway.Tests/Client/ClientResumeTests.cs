@@ -143,7 +143,7 @@ public sealed class ClientResumeTests
         }
 
         // The window passes while the client waits to come back: the session ends, and its token resumes nothing.
-        await Wait.UntilAsync(() => host.Registry.TryGet(id, out var c) && c.IsWaiting, "the session waits");
+        await Wait.UntilAsync(() => host.Registry.TryGet(id, out var c) && c.IsParked, "the session waits, parked");
         host.Advance(TimeSpan.FromSeconds(6));
         await Wait.UntilAsync(() => !host.Registry.TryGet(id, out _), "the session ended");
         var recovery = await host.AdvanceUntilAsync(recovered.Task, TimeSpan.FromSeconds(4));

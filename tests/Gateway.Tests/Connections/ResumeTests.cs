@@ -236,7 +236,7 @@ public sealed class ResumeTests
         // The window passes: $disconnect once, with the drop's code; a later resume is refused.
         var late = await OpenAsync(host);
         await late.Client.DisposeAsync();
-        await Wait.UntilAsync(() => host.Connection(late.Id).IsWaiting, "the session waits");
+        await Wait.UntilAsync(() => host.Connection(late.Id).IsParked, "the session waits, parked");
         host.Advance(TimeSpan.FromSeconds(29));
         Assert.DoesNotContain(recorder.All, e => e.ConnectionId == late.Id);
         host.Advance(TimeSpan.FromSeconds(2));
@@ -349,7 +349,7 @@ public sealed class ResumeTests
         // Dropped 15 s into its 20 s lifetime: still a member while it waits, until the lifetime ends it (before the window would).
         host.Advance(TimeSpan.FromSeconds(15));
         await member.Client.DisposeAsync();
-        await Wait.UntilAsync(() => host.Connection(member.Id).IsWaiting, "the session waits");
+        await Wait.UntilAsync(() => host.Connection(member.Id).IsParked, "the session waits, parked");
         host.Advance(TimeSpan.FromSeconds(4));
         Assert.Equal(1, await MembersAsync());
         Assert.DoesNotContain(recorder.All, e => e.ConnectionId == member.Id);
