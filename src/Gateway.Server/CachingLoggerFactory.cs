@@ -15,7 +15,7 @@ internal sealed class CachingLoggerFactory(ILoggerFactory inner) : ILoggerFactor
 
     /// <inheritdoc />
     public ILogger CreateLogger(string categoryName) =>
-        _loggers.TryGetValue(categoryName, out var logger) ? logger : _loggers.GetOrAdd(categoryName, static (name, factory) => factory.CreateLogger(name), inner);
+        _loggers.GetOrAdd(categoryName, static (name, factory) => factory.CreateLogger(name), inner);
 
     /// <inheritdoc />
     public void AddProvider(ILoggerProvider provider)

@@ -39,7 +39,6 @@ public sealed class GatewayMetrics : IDisposable
     private readonly UpDownCounter<long> _bufferedBytes;
     private readonly Counter<long> _resumes;
     private readonly Counter<long> _resumesRefused;
-    private readonly StripedCounter _receivedTotal = new();
     private readonly StripedCounter _sentTotal = new();
     private readonly StripedCounter _sentBytes = new();
     private readonly ConcurrentDictionary<string, RouteCounts> _received = new(StringComparer.Ordinal);
@@ -146,11 +145,10 @@ public sealed class GatewayMetrics : IDisposable
         var counts = _received.GetOrAdd(route, static _ => new RouteCounts());
         counts.Messages.Increment();
         counts.Bytes.Add(bytes);
-        _receivedTotal.Increment();
     }
 
     /// <summary>Client messages routed since the start (for the dashboard's rates).</summary>
-    public long ReceivedTotal => _receivedTotal.Sum();
+    public long ReceivedTotal => _received.Values.Sum(static c => c.Messages.Sum());
 
     /// <summary>Frames written to clients since the start (for the dashboard's rates).</summary>
     public long SentTotal => _sentTotal.Sum();
