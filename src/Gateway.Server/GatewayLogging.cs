@@ -42,7 +42,10 @@ internal static class GatewayLogging
             {
                 logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
             }
-        });
+        },
+        // The host's loggers write to this logger, not to Serilog's static one: two hosts in one process (tests) would
+        // otherwise share whichever static logger was made last, with its levels, and lose it when either stops.
+        preserveStaticLogger: true);
 
         // Serilog's factory makes a new logger on every CreateLogger call; ASP.NET Core's results make one per request.
         CachingLoggerFactory.Decorate(services);

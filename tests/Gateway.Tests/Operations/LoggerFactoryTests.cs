@@ -1,14 +1,23 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Tests.Operations;
 
 /// <summary>
 /// The server's loggers are made once per category: ASP.NET Core's results ask the factory for one on every request,
-/// and Serilog's own factory would build a new logger, with its caches, each time.
+/// and Serilog's own factory would build a new logger, with its caches, each time. ASP.NET Core's per-request
+/// diagnostics (an activity and a log scope for every HTTP request) are made only while their category logs at
+/// <c>Information</c>, or while something traces requests.
 /// </summary>
 public sealed class LoggerFactoryTests
 {
+    private const string RequestDiagnostics = "Microsoft.AspNetCore.Hosting.Diagnostics";
+
     [Fact]
     public async Task The_server_makes_each_categorys_logger_once()
     {
@@ -16,5 +25,79 @@ public sealed class LoggerFactoryTests
         var loggers = host.Services.GetRequiredService<ILoggerFactory>();
         Assert.Same(loggers.CreateLogger("Gateway.Tests.First"), loggers.CreateLogger("Gateway.Tests.First"));
         Assert.NotSame(loggers.CreateLogger("Gateway.Tests.First"), loggers.CreateLogger("Gateway.Tests.Second"));
+    }
+
+    [Fact]
+    public async Task A_management_call_makes_no_activity_while_request_logging_is_off()
+    {
+        var seen = new RequestsSeen();
+        await using var host = await GatewayHost.StartAsync(gateway: g => g.Services.AddSingleton<IStartupFilter>(seen));
+        Assert.False(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(RequestDiagnostics).IsEnabled(LogLevel.Critical));
+        Assert.True(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Server.Kestrel").IsEnabled(LogLevel.Warning));
+
+        var request = await seen.CallAsync(host);
+        Assert.False(request.HadActivity);
+        Assert.False(request.HadActivityFeature);
+    }
+
+    [Fact]
+    public async Task With_request_logging_on_a_management_call_has_its_activity_as_before()
+    {
+        var seen = new RequestsSeen();
+        await using var host = await GatewayHost.StartAsync(
+            new Dictionary<string, string?> { ["Serilog:MinimumLevel:Override:" + RequestDiagnostics] = "Information" },
+            gateway: g => g.Services.AddSingleton<IStartupFilter>(seen));
+        Assert.True(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(RequestDiagnostics).IsEnabled(LogLevel.Information));
+
+        var request = await seen.CallAsync(host);
+        Assert.True(request.HadActivity);
+        Assert.True(request.HadActivityFeature);
+    }
+
+    [Fact]
+    public async Task A_tracer_listening_to_requests_still_gets_an_activity_for_each_call()
+    {
+        var seen = new RequestsSeen();
+        var stopped = new ConcurrentQueue<string>();
+        using var tracer = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => stopped.Enqueue(activity.OperationName),
+        };
+        ActivitySource.AddActivityListener(tracer);
+        await using var host = await GatewayHost.StartAsync(gateway: g => g.Services.AddSingleton<IStartupFilter>(seen));
+
+        var request = await seen.CallAsync(host);
+        Assert.True(request.HadActivity);
+        Assert.Contains("Microsoft.AspNetCore.Hosting.HttpRequestIn", stopped);
+    }
+
+    /// <summary>What the pipeline saw of one request, recorded by a middleware ahead of the gateway's own.</summary>
+    private sealed record Seen(string Path, bool HadActivity, bool HadActivityFeature);
+
+    private sealed class RequestsSeen : IStartupFilter
+    {
+        private readonly ConcurrentQueue<Seen> _seen = new();
+
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, then) =>
+            {
+                _seen.Enqueue(new Seen(context.Request.Path, Activity.Current is not null, context.Features.Get<IHttpActivityFeature>() is not null));
+                return then(context);
+            });
+            next(app);
+        };
+
+        /// <summary>Makes one management call (a push to a connection that does not exist) and returns what the pipeline saw of it.</summary>
+        public async Task<Seen> CallAsync(GatewayHost host)
+        {
+            using var http = new HttpClient();
+            var path = "/@connections/" + host.Services.GetRequiredService<Gateway.Connections.GatewayNode>().MintConnectionId();
+            using var answer = await http.PostAsync($"http://127.0.0.1:{host.ManagementEndPoint.Port}{path}", new StringContent("hi"));
+            Assert.Equal(System.Net.HttpStatusCode.Gone, answer.StatusCode);
+            return Assert.Single(_seen, s => s.Path == path);
+        }
     }
 }
