@@ -8,24 +8,19 @@ namespace Gateway.Server;
 /// request they answer: without this, a push allocated about 800 bytes for loggers it then threw away. A logger
 /// holds no state of its own beyond the category, so the one made first serves every later call.
 /// <para>
-/// The logger of ASP.NET Core's per-request diagnostics (<see cref="RequestDiagnosticsCategory"/>) is seen as off while
-/// that category's <c>Information</c> is off (<see cref="RequestDiagnosticsLogger"/>): ASP.NET Core builds an
-/// <see cref="System.Diagnostics.Activity"/> and a log scope for every request whenever that logger is on at any level,
-/// only so that the request's own <c>Information</c> lines could carry them.
+/// Two of ASP.NET Core's categories are wrapped (<see cref="QuietDiagnosticsLogger"/>): while they log below
+/// <c>Information</c>, hosting makes no activity and no scope for each request and Kestrel no scope for each connection.
 /// </para>
 /// </summary>
 /// <param name="inner">The factory that makes the loggers; disposed with this one.</param>
 internal sealed class CachingLoggerFactory(ILoggerFactory inner) : ILoggerFactory
 {
-    /// <summary>The category of ASP.NET Core's per-request events ("Request starting", "Request finished").</summary>
-    public const string RequestDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
-
     private readonly ConcurrentDictionary<string, ILogger> _loggers = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public ILogger CreateLogger(string categoryName) =>
-        _loggers.GetOrAdd(categoryName, static (name, factory) => name == RequestDiagnosticsCategory
-            ? new RequestDiagnosticsLogger(factory.CreateLogger(name))
+        _loggers.GetOrAdd(categoryName, static (name, factory) => QuietDiagnosticsLogger.For(name) is { } quiet
+            ? new QuietDiagnosticsLogger(factory.CreateLogger(name), quiet)
             : factory.CreateLogger(name), inner);
 
     /// <inheritdoc />

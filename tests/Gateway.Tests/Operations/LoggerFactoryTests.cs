@@ -12,11 +12,12 @@ namespace Gateway.Tests.Operations;
 /// The server's loggers are made once per category: ASP.NET Core's results ask the factory for one on every request,
 /// and Serilog's own factory would build a new logger, with its caches, each time. ASP.NET Core's per-request
 /// diagnostics (an activity and a log scope for every HTTP request) are made only while their category logs at
-/// <c>Information</c>, or while something traces requests.
+/// <c>Information</c>, or while something traces requests; so is Kestrel's log scope for each connection.
 /// </summary>
 public sealed class LoggerFactoryTests
 {
     private const string RequestDiagnostics = "Microsoft.AspNetCore.Hosting.Diagnostics";
+    private const string Kestrel = "Microsoft.AspNetCore.Server.Kestrel";
 
     [Fact]
     public async Task The_server_makes_each_categorys_logger_once()
@@ -71,6 +72,24 @@ public sealed class LoggerFactoryTests
         var request = await seen.CallAsync(host);
         Assert.True(request.HadActivity);
         Assert.Contains("Microsoft.AspNetCore.Hosting.HttpRequestIn", stopped);
+    }
+
+    [Fact]
+    public async Task Kestrel_keeps_its_warnings_but_opens_no_scope_per_connection_while_its_information_is_off()
+    {
+        await using var host = await GatewayHost.StartAsync();
+        var kestrel = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(Kestrel);
+        Assert.True(kestrel.IsEnabled(LogLevel.Warning));
+        Assert.True(kestrel.IsEnabled(LogLevel.Critical));
+        Assert.Null(kestrel.BeginScope(new Dictionary<string, object> { ["ConnectionId"] = "0HN0000000000" }));
+
+        await using var chatty = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["Serilog:MinimumLevel:Override:" + Kestrel] = "Information" });
+        using var scope = chatty.Services.GetRequiredService<ILoggerFactory>().CreateLogger(Kestrel).BeginScope(new Dictionary<string, object> { ["ConnectionId"] = "0HN0000000000" });
+        Assert.NotNull(scope);
+
+        // Clients still connect and are answered on the quiet host.
+        await using var client = await host.ConnectAsync();
+        Assert.Equal(20, client.Id.Length);
     }
 
     /// <summary>What the pipeline saw of one request, recorded by a middleware ahead of the gateway's own.</summary>
