@@ -134,4 +134,91 @@ public class DirectedOutboxTests
         await Task.WhenAll(sent).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(Enumerable.Range(0, Count), seen);
     }
+
+    [Fact]
+    public async Task Answers_held_on_a_thread_leave_together_from_it_when_the_hold_ends()
+    {
+        var published = new ConcurrentQueue<(string Node, byte[] Bytes, int Thread)>();
+        var flushes = new Queue<Action>();
+        var outbox = new DirectedOutbox(
+            (node, bytes) =>
+            {
+                published.Enqueue((node, bytes, Environment.CurrentManagedThreadId));
+                return Task.FromResult(1L);
+            },
+            _ => true,
+            flushes.Enqueue);
+
+        Task<long>[] answers;
+        Task<long> fromElsewhere;
+        using (outbox.Hold())
+        {
+            answers = [outbox.Enqueue("a", [1]), outbox.Enqueue("a", [2])];
+
+            // Another thread's message joins the held flush, as it joins a scheduled one.
+            Task<long>? other = null;
+            var elsewhere = new Thread(() => other = outbox.Enqueue("a", [3]));
+            elsewhere.Start();
+            elsewhere.Join();
+            fromElsewhere = other!;
+            Assert.Empty(flushes);
+            Assert.Empty(published);
+        }
+
+        // Nothing was scheduled: the flush ran here, when the hold ended, with all three in one publish.
+        Assert.Empty(flushes);
+        var (node, bytes, thread) = Assert.Single(published);
+        Assert.Equal("a", node);
+        Assert.Equal(Environment.CurrentManagedThreadId, thread);
+        Assert.Equal([[1], [2], [3]], DirectedOutbox.Split(bytes).Select(s => s.ToArray()));
+        Assert.All(await Task.WhenAll([.. answers, fromElsewhere]), r => Assert.Equal(1, r));
+
+        // A hold in which nothing was queued flushes nothing; after it, a message schedules its flush as before.
+        using (outbox.Hold())
+        {
+        }
+
+        Assert.Single(published);
+        var later = outbox.Enqueue("a", [4]);
+        Assert.Single(flushes);
+        flushes.Dequeue()();
+        Assert.Equal(1, await later);
+        Assert.Equal(2, published.Count);
+    }
+
+    [Fact]
+    public void A_hold_taken_inside_another_gives_the_outer_one_back()
+    {
+        var published = new ConcurrentQueue<string>();
+        var flushes = new Queue<Action>();
+        DirectedOutbox Outbox(string name) => new(
+            (node, _) =>
+            {
+                published.Enqueue(name + ":" + node);
+                return Task.FromResult(1L);
+            },
+            _ => true,
+            flushes.Enqueue);
+        var outer = Outbox("outer");
+        var inner = Outbox("inner");
+
+        using (outer.Hold())
+        {
+            outer.Enqueue("a", [1]);
+
+            // A delivery on this thread (another outbox's flush, for one) holds its own answers meanwhile.
+            using (inner.Hold())
+            {
+                inner.Enqueue("b", [2]);
+                outer.Enqueue("a", [3]);
+            }
+
+            Assert.Equal(["inner:b"], published);
+            outer.Enqueue("a", [5]);
+        }
+
+        // The outer hold still owed its flush, and took every message queued for it.
+        Assert.Equal(["inner:b", "outer:a"], published);
+        Assert.Empty(flushes);
+    }
 }
