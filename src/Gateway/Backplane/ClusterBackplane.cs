@@ -540,15 +540,11 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
     {
         // Requests and replies from one node may come several in one publish. The calls waiting for the answers in it
         // resume together, in one work item on the thread pool: never on this thread, which reads the node's channel
-        // and must not wait on whatever a caller does next. The answers this node makes to the requests in it leave
-        // together from this thread once all are carried out (their writes and publishes are started, not awaited).
+        // and must not wait on whatever a caller does next.
         List<(TaskCompletionSource<BackplaneMessage> Reply, BackplaneMessage Answer)>? answers = null;
-        using (_requests.HoldAnswers())
+        foreach (var one in DirectedOutbox.Split(message))
         {
-            foreach (var one in DirectedOutbox.Split(message))
-            {
-                OnMessage(BackplaneMessage.FromBytes(one.AsSpan()), ref answers);
-            }
+            OnMessage(BackplaneMessage.FromBytes(one.AsSpan()), ref answers);
         }
 
         if (answers is not null)

@@ -21,32 +21,9 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
     /// <summary>The largest batch: messages past it go in the next publish.</summary>
     public const int MaxBatchBytes = 1024 * 1024;
 
-    // The outbox whose flush the current thread holds (see Hold), and whether a message it queued owes that flush.
-    [ThreadStatic]
-    private static DirectedOutbox? t_held;
-
-    [ThreadStatic]
-    private static bool t_flushOwed;
-
     private readonly Lock _gate = new();
     private readonly Lock _flushing = new();
     private Dictionary<string, Pending>? _pending;
-
-    /// <summary>
-    /// Holds this outbox's next flush on the current thread until the returned value is disposed, which flushes on
-    /// this thread if a message queued by it meanwhile would have scheduled one. A node that reads several requests in
-    /// one delivery holds its answers this way: they leave together, in one write as soon as the delivery has been
-    /// handled, instead of in a flush scheduled on the thread pool by the first of them. Messages queued by other
-    /// threads meanwhile join the flush as they join a scheduled one. A hold taken while another is held on the thread
-    /// (a delivery that another node's flush made on this thread) gives the earlier one back when it ends.
-    /// </summary>
-    public HeldFlush Hold()
-    {
-        var held = new HeldFlush(this, t_held, t_flushOwed);
-        t_held = this;
-        t_flushOwed = false;
-        return held;
-    }
 
     /// <summary>Queues a message for <paramref name="nodeId"/>; the task gives the number of nodes that received its publish.</summary>
     public Task<long> Enqueue(string nodeId, byte[] message)
@@ -64,11 +41,7 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
             pending.Messages.Add(message);
             if (first)
             {
-                if (t_held == this)
-                {
-                    t_flushOwed = true;
-                }
-                else if (schedule is null)
+                if (schedule is null)
                 {
                     ThreadPool.UnsafeQueueUserWorkItem(static outbox => outbox.Flush(), this, preferLocal: false);
                 }
@@ -82,33 +55,17 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
         }
     }
 
-    private void Release(DirectedOutbox? previous, bool previousOwed)
-    {
-        var owed = t_held == this && t_flushOwed;
-        t_held = previous;
-        t_flushOwed = previousOwed;
-        if (owed)
-        {
-            Flush();
-        }
-    }
-
     private void Flush()
     {
         // Held until this flush's publishes have started (not completed): a later flush, which can only have taken
         // later messages, starts its publishes after these, so Redis gets every node's messages in queue order.
         lock (_flushing)
         {
-            Dictionary<string, Pending>? batch;
+            Dictionary<string, Pending> batch;
             lock (_gate)
             {
-                batch = _pending;
+                batch = _pending!;
                 _pending = null;
-            }
-
-            if (batch is null)
-            {
-                return;
             }
 
             foreach (var (nodeId, pending) in batch)
@@ -209,13 +166,6 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
             yield return new ArraySegment<byte>(bytes, at + 4, length);
             at += 4 + length;
         }
-    }
-
-    /// <summary>A held flush (<see cref="Hold"/>): disposing it releases the hold, flushing if a message is owed one.</summary>
-    public readonly struct HeldFlush(DirectedOutbox outbox, DirectedOutbox? previous, bool previousOwed) : IDisposable
-    {
-        /// <inheritdoc />
-        public void Dispose() => outbox?.Release(previous, previousOwed);
     }
 
     private sealed class Pending

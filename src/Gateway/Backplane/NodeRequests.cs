@@ -42,9 +42,6 @@ internal sealed class NodeRequests : IDisposable
     /// <summary>Sends an answer to the node that asked, batched with the other answers to that node.</summary>
     public Task<long> AnswerAsync(string nodeId, byte[] answer) => _answers.Enqueue(nodeId, answer);
 
-    /// <summary>Holds the answers made on this thread until the value is disposed, so that they leave together from here (<see cref="DirectedOutbox.Hold"/>).</summary>
-    public DirectedOutbox.HeldFlush HoldAnswers() => _answers.Hold();
-
     /// <summary>
     /// Asks <paramref name="nodeId"/> and waits at most <paramref name="timeout"/> for its answer. Null: the node is
     /// gone. Throws <see cref="BackplaneUnavailableException"/> while it may only be reconnecting, or is alive and
