@@ -12,7 +12,11 @@ namespace Gateway.Management;
 /// </summary>
 internal static class ManagementEndpoints
 {
-    /// <summary>Why each resource maps an endpoint without methods beside its method-specific ones (analyzer rule ASP0022).</summary>
+    /// <summary>
+    /// Why each resource maps an endpoint without methods beside its method-specific ones (analyzer rule ASP0022). A
+    /// later route order on it (<c>WithOrder</c>) would satisfy the analyzer but is compared across every endpoint a
+    /// path matches: <c>POST /@topics</c> would get routing's 405 instead of the resource's 404.
+    /// </summary>
     internal const string AnyMethodFallback = "The endpoint without methods ranks after those with them (routing prefers endpoints with HTTP method metadata), so it takes only the methods they do not: the resource's own 405 and 404 answers instead of routing's bare 405.";
 
     /// <summary>Maps every management resource; the result takes conventions for all of them.</summary>
