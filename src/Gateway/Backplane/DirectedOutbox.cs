@@ -21,9 +21,29 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
     /// <summary>The largest batch: messages past it go in the next publish.</summary>
     public const int MaxBatchBytes = 1024 * 1024;
 
+    // The holds taken on this thread (see HoldFlushes), and the outboxes whose flush they owe.
+    [ThreadStatic]
+    private static int t_holds;
+
+    [ThreadStatic]
+    private static List<DirectedOutbox>? t_owed;
+
     private readonly Lock _gate = new();
     private readonly Lock _flushing = new();
     private Dictionary<string, Pending>? _pending;
+
+    /// <summary>
+    /// Holds, until the returned value is disposed, the flush that a message queued on this thread would schedule on
+    /// the thread pool; the flush then runs on this thread. A thread that reads several requests at once holds their
+    /// answers this way: they leave together, in one write once all are carried out, and no thread-pool thread is
+    /// woken for them. Messages queued by other threads meanwhile join the held flush, as they join a scheduled one.
+    /// Holds nest: the outermost one flushes. The holder must not wait for anything while it holds.
+    /// </summary>
+    public static HeldFlushes HoldFlushes()
+    {
+        t_holds++;
+        return default;
+    }
 
     /// <summary>Queues a message for <paramref name="nodeId"/>; the task gives the number of nodes that received its publish.</summary>
     public Task<long> Enqueue(string nodeId, byte[] message)
@@ -41,7 +61,11 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
             pending.Messages.Add(message);
             if (first)
             {
-                if (schedule is null)
+                if (t_holds > 0)
+                {
+                    (t_owed ??= []).Add(this);
+                }
+                else if (schedule is null)
                 {
                     ThreadPool.UnsafeQueueUserWorkItem(static outbox => outbox.Flush(), this, preferLocal: false);
                 }
@@ -53,6 +77,21 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
 
             return pending.Received.Task;
         }
+    }
+
+    private static void ReleaseHold()
+    {
+        if (--t_holds > 0 || t_owed is not { Count: > 0 } owed)
+        {
+            return;
+        }
+
+        foreach (var outbox in owed)
+        {
+            outbox.Flush();
+        }
+
+        owed.Clear();
     }
 
     private void Flush()
@@ -166,6 +205,13 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
             yield return new ArraySegment<byte>(bytes, at + 4, length);
             at += 4 + length;
         }
+    }
+
+    /// <summary>A hold on this thread's flushes (<see cref="HoldFlushes"/>): disposing it releases the hold, and the outermost release flushes what is owed.</summary>
+    public readonly struct HeldFlushes : IDisposable
+    {
+        /// <inheritdoc />
+        public void Dispose() => ReleaseHold();
     }
 
     private sealed class Pending

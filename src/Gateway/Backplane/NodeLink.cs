@@ -28,6 +28,7 @@ internal sealed partial class NodeLink : IAsyncDisposable
     public const int MaxFrameBytes = 64 * 1024 * 1024;
 
     private const int NonceBytes = 32;
+    private const int MaxHandshakes = 32;
     private const byte Accepted = 1;
     private static readonly byte[] Magic = "GWL1"u8.ToArray();
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
@@ -44,6 +45,7 @@ internal sealed partial class NodeLink : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Peer> _peers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Socket, byte> _accepted = new();
     private Socket? _listener;
+    private int _handshakes;
     private string _self = "";
     private IBackplaneReceiver? _receiver;
     private IBackplaneTransport? _engine;
@@ -164,6 +166,16 @@ internal sealed partial class NodeLink : IAsyncDisposable
         _listener?.Dispose();
         foreach (var socket in _accepted.Keys)
         {
+            // Ends a read blocked on the socket: its thread then returns.
+            try
+            {
+                socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // Closed already.
+            }
+
             socket.Dispose();
         }
 
@@ -206,10 +218,10 @@ internal sealed partial class NodeLink : IAsyncDisposable
         id.CopyTo(into[2..]);
     }
 
-    private static async Task<string> ReadIdAsync(NetworkStream stream, CancellationToken cancellationToken)
+    private static string ReadId(NetworkStream stream)
     {
-        var length = new byte[2];
-        await stream.ReadExactlyAsync(length, cancellationToken);
+        Span<byte> length = stackalloc byte[2];
+        stream.ReadExactly(length);
         var size = BinaryPrimitives.ReadUInt16LittleEndian(length);
         if (size is 0 or > 256)
         {
@@ -217,7 +229,7 @@ internal sealed partial class NodeLink : IAsyncDisposable
         }
 
         var id = new byte[size];
-        await stream.ReadExactlyAsync(id, cancellationToken);
+        stream.ReadExactly(id);
         return Encoding.UTF8.GetString(id);
     }
 
@@ -245,96 +257,123 @@ internal sealed partial class NodeLink : IAsyncDisposable
                 continue;
             }
 
-            _ = ServeAsync(socket);
+            if (Interlocked.Increment(ref _handshakes) > MaxHandshakes)
+            {
+                Interlocked.Decrement(ref _handshakes);
+                Log.Refused(_logger, socket.RemoteEndPoint?.ToString() ?? "?", "?", $"more than {MaxHandshakes} links are being opened to this node at once");
+                socket.Dispose();
+                continue;
+            }
+
+            // A thread of its own, not the thread pool: see Serve.
+            var reader = new Thread(static state => ((Reader)state!).Link.Serve(((Reader)state!).Socket)) { IsBackground = true, Name = "Gateway node link" };
+            reader.UnsafeStart(new Reader(this, socket));
         }
     }
 
-    /// <summary>One node's link to this one: the handshake, then its frames until it closes.</summary>
-    private async Task ServeAsync(Socket socket)
+    /// <summary>
+    /// One node's link to this one, on a thread of its own: the handshake, then its frames until it closes. The socket
+    /// is only ever read with blocking calls, so it stays a blocking socket: a frame that arrives wakes this thread
+    /// once, in its read, instead of waking the socket engine's thread, which then wakes a thread-pool thread to read
+    /// it. Links are few (one from each other node), and at most <see cref="MaxHandshakes"/> are being opened at once.
+    /// </summary>
+    private void Serve(Socket socket)
     {
         _accepted[socket] = 0;
         var remote = socket.RemoteEndPoint?.ToString() ?? "?";
+        var handshaking = true;
         try
         {
-            socket.NoDelay = true;
-            await using var stream = new NetworkStream(socket, ownsSocket: false);
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
+            if (_stopping.IsCancellationRequested)
             {
-                timeout.CancelAfter(HandshakeTimeout);
-                var hello = new byte[Magic.Length + NonceBytes];
-                Magic.CopyTo(hello, 0);
-                RandomNumberGenerator.Fill(hello.AsSpan(Magic.Length));
-                await stream.WriteAsync(hello, timeout.Token);
-                var from = await ReadIdAsync(stream, timeout.Token);
-                var to = await ReadIdAsync(stream, timeout.Token);
-                var proof = new byte[32];
-                await stream.ReadExactlyAsync(proof, timeout.Token);
-                if (!CryptographicOperations.FixedTimeEquals(proof, Proof(hello.AsSpan(Magic.Length), from, to)))
-                {
-                    Log.Refused(_logger, remote, from, "its proof does not match this node's Gateway:Cluster:Link:Secret");
-                    return;
-                }
-
-                if (to != _self)
-                {
-                    Log.Refused(_logger, remote, from, $"it is meant for node {to}, gone from this address");
-                    return;
-                }
-
-                await stream.WriteAsync(new[] { Accepted }, timeout.Token);
+                return;
             }
 
+            socket.NoDelay = true;
+            socket.ReceiveTimeout = socket.SendTimeout = (int)HandshakeTimeout.TotalMilliseconds;
+            using var stream = new NetworkStream(socket, ownsSocket: false);
+            var hello = new byte[Magic.Length + NonceBytes];
+            Magic.CopyTo(hello, 0);
+            RandomNumberGenerator.Fill(hello.AsSpan(Magic.Length));
+            stream.Write(hello);
+            var from = ReadId(stream);
+            var to = ReadId(stream);
+            var proof = new byte[32];
+            stream.ReadExactly(proof);
+            if (!CryptographicOperations.FixedTimeEquals(proof, Proof(hello.AsSpan(Magic.Length), from, to)))
+            {
+                Log.Refused(_logger, remote, from, "its proof does not match this node's Gateway:Cluster:Link:Secret");
+                return;
+            }
+
+            if (to != _self)
+            {
+                Log.Refused(_logger, remote, from, $"it is meant for node {to}, gone from this address");
+                return;
+            }
+
+            stream.Write([Accepted]);
+            socket.ReceiveTimeout = socket.SendTimeout = 0;
+            handshaking = false;
+            Interlocked.Decrement(ref _handshakes);
             Log.Accepted(_logger, from: remote);
-            await ReadFramesAsync(stream);
+            ReadFrames(socket, stream);
         }
-        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or InvalidDataException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or ObjectDisposedException)
         {
-            // The other node closed its link, went away, or spoke something else: it opens a new one when it needs it.
+            // The other node closed its link, went away, took too long, or spoke something else; or this node is
+            // stopping. The other node opens a new link when it needs one.
         }
         finally
         {
+            if (handshaking)
+            {
+                Interlocked.Decrement(ref _handshakes);
+            }
+
             _accepted.TryRemove(socket, out _);
             socket.Dispose();
         }
     }
 
-    private async Task ReadFramesAsync(NetworkStream stream)
+    private void ReadFrames(Socket socket, NetworkStream stream)
     {
         var buffer = new byte[64 * 1024];
         int start = 0, end = 0;
         while (true)
         {
-            while (end - start >= 4)
+            // Every whole frame read so far is handed on under one hold: the answers they make leave together, from
+            // this thread, before it reads again.
+            using (DirectedOutbox.HoldFlushes())
             {
-                var length = BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(start));
-                if (length is < 0 or > MaxFrameBytes)
+                while (end - start >= 4)
                 {
-                    throw new InvalidDataException("a frame of the wrong size");
-                }
+                    var length = FrameLength(buffer, start);
+                    if (end - start - 4 < length)
+                    {
+                        break;
+                    }
 
-                byte[] frame;
-                if (end - start - 4 >= length)
-                {
-                    frame = buffer.AsSpan(start + 4, length).ToArray();
+                    var whole = buffer.AsSpan(start + 4, length).ToArray();
                     start += 4 + length;
-                }
-                else if (length + 4 > buffer.Length)
-                {
-                    // Larger than the buffer: read into its own array.
-                    frame = new byte[length];
-                    var have = end - start - 4;
-                    buffer.AsSpan(start + 4, have).CopyTo(frame);
-                    start = end = 0;
-                    await stream.ReadExactlyAsync(frame.AsMemory(have), _stopping.Token);
-                }
-                else
-                {
-                    break;
-                }
 
-                // Counted before it is handed on: whatever it causes (an answer, a caller resuming) comes after the count.
+                    // Counted before it is handed on: whatever it causes (an answer, a caller resuming) comes after the count.
+                    _metrics?.LinkFrames("received", 1);
+                    Deliver(whole);
+                }
+            }
+
+            if (end - start >= 4 && FrameLength(buffer, start) is var large && large + 4 > buffer.Length)
+            {
+                // Larger than the buffer: read into its own array, holding nothing meanwhile.
+                var frame = new byte[large];
+                var have = end - start - 4;
+                buffer.AsSpan(start + 4, have).CopyTo(frame);
+                start = end = 0;
+                stream.ReadExactly(frame.AsSpan(have));
                 _metrics?.LinkFrames("received", 1);
                 Deliver(frame);
+                continue;
             }
 
             if (start > 0)
@@ -344,7 +383,7 @@ internal sealed partial class NodeLink : IAsyncDisposable
                 start = 0;
             }
 
-            var read = await stream.ReadAsync(buffer.AsMemory(end), _stopping.Token);
+            var read = socket.Receive(buffer.AsSpan(end));
             if (read == 0)
             {
                 return;
@@ -353,6 +392,14 @@ internal sealed partial class NodeLink : IAsyncDisposable
             end += read;
         }
     }
+
+    private static int FrameLength(byte[] buffer, int start)
+    {
+        var length = BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(start));
+        return length is < 0 or > MaxFrameBytes ? throw new InvalidDataException("a frame of the wrong size") : length;
+    }
+
+    private sealed record Reader(NodeLink Link, Socket Socket);
 
     private void Deliver(byte[] frame)
     {

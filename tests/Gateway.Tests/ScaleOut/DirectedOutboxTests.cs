@@ -134,4 +134,103 @@ public class DirectedOutboxTests
         await Task.WhenAll(sent).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(Enumerable.Range(0, Count), seen);
     }
+
+    [Fact]
+    public async Task Messages_queued_under_a_hold_leave_together_from_its_thread_when_it_ends()
+    {
+        var published = new ConcurrentQueue<(string Node, byte[] Bytes, int Thread)>();
+        var flushes = new Queue<Action>();
+        var outbox = new DirectedOutbox(
+            (node, bytes) =>
+            {
+                published.Enqueue((node, bytes, Environment.CurrentManagedThreadId));
+                return Task.FromResult(1L);
+            },
+            _ => true,
+            flushes.Enqueue);
+
+        Task<long>[] answers;
+        Task<long> fromElsewhere;
+        using (DirectedOutbox.HoldFlushes())
+        {
+            answers = [outbox.Enqueue("a", [1]), outbox.Enqueue("a", [2])];
+
+            // Another thread's message joins the held flush, as it joins a scheduled one.
+            Task<long>? other = null;
+            var elsewhere = new Thread(() => other = outbox.Enqueue("a", [3]));
+            elsewhere.Start();
+            elsewhere.Join();
+            fromElsewhere = other!;
+            Assert.Empty(flushes);
+            Assert.Empty(published);
+        }
+
+        // Nothing was scheduled: the flush ran here, when the hold ended, with all three in one publish.
+        Assert.Empty(flushes);
+        var (node, bytes, thread) = Assert.Single(published);
+        Assert.Equal("a", node);
+        Assert.Equal(Environment.CurrentManagedThreadId, thread);
+        Assert.Equal([[1], [2], [3]], DirectedOutbox.Split(bytes).Select(s => s.ToArray()));
+        Assert.All(await Task.WhenAll([.. answers, fromElsewhere]), r => Assert.Equal(1, r));
+
+        // A hold in which nothing was queued flushes nothing; after it, a message schedules its flush as before.
+        using (DirectedOutbox.HoldFlushes())
+        {
+        }
+
+        Assert.Single(published);
+        var later = outbox.Enqueue("a", [4]);
+        Assert.Single(flushes);
+        flushes.Dequeue()();
+        Assert.Equal(1, await later);
+        Assert.Equal(2, published.Count);
+    }
+
+    [Fact]
+    public void Holds_nest_the_outermost_flushes_every_outbox_owed_and_a_failure_inside_still_flushes()
+    {
+        var published = new ConcurrentQueue<string>();
+        var flushes = new Queue<Action>();
+        DirectedOutbox Outbox(string name) => new(
+            (node, _) =>
+            {
+                published.Enqueue(name + ":" + node);
+                return Task.FromResult(1L);
+            },
+            _ => true,
+            flushes.Enqueue);
+        var requests = Outbox("requests");
+        var answers = Outbox("answers");
+
+        using (DirectedOutbox.HoldFlushes())
+        {
+            answers.Enqueue("a", [1]);
+            using (DirectedOutbox.HoldFlushes())
+            {
+                requests.Enqueue("b", [2]);
+                answers.Enqueue("a", [3]);
+            }
+
+            // The inner hold's end flushes nothing: the outer one still holds.
+            Assert.Empty(published);
+        }
+
+        Assert.Equal(["answers:a", "requests:b"], published);
+        Assert.Empty(flushes);
+
+        // A delivery that throws inside a hold: what it queued still leaves when the hold is disposed.
+        void Failing()
+        {
+            using (DirectedOutbox.HoldFlushes())
+            {
+                answers.Enqueue("a", [5]);
+                throw new InvalidOperationException("a delivery failed");
+            }
+        }
+
+        Assert.Throws<InvalidOperationException>(Failing);
+
+        Assert.Equal(["answers:a", "requests:b", "answers:a"], published);
+        Assert.Empty(flushes);
+    }
 }
