@@ -26,6 +26,7 @@ public sealed class NodeLinkReaderTests
         var receiver = new Receiver();
         var link = Start(receiver);
         using var peer = await Peer.OpenAsync(link, "node-a");
+        peer.Socket.ReceiveTimeout = 10_000;
         peer.Send([1], [2, 2], [3, 3, 3]);
         await Wait.UntilAsync(() => receiver.Frames.Count == 3, "the three frames were delivered");
 
