@@ -32,12 +32,18 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
     private readonly Lock _flushing = new();
     private Dictionary<string, Pending>? _pending;
 
+    // Whether the flush of the messages pending is held by the thread that queued the first of them (see
+    // HoldFlushes), and that thread.
+    private bool _held;
+    private int _holder;
+
     /// <summary>
     /// Holds, until the returned value is disposed, the flush that a message queued on this thread would schedule on
     /// the thread pool; the flush then runs on this thread. A thread that reads several requests at once holds their
     /// answers this way: they leave together, in one write once all are carried out, and no thread-pool thread is
-    /// woken for them. Messages queued by other threads meanwhile join the held flush, as they join a scheduled one.
-    /// Holds nest: the outermost one flushes. The holder must not wait for anything while it holds.
+    /// woken for them. A message queued by another thread meanwhile (one holding its own flushes included) does not
+    /// wait for the holder: it schedules the flush on the thread pool as if none were held, and that flush takes every
+    /// message pending. Holds nest: the outermost one flushes. The holder must not wait for anything while it holds.
     /// </summary>
     public static HeldFlushes HoldFlushes()
     {
@@ -59,13 +65,18 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
             }
 
             pending.Messages.Add(message);
-            if (first)
+            if (first && t_holds > 0)
             {
-                if (t_holds > 0)
-                {
-                    (t_owed ??= []).Add(this);
-                }
-                else if (schedule is null)
+                _held = true;
+                _holder = Environment.CurrentManagedThreadId;
+                (t_owed ??= []).Add(this);
+            }
+            else if (first || (_held && _holder != Environment.CurrentManagedThreadId))
+            {
+                // A first message, or another thread's joining messages whose flush a holder holds: it does not wait
+                // for the holder (whose own flush then finds nothing, or what came after).
+                _held = false;
+                if (schedule is null)
                 {
                     ThreadPool.UnsafeQueueUserWorkItem(static outbox => outbox.Flush(), this, preferLocal: false);
                 }
@@ -86,12 +97,29 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
             return;
         }
 
+        // Taken out first: a flush runs publishes, and what they resume inline may hold and queue on this thread again.
+        t_owed = null;
+        Exception? failed = null;
         foreach (var outbox in owed)
         {
-            outbox.Flush();
+            try
+            {
+                outbox.Flush();
+            }
+#pragma warning disable CA1031 // Every outbox owed is flushed, whatever one of them threw; the first exception goes on.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                failed ??= ex;
+            }
         }
 
         owed.Clear();
+        t_owed ??= owed;
+        if (failed is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failed);
+        }
     }
 
     private void Flush()
@@ -100,11 +128,18 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
         // later messages, starts its publishes after these, so Redis gets every node's messages in queue order.
         lock (_flushing)
         {
-            Dictionary<string, Pending> batch;
+            Dictionary<string, Pending>? batch;
             lock (_gate)
             {
-                batch = _pending!;
+                batch = _pending;
                 _pending = null;
+                _held = false;
+            }
+
+            // Nothing pending: a scheduled flush took what a held one owed (or the other way round).
+            if (batch is null)
+            {
+                return;
             }
 
             foreach (var (nodeId, pending) in batch)

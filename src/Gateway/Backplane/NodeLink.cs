@@ -167,15 +167,7 @@ internal sealed partial class NodeLink : IAsyncDisposable
         foreach (var socket in _accepted.Keys)
         {
             // Ends a read blocked on the socket: its thread then returns.
-            try
-            {
-                socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                // Closed already.
-            }
-
+            ShutDown(socket);
             socket.Dispose();
         }
 
@@ -266,8 +258,33 @@ internal sealed partial class NodeLink : IAsyncDisposable
             }
 
             // A thread of its own, not the thread pool: see Serve.
-            var reader = new Thread(static state => ((Reader)state!).Link.Serve(((Reader)state!).Socket)) { IsBackground = true, Name = "Gateway node link" };
-            reader.UnsafeStart(new Reader(this, socket));
+            try
+            {
+                var reader = new Thread(static state => ((Reader)state!).Link.Run(((Reader)state!).Socket)) { IsBackground = true, Name = "Gateway node link" };
+                reader.UnsafeStart(new Reader(this, socket));
+            }
+            catch (Exception ex) when (ex is OutOfMemoryException or ThreadStartException)
+            {
+                // No thread to be had: this link is refused, its node sends through the engine, and this loop goes on.
+                Interlocked.Decrement(ref _handshakes);
+                socket.Dispose();
+                Log.AcceptFailed(_logger, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>A link's thread: whatever escapes it is logged, never let out to end the process.</summary>
+    private void Run(Socket socket)
+    {
+        try
+        {
+            Serve(socket);
+        }
+#pragma warning disable CA1031 // The top of a thread of our own: an exception past here would end the process.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.ReaderFailed(_logger, ex);
         }
     }
 
@@ -280,8 +297,9 @@ internal sealed partial class NodeLink : IAsyncDisposable
     private void Serve(Socket socket)
     {
         _accepted[socket] = 0;
-        var remote = socket.RemoteEndPoint?.ToString() ?? "?";
+        var remote = "?";
         var handshaking = true;
+        Deadline? deadline = null;
         try
         {
             if (_stopping.IsCancellationRequested)
@@ -289,8 +307,11 @@ internal sealed partial class NodeLink : IAsyncDisposable
                 return;
             }
 
+            remote = socket.RemoteEndPoint?.ToString() ?? "?";
             socket.NoDelay = true;
-            socket.ReceiveTimeout = socket.SendTimeout = (int)HandshakeTimeout.TotalMilliseconds;
+
+            // The whole handshake has HandshakeTimeout: past it the socket is shut, which ends a read or write under way.
+            deadline = new Deadline(socket, _time, HandshakeTimeout);
             using var stream = new NetworkStream(socket, ownsSocket: false);
             var hello = new byte[Magic.Length + NonceBytes];
             Magic.CopyTo(hello, 0);
@@ -313,7 +334,11 @@ internal sealed partial class NodeLink : IAsyncDisposable
             }
 
             stream.Write([Accepted]);
-            socket.ReceiveTimeout = socket.SendTimeout = 0;
+            if (!deadline.TryFinish())
+            {
+                return;
+            }
+
             handshaking = false;
             Interlocked.Decrement(ref _handshakes);
             Log.Accepted(_logger, from: remote);
@@ -326,6 +351,7 @@ internal sealed partial class NodeLink : IAsyncDisposable
         }
         finally
         {
+            deadline?.TryFinish();
             if (handshaking)
             {
                 Interlocked.Decrement(ref _handshakes);
@@ -400,6 +426,48 @@ internal sealed partial class NodeLink : IAsyncDisposable
     }
 
     private sealed record Reader(NodeLink Link, Socket Socket);
+
+    /// <summary>
+    /// The end of a handshake's time: when it comes first, the socket is shut (a blocked read or write then fails);
+    /// <see cref="TryFinish"/> says whether the handshake finished first.
+    /// </summary>
+    private sealed class Deadline
+    {
+        private readonly ITimer _timer;
+        private int _state; // 0 running, 1 finished, 2 expired
+
+        public Deadline(Socket socket, TimeProvider time, TimeSpan timeout) =>
+            _timer = time.CreateTimer(
+                static state =>
+                {
+                    var (deadline, socket) = ((Deadline, Socket))state!;
+                    if (Interlocked.CompareExchange(ref deadline._state, 2, 0) == 0)
+                    {
+                        ShutDown(socket);
+                    }
+                },
+                (this, socket),
+                timeout,
+                Timeout.InfiniteTimeSpan);
+
+        public bool TryFinish()
+        {
+            _timer.Dispose();
+            return Interlocked.CompareExchange(ref _state, 1, 0) != 2;
+        }
+    }
+
+    private static void ShutDown(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Closed already.
+        }
+    }
 
     private void Deliver(byte[] frame)
     {
@@ -725,5 +793,8 @@ internal sealed partial class NodeLink : IAsyncDisposable
 
         [LoggerMessage(EventId = 1619, Level = LogLevel.Error, Message = "A message that came on a node link could not be handled")]
         public static partial void DeliveryFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 1620, Level = LogLevel.Error, Message = "A node link's reading thread failed; the link is closed and its node opens another when it needs one")]
+        public static partial void ReaderFailed(ILogger logger, Exception exception);
     }
 }

@@ -7,6 +7,7 @@ using System.Text;
 using Gateway.Backplane;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gateway.Tests.ScaleOut;
 
@@ -101,11 +102,12 @@ public sealed class NodeLinkReaderTests
     }
 
     [Fact]
-    public async Task Links_opening_at_once_are_bounded_and_one_that_never_speaks_ends_when_it_closes()
+    public async Task Links_opening_at_once_are_bounded_and_a_handshake_ends_at_its_deadline()
     {
         var receiver = new Receiver();
         var log = new RecordingLogger<NodeLink>();
-        await using var link = Start(receiver, log);
+        var time = new FakeTimeProvider();
+        await using var link = Start(receiver, log, time);
         var port = Port(link);
 
         // Thirty-two connections that never answer the hello hold every handshake; the next is closed at once.
@@ -127,6 +129,26 @@ public sealed class NodeLinkReaderTests
             }
 
             Assert.Contains(log.Of(1613), m => m.Contains("more than 32 links are being opened", StringComparison.Ordinal));
+
+            // Each has its hello (sent once its handshake's clock runs).
+            foreach (var socket in silent)
+            {
+                await ReceiveExactlyAsync(socket, new byte[36]);
+            }
+
+            // A handshake has 5 s in all, however it spends them: one of them sends a byte of its answer now and then.
+            time.Advance(TimeSpan.FromSeconds(3));
+            await silent[0].SendAsync(new byte[] { 5 });
+            time.Advance(TimeSpan.FromSeconds(1.9));
+            Assert.Equal(1, await silent[0].SendAsync(new byte[] { 0 }));
+
+            // At 5 s every one of them is shut: each reads the end of the stream.
+            time.Advance(TimeSpan.FromSeconds(0.1));
+            foreach (var socket in silent)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                Assert.Equal(0, await socket.ReceiveAsync(new byte[64], timeout.Token));
+            }
         }
         finally
         {
@@ -136,7 +158,7 @@ public sealed class NodeLinkReaderTests
             }
         }
 
-        // Closed, they give their places back: a node's link is accepted again and carries its frames.
+        // Ended, they give their places back: a node's link is accepted again and carries its frames.
         Peer? peer = null;
         await Wait.UntilAsync(
             async () =>
@@ -159,9 +181,19 @@ public sealed class NodeLinkReaderTests
         }
     }
 
-    private static NodeLink Start(Receiver receiver, RecordingLogger<NodeLink>? log = null)
+    private static async Task ReceiveExactlyAsync(Socket socket, byte[] into)
     {
-        var link = new NodeLink(Options.Create(new NodeLinkOptions { Listen = "127.0.0.1:0", Secret = Secret }), log ?? new RecordingLogger<NodeLink>());
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        for (var read = 0; read < into.Length;)
+        {
+            var got = await socket.ReceiveAsync(into.AsMemory(read), timeout.Token);
+            read += got > 0 ? got : throw new IOException("closed early");
+        }
+    }
+
+    private static NodeLink Start(Receiver receiver, RecordingLogger<NodeLink>? log = null, TimeProvider? time = null)
+    {
+        var link = new NodeLink(Options.Create(new NodeLinkOptions { Listen = "127.0.0.1:0", Secret = Secret }), log ?? new RecordingLogger<NodeLink>(), time: time);
         link.Start(Self, receiver, new InMemoryBackplaneTransport(new InMemoryBackplaneNetwork()));
         return link;
     }
