@@ -815,6 +815,9 @@ public sealed partial class ClusterBackplane : IBackplane, IBackplaneReceiver, I
         }
     }
 
+    /// <summary>Whether this node has read <paramref name="nodeId"/>'s presence members since it saw it live (the query each heartbeat makes of a node not seen before).</summary>
+    internal bool HasReadMembersOf(string nodeId) => Volatile.Read(ref _knownLive).Contains(nodeId);
+
     /// <summary>
     /// On each heartbeat: the members of nodes that are no longer live leave; nodes not seen before (all of them, the
     /// first time and after a reconnect) are asked for their members; this node re-announces its own when a change
