@@ -32,9 +32,7 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
     private readonly Lock _flushing = new();
     private Dictionary<string, Pending>? _pending;
 
-    // Whether the flush of the messages pending is held by the thread that queued the first of them (see
-    // HoldFlushes), and that thread.
-    private bool _held;
+    // The thread that queued the first of the messages pending and holds their flush (see HoldFlushes); 0: none.
     private int _holder;
 
     /// <summary>
@@ -67,15 +65,14 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
             pending.Messages.Add(message);
             if (first && t_holds > 0)
             {
-                _held = true;
                 _holder = Environment.CurrentManagedThreadId;
                 (t_owed ??= []).Add(this);
             }
-            else if (first || (_held && _holder != Environment.CurrentManagedThreadId))
+            else if (first || (_holder != 0 && _holder != Environment.CurrentManagedThreadId))
             {
                 // A first message, or another thread's joining messages whose flush a holder holds: it does not wait
                 // for the holder (whose own flush then finds nothing, or what came after).
-                _held = false;
+                _holder = 0;
                 if (schedule is null)
                 {
                     ThreadPool.UnsafeQueueUserWorkItem(static outbox => outbox.Flush(), this, preferLocal: false);
@@ -133,7 +130,7 @@ internal sealed class DirectedOutbox(Func<string, byte[], Task<long>> publish, F
             {
                 batch = _pending;
                 _pending = null;
-                _held = false;
+                _holder = 0;
             }
 
             // Nothing pending: a scheduled flush took what a held one owed (or the other way round).

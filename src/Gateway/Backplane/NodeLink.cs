@@ -260,8 +260,8 @@ internal sealed partial class NodeLink : IAsyncDisposable
             // A thread of its own, not the thread pool: see Serve.
             try
             {
-                var reader = new Thread(static state => ((Reader)state!).Link.Run(((Reader)state!).Socket)) { IsBackground = true, Name = "Gateway node link" };
-                reader.UnsafeStart(new Reader(this, socket));
+                var reader = new Thread(() => Run(socket)) { IsBackground = true, Name = "Gateway node link" };
+                reader.UnsafeStart();
             }
             catch (Exception ex) when (ex is OutOfMemoryException or ThreadStartException)
             {
@@ -299,7 +299,7 @@ internal sealed partial class NodeLink : IAsyncDisposable
         _accepted[socket] = 0;
         var remote = "?";
         var handshaking = true;
-        Deadline? deadline = null;
+        CancellationTokenSource? deadline = null;
         try
         {
             if (_stopping.IsCancellationRequested)
@@ -311,7 +311,8 @@ internal sealed partial class NodeLink : IAsyncDisposable
             socket.NoDelay = true;
 
             // The whole handshake has HandshakeTimeout: past it the socket is shut, which ends a read or write under way.
-            deadline = new Deadline(socket, _time, HandshakeTimeout);
+            deadline = new CancellationTokenSource(HandshakeTimeout, _time);
+            var shut = deadline.Token.UnsafeRegister(static s => ShutDown((Socket)s!), socket);
             using var stream = new NetworkStream(socket, ownsSocket: false);
             var hello = new byte[Magic.Length + NonceBytes];
             Magic.CopyTo(hello, 0);
@@ -334,10 +335,13 @@ internal sealed partial class NodeLink : IAsyncDisposable
             }
 
             stream.Write([Accepted]);
-            if (!deadline.TryFinish())
+            if (!shut.Unregister())
             {
+                // The deadline came first: the socket is shut.
                 return;
             }
+
+            deadline.Dispose();
 
             handshaking = false;
             Interlocked.Decrement(ref _handshakes);
@@ -351,7 +355,7 @@ internal sealed partial class NodeLink : IAsyncDisposable
         }
         finally
         {
-            deadline?.TryFinish();
+            deadline?.Dispose();
             if (handshaking)
             {
                 Interlocked.Decrement(ref _handshakes);
@@ -423,38 +427,6 @@ internal sealed partial class NodeLink : IAsyncDisposable
     {
         var length = BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(start));
         return length is < 0 or > MaxFrameBytes ? throw new InvalidDataException("a frame of the wrong size") : length;
-    }
-
-    private sealed record Reader(NodeLink Link, Socket Socket);
-
-    /// <summary>
-    /// The end of a handshake's time: when it comes first, the socket is shut (a blocked read or write then fails);
-    /// <see cref="TryFinish"/> says whether the handshake finished first.
-    /// </summary>
-    private sealed class Deadline
-    {
-        private readonly ITimer _timer;
-        private int _state; // 0 running, 1 finished, 2 expired
-
-        public Deadline(Socket socket, TimeProvider time, TimeSpan timeout) =>
-            _timer = time.CreateTimer(
-                static state =>
-                {
-                    var (deadline, socket) = ((Deadline, Socket))state!;
-                    if (Interlocked.CompareExchange(ref deadline._state, 2, 0) == 0)
-                    {
-                        ShutDown(socket);
-                    }
-                },
-                (this, socket),
-                timeout,
-                Timeout.InfiniteTimeSpan);
-
-        public bool TryFinish()
-        {
-            _timer.Dispose();
-            return Interlocked.CompareExchange(ref _state, 1, 0) != 2;
-        }
     }
 
     private static void ShutDown(Socket socket)
