@@ -14,9 +14,7 @@ internal static class BroadcastEndpoints
 {
     private const string Resource = "@broadcast";
 
-    // ASP0022 (route conflict) is expected here and kept: the endpoint without methods is this resource's own 405/404
-    // for the methods the others do not take; routing ranks it after them. Listing those methods instead would leave
-    // any other method to routing's bare 405, without the management API's error type.
+    // ASP0022 (route conflict) is kept on purpose: the endpoint without methods is this resource's own 405/404 (why: AnyMethodFallback).
     /// <summary>Maps the resource on a group at <c>/@broadcast</c>.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "ASP0022", Justification = ManagementEndpoints.AnyMethodFallback)]
     public static IEndpointRouteBuilder MapBroadcastEndpoints(this IEndpointRouteBuilder group)

@@ -26,9 +26,7 @@ internal static class SubscriptionEndpoints
 {
     private const string Allowed = "PUT, DELETE";
 
-    // ASP0022 (route conflict) is expected here and kept: the endpoint without methods is this resource's own 405/404
-    // for the methods the others do not take; routing ranks it after them. Listing those methods instead would leave
-    // any other method to routing's bare 405, without the management API's error type.
+    // ASP0022 (route conflict) is kept on purpose: the endpoint without methods is this resource's own 405/404 (why: AnyMethodFallback).
     /// <summary>Maps <c>/{id}/topics/{topic}</c> on the group at <c>/@connections</c>.</summary>
     [SuppressMessage("Usage", "ASP0022", Justification = ManagementEndpoints.AnyMethodFallback)]
     public static IEndpointRouteBuilder MapConnectionTopicEndpoints(this IEndpointRouteBuilder group)
@@ -39,9 +37,7 @@ internal static class SubscriptionEndpoints
         return group;
     }
 
-    // ASP0022 (route conflict) is expected here and kept: the endpoint without methods is this resource's own 405/404
-    // for the methods the others do not take; routing ranks it after them. Listing those methods instead would leave
-    // any other method to routing's bare 405, without the management API's error type.
+    // ASP0022 (route conflict) is kept on purpose: the endpoint without methods is this resource's own 405/404 (why: AnyMethodFallback).
     /// <summary>Maps <c>/{userId}/topics/{topic}</c> on the group at <c>/@users</c>.</summary>
     [SuppressMessage("Usage", "ASP0022", Justification = ManagementEndpoints.AnyMethodFallback)]
     public static IEndpointRouteBuilder MapUserTopicEndpoints(this IEndpointRouteBuilder group)
